@@ -1,0 +1,207 @@
+//! Typed settings, layered: built-in `config/default.toml` → a file → `PORTCULLIS_*` variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+
+/// The built-in defaults: the documented file itself, so docs and defaults cannot drift apart.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub issuer: String,
+    pub data_dir: PathBuf,
+    pub master_key: Secret,
+    pub theme_dir: String,
+    pub database: DatabaseSettings,
+    pub session: SessionSettings,
+    pub password: PasswordSettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    pub absolute_timeout_secs: i64,
+    pub idle_timeout_secs: i64,
+    pub touch_interval_secs: i64,
+    pub cookie_name: String,
+    pub sweep_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    pub log_n: u8,
+    pub r: u32,
+    pub p: u32,
+    pub min_length: usize,
+    pub max_length: usize,
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A string that never shows up in `Debug` output or logs (database URLs carry passwords).
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"[redacted]\"" })
+    }
+}
+
+impl Settings {
+    /// Loads the layers. `file` comes from `--config`; without it `PORTCULLIS_CONFIG` is used.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("PORTCULLIS_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!("config file {} not found", path.display())));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // PORTCULLIS_CONFIG names the file; it is not a setting itself.
+        figment = figment.merge(
+            Env::prefixed("PORTCULLIS_")
+                .filter(|key| key.as_str() != "config")
+                .split("__"),
+        );
+        Self::from_figment(figment)
+    }
+
+    /// Built-in defaults only (plus overrides applied by the caller); used by tests.
+    pub fn defaults() -> Result<Settings, ConfigError> {
+        Self::from_figment(Figment::from(Toml::string(DEFAULTS)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|e| {
+            ConfigError(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| ConfigError(format!("issuer: not a URL ({e})")))?;
+        if !matches!(issuer.scheme(), "http" | "https") || issuer.query().is_some() {
+            return Err(ConfigError("issuer: must be an http(s) URL without a query".into()));
+        }
+        if scrypt::Params::new(self.password.log_n, self.password.r, self.password.p).is_err() {
+            return Err(ConfigError("password: invalid scrypt parameters".into()));
+        }
+        if self.password.min_length == 0 || self.password.min_length > self.password.max_length {
+            return Err(ConfigError("password: need 0 < min_length <= max_length".into()));
+        }
+        if self.session.idle_timeout_secs <= 0 || self.session.absolute_timeout_secs <= 0 {
+            return Err(ConfigError("session: timeouts must be positive".into()));
+        }
+        if self.database.pool_size == 0 {
+            return Err(ConfigError("database.pool_size: must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The issuer without a trailing slash, as it appears in tokens and metadata.
+    pub fn issuer(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// The configured database URL, or the default SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.expose().is_empty() {
+            format!("sqlite://{}", self.data_dir.join("portcullis.db").display())
+        } else {
+            self.database.url.expose().to_string()
+        }
+    }
+
+    pub fn hash_concurrency(&self) -> usize {
+        match self.password.max_concurrent_hashes {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_validate() {
+        let s = Settings::defaults().unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.issuer(), "http://127.0.0.1:8080");
+        assert!(s.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let f = Figment::from(Toml::string(DEFAULTS)).merge(Toml::string("[session]\nidle_timout_secs = 3\n"));
+        let err = Settings::from_figment(f).unwrap_err();
+        assert!(err.0.contains("idle_timout_secs"), "{}", err.0);
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let s = Secret::new("postgres://u:hunter2@h/db");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,206 @@
+//! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, pooled with r2d2, with the
+//! backend chosen from the URL scheme. Diesel is blocking, so every use goes through [`Db::run`],
+//! which moves the work off the async executor.
+
+pub mod models;
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database a URL names. `establish()` on a MultiConnection tries backends in turn and
+/// hides the real error, so the scheme decides instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, AppError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Backend::Postgres(url.to_string()));
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(AppError::Config(format!(
+                "database.url: unsupported URL (use sqlite://PATH or postgres://…)"
+            )));
+        }
+        if path == ":memory:" {
+            // Every pooled connection would get its own empty database.
+            return Err(AppError::Config("database.url: in-memory SQLite cannot be pooled; use a file".into()));
+        }
+        Ok(Backend::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// r2d2 manager that opens the right backend and prepares each SQLite connection.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManagerError {
+    #[error(transparent)]
+    Connection(#[from] diesel::ConnectionError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ManagerError;
+
+    fn connect(&self) -> Result<DbConnection, ManagerError> {
+        match &self.backend {
+            Backend::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // WAL lets readers run beside the writer; busy_timeout makes concurrent writers
+                // wait instead of failing; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            Backend::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(url)?)),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ManagerError> {
+        conn.batch_execute("SELECT 1").map_err(Into::into)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The pool plus the knowledge of which backend it talks to.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: &'static str,
+}
+
+impl Db {
+    pub fn connect(url: &str, pool_size: u32, timeout: Duration) -> Result<Db, AppError> {
+        let backend = Backend::from_url(url)?;
+        if let Backend::Sqlite(path) = &backend {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let name = backend.name();
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(timeout)
+            // Checked out connections are validated by use; skipping the test saves a round trip.
+            .test_on_check_out(false)
+            .build(ConnectionManager { backend })
+            .map_err(|e| AppError::Config(format!("database: {e}")))?;
+        Ok(Db { pool, backend: name })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// Runs blocking database work on the blocking thread pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// A connection for synchronous callers (CLI, migrations).
+    pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
+        Ok(self.pool.get()?)
+    }
+}
+
+/// Applies pending migrations; returns the versions applied.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(versions),
+        DbConnection::Postgres(c) => {
+            // Replicas starting together must not race each other through the migrations.
+            c.batch_execute("SELECT pg_advisory_lock(7243901)")?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions);
+            c.batch_execute("SELECT pg_advisory_unlock(7243901)")?;
+            result
+        }
+    };
+    applied.map_err(|e| AppError::Internal(format!("migration failed: {e}")))
+}
+
+/// Reverts every migration (used by `portcullis migrate --revert-all` and the migration tests).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(versions),
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(versions),
+    };
+    reverted.map_err(|e| AppError::Internal(format!("migration revert failed: {e}")))
+}
+
+fn versions(list: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    list.into_iter().map(|v| v.to_string()).collect()
+}
+
+/// True when the error is the database refusing a duplicate (a UNIQUE constraint).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_scheme() {
+        assert_eq!(Backend::from_url("sqlite://./data/p.db").unwrap(), Backend::Sqlite("./data/p.db".into()));
+        assert_eq!(Backend::from_url("/tmp/p.db").unwrap(), Backend::Sqlite("/tmp/p.db".into()));
+        assert!(matches!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres(_)));
+        assert!(Backend::from_url("mysql://h/db").is_err());
+        assert!(Backend::from_url("sqlite://:memory:").is_err());
+    }
+}

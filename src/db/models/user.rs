@@ -1,0 +1,66 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::users;
+use crate::db::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub name: String,
+    pub image: Option<String>,
+    pub is_admin: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub email_verified: bool,
+    pub name: &'a str,
+    pub image: Option<&'a str>,
+    pub is_admin: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl User {
+    pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<usize> {
+        diesel::insert_into(users::table).values(new).execute(conn)
+    }
+
+    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+        users::table.find(id).select(User::as_select()).first(conn).optional()
+    }
+
+    pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+        users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn).optional()
+    }
+
+    pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
+        users::table.order(users::created_at.asc()).select(User::as_select()).load(conn)
+    }
+
+    pub fn update_name_and_image(
+        conn: &mut DbConnection,
+        id: &str,
+        name: &str,
+        image: Option<&str>,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((users::name.eq(name), users::image.eq(image), users::updated_at.eq(now)))
+            .execute(conn)
+    }
+
+    /// Deletes the user; sessions, accounts, profile and settings go with it (ON DELETE CASCADE).
+    pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+        diesel::delete(users::table.find(id)).execute(conn)
+    }
+}

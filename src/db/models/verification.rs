@@ -1,0 +1,27 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::verifications;
+use crate::db::DbConnection;
+
+/// A short-lived single-use token (its SHA-256 only). Issued by the email flows.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = verifications)]
+pub struct Verification {
+    pub id: String,
+    pub identifier: String,
+    pub purpose: String,
+    pub value_hash: String,
+    pub expires_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl Verification {
+    pub fn insert(conn: &mut DbConnection, new: &Verification) -> QueryResult<usize> {
+        diesel::insert_into(verifications::table).values(new).execute(conn)
+    }
+
+    pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::delete(verifications::table.filter(verifications::expires_at.le(now))).execute(conn)
+    }
+}

@@ -1,0 +1,102 @@
+//! The one schema both backends share. Rust names are plural; SQL names follow DESIGN.md.
+
+diesel::table! {
+    #[sql_name = "user"]
+    users (id) {
+        id -> Text,
+        email -> Text,
+        email_verified -> Bool,
+        name -> Text,
+        image -> Nullable<Text>,
+        is_admin -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    #[sql_name = "account"]
+    accounts (id) {
+        id -> Text,
+        user_id -> Text,
+        provider_id -> Text,
+        account_id -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    #[sql_name = "session"]
+    sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        auth_time -> Timestamp,
+        auth_method -> Text,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    #[sql_name = "verification"]
+    verifications (id) {
+        id -> Text,
+        identifier -> Text,
+        purpose -> Text,
+        value_hash -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_profile (user_id) {
+        user_id -> Text,
+        bio -> Nullable<Text>,
+        website -> Nullable<Text>,
+        timezone -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_settings (user_id) {
+        user_id -> Text,
+        theme -> Text,
+        language -> Text,
+        notifications -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_event (id) {
+        id -> Text,
+        user_id -> Nullable<Text>,
+        kind -> Text,
+        ip_address -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(accounts -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_profile -> users (user_id));
+diesel::joinable!(user_settings -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    accounts,
+    sessions,
+    verifications,
+    user_profile,
+    user_settings,
+    audit_event,
+);

@@ -1,0 +1,50 @@
+//! Writing the audit trail.
+
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
+
+use super::ids::AuditEventId;
+use crate::db::models::NewAuditEvent;
+use crate::db::DbConnection;
+
+/// What happened; the string form is what the `kind` column stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    SignUp,
+    SignIn,
+    SignInFailed,
+    SignOut,
+    PasswordChanged,
+    SessionRevoked,
+    ProfileUpdated,
+    AccountDeleted,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::SignUp => "user.sign_up",
+            AuditKind::SignIn => "session.sign_in",
+            AuditKind::SignInFailed => "session.sign_in_failed",
+            AuditKind::SignOut => "session.sign_out",
+            AuditKind::PasswordChanged => "credential.password_changed",
+            AuditKind::SessionRevoked => "session.revoked",
+            AuditKind::ProfileUpdated => "user.profile_updated",
+            AuditKind::AccountDeleted => "user.deleted",
+        }
+    }
+}
+
+pub fn record(
+    conn: &mut DbConnection,
+    kind: AuditKind,
+    user_id: Option<&str>,
+    ip: Option<&str>,
+    detail: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let id = AuditEventId::generate();
+    NewAuditEvent { id: id.as_str(), user_id, kind: kind.as_str(), ip_address: ip, detail, created_at: now }
+        .insert(conn)
+        .map(|_| ())
+}

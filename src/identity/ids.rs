@@ -1,0 +1,74 @@
+//! Identifiers: generated in Rust, stored as text, prefixed so a stray ID says what it is.
+
+use rand::RngCore;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn generate() -> Self {
+                let mut bytes = [0u8; 16];
+                rand::rngs::OsRng.fill_bytes(&mut bytes);
+                Self(format!("{}{}", $prefix, hex::encode(bytes)))
+            }
+
+            /// Accepts only well-formed IDs of this kind (input from URLs and the CLI).
+            pub fn parse(s: &str) -> Option<Self> {
+                let rest = s.strip_prefix($prefix)?;
+                (rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+                    .then(|| Self(s.to_string()))
+            }
+
+            /// Wraps an ID read back from the database.
+            pub fn from_db(s: String) -> Self {
+                Self(s)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A person (`user` row).
+    UserId, "usr_");
+id_type!(
+    /// One way of signing in (`account` row).
+    AccountId, "acc_");
+id_type!(
+    /// A browser session at the identity server (not its secret token).
+    SessionId, "ses_");
+id_type!(
+    /// A single-use verification token row.
+    VerificationId, "ver_");
+id_type!(
+    /// An audit trail entry.
+    AuditEventId, "aud_");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_and_foreign_ones_do_not() {
+        let id = UserId::generate();
+        assert!(id.as_str().starts_with("usr_"));
+        assert_eq!(UserId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(SessionId::parse(id.as_str()), None);
+        assert_eq!(UserId::parse("usr_../../etc"), None);
+    }
+}

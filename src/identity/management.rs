@@ -1,0 +1,174 @@
+//! What a signed-in person does to their own account: password, sessions, deletion.
+
+use diesel::Connection;
+
+use super::audit::{self, AuditKind};
+use super::ids::{AccountId, SessionId};
+use super::password::{PasswordHasher, Verdict};
+use super::{now, FieldErrors};
+use crate::db::models::{Account, NewAccount, Session, User, CREDENTIAL_PROVIDER};
+use crate::db::Db;
+use crate::error::AppError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FormError {
+    #[error("invalid form")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<diesel::result::Error> for FormError {
+    fn from(e: diesel::result::Error) -> Self {
+        FormError::App(e.into())
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+    pub confirm_password: String,
+}
+
+/// Whether the user has a password at all (upstream-only users will not).
+pub async fn has_password(db: &Db, user_id: &str) -> Result<bool, AppError> {
+    let user_id = user_id.to_string();
+    db.run(move |conn| {
+        Ok(Account::credential_for_user(conn, &user_id)?.and_then(|a| a.password_hash).is_some())
+    })
+    .await
+}
+
+/// Changes (or first sets) the password and ends every other session of the user.
+pub async fn change_password(
+    db: &Db,
+    hasher: &PasswordHasher,
+    user_id: &str,
+    current_session: &SessionId,
+    change: PasswordChange,
+) -> Result<(), FormError> {
+    let uid = user_id.to_string();
+    let account = db.run(move |conn| Ok(Account::credential_for_user(conn, &uid)?)).await?;
+    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+
+    let mut errors = FieldErrors::default();
+    if stored.is_some() {
+        if change.current_password.is_empty() {
+            errors.add("current_password", "Enter your current password.");
+        } else if hasher.verify(change.current_password, stored).await? == Verdict::Mismatch {
+            errors.add("current_password", "Your current password is incorrect.");
+        }
+    }
+    if let Err(e) = hasher.policy.check(&change.new_password) {
+        errors.add("new_password", e.to_string());
+    }
+    if change.new_password != change.confirm_password {
+        errors.add("confirm_password", "The passwords do not match.");
+    }
+    errors.into_result().map_err(FormError::Invalid)?;
+
+    let hash = hasher.hash(change.new_password).await?;
+    let user_id = user_id.to_string();
+    let keep = current_session.as_str().to_string();
+    db.run(move |conn| {
+        let now = now();
+        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            match &account {
+                Some(a) => {
+                    Account::set_password_hash(conn, &a.id, &hash, now)?;
+                }
+                None => {
+                    Account::insert(
+                        conn,
+                        &NewAccount {
+                            id: AccountId::generate().as_str(),
+                            user_id: &user_id,
+                            provider_id: CREDENTIAL_PROVIDER,
+                            account_id: &user_id,
+                            password_hash: Some(&hash),
+                            created_at: now,
+                            updated_at: now,
+                        },
+                    )?;
+                }
+            }
+            Session::delete_others(conn, &user_id, &keep)?;
+            audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, None, now)
+        })?)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Deletes the account after re-checking the password; owned rows go by cascade.
+pub async fn delete_account(
+    db: &Db,
+    hasher: &PasswordHasher,
+    user_id: &str,
+    password: String,
+    confirm: &str,
+) -> Result<(), FormError> {
+    let uid = user_id.to_string();
+    let stored = db
+        .run(move |conn| Ok(Account::credential_for_user(conn, &uid)?.and_then(|a| a.password_hash)))
+        .await?;
+    let mut errors = FieldErrors::default();
+    if stored.is_some() && hasher.verify(password, stored).await? == Verdict::Mismatch {
+        errors.add("password", "Your password is incorrect.");
+    }
+    if confirm.trim() != "DELETE" {
+        errors.add("confirm", "Type DELETE to confirm.");
+    }
+    errors.into_result().map_err(FormError::Invalid)?;
+    delete_user(db, user_id).await?;
+    Ok(())
+}
+
+/// Removes a user and everything they own, leaving an audit entry. Shared with the CLI.
+pub async fn delete_user(db: &Db, user_id: &str) -> Result<bool, AppError> {
+    let user_id = user_id.to_string();
+    db.run(move |conn| {
+        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            let deleted = User::delete(conn, &user_id)?;
+            if deleted > 0 {
+                let detail = format!("user {user_id}");
+                audit::record(conn, AuditKind::AccountDeleted, None, None, Some(&detail), now())?;
+            }
+            Ok(deleted > 0)
+        })?)
+    })
+    .await
+}
+
+pub async fn list_sessions(db: &Db, user_id: &str) -> Result<Vec<Session>, AppError> {
+    let user_id = user_id.to_string();
+    db.run(move |conn| Ok(Session::for_user(conn, &user_id)?)).await
+}
+
+/// Revokes one of the user's own sessions; false when there was no such session of theirs.
+pub async fn revoke_session(db: &Db, user_id: &str, session_id: &SessionId) -> Result<bool, AppError> {
+    let (user_id, session_id) = (user_id.to_string(), session_id.as_str().to_string());
+    db.run(move |conn| {
+        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            let n = Session::delete_for_user(conn, &user_id, &session_id)?;
+            if n > 0 {
+                audit::record(conn, AuditKind::SessionRevoked, Some(&user_id), None, Some(&session_id), now())?;
+            }
+            Ok(n > 0)
+        })?)
+    })
+    .await
+}
+
+pub async fn revoke_other_sessions(db: &Db, user_id: &str, keep: &SessionId) -> Result<usize, AppError> {
+    let (user_id, keep) = (user_id.to_string(), keep.as_str().to_string());
+    db.run(move |conn| {
+        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            let n = Session::delete_others(conn, &user_id, &keep)?;
+            audit::record(conn, AuditKind::SessionRevoked, Some(&user_id), None, Some("all others"), now())?;
+            Ok(n)
+        })?)
+    })
+    .await
+}

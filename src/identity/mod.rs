@@ -1,0 +1,65 @@
+//! Who people are and how they prove it: users, credential accounts, passwords, sessions.
+//! Framework-free: nothing here knows about actix.
+
+pub mod audit;
+pub mod credentials;
+pub mod email;
+pub mod ids;
+pub mod management;
+pub mod password;
+pub mod profile;
+pub mod sessions;
+
+use chrono::{NaiveDateTime, Utc};
+
+/// Now, in UTC, with the precision both backends store (microseconds).
+pub fn now() -> NaiveDateTime {
+    let t = Utc::now().naive_utc();
+    t.with_nanosecond_truncated()
+}
+
+trait TruncateNanos {
+    fn with_nanosecond_truncated(self) -> Self;
+}
+
+impl TruncateNanos for NaiveDateTime {
+    fn with_nanosecond_truncated(self) -> Self {
+        use chrono::Timelike;
+        let micros = self.nanosecond() / 1_000 * 1_000;
+        self.with_nanosecond(micros).unwrap_or(self)
+    }
+}
+
+/// Messages for a form, keyed by field name, shown next to the fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(std::collections::BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+    /// `Ok(())` when no field has a message.
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+/// Checks a display name: required, at most 100 characters, no control characters.
+pub fn clean_name(raw: &str, errors: &mut FieldErrors) -> String {
+    let name = raw.trim();
+    if name.is_empty() {
+        errors.add("name", "Enter your name.");
+    } else if name.chars().count() > 100 {
+        errors.add("name", "Use at most 100 characters.");
+    } else if name.chars().any(char::is_control) {
+        errors.add("name", "Remove the special characters from your name.");
+    }
+    name.to_string()
+}

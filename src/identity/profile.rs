@@ -1,0 +1,173 @@
+//! Profile and settings: what the account pages edit, validated here.
+
+use diesel::Connection;
+
+use super::audit::{self, AuditKind};
+use super::{clean_name, now, FieldErrors};
+use crate::db::models::{Profile, User, UserSettings};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::identity::management::FormError;
+
+pub const THEMES: [&str; 3] = ["light", "dark", "system"];
+
+/// Languages offered in settings; the choice becomes the OIDC `locale` claim.
+pub const LANGUAGES: [(&str, &str); 10] = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+    ("nl", "Nederlands"),
+    ("pl", "Polski"),
+    ("pt", "Português"),
+    ("ja", "日本語"),
+    ("zh", "中文"),
+];
+
+#[derive(Debug, Default, Clone)]
+pub struct ProfileUpdate {
+    pub name: String,
+    pub picture: String,
+    pub bio: String,
+    pub website: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SettingsUpdate {
+    pub theme: String,
+    pub language: String,
+    pub notifications: bool,
+}
+
+/// Everything the profile page shows.
+#[derive(Debug, Clone)]
+pub struct FullProfile {
+    pub user: User,
+    pub profile: Profile,
+}
+
+pub async fn load_profile(db: &Db, user_id: &str) -> Result<FullProfile, AppError> {
+    let user_id = user_id.to_string();
+    db.run(move |conn| {
+        let user = User::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
+        let profile = Profile::find(conn, &user_id)?.unwrap_or_else(|| Profile::empty(&user_id, now()));
+        Ok(FullProfile { user, profile })
+    })
+    .await
+}
+
+pub async fn load_settings(db: &Db, user_id: &str) -> Result<UserSettings, AppError> {
+    let user_id = user_id.to_string();
+    db.run(move |conn| Ok(UserSettings::find(conn, &user_id)?.unwrap_or_else(|| UserSettings::defaults(&user_id, now()))))
+        .await
+}
+
+pub async fn update_profile(db: &Db, user_id: &str, update: ProfileUpdate) -> Result<(), FormError> {
+    let mut errors = FieldErrors::default();
+    let name = clean_name(&update.name, &mut errors);
+    let picture = optional_url(&update.picture, "picture", &mut errors);
+    let website = optional_url(&update.website, "website", &mut errors);
+    let bio = Some(update.bio.trim().replace("\r\n", "\n")).filter(|b| !b.is_empty());
+    if bio.as_ref().is_some_and(|b| b.chars().count() > 500) {
+        errors.add("bio", "Use at most 500 characters.");
+    }
+    let timezone = Some(update.timezone.trim().to_string()).filter(|t| !t.is_empty());
+    if timezone.as_deref().is_some_and(|t| !is_timezone_name(t)) {
+        errors.add("timezone", "Enter a time zone name like Europe/Paris or UTC.");
+    }
+    errors.into_result().map_err(FormError::Invalid)?;
+
+    let user_id = user_id.to_string();
+    db.run(move |conn| {
+        let now = now();
+        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            User::update_name_and_image(conn, &user_id, &name, picture.as_deref(), now)?;
+            let profile = Profile { user_id: user_id.clone(), bio, website, timezone, updated_at: now };
+            if Profile::update(conn, &profile)? == 0 {
+                Profile::insert(conn, &profile)?;
+            }
+            audit::record(conn, AuditKind::ProfileUpdated, Some(&user_id), None, None, now)
+        })?)
+    })
+    .await?;
+    Ok(())
+}
+
+pub async fn update_settings(db: &Db, user_id: &str, update: SettingsUpdate) -> Result<(), FormError> {
+    let mut errors = FieldErrors::default();
+    if !THEMES.contains(&update.theme.as_str()) {
+        errors.add("theme", "Choose light, dark or system.");
+    }
+    if !LANGUAGES.iter().any(|(code, _)| *code == update.language) {
+        errors.add("language", "Choose a language from the list.");
+    }
+    errors.into_result().map_err(FormError::Invalid)?;
+    let settings = UserSettings {
+        user_id: user_id.to_string(),
+        theme: update.theme,
+        language: update.language,
+        notifications: update.notifications,
+        updated_at: now(),
+    };
+    db.run(move |conn| {
+        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            if UserSettings::update(conn, &settings)? == 0 {
+                UserSettings::insert(conn, &settings)?;
+            }
+            Ok(())
+        })?)
+    })
+    .await?;
+    Ok(())
+}
+
+/// An optional http(s) URL of at most 2048 characters.
+fn optional_url(raw: &str, field: &'static str, errors: &mut FieldErrors) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && raw.len() <= 2048 => {
+            Some(u.to_string())
+        }
+        _ => {
+            errors.add(field, "Enter a full web address starting with https://.");
+            None
+        }
+    }
+}
+
+/// IANA zone names: "UTC" or Area/Location segments of letters, digits, `_`, `+`, `-`.
+fn is_timezone_name(tz: &str) -> bool {
+    tz.len() <= 64
+        && tz.split('/').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))
+        })
+        && tz.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timezone_names() {
+        assert!(is_timezone_name("Europe/Paris"));
+        assert!(is_timezone_name("America/Argentina/Buenos_Aires"));
+        assert!(is_timezone_name("UTC"));
+        assert!(!is_timezone_name("europe/paris"));
+        assert!(!is_timezone_name("Europe//Paris"));
+        assert!(!is_timezone_name("<script>"));
+    }
+
+    #[test]
+    fn urls_must_be_web_addresses() {
+        let mut e = FieldErrors::default();
+        assert_eq!(optional_url("https://ada.dev", "website", &mut e).as_deref(), Some("https://ada.dev/"));
+        assert!(optional_url("javascript:alert(1)", "website", &mut e).is_none());
+        assert!(e.get("website").is_some());
+    }
+}

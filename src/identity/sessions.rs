@@ -1,0 +1,207 @@
+//! Browser sessions (Lucia-style): an opaque 256-bit token in the cookie, only its SHA-256 in the
+//! database, an absolute expiry, and an idle expiry that slides with use. The "last seen" time is
+//! written at most once per `touch_interval`, so a busy session does not cost a write per request.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::QueryResult;
+
+use super::ids::SessionId;
+use crate::config::SessionSettings;
+use crate::crypto::{random_token, sha256_hex};
+use crate::db::models::{Session, User, Verification};
+use crate::db::DbConnection;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub absolute: Duration,
+    pub idle: Duration,
+    pub touch_interval: Duration,
+}
+
+impl From<&SessionSettings> for SessionPolicy {
+    fn from(s: &SessionSettings) -> Self {
+        SessionPolicy {
+            absolute: Duration::seconds(s.absolute_timeout_secs),
+            idle: Duration::seconds(s.idle_timeout_secs),
+            touch_interval: Duration::seconds(s.touch_interval_secs.max(0)),
+        }
+    }
+}
+
+/// How the person proved who they are; becomes the `amr` of ID tokens later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Password,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "pwd",
+        }
+    }
+}
+
+/// Where a session was opened from, as shown in the sessions list.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A session just opened: the token goes into the cookie and is never stored.
+pub struct IssuedSession {
+    pub id: SessionId,
+    pub token: String,
+    pub expires_at: NaiveDateTime,
+}
+
+impl std::fmt::Debug for IssuedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedSession").field("id", &self.id).field("token", &"[redacted]").finish()
+    }
+}
+
+pub fn open(
+    conn: &mut DbConnection,
+    policy: &SessionPolicy,
+    user_id: &str,
+    method: AuthMethod,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> QueryResult<IssuedSession> {
+    let id = SessionId::generate();
+    let token = random_token(32);
+    let expires_at = now + policy.absolute;
+    // User agents are attacker-chosen; keep what the list shows and no more.
+    let user_agent = client.user_agent.as_deref().map(|ua| truncate(ua, 512));
+    Session::insert(
+        conn,
+        &crate::db::models::NewSession {
+            id: id.as_str(),
+            token_hash: &sha256_hex(&token),
+            user_id,
+            created_at: now,
+            expires_at,
+            last_seen_at: now,
+            auth_time: now,
+            auth_method: method.as_str(),
+            ip_address: client.ip.as_deref(),
+            user_agent: user_agent.as_deref(),
+        },
+    )?;
+    Ok(IssuedSession { id, token, expires_at })
+}
+
+/// A valid session and its user.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    pub session: Session,
+    pub user: User,
+}
+
+/// Resolves a cookie token to a live session, sliding the idle window when it is due.
+/// Expired sessions are deleted on sight.
+pub fn resolve(
+    conn: &mut DbConnection,
+    policy: &SessionPolicy,
+    token: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<ActiveSession>> {
+    // Tokens are 43 characters; anything else cannot match and is not worth a query.
+    if token.len() != 43 {
+        return Ok(None);
+    }
+    let Some(mut session) = Session::find_by_token_hash(conn, &sha256_hex(token))? else {
+        return Ok(None);
+    };
+    if is_expired(&session, policy, now) {
+        Session::delete(conn, &session.id)?;
+        return Ok(None);
+    }
+    if now - session.last_seen_at >= policy.touch_interval {
+        Session::touch(conn, &session.id, now)?;
+        session.last_seen_at = now;
+    }
+    let Some(user) = User::find(conn, &session.user_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(ActiveSession { session, user }))
+}
+
+pub fn is_expired(session: &Session, policy: &SessionPolicy, now: NaiveDateTime) -> bool {
+    now >= session.expires_at || now >= session.last_seen_at + policy.idle
+}
+
+/// Ends the session behind a cookie token, if any; returns the user it belonged to.
+pub fn close(conn: &mut DbConnection, token: &str) -> QueryResult<Option<String>> {
+    match Session::find_by_token_hash(conn, &sha256_hex(token))? {
+        Some(s) => {
+            Session::delete(conn, &s.id)?;
+            Ok(Some(s.user_id))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Deletes expired sessions and verifications; returns how many rows went.
+pub fn sweep(conn: &mut DbConnection, policy: &SessionPolicy, now: NaiveDateTime) -> QueryResult<usize> {
+    let sessions = Session::delete_expired(conn, now, now - policy.idle)?;
+    let verifications = Verification::delete_expired(conn, now)?;
+    Ok(sessions + verifications)
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max_chars).collect()
+}
+
+/// A short human description of a user agent ("Firefox on Linux"), for the sessions list.
+pub fn describe_user_agent(ua: Option<&str>) -> String {
+    let Some(ua) = ua.filter(|u| !u.is_empty()) else {
+        return "Unknown device".into();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(o)) => format!("Browser on {o}"),
+        (None, None) => truncate(ua, 40),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_common_user_agents() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(describe_user_agent(Some(firefox)), "Firefox on Linux");
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
+        assert_eq!(describe_user_agent(Some(chrome)), "Chrome on Windows");
+        assert_eq!(describe_user_agent(None), "Unknown device");
+    }
+}

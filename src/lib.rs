@@ -1,0 +1,11 @@
+//! Portcullis: a standalone OpenID Connect identity server.
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod identity;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

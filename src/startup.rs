@@ -1,0 +1,123 @@
+//! Building the application from settings: storage, keys, templates, and the bound server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{middleware, web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::crypto::MasterKey;
+use crate::db::{self, Db};
+use crate::error::AppError;
+use crate::identity::password::PasswordHasher;
+use crate::identity::sessions::{self, SessionPolicy};
+use crate::identity::now;
+use crate::telemetry::{request_id_header, RequestSpan};
+use crate::web::templates::{self, Templates};
+use crate::web::{self as webmod, AppState};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Opens the database named by the settings and applies pending migrations.
+pub async fn open_database(settings: &Settings) -> Result<Db, AppError> {
+    let db = Db::connect(
+        &settings.database_url(),
+        settings.database.pool_size,
+        Duration::from_secs(settings.database.connect_timeout_secs),
+    )?;
+    let applied = db.run(|conn| db::run_migrations(conn)).await?;
+    for version in applied {
+        tracing::info!(%version, "applied migration");
+    }
+    Ok(db)
+}
+
+/// The master key, generated into the data directory when none is configured.
+pub fn master_key(settings: &Settings) -> Result<MasterKey, AppError> {
+    let (key, generated) = MasterKey::load_or_generate(settings.master_key.expose(), &settings.data_dir)
+        .map_err(|e| AppError::Config(e.to_string()))?;
+    if generated {
+        tracing::warn!(
+            path = %settings.data_dir.join("master.key").display(),
+            "no master_key configured: generated one into the data directory. Back it up, or set \
+             PORTCULLIS_MASTER_KEY in production; without it encrypted data cannot be read."
+        );
+    }
+    Ok(key)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, AppError> {
+        let master_key = master_key(&settings)?;
+        let db = open_database(&settings).await?;
+        let theme_dir = Some(settings.theme_dir.as_str()).filter(|d| !d.is_empty()).map(std::path::Path::new);
+        let templates = Templates::new(theme_dir);
+        templates::install_for_errors(&templates);
+        let hasher = PasswordHasher::new(&settings.password, settings.hash_concurrency())?;
+        let session_policy = SessionPolicy::from(&settings.session);
+
+        let listener = TcpListener::bind(settings.listen)
+            .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.listen)))?;
+        let port = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?.port();
+
+        spawn_sweeper(db.clone(), session_policy, Duration::from_secs(settings.session.sweep_interval_secs.max(1)));
+
+        let https = settings.secure_cookies();
+        let body_limit = settings.http.body_limit_bytes;
+        tracing::info!(%port, issuer = %settings.issuer(), database = db.backend(), "portcullis listening");
+        let state = web::Data::new(AppState {
+            db,
+            templates,
+            hasher,
+            session_policy,
+            settings: Arc::new(settings),
+            master_key,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(webmod::form_config(body_limit))
+                .app_data(web::PayloadConfig::new(body_limit))
+                .wrap(webmod::headers::security_headers(https))
+                .wrap(middleware::from_fn(request_id_header))
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .configure(webmod::routes)
+        })
+        .listen(listener)
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Deletes expired sessions and verifications periodically. Every replica may run it: the
+/// DELETE is idempotent.
+fn spawn_sweeper(db: Db, policy: SessionPolicy, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            ticker.tick().await;
+            match db.run(move |conn| Ok(sessions::sweep(conn, &policy, now())?)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "swept expired sessions and verifications"),
+                Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            }
+        }
+    });
+}

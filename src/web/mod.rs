@@ -1,0 +1,98 @@
+//! The HTTP edge: thin actix handlers that parse, call `identity`, and render `templates/`.
+
+pub mod csrf;
+pub mod headers;
+pub mod health;
+pub mod pages;
+pub mod return_to;
+pub mod templates;
+pub mod viewer;
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{middleware, web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::crypto::MasterKey;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+use crate::identity::password::PasswordHasher;
+use crate::identity::sessions::SessionPolicy;
+use templates::Templates;
+use viewer::{SignedIn, UserView};
+
+/// Everything handlers share. Cheap to clone; nothing correctness depends on lives only here.
+pub struct AppState {
+    pub db: Db,
+    pub templates: Templates,
+    pub hasher: PasswordHasher,
+    pub session_policy: SessionPolicy,
+    pub settings: Arc<Settings>,
+    pub master_key: MasterKey,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::alive))
+        .route("/readyz", web::get().to(health::ready))
+        .route("/static/{file}", web::get().to(pages::static_file))
+        .service(
+            web::scope("")
+                .wrap(middleware::from_fn(csrf::ensure_cookie))
+                .configure(pages::auth::routes)
+                .configure(pages::account::routes)
+                .default_service(web::to(not_found)),
+        );
+}
+
+async fn not_found() -> AppResult<HttpResponse> {
+    Err(AppError::NotFound)
+}
+
+/// The view model every page gets besides its own.
+#[derive(Serialize)]
+struct Page<'a, T: Serialize> {
+    #[serde(flatten)]
+    view: &'a T,
+    csrf_token: String,
+    user: Option<UserView>,
+    theme: &'a str,
+    lang: &'a str,
+}
+
+/// Renders a full page for whoever is asking.
+pub fn render<T: Serialize>(
+    state: &AppState,
+    req: &HttpRequest,
+    viewer: Option<&SignedIn>,
+    status: actix_web::http::StatusCode,
+    template: &str,
+    view: &T,
+) -> AppResult<HttpResponse> {
+    let page = Page {
+        view,
+        csrf_token: csrf::token(req),
+        user: viewer.map(|v| UserView::from(&v.user)),
+        theme: viewer.map_or("system", |v| v.theme.as_str()),
+        lang: viewer.map_or("en", |v| v.language.as_str()),
+    };
+    let body = state.templates.render(template, &page)?;
+    Ok(HttpResponse::build(status).insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(body))
+}
+
+/// Post/redirect/get: a 303 to a local path.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_string())).finish()
+}
+
+/// Form extractor settings: size limit, and a page (not a bare 400) for undecodable bodies.
+pub fn form_config(limit: usize) -> web::FormConfig {
+    web::FormConfig::default().limit(limit).error_handler(|err, _req| {
+        let why = match &err {
+            actix_web::error::UrlencodedError::Overflow { .. } => "The form is too large.".to_string(),
+            _ => "The form could not be read. Go back and try again.".to_string(),
+        };
+        AppError::BadRequest(why).into()
+    })
+}

@@ -1,0 +1,442 @@
+//! `/account`: profile, settings, password, sessions, sign-in methods, deletion.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::auth::CsrfOnly;
+use crate::db::models::{Account, CREDENTIAL_PROVIDER};
+use crate::error::{AppError, AppResult};
+use crate::identity::ids::SessionId;
+use crate::identity::management::{self, FormError, PasswordChange};
+use crate::identity::profile::{self, ProfileUpdate, SettingsUpdate, LANGUAGES};
+use crate::identity::sessions::describe_user_agent;
+use crate::identity::FieldErrors;
+use crate::web::viewer::{clear_session_cookie, SignedIn};
+use crate::web::{csrf, render, see_other, AppState};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/account", web::get().to(profile_page))
+        .route("/account/profile", web::post().to(save_profile))
+        .route("/account/settings", web::get().to(settings_page))
+        .route("/account/settings", web::post().to(save_settings))
+        .route("/account/password", web::get().to(password_page))
+        .route("/account/password", web::post().to(change_password))
+        .route("/account/sessions", web::get().to(sessions_page))
+        .route("/account/sessions/revoke-others", web::post().to(revoke_others))
+        .route("/account/sessions/{id}/revoke", web::post().to(revoke_session))
+        .route("/account/methods", web::get().to(methods_page))
+        .route("/account/delete", web::get().to(delete_page))
+        .route("/account/delete", web::post().to(delete_account));
+}
+
+/// Notices after a redirect, chosen by code so the query string cannot inject text.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+impl NoticeQuery {
+    fn message(&self) -> Option<&'static str> {
+        Some(match self.notice.as_deref()? {
+            "profile" => "Your profile has been saved.",
+            "settings" => "Your settings have been saved.",
+            "password" => "Your password has been changed. Other sessions were signed out.",
+            "revoked" => "The session has been revoked.",
+            "revoked-others" => "All other sessions have been signed out.",
+            _ => return None,
+        })
+    }
+}
+
+fn display_time(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+// ---- profile ----
+
+#[derive(Serialize, Default)]
+struct ProfileView {
+    profile: ProfileFields,
+    errors: FieldErrors,
+    notice: Option<&'static str>,
+}
+
+#[derive(Serialize, Default)]
+struct ProfileFields {
+    name: String,
+    email: String,
+    email_verified: bool,
+    picture: String,
+    bio: String,
+    website: String,
+    timezone: String,
+}
+
+async fn profile_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    query: web::Query<NoticeQuery>,
+) -> AppResult<HttpResponse> {
+    let full = profile::load_profile(&state.db, &me.user.id).await?;
+    let view = ProfileView {
+        profile: ProfileFields {
+            name: full.user.name,
+            email: full.user.email,
+            email_verified: full.user.email_verified,
+            picture: full.user.image.unwrap_or_default(),
+            bio: full.profile.bio.unwrap_or_default(),
+            website: full.profile.website.unwrap_or_default(),
+            timezone: full.profile.timezone.unwrap_or_default(),
+        },
+        errors: FieldErrors::default(),
+        notice: query.message(),
+    };
+    render(&state, &req, Some(&me), StatusCode::OK, "account/profile.html", &view)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProfileForm {
+    csrf_token: String,
+    name: String,
+    picture: String,
+    bio: String,
+    website: String,
+    timezone: String,
+}
+
+async fn save_profile(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    form: web::Form<ProfileForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &form.csrf_token)?;
+    let f = form.into_inner();
+    let update = ProfileUpdate {
+        name: f.name.clone(),
+        picture: f.picture.clone(),
+        bio: f.bio.clone(),
+        website: f.website.clone(),
+        timezone: f.timezone.clone(),
+    };
+    match profile::update_profile(&state.db, &me.user.id, update).await {
+        Ok(()) => Ok(see_other("/account?notice=profile")),
+        Err(FormError::Invalid(errors)) => {
+            let view = ProfileView {
+                profile: ProfileFields {
+                    name: f.name,
+                    email: me.user.email.clone(),
+                    email_verified: me.user.email_verified,
+                    picture: f.picture,
+                    bio: f.bio,
+                    website: f.website,
+                    timezone: f.timezone,
+                },
+                errors,
+                notice: None,
+            };
+            render(&state, &req, Some(&me), StatusCode::UNPROCESSABLE_ENTITY, "account/profile.html", &view)
+        }
+        Err(FormError::App(e)) => Err(e),
+    }
+}
+
+// ---- settings ----
+
+#[derive(Serialize)]
+struct SettingsView {
+    settings: SettingsFields,
+    languages: Vec<Language>,
+    errors: FieldErrors,
+    notice: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct SettingsFields {
+    theme: String,
+    language: String,
+    notifications: bool,
+}
+
+#[derive(Serialize)]
+struct Language {
+    code: &'static str,
+    label: &'static str,
+}
+
+fn settings_view(settings: SettingsFields, errors: FieldErrors, notice: Option<&'static str>) -> SettingsView {
+    let languages = LANGUAGES.iter().map(|(code, label)| Language { code, label }).collect();
+    SettingsView { settings, languages, errors, notice }
+}
+
+async fn settings_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    query: web::Query<NoticeQuery>,
+) -> AppResult<HttpResponse> {
+    let s = profile::load_settings(&state.db, &me.user.id).await?;
+    let fields = SettingsFields { theme: s.theme, language: s.language, notifications: s.notifications };
+    let view = settings_view(fields, FieldErrors::default(), query.message());
+    render(&state, &req, Some(&me), StatusCode::OK, "account/settings.html", &view)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SettingsForm {
+    csrf_token: String,
+    theme: String,
+    language: String,
+    notifications: Option<String>,
+}
+
+async fn save_settings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    form: web::Form<SettingsForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &form.csrf_token)?;
+    let f = form.into_inner();
+    let update = SettingsUpdate {
+        theme: f.theme.clone(),
+        language: f.language.clone(),
+        notifications: f.notifications.is_some(),
+    };
+    match profile::update_settings(&state.db, &me.user.id, update).await {
+        Ok(()) => Ok(see_other("/account/settings?notice=settings")),
+        Err(FormError::Invalid(errors)) => {
+            let fields = SettingsFields { theme: f.theme, language: f.language, notifications: f.notifications.is_some() };
+            let view = settings_view(fields, errors, None);
+            render(&state, &req, Some(&me), StatusCode::UNPROCESSABLE_ENTITY, "account/settings.html", &view)
+        }
+        Err(FormError::App(e)) => Err(e),
+    }
+}
+
+// ---- password ----
+
+#[derive(Serialize)]
+struct PasswordView {
+    has_password: bool,
+    errors: FieldErrors,
+    notice: Option<&'static str>,
+    password_min: usize,
+    password_max: usize,
+}
+
+async fn password_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    query: web::Query<NoticeQuery>,
+) -> AppResult<HttpResponse> {
+    let view = PasswordView {
+        has_password: management::has_password(&state.db, &me.user.id).await?,
+        errors: FieldErrors::default(),
+        notice: query.message(),
+        password_min: state.hasher.policy.min_length,
+        password_max: state.hasher.policy.max_length,
+    };
+    render(&state, &req, Some(&me), StatusCode::OK, "account/password.html", &view)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PasswordForm {
+    csrf_token: String,
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    form: web::Form<PasswordForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &form.csrf_token)?;
+    let f = form.into_inner();
+    let change = PasswordChange {
+        current_password: f.current_password,
+        new_password: f.new_password,
+        confirm_password: f.confirm_password,
+    };
+    match management::change_password(&state.db, &state.hasher, &me.user.id, &me.session_id(), change).await {
+        Ok(()) => Ok(see_other("/account/password?notice=password")),
+        Err(FormError::Invalid(errors)) => {
+            let view = PasswordView {
+                has_password: management::has_password(&state.db, &me.user.id).await?,
+                errors,
+                notice: None,
+                password_min: state.hasher.policy.min_length,
+                password_max: state.hasher.policy.max_length,
+            };
+            render(&state, &req, Some(&me), StatusCode::UNPROCESSABLE_ENTITY, "account/password.html", &view)
+        }
+        Err(FormError::App(e)) => Err(e),
+    }
+}
+
+// ---- sessions ----
+
+#[derive(Serialize)]
+struct SessionsView {
+    sessions: Vec<SessionRow>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct SessionRow {
+    id: String,
+    browser: String,
+    ip: String,
+    method: &'static str,
+    created_at: String,
+    last_seen_at: String,
+    current: bool,
+}
+
+fn method_label(code: &str) -> &'static str {
+    match code {
+        "pwd" => "Password",
+        _ => "Other",
+    }
+}
+
+async fn sessions_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    query: web::Query<NoticeQuery>,
+) -> AppResult<HttpResponse> {
+    let rows = management::list_sessions(&state.db, &me.user.id)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            current: s.id == me.session.id,
+            browser: describe_user_agent(s.user_agent.as_deref()),
+            ip: s.ip_address.unwrap_or_default(),
+            method: method_label(&s.auth_method),
+            created_at: display_time(s.created_at),
+            last_seen_at: display_time(s.last_seen_at),
+            id: s.id,
+        })
+        .collect();
+    let view = SessionsView { sessions: rows, notice: query.message() };
+    render(&state, &req, Some(&me), StatusCode::OK, "account/sessions.html", &view)
+}
+
+async fn revoke_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    id: web::Path<String>,
+    form: web::Form<CsrfOnly>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &form.csrf_token)?;
+    let id = SessionId::parse(&id).ok_or(AppError::NotFound)?;
+    if !management::revoke_session(&state.db, &me.user.id, &id).await? {
+        return Err(AppError::NotFound);
+    }
+    if id.as_str() == me.session.id {
+        let mut res = see_other("/login?signed_out=1");
+        res.add_cookie(&clear_session_cookie(&state))?;
+        return Ok(res);
+    }
+    Ok(see_other("/account/sessions?notice=revoked"))
+}
+
+async fn revoke_others(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    form: web::Form<CsrfOnly>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &form.csrf_token)?;
+    management::revoke_other_sessions(&state.db, &me.user.id, &me.session_id()).await?;
+    Ok(see_other("/account/sessions?notice=revoked-others"))
+}
+
+// ---- sign-in methods ----
+
+#[derive(Serialize)]
+struct MethodsView {
+    methods: Vec<MethodRow>,
+}
+
+#[derive(Serialize)]
+struct MethodRow {
+    label: String,
+    detail: String,
+    created_at: String,
+}
+
+async fn methods_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn) -> AppResult<HttpResponse> {
+    let user_id = me.user.id.clone();
+    let accounts = state.db.run(move |conn| Ok(Account::for_user(conn, &user_id)?)).await?;
+    let methods = accounts
+        .into_iter()
+        .map(|a| {
+            let credential = a.provider_id == CREDENTIAL_PROVIDER;
+            MethodRow {
+                label: if credential { "Password".into() } else { a.provider_id.clone() },
+                detail: if credential { me.user.email.clone() } else { a.account_id.clone() },
+                created_at: display_time(a.created_at),
+            }
+        })
+        .collect();
+    render(&state, &req, Some(&me), StatusCode::OK, "account/methods.html", &MethodsView { methods })
+}
+
+// ---- delete ----
+
+#[derive(Serialize)]
+struct DeleteView {
+    has_password: bool,
+    errors: FieldErrors,
+}
+
+async fn delete_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn) -> AppResult<HttpResponse> {
+    let view = DeleteView {
+        has_password: management::has_password(&state.db, &me.user.id).await?,
+        errors: FieldErrors::default(),
+    };
+    render(&state, &req, Some(&me), StatusCode::OK, "account/delete.html", &view)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DeleteForm {
+    csrf_token: String,
+    password: String,
+    confirm: String,
+}
+
+async fn delete_account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    form: web::Form<DeleteForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &form.csrf_token)?;
+    let f = form.into_inner();
+    match management::delete_account(&state.db, &state.hasher, &me.user.id, f.password, &f.confirm).await {
+        Ok(()) => {
+            let mut res = see_other("/?deleted=1");
+            res.add_cookie(&clear_session_cookie(&state))?;
+            Ok(res)
+        }
+        Err(FormError::Invalid(errors)) => {
+            let view = DeleteView { has_password: management::has_password(&state.db, &me.user.id).await?, errors };
+            render(&state, &req, Some(&me), StatusCode::UNPROCESSABLE_ENTITY, "account/delete.html", &view)
+        }
+        Err(FormError::App(e)) => Err(e),
+    }
+}

@@ -1,0 +1,177 @@
+//! Home, sign-up, sign-in and sign-out.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppResult;
+use crate::identity::audit::{self, AuditKind};
+use crate::identity::credentials::{self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS};
+use crate::identity::{now, sessions, FieldErrors};
+use crate::web::viewer::{clear_session_cookie, client_info, session_cookie, Viewer};
+use crate::web::{csrf, render, return_to, see_other, AppState};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/signup", web::get().to(signup_page))
+        .route("/signup", web::post().to(signup))
+        .route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout));
+}
+
+async fn home(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> AppResult<HttpResponse> {
+    render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "home.html", &())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReturnQuery {
+    return_to: Option<String>,
+    signed_out: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignUpForm {
+    name: String,
+    email: String,
+    password: String,
+    csrf_token: String,
+    return_to: String,
+}
+
+#[derive(Serialize, Default)]
+struct AuthView<'a> {
+    form: FormEcho<'a>,
+    errors: FieldErrors,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+    return_to: String,
+    password_min: usize,
+    password_max: usize,
+}
+
+/// What a re-shown form keeps (never the password).
+#[derive(Serialize, Default)]
+struct FormEcho<'a> {
+    name: &'a str,
+    email: &'a str,
+}
+
+fn auth_view<'a>(state: &AppState, return_to: Option<&str>) -> AuthView<'a> {
+    AuthView {
+        return_to: return_to.and_then(return_to::sanitize).unwrap_or_default(),
+        password_min: state.hasher.policy.min_length,
+        password_max: state.hasher.policy.max_length,
+        ..AuthView::default()
+    }
+}
+
+async fn signup_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    query: web::Query<ReturnQuery>,
+) -> AppResult<HttpResponse> {
+    if viewer.0.is_some() {
+        return Ok(see_other(&return_to::or_default(query.return_to.as_deref())));
+    }
+    render(&state, &req, None, StatusCode::OK, "signup.html", &auth_view(&state, query.return_to.as_deref()))
+}
+
+async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<SignUpForm>) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &form.csrf_token)?;
+    let form = form.into_inner();
+    let request = SignUpRequest { name: form.name.clone(), email: form.email.clone(), password: form.password };
+    match credentials::sign_up(&state.db, &state.hasher, state.session_policy, request, client_info(&req)).await {
+        Ok((_, issued)) => {
+            let mut res = see_other(&return_to::or_default(Some(&form.return_to)));
+            res.add_cookie(&session_cookie(&state, &issued))?;
+            Ok(res)
+        }
+        Err(SignUpError::Invalid(errors)) => {
+            let view = AuthView {
+                form: FormEcho { name: &form.name, email: &form.email },
+                errors,
+                ..auth_view(&state, Some(&form.return_to))
+            };
+            render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "signup.html", &view)
+        }
+        Err(SignUpError::App(e)) => Err(e),
+    }
+}
+
+async fn login_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    query: web::Query<ReturnQuery>,
+) -> AppResult<HttpResponse> {
+    if viewer.0.is_some() {
+        return Ok(see_other(&return_to::or_default(query.return_to.as_deref())));
+    }
+    let view = AuthView {
+        notice: query.signed_out.as_ref().map(|_| "You have signed out."),
+        ..auth_view(&state, query.return_to.as_deref())
+    };
+    render(&state, &req, None, StatusCode::OK, "login.html", &view)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf_token: String,
+    return_to: String,
+}
+
+async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &form.csrf_token)?;
+    let form = form.into_inner();
+    let outcome =
+        credentials::sign_in(&state.db, &state.hasher, state.session_policy, &form.email, form.password, client_info(&req))
+            .await;
+    match outcome {
+        Ok((_, issued)) => {
+            let mut res = see_other(&return_to::or_default(Some(&form.return_to)));
+            res.add_cookie(&session_cookie(&state, &issued))?;
+            Ok(res)
+        }
+        Err(SignInError::BadCredentials) => {
+            let view = AuthView {
+                form: FormEcho { name: "", email: &form.email },
+                error: Some(BAD_CREDENTIALS),
+                ..auth_view(&state, Some(&form.return_to))
+            };
+            render(&state, &req, None, StatusCode::UNAUTHORIZED, "login.html", &view)
+        }
+        Err(SignInError::App(e)) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfOnly {
+    pub csrf_token: String,
+}
+
+async fn logout(state: web::Data<AppState>, req: HttpRequest, form: web::Form<CsrfOnly>) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &form.csrf_token)?;
+    if let Some(token) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
+        let ip = client_info(&req).ip;
+        state
+            .db
+            .run(move |conn| {
+                if let Some(user_id) = sessions::close(conn, &token)? {
+                    audit::record(conn, AuditKind::SignOut, Some(&user_id), ip.as_deref(), None, now())?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    let mut res = see_other("/login?signed_out=1");
+    res.add_cookie(&clear_session_cookie(&state))?;
+    Ok(res)
+}

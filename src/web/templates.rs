@@ -1,0 +1,139 @@
+//! Page rendering: minijinja templates embedded in the binary, each overridable by a file of the
+//! same name in the configured theme directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+use minijinja::value::Serde;
+use minijinja::{AutoEscape, Environment, Value};
+use serde::Serialize;
+
+use crate::error::AppError;
+
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
+/// Every built-in template and static file, by name.
+static EMBEDDED: &[(&str, &str)] = embedded!(
+    "base.html",
+    "macros.html",
+    "home.html",
+    "error.html",
+    "login.html",
+    "signup.html",
+    "account/layout.html",
+    "account/profile.html",
+    "account/settings.html",
+    "account/password.html",
+    "account/sessions.html",
+    "account/methods.html",
+    "account/delete.html",
+    "static/style.css",
+);
+
+#[derive(Clone)]
+pub struct Templates {
+    env: Arc<Environment<'static>>,
+    theme_dir: Option<PathBuf>,
+}
+
+impl Templates {
+    pub fn new(theme_dir: Option<&Path>) -> Templates {
+        let theme_dir = theme_dir.map(Path::to_path_buf);
+        let mut env = Environment::new();
+        let dir = theme_dir.clone();
+        env.set_loader(move |name| Ok(load(dir.as_deref(), name)));
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None }
+        });
+        Templates { env: Arc::new(env), theme_dir }
+    }
+
+    /// Renders a page; `ctx` is any serialisable view model.
+    pub fn render<C: Serialize>(&self, name: &str, ctx: &C) -> Result<String, AppError> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| AppError::Internal(format!("template {name}: {e}")))?;
+        template
+            .render(Value::from(Serde(ctx)))
+            .map_err(|e| AppError::Internal(format!("template {name}: {e:#}")))
+    }
+
+    /// A static file (stylesheet, images) from the theme directory or the built-in set.
+    pub fn static_file(&self, file: &str) -> Option<String> {
+        let valid = !file.is_empty()
+            && !file.starts_with('.')
+            && file.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        valid.then(|| load(self.theme_dir.as_deref(), &format!("static/{file}"))).flatten()
+    }
+}
+
+/// Theme file first (only for names we know, so a theme cannot be made to read arbitrary paths),
+/// then the embedded one.
+fn load(theme_dir: Option<&Path>, name: &str) -> Option<String> {
+    let builtin = EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, src)| *src);
+    if let (Some(dir), Some(_)) = (theme_dir, builtin) {
+        if let Ok(source) = std::fs::read_to_string(dir.join(name)) {
+            return Some(source);
+        }
+    }
+    builtin.map(str::to_string)
+}
+
+/// Templates used by `AppError` responses, which have no access to app state. The first
+/// application built in the process installs its set.
+static ERROR_TEMPLATES: OnceLock<Templates> = OnceLock::new();
+
+pub fn install_for_errors(templates: &Templates) {
+    let _ = ERROR_TEMPLATES.set(templates.clone());
+}
+
+#[derive(Serialize)]
+struct ErrorView<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    let templates = ERROR_TEMPLATES.get_or_init(|| Templates::new(None));
+    let view = ErrorView { status: status.as_u16(), title, message };
+    let body = templates
+        .render("error.html", &view)
+        .unwrap_or_else(|_| format!("<!doctype html><title>{0}</title><h1>{0}</h1>", status.as_u16()));
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_template_compiles() {
+        let t = Templates::new(None);
+        for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".html")) {
+            t.env.get_template(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
+    fn theme_directory_overrides_builtin_templates_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("home.html"), "themed home").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "nope").unwrap();
+        let t = Templates::new(Some(dir.path()));
+        assert_eq!(t.render("home.html", &()).unwrap(), "themed home");
+        assert!(t.env.get_template("secret.txt").is_err());
+        assert!(t.static_file("../secret.txt").is_none());
+        assert!(t.static_file("style.css").is_some());
+    }
+}

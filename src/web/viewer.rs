@@ -1,0 +1,133 @@
+//! Who is asking: the signed-in person behind the session cookie, if any.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::Serialize;
+
+use crate::db::models::{Session, User, UserSettings};
+use crate::error::AppError;
+use crate::identity::ids::SessionId;
+use crate::identity::sessions::{self, ClientInfo, IssuedSession};
+use crate::identity::now;
+use crate::web::AppState;
+
+/// A signed-in person and their display preferences.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: Session,
+    pub user: User,
+    pub theme: String,
+    pub language: String,
+}
+
+impl SignedIn {
+    pub fn session_id(&self) -> SessionId {
+        SessionId::from_db(self.session.id.clone())
+    }
+}
+
+/// `Some` when the request carries a live session.
+#[derive(Debug, Clone)]
+pub struct Viewer(pub Option<SignedIn>);
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
+
+async fn resolve(req: HttpRequest) -> Result<Option<SignedIn>, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal("application state missing".into()))?
+        .clone();
+    let Some(token) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) else {
+        return Ok(None);
+    };
+    let policy = state.session_policy;
+    state
+        .db
+        .run(move |conn| {
+            let Some(active) = sessions::resolve(conn, &policy, &token, now())? else {
+                return Ok(None);
+            };
+            let settings = UserSettings::find(conn, &active.user.id)?;
+            let (theme, language) =
+                settings.map(|s| (s.theme, s.language)).unwrap_or_else(|| ("system".into(), "en".into()));
+            Ok(Some(SignedIn { session: active.session, user: active.user, theme, language }))
+        })
+        .await
+}
+
+impl FromRequest for Viewer {
+    type Error = AppError;
+    type Future = BoxFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ok(Viewer(resolve(req).await?)) })
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = AppError;
+    type Future = BoxFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let return_to = match req.uri().path_and_query() {
+                Some(pq) if req.method() == actix_web::http::Method::GET => pq.as_str().to_string(),
+                _ => "/account".to_string(),
+            };
+            resolve(req).await?.ok_or(AppError::LoginRequired { return_to })
+        })
+    }
+}
+
+/// The user as page templates see it.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView { id: u.id.clone(), name: u.name.clone(), email: u.email.clone() }
+    }
+}
+
+/// Where the request comes from, for the sessions list and the audit trail. Only the socket
+/// peer is used: forwarded headers are trivially forged unless a trusted proxy sets them.
+pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    }
+}
+
+pub fn session_cookie(state: &AppState, issued: &IssuedSession) -> Cookie<'static> {
+    Cookie::build(state.settings.session.cookie_name.clone(), issued.token.clone())
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(state.settings.session.absolute_timeout_secs))
+        .finish()
+}
+
+pub fn clear_session_cookie(state: &AppState) -> Cookie<'static> {
+    let mut cookie = Cookie::build(state.settings.session.cookie_name.clone(), "")
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.secure_cookies())
+        .same_site(SameSite::Lax)
+        .finish();
+    cookie.make_removal();
+    cookie
+}
