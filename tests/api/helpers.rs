@@ -1,0 +1,241 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use portcullis::config::{Secret, Settings};
+use portcullis::db::Db;
+use portcullis::startup::Application;
+use reqwest::cookie::CookieStore;
+
+/// Generates `NAME::sqlite` and `NAME::postgres` tests from `async fn NAME(backend: Backend)`.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if crate::helpers::postgres_enabled() {
+                    super::$name(crate::helpers::Backend::Postgres).await
+                }
+            }
+        }
+    )*};
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Whether PostgreSQL tests run; says so when they do not, and refuses to skip when CI demands them.
+pub fn postgres_enabled() -> bool {
+    if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+        return true;
+    }
+    if std::env::var("TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("TEST_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set");
+    }
+    eprintln!("skipped: PostgreSQL variant (set TEST_DATABASE_URL to run it)");
+    false
+}
+
+/// A fresh database and data directory, dropped afterwards.
+pub struct TestDb {
+    pub url: String,
+    pub data_dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        let data_dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", data_dir.path().join("test.db").display());
+                TestDb { url, data_dir, pg: None }
+            }
+            Backend::Postgres => {
+                let admin = std::env::var("TEST_DATABASE_URL").unwrap();
+                let name = format!("portcullis_test_{}", portcullis::crypto::random_token(9).to_lowercase().replace(['-', '_'], "x"));
+                let mut conn = diesel::PgConnection::establish(&admin).expect("connect to TEST_DATABASE_URL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                let mut url = url::Url::parse(&admin).unwrap();
+                url.set_path(&name);
+                TestDb { url: url.to_string(), data_dir, pg: Some((admin, name)) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            if let Ok(mut conn) = diesel::PgConnection::establish(&admin) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+pub fn test_settings(db: &TestDb) -> Settings {
+    let mut s = Settings::defaults().unwrap();
+    s.listen = "127.0.0.1:0".parse().unwrap();
+    s.data_dir = db.data_dir.path().to_path_buf();
+    s.database.url = Secret::new(db.url.clone());
+    s.database.pool_size = 4;
+    // Cheap hashing: tests check behaviour, not cost.
+    s.password.log_n = 4;
+    s.session.sweep_interval_secs = 3600;
+    s
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub settings: Settings,
+    pub test_db: Arc<TestDb>,
+    handle: Option<actix_web::dev::ServerHandle>,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let test_db = Arc::new(TestDb::new(backend));
+    let mut settings = test_settings(&test_db);
+    tweak(&mut settings);
+    start(settings, test_db).await
+}
+
+async fn start(settings: Settings, test_db: Arc<TestDb>) -> TestApp {
+    let app = Application::build(settings.clone()).await.expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let db = Db::connect(&test_db.url, 2, Duration::from_secs(5)).unwrap();
+    TestApp { address, db, settings, test_db, handle: Some(handle) }
+}
+
+impl TestApp {
+    /// Wraps a server started by the test itself.
+    pub fn attach(address: String, settings: Settings, test_db: Arc<TestDb>) -> TestApp {
+        let db = Db::connect(&test_db.url, 2, Duration::from_secs(5)).unwrap();
+        TestApp { address, db, settings, test_db, handle: None }
+    }
+
+    /// Stops this server and starts a new one on the same database and data directory.
+    pub async fn restart(self) -> TestApp {
+        if let Some(h) = &self.handle {
+            h.stop(true).await;
+        }
+        start(self.settings.clone(), self.test_db.clone()).await
+    }
+
+    pub async fn restart_with(self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        if let Some(h) = &self.handle {
+            h.stop(true).await;
+        }
+        let mut settings = self.settings.clone();
+        tweak(&mut settings);
+        start(settings, self.test_db.clone()).await
+    }
+
+    /// A browser: its own cookie jar, no automatic redirects.
+    pub fn browser(&self) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+            .build()
+            .unwrap();
+        Browser { client, jar, base: self.address.clone() }
+    }
+
+    /// Runs a query against the app's database.
+    pub async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut portcullis::db::DbConnection) -> diesel::QueryResult<T> + Send + 'static,
+    ) -> T {
+        self.db.run(move |c| Ok(f(c)?)).await.unwrap()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.test_db.data_dir.path().to_path_buf()
+    }
+}
+
+pub struct Browser {
+    pub client: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+    pub base: String,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{}", self.base, path)).send().await.unwrap()
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
+    }
+
+    /// The CSRF token a page would embed (the double-submit value of the cookie).
+    pub async fn csrf(&self) -> String {
+        if self.cookie("portcullis_csrf").is_none() {
+            self.get("/login").await;
+        }
+        self.cookie("portcullis_csrf").expect("csrf cookie")
+    }
+
+    /// Posts a form with the CSRF token added, as the page's own form would.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_raw(path, &all).await
+    }
+
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(format!("{}{}", self.base, path)).form(fields).send().await.unwrap()
+    }
+
+    pub async fn signup(&self, name: &str, email: &str, password: &str) -> reqwest::Response {
+        self.post("/signup", &[("name", name), ("email", email), ("password", password)]).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post("/login", &[("email", email), ("password", password)]).await
+    }
+
+    pub async fn session_token(&self) -> Option<String> {
+        self.cookie("portcullis_session")
+    }
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+/// A signed-up and signed-in browser.
+pub async fn signed_up(app: &TestApp, email: &str) -> Browser {
+    let b = app.browser();
+    let res = b.signup("Ada Lovelace", email, PASSWORD).await;
+    assert_eq!(res.status(), 303, "sign-up failed: {}", res.text().await.unwrap());
+    b
+}
+
+pub const PASSWORD: &str = "correct horse battery";

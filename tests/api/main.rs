@@ -1,0 +1,12 @@
+//! One integration binary: every test starts the real server on port 0 with a fresh database,
+//! on SQLite always and on PostgreSQL when TEST_DATABASE_URL is set.
+
+#[macro_use]
+mod helpers;
+
+mod account;
+mod auth;
+mod cli;
+mod security;
+mod sessions;
+mod storage;

@@ -1,0 +1,88 @@
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use portcullis::db::{self, Db};
+use portcullis::identity::credentials::{create_user, NewIdentity};
+use portcullis::identity::email::Email;
+use portcullis::db::schema::users;
+use std::time::Duration;
+
+use crate::helpers::*;
+
+backend_tests!(
+    migrations_go_up_and_down_and_up_again,
+    data_survives_a_restart,
+    database_unique_constraint_decides_concurrent_creates,
+);
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn table_count(conn: &mut db::DbConnection) -> i64 {
+    let sql = match conn {
+        db::DbConnection::Sqlite(_) => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'"
+        }
+        db::DbConnection::Postgres(_) => {
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'"
+        }
+    };
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+}
+
+async fn migrations_go_up_and_down_and_up_again(backend: Backend) {
+    let test_db = TestDb::new(backend);
+    let db = Db::connect(&test_db.url, 1, Duration::from_secs(5)).unwrap();
+    db.run(|c| {
+        let applied = db::run_migrations(c)?;
+        assert!(!applied.is_empty());
+        assert_eq!(table_count(c), 7);
+        assert!(db::run_migrations(c)?.is_empty(), "a second run applies nothing");
+        let reverted = db::revert_all_migrations(c)?;
+        assert_eq!(reverted.len(), applied.len());
+        assert_eq!(table_count(c), 0, "down migrations remove every table");
+        db::run_migrations(c)?;
+        assert_eq!(table_count(c), 7);
+        Ok(())
+    })
+    .await
+    .unwrap();
+}
+
+async fn data_survives_a_restart(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let b = signed_up(&app, "ada@example.com").await;
+    b.post("/account/profile", &[("name", "Ada King"), ("bio", "still here")]).await;
+    let key = std::fs::read_to_string(app.data_dir().join("master.key")).unwrap();
+
+    let app = app.restart().await;
+    let b2 = app.browser();
+    assert_eq!(b2.login("ada@example.com", PASSWORD).await.status(), 303);
+    let html = b2.get("/account").await.text().await.unwrap();
+    assert!(html.contains("Ada King") && html.contains("still here"));
+    assert_eq!(std::fs::read_to_string(app.data_dir().join("master.key")).unwrap(), key, "the master key is reused");
+}
+
+async fn database_unique_constraint_decides_concurrent_creates(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let creates = (0..8).map(|i| {
+        let db = app.db.clone();
+        async move {
+            db.run(move |c| {
+                let email = Email::parse("same@example.com").unwrap();
+                let name = format!("Racer {i}");
+                let new = NewIdentity { email: &email, name: &name, password_hash: Some("x"), email_verified: false, is_admin: false };
+                create_user(c, &new)
+            })
+            .await
+            .unwrap()
+            .is_some()
+        }
+    });
+    let created = futures_util::future::join_all(creates).await;
+    assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
+    let count: i64 = app.query(|c| users::table.count().get_result(c)).await;
+    assert_eq!(count, 1);
+}
