@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::db::models::{Account, NewAccount, Session, User, CREDENTIAL_PROVIDER};
 use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::identity::audit::{self, AuditKind};
 use crate::identity::credentials::{create_user, NewIdentity};
 use crate::identity::email::Email;
 use crate::identity::ids::{AccountId, UserId};
@@ -198,10 +199,8 @@ async fn user(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> {
                         )?,
                     };
                     // A reset password must lock out whoever knew the old one.
-                    for s in Session::for_user(conn, &user_id)? {
-                        Session::delete(conn, &s.id)?;
-                    }
-                    Ok(())
+                    Session::delete_all_for_user(conn, &user_id)?;
+                    audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, Some("cli"), now)
                 })?)
             })
             .await?;

@@ -59,15 +59,28 @@ pub fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
         return Err(AppError::Csrf);
     }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let host = req.connection_info().host().to_string();
-        let same = origin
-            .to_str()
-            .ok()
-            .and_then(|o| url::Url::parse(o).ok())
-            .is_some_and(|o| o.host_str().is_some() && o[url::Position::BeforeHost..url::Position::AfterPort] == host);
-        if !same {
+        let origin = origin.to_str().ok().and_then(|o| url::Url::parse(o).ok());
+        if !origin.is_some_and(|o| is_own_origin(req, &o)) {
             return Err(AppError::Csrf);
         }
     }
     Ok(())
+}
+
+/// The issuer's origin, or the Host the request was sent to (a proxy may rewrite Host, and a
+/// direct visitor may use another name for this server). A browser never lets a cross-site page
+/// choose either header, so both are safe to trust here.
+fn is_own_origin(req: &HttpRequest, origin: &url::Url) -> bool {
+    if origin.host_str().is_none() {
+        return false;
+    }
+    let issuer = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| url::Url::parse(s.settings.issuer()).ok())
+        .map(|u| u.origin());
+    if issuer.is_some_and(|i| i == origin.origin()) {
+        return true;
+    }
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    origin[url::Position::BeforeHost..url::Position::AfterPort] == *host
 }

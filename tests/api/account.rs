@@ -112,6 +112,8 @@ async fn deleting_the_account_removes_everything_it_owns(backend: Backend) {
 
     let res = b.post("/account/delete", &[("password", PASSWORD), ("confirm", "DELETE")]).await;
     assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/?deleted=1");
+    assert!(b.get("/?deleted=1").await.text().await.unwrap().contains("have been deleted"));
     assert_eq!(b.get("/account").await.status(), 303);
 
     let counts = app

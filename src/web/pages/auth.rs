@@ -20,8 +20,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(logout));
 }
 
-async fn home(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> AppResult<HttpResponse> {
-    render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "home.html", &())
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HomeQuery {
+    deleted: Option<String>,
+}
+
+#[derive(Serialize)]
+struct HomeView {
+    notice: Option<&'static str>,
+}
+
+async fn home(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    query: web::Query<HomeQuery>,
+) -> AppResult<HttpResponse> {
+    let notice = query.deleted.as_ref().map(|_| "Your account and everything in it have been deleted.");
+    render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "home.html", &HomeView { notice })
 }
 
 #[derive(Deserialize, Default)]

@@ -12,12 +12,8 @@ use crate::error::AppError;
 /// `/static/{file}`: the stylesheet and theme assets.
 pub async fn static_file(state: web::Data<AppState>, file: web::Path<String>) -> Result<HttpResponse, AppError> {
     let body = state.templates.static_file(&file).ok_or(AppError::NotFound)?;
-    let content_type = match file.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("css") => "text/css; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("txt") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    };
+    // Only the stylesheet ships (and so only it can be themed).
+    let content_type = if file.ends_with(".css") { "text/css; charset=utf-8" } else { "application/octet-stream" };
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
