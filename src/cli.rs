@@ -8,13 +8,13 @@ use diesel::Connection;
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::db::models::{Account, NewAccount, Session, User, CREDENTIAL_PROVIDER};
+use crate::db::models::{Session, User};
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::identity::audit::{self, AuditKind};
-use crate::identity::credentials::{create_user, NewIdentity};
+use crate::identity::credentials::{create_user, store_password_hash, NewIdentity};
 use crate::identity::email::Email;
-use crate::identity::ids::{AccountId, UserId};
+use crate::identity::ids::UserId;
 use crate::identity::management::delete_user;
 use crate::identity::password::PasswordHasher;
 use crate::identity::{clean_name, now, FieldErrors};
@@ -183,21 +183,7 @@ async fn user(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> {
             db.run(move |conn| {
                 let now = now();
                 Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-                    match Account::credential_for_user(conn, &user_id)? {
-                        Some(a) => Account::set_password_hash(conn, &a.id, &hash, now)?,
-                        None => Account::insert(
-                            conn,
-                            &NewAccount {
-                                id: AccountId::generate().as_str(),
-                                user_id: &user_id,
-                                provider_id: CREDENTIAL_PROVIDER,
-                                account_id: &user_id,
-                                password_hash: Some(&hash),
-                                created_at: now,
-                                updated_at: now,
-                            },
-                        )?,
-                    };
+                    store_password_hash(conn, &user_id, &hash, now)?;
                     // A reset password must lock out whoever knew the old one.
                     Session::delete_all_for_user(conn, &user_id)?;
                     audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, Some("cli"), now)

@@ -88,6 +88,32 @@ pub fn create_user(conn: &mut DbConnection, new: &NewIdentity<'_>) -> Result<Opt
     }
 }
 
+/// Stores a new password hash on the user's credential account, creating that account when the
+/// user had none (an upstream-only user setting a first password).
+pub fn store_password_hash(
+    conn: &mut DbConnection,
+    user_id: &str,
+    hash: &str,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    match Account::credential_for_user(conn, user_id)? {
+        Some(account) => Account::set_password_hash(conn, &account.id, hash, now).map(|_| ()),
+        None => Account::insert(
+            conn,
+            &NewAccount {
+                id: AccountId::generate().as_str(),
+                user_id,
+                provider_id: CREDENTIAL_PROVIDER,
+                account_id: user_id,
+                password_hash: Some(hash),
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .map(|_| ()),
+    }
+}
+
 /// Validates the form, hashes the password off the executor, creates the user and signs them in.
 pub async fn sign_up(
     db: &Db,

@@ -3,10 +3,11 @@
 use diesel::Connection;
 
 use super::audit::{self, AuditKind};
-use super::ids::{AccountId, SessionId};
+use super::credentials::store_password_hash;
+use super::ids::SessionId;
 use super::password::{PasswordHasher, Verdict};
 use super::{now, FieldErrors};
-use crate::db::models::{Account, NewAccount, Session, User, CREDENTIAL_PROVIDER};
+use crate::db::models::{Account, Session, User};
 use crate::db::Db;
 use crate::error::AppError;
 
@@ -74,25 +75,7 @@ pub async fn change_password(
     db.run(move |conn| {
         let now = now();
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            match &account {
-                Some(a) => {
-                    Account::set_password_hash(conn, &a.id, &hash, now)?;
-                }
-                None => {
-                    Account::insert(
-                        conn,
-                        &NewAccount {
-                            id: AccountId::generate().as_str(),
-                            user_id: &user_id,
-                            provider_id: CREDENTIAL_PROVIDER,
-                            account_id: &user_id,
-                            password_hash: Some(&hash),
-                            created_at: now,
-                            updated_at: now,
-                        },
-                    )?;
-                }
-            }
+            store_password_hash(conn, &user_id, &hash, now)?;
             Session::delete_others(conn, &user_id, &keep)?;
             audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, None, now)
         })?)
