@@ -23,6 +23,62 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub http: HttpSettings,
     pub log: LogSettings,
+    pub oidc: OidcSettings,
+    pub keys: KeySettings,
+    pub clients: Vec<StaticClient>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    pub code_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub authorization_request_ttl_secs: i64,
+    pub backchannel_timeout_secs: u64,
+    pub backchannel_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub rotation_period_secs: i64,
+    pub publish_ahead_secs: i64,
+    pub refresh_interval_secs: u64,
+}
+
+/// A client application declared in the configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticClient {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default = "default_grant_types")]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub auth_method: Option<String>,
+    #[serde(default)]
+    pub skip_consent: bool,
+    #[serde(default)]
+    pub always_issue_refresh: bool,
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default = "default_alg")]
+    pub id_token_alg: String,
+}
+
+fn default_grant_types() -> Vec<String> {
+    vec!["authorization_code".into(), "refresh_token".into()]
+}
+
+fn default_alg() -> String {
+    "RS256".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -143,6 +199,16 @@ impl Settings {
         }
         if self.session.idle_timeout_secs <= 0 || self.session.absolute_timeout_secs <= 0 {
             return Err(ConfigError("session: timeouts must be positive".into()));
+        }
+        let o = &self.oidc;
+        if [o.access_token_ttl_secs, o.id_token_ttl_secs, o.code_ttl_secs, o.refresh_token_ttl_secs, o.authorization_request_ttl_secs]
+            .iter()
+            .any(|t| *t <= 0)
+        {
+            return Err(ConfigError("oidc: lifetimes must be positive".into()));
+        }
+        if self.keys.rotation_period_secs <= 0 || self.keys.publish_ahead_secs < 0 {
+            return Err(ConfigError("keys: rotation_period_secs must be positive, publish_ahead_secs not negative".into()));
         }
         if self.database.pool_size == 0 {
             return Err(ConfigError("database.pool_size: must be at least 1".into()));

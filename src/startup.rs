@@ -14,7 +14,11 @@ use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::identity::password::PasswordHasher;
 use crate::identity::sessions::{self, SessionPolicy};
+use crate::db::models::{revoked_token, AuthorizationCode, RefreshToken};
 use crate::identity::now;
+use crate::oidc::clients;
+use crate::oidc::keys::{self, KeyStore};
+use crate::oidc::{Lifetimes, Provider};
 use crate::telemetry::{request_id_header, RequestSpan};
 use crate::web::templates::{self, Templates};
 use crate::web::{self as webmod, AppState};
@@ -60,13 +64,24 @@ impl Application {
         let templates = Templates::new(theme_dir);
         templates::install_for_errors(&templates);
         let hasher = PasswordHasher::new(&settings.password, settings.hash_concurrency())?;
+        let lifetimes = Lifetimes::from(&settings.oidc);
+        let static_clients = settings.clients.clone();
+        db.run(move |conn| clients::sync_static(conn, &static_clients)).await?;
+        let keys = Arc::new(KeyStore::open(db.clone(), master_key.clone(), settings.keys.clone(), lifetimes.key_retention()).await?);
+        keys.spawn_refresher();
+        let provider = Arc::new(Provider::new(&settings, keys)?);
         let session_policy = SessionPolicy::from(&settings.session);
 
         let listener = TcpListener::bind(settings.listen)
             .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.listen)))?;
         let port = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?.port();
 
-        spawn_sweeper(db.clone(), session_policy, Duration::from_secs(settings.session.sweep_interval_secs.max(1)));
+        spawn_sweeper(
+            db.clone(),
+            session_policy,
+            lifetimes.key_retention(),
+            Duration::from_secs(settings.session.sweep_interval_secs.max(1)),
+        );
 
         let https = settings.secure_cookies();
         let body_limit = settings.http.body_limit_bytes;
@@ -78,6 +93,7 @@ impl Application {
             session_policy,
             settings: Arc::new(settings),
             master_key,
+            provider,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -111,16 +127,27 @@ impl Application {
     }
 }
 
-/// Deletes expired sessions and verifications periodically. Every replica may run it: the
-/// DELETE is idempotent.
-fn spawn_sweeper(db: Db, policy: SessionPolicy, every: Duration) {
+/// Deletes expired sessions, verifications, codes, refresh tokens, revocation markers and
+/// retired keys periodically. Every replica may run it: the DELETEs are idempotent.
+fn spawn_sweeper(db: Db, policy: SessionPolicy, key_retention: chrono::Duration, every: Duration) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         loop {
             ticker.tick().await;
-            match db.run(move |conn| Ok(sessions::sweep(conn, &policy, now())?)).await {
+            let swept = db
+                .run(move |conn| {
+                    let now = now();
+                    let mut n = sessions::sweep(conn, &policy, now)?;
+                    n += AuthorizationCode::delete_expired(conn, now)?;
+                    n += RefreshToken::delete_expired(conn, now)?;
+                    n += revoked_token::delete_expired(conn, now)?;
+                    n += keys::prune(conn, now, key_retention)?;
+                    Ok(n)
+                })
+                .await;
+            match swept {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "swept expired sessions and verifications"),
+                Ok(n) => tracing::info!(rows = n, "swept expired rows"),
                 Err(e) => tracing::warn!(error = %e, "sweep failed"),
             }
         }

@@ -86,10 +86,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_client (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        auth_method -> Text,
+        skip_consent -> Bool,
+        always_issue_refresh -> Bool,
+        backchannel_logout_uri -> Nullable<Text>,
+        id_token_alg -> Text,
+        managed_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signing_key (id) {
+        id -> Text,
+        alg -> Text,
+        private_key -> Text,
+        public_jwk -> Text,
+        not_before -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_grant (id) {
+        id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        session_id -> Nullable<Text>,
+        scope -> Text,
+        auth_time -> Timestamp,
+        amr -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    authorization_code (code_hash) {
+        code_hash -> Text,
+        grant_id -> Text,
+        redirect_uri -> Text,
+        code_challenge -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_token (id) {
+        id -> Text,
+        token_hash -> Text,
+        grant_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    consent (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    revoked_token (jti) {
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_profile -> users (user_id));
 diesel::joinable!(user_settings -> users (user_id));
+diesel::joinable!(oauth_grant -> users (user_id));
+diesel::joinable!(oauth_grant -> oauth_client (client_id));
+diesel::joinable!(authorization_code -> oauth_grant (grant_id));
+diesel::joinable!(refresh_token -> oauth_grant (grant_id));
+diesel::joinable!(consent -> oauth_client (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -99,4 +189,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_profile,
     user_settings,
     audit_event,
+    oauth_client,
+    signing_key,
+    oauth_grant,
+    authorization_code,
+    refresh_token,
+    consent,
+    revoked_token,
 );

@@ -3,6 +3,7 @@
 pub mod csrf;
 pub mod headers;
 pub mod health;
+pub mod oidc;
 pub mod pages;
 pub mod return_to;
 pub mod templates;
@@ -31,17 +32,21 @@ pub struct AppState {
     pub session_policy: SessionPolicy,
     pub settings: Arc<Settings>,
     pub master_key: MasterKey,
+    pub provider: Arc<crate::oidc::Provider>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::alive))
         .route("/readyz", web::get().to(health::ready))
         .route("/static/{file}", web::get().to(pages::static_file))
+        .configure(oidc::api_routes)
         .service(
             web::scope("")
                 .wrap(middleware::from_fn(csrf::ensure_cookie))
                 .configure(pages::auth::routes)
                 .configure(pages::account::routes)
+                .configure(pages::apps::routes)
+                .configure(oidc::page_routes)
                 .default_service(web::to(not_found)),
         );
 }

@@ -5,7 +5,7 @@
 pub fn sanitize(raw: &str) -> Option<String> {
     let ok = raw.starts_with('/')
         && !raw.starts_with("//")
-        && raw.len() <= 2048
+        && raw.len() <= 8192
         && !raw.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control());
     ok.then(|| raw.to_string())
 }

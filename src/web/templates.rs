@@ -33,6 +33,11 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "account/sessions.html",
     "account/methods.html",
     "account/delete.html",
+    "account/apps.html",
+    "consent.html",
+    "form_post.html",
+    "logout_confirm.html",
+    "logged_out.html",
     "static/style.css",
 );
 

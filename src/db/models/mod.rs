@@ -2,16 +2,29 @@
 
 pub mod account;
 pub mod audit;
+pub mod authorization_code;
+pub mod client;
+pub mod consent;
+pub mod grant;
 pub mod profile;
+pub mod refresh_token;
+pub mod revoked_token;
 pub mod session;
 pub mod settings;
+pub mod signing_key;
 pub mod user;
 pub mod verification;
 
 pub use account::{Account, NewAccount, CREDENTIAL_PROVIDER};
 pub use audit::NewAuditEvent;
+pub use authorization_code::AuthorizationCode;
+pub use client::OAuthClient;
+pub use consent::Consent;
+pub use grant::Grant;
 pub use profile::Profile;
+pub use refresh_token::RefreshToken;
 pub use session::{NewSession, Session};
 pub use settings::UserSettings;
+pub use signing_key::SigningKeyRow;
 pub use user::{NewUser, User};
 pub use verification::Verification;

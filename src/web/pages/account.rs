@@ -345,6 +345,7 @@ async fn revoke_session(
     if !management::revoke_session(&state.db, &me.user.id, &id).await? {
         return Err(AppError::NotFound);
     }
+    crate::web::oidc::logout::notify_session_revoked(&state, id.as_str().to_string()).await?;
     if id.as_str() == me.session.id {
         let mut res = see_other("/login?signed_out=1");
         res.add_cookie(&clear_session_cookie(&state))?;

@@ -5,9 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
-use crate::identity::audit::{self, AuditKind};
 use crate::identity::credentials::{self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS};
-use crate::identity::{now, sessions, FieldErrors};
+use crate::identity::FieldErrors;
+use crate::web::oidc::logout::end_browser_session;
 use crate::web::viewer::{clear_session_cookie, client_info, session_cookie, Viewer};
 use crate::web::{csrf, render, return_to, see_other, AppState};
 
@@ -46,6 +46,10 @@ async fn home(
 pub struct ReturnQuery {
     return_to: Option<String>,
     signed_out: Option<String>,
+    /// Show the form even to someone signed in (OIDC prompt=login, max_age).
+    force: Option<String>,
+    /// Prefills the email (OIDC login_hint).
+    login_hint: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -125,14 +129,16 @@ async fn login_page(
     viewer: Viewer,
     query: web::Query<ReturnQuery>,
 ) -> AppResult<HttpResponse> {
-    if viewer.0.is_some() {
+    if viewer.0.is_some() && query.force.is_none() {
         return Ok(see_other(&return_to::or_default(query.return_to.as_deref())));
     }
+    let hint = query.login_hint.as_deref().unwrap_or_default();
     let view = AuthView {
+        form: FormEcho { name: "", email: hint },
         notice: query.signed_out.as_ref().map(|_| "You have signed out."),
         ..auth_view(&state, query.return_to.as_deref())
     };
-    render(&state, &req, None, StatusCode::OK, "login.html", &view)
+    render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "login.html", &view)
 }
 
 #[derive(Deserialize, Default)]
@@ -152,6 +158,10 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
             .await;
     match outcome {
         Ok((_, issued)) => {
+            // Signing in again in this browser replaces the session it had.
+            if let Some(old) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
+                end_browser_session(&state, old, None).await?;
+            }
             let mut res = see_other(&return_to::or_default(Some(&form.return_to)));
             res.add_cookie(&session_cookie(&state, &issued))?;
             Ok(res)
@@ -177,16 +187,7 @@ pub struct CsrfOnly {
 async fn logout(state: web::Data<AppState>, req: HttpRequest, form: web::Form<CsrfOnly>) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     if let Some(token) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
-        let ip = client_info(&req).ip;
-        state
-            .db
-            .run(move |conn| {
-                if let Some(user_id) = sessions::close(conn, &token)? {
-                    audit::record(conn, AuditKind::SignOut, Some(&user_id), ip.as_deref(), None, now())?;
-                }
-                Ok(())
-            })
-            .await?;
+        end_browser_session(&state, token, client_info(&req).ip).await?;
     }
     let mut res = see_other("/login?signed_out=1");
     res.add_cookie(&clear_session_cookie(&state))?;

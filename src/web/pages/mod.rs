@@ -1,6 +1,7 @@
 //! Page handlers.
 
 pub mod account;
+pub mod apps;
 pub mod auth;
 
 use actix_web::http::header;

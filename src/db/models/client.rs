@@ -1,0 +1,60 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::oauth_client;
+use crate::db::DbConnection;
+
+/// A registered relying application. List fields hold JSON arrays of strings.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, AsChangeset)]
+#[diesel(table_name = oauth_client, treat_none_as_null = true)]
+pub struct OAuthClient {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub grant_types: String,
+    pub auth_method: String,
+    pub skip_consent: bool,
+    pub always_issue_refresh: bool,
+    pub backchannel_logout_uri: Option<String>,
+    pub id_token_alg: String,
+    pub managed_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl OAuthClient {
+    pub fn insert(conn: &mut DbConnection, client: &OAuthClient) -> QueryResult<usize> {
+        diesel::insert_into(oauth_client::table).values(client).execute(conn)
+    }
+
+    pub fn update(conn: &mut DbConnection, client: &OAuthClient) -> QueryResult<usize> {
+        diesel::update(oauth_client::table.find(&client.id)).set(client).execute(conn)
+    }
+
+    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OAuthClient>> {
+        oauth_client::table.find(id).select(OAuthClient::as_select()).first(conn).optional()
+    }
+
+    pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<OAuthClient>> {
+        oauth_client::table.order(oauth_client::created_at.asc()).select(OAuthClient::as_select()).load(conn)
+    }
+
+    pub fn list_managed_by(conn: &mut DbConnection, manager: &str) -> QueryResult<Vec<OAuthClient>> {
+        oauth_client::table
+            .filter(oauth_client::managed_by.eq(manager))
+            .select(OAuthClient::as_select())
+            .load(conn)
+    }
+
+    pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+        diesel::delete(oauth_client::table.find(id)).execute(conn)
+    }
+
+    pub fn set_secret_hash(conn: &mut DbConnection, id: &str, hash: &str, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(oauth_client::table.find(id))
+            .set((oauth_client::secret_hash.eq(hash), oauth_client::updated_at.eq(now)))
+            .execute(conn)
+    }
+}

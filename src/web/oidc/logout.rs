@@ -1,0 +1,130 @@
+//! The end-session endpoint (RP-initiated logout 1.0) and the shared "a browser session ended"
+//! step that notifies clients over the back channel.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::error::{AppError, AppResult};
+use crate::identity::audit::{self, AuditKind};
+use crate::identity::{now, sessions};
+use crate::oidc::logout::{self, EndSessionRequest};
+use crate::web::viewer::{clear_session_cookie, client_info, Viewer};
+use crate::web::{csrf, render, see_other, AppState};
+
+/// Ends the browser session behind `token` and tells the clients that got tokens in it.
+pub async fn end_browser_session(state: &AppState, token: String, ip: Option<String>) -> AppResult<()> {
+    let provider = state.provider.clone();
+    let deliveries = state
+        .db
+        .run(move |conn| {
+            let Some(session) = crate::db::models::Session::find_by_token_hash(conn, &crate::crypto::sha256_hex(&token))? else {
+                return Ok(Vec::new());
+            };
+            sessions::close(conn, &token)?;
+            audit::record(conn, AuditKind::SignOut, Some(&session.user_id), ip.as_deref(), None, now())?;
+            logout::deliveries_for_session(conn, &provider, &provider.keys.current(), &session.id, now())
+        })
+        .await?;
+    logout::deliver(state.provider.http.clone(), state.provider.backchannel_attempts, deliveries);
+    Ok(())
+}
+
+/// The same for a session ended by id (revoked from the account page).
+pub async fn notify_session_revoked(state: &AppState, session_id: String) -> AppResult<()> {
+    let provider = state.provider.clone();
+    let deliveries = state
+        .db
+        .run(move |conn| logout::deliveries_for_session(conn, &provider, &provider.keys.current(), &session_id, now()))
+        .await?;
+    logout::deliver(state.provider.http.clone(), state.provider.backchannel_attempts, deliveries);
+    Ok(())
+}
+
+fn end_session_params(pairs: Vec<(String, String)>) -> EndSessionRequest {
+    let mut r = EndSessionRequest::default();
+    for (k, v) in pairs.into_iter().filter(|(_, v)| !v.is_empty()) {
+        match k.as_str() {
+            "id_token_hint" => r.id_token_hint = Some(v),
+            "post_logout_redirect_uri" => r.post_logout_redirect_uri = Some(v),
+            "state" => r.state = Some(v),
+            "client_id" => r.client_id = Some(v),
+            _ => {}
+        }
+    }
+    r
+}
+
+pub async fn end_session_get(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> AppResult<HttpResponse> {
+    let pairs = url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    end_session(state, req, viewer, end_session_params(pairs)).await
+}
+
+pub async fn end_session_post(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, body: web::Bytes) -> AppResult<HttpResponse> {
+    let pairs = super::form_pairs(&req, &body).map_err(|e| AppError::BadRequest(e.error_description))?;
+    end_session(state, req, viewer, end_session_params(pairs)).await
+}
+
+#[derive(Serialize)]
+struct ConfirmView {
+    client_name: Option<String>,
+    params: Vec<[String; 2]>,
+}
+
+async fn check(state: &AppState, params: EndSessionRequest) -> AppResult<logout::EndSession> {
+    let provider = state.provider.clone();
+    state
+        .db
+        .run(move |conn| logout::check(conn, &provider.keys.current(), &provider.issuer, &params))
+        .await?
+        .map_err(AppError::BadRequest)
+}
+
+async fn end_session(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, params: EndSessionRequest) -> AppResult<HttpResponse> {
+    let checked = check(&state, params.clone()).await?;
+    let Some(me) = viewer.0 else {
+        // Nobody is signed in here: nothing to end.
+        return Ok(finish(&state, &req, checked.redirect.as_deref()));
+    };
+    if checked.proven_subject.as_deref() == Some(me.user.id.as_str()) {
+        return sign_out_and_finish(&state, &req, checked.redirect.as_deref()).await;
+    }
+    // Nothing proves the client asked on this user's behalf: ask the person.
+    let carry = [
+        ("id_token_hint", params.id_token_hint),
+        ("post_logout_redirect_uri", params.post_logout_redirect_uri),
+        ("state", params.state),
+        ("client_id", params.client_id),
+    ];
+    let view = ConfirmView {
+        client_name: checked.client_name,
+        params: carry.into_iter().filter_map(|(k, v)| v.map(|v| [k.to_string(), v])).collect(),
+    };
+    render(&state, &req, Some(&me), StatusCode::OK, "logout_confirm.html", &view)
+}
+
+/// The person confirmed on our page.
+pub async fn confirm(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> AppResult<HttpResponse> {
+    let pairs = super::form_pairs(&req, &body).map_err(|e| AppError::BadRequest(e.error_description))?;
+    let token = pairs.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.clone()).unwrap_or_default();
+    csrf::verify(&req, &token)?;
+    let checked = check(&state, end_session_params(pairs)).await?;
+    sign_out_and_finish(&state, &req, checked.redirect.as_deref()).await
+}
+
+async fn sign_out_and_finish(state: &AppState, req: &HttpRequest, redirect: Option<&str>) -> AppResult<HttpResponse> {
+    if let Some(token) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
+        end_browser_session(state, token, client_info(req).ip).await?;
+    }
+    let mut res = finish(state, req, redirect);
+    res.add_cookie(&clear_session_cookie(state))?;
+    Ok(res)
+}
+
+fn finish(state: &AppState, req: &HttpRequest, redirect: Option<&str>) -> HttpResponse {
+    match redirect {
+        Some(uri) => see_other(uri),
+        None => render(state, req, None, StatusCode::OK, "logged_out.html", &())
+            .unwrap_or_else(|e| actix_web::ResponseError::error_response(&e)),
+    }
+}
