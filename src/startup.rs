@@ -58,6 +58,14 @@ pub fn master_key(settings: &Settings) -> Result<MasterKey, AppError> {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, AppError> {
+        let listener = TcpListener::bind(settings.listen)
+            .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.listen)))?;
+        Self::build_on(settings, listener).await
+    }
+
+    /// Builds on a socket bound by the caller (tests bind port 0 first, so that the issuer
+    /// can name the real port).
+    pub async fn build_on(settings: Settings, listener: TcpListener) -> Result<Application, AppError> {
         let master_key = master_key(&settings)?;
         let db = open_database(&settings).await?;
         let theme_dir = Some(settings.theme_dir.as_str()).filter(|d| !d.is_empty()).map(std::path::Path::new);
@@ -72,8 +80,6 @@ impl Application {
         let provider = Arc::new(Provider::new(&settings, keys)?);
         let session_policy = SessionPolicy::from(&settings.session);
 
-        let listener = TcpListener::bind(settings.listen)
-            .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.listen)))?;
         let port = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?.port();
 
         spawn_sweeper(

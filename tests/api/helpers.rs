@@ -96,6 +96,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
     s.database.pool_size = 4;
     // Cheap hashing: tests check behaviour, not cost.
     s.password.log_n = 4;
+    // Keys are re-read on demand in tests (rotation tests trigger it explicitly).
+    s.keys.refresh_interval_secs = 3600;
     s.session.sweep_interval_secs = 3600;
     s
 }
@@ -119,9 +121,14 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     start(settings, test_db).await
 }
 
-async fn start(settings: Settings, test_db: Arc<TestDb>) -> TestApp {
-    let app = Application::build(settings.clone()).await.expect("application builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
+async fn start(mut settings: Settings, test_db: Arc<TestDb>) -> TestApp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    // The issuer is this very server, as a relying party will see it (unless a test set one).
+    if settings.issuer == "http://127.0.0.1:8080" {
+        settings.issuer = address.clone();
+    }
+    let app = Application::build_on(settings.clone(), listener).await.expect("application builds");
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let db = Db::connect(&test_db.url, 2, Duration::from_secs(5)).unwrap();

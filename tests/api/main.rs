@@ -7,6 +7,8 @@ mod helpers;
 mod account;
 mod auth;
 mod cli;
+mod oidc_flows;
+mod rp;
 mod security;
 mod sessions;
 mod storage;
