@@ -7,6 +7,7 @@ mod helpers;
 mod account;
 mod auth;
 mod cli;
+mod interop;
 mod oidc_flows;
 mod rp;
 mod security;

@@ -11,7 +11,7 @@ use crate::oidc::authorize::{self, AuthorizationRequest, Next, RawParams, Reject
 use crate::oidc::clients::Client;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::scope::Scope;
-use crate::web::viewer::{SignedIn, UserView, Viewer};
+use crate::web::viewer::{SignedIn, Viewer};
 use crate::web::{csrf, render, return_to, see_other, AppState};
 
 pub async fn authorize_get(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> AppResult<HttpResponse> {
@@ -123,7 +123,6 @@ async fn proceed(
                 client_name: client.name.clone(),
                 scopes: describe(&areq.scope()),
                 sealed: authorize::seal(&areq, &state.master_key),
-                user: UserView::from(&me.user),
             };
             render(state, req, Some(me), StatusCode::OK, "consent.html", &view)
         }
@@ -154,7 +153,6 @@ struct ConsentView {
     client_name: String,
     scopes: Vec<ScopeLine>,
     sealed: String,
-    user: UserView,
 }
 
 #[derive(Serialize)]
