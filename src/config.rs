@@ -26,6 +26,57 @@ pub struct Settings {
     pub oidc: OidcSettings,
     pub keys: KeySettings,
     pub clients: Vec<StaticClient>,
+    pub upstream: UpstreamSettings,
+    pub providers: Vec<StaticProvider>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// Per-request timeout for calls to upstream providers.
+    pub timeout_secs: u64,
+    /// How long a person may take at the upstream provider.
+    pub state_ttl_secs: i64,
+}
+
+/// An upstream provider declared in the configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticProvider {
+    pub slug: String,
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub client_id: String,
+    pub client_secret: Secret,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub authorize_url: Option<String>,
+    #[serde(default)]
+    pub token_url: Option<String>,
+    #[serde(default)]
+    pub userinfo_url: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub claims: Option<crate::upstream::config::ClaimMapping>,
+    #[serde(default)]
+    pub link_policy: Option<String>,
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    #[serde(default)]
+    pub hosted_domain: Option<String>,
+    #[serde(default)]
+    pub github_orgs: Vec<String>,
+    #[serde(default)]
+    pub keep_tokens: bool,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,4 +9,5 @@ pub mod identity;
 pub mod oidc;
 pub mod startup;
 pub mod telemetry;
+pub mod upstream;
 pub mod web;

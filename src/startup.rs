@@ -19,6 +19,7 @@ use crate::identity::now;
 use crate::oidc::clients;
 use crate::oidc::keys::{self, KeyStore};
 use crate::oidc::{Lifetimes, Provider};
+use crate::upstream::registry;
 use crate::telemetry::{request_id_header, RequestSpan};
 use crate::web::templates::{self, Templates};
 use crate::web::{self as webmod, AppState};
@@ -75,6 +76,15 @@ impl Application {
         let lifetimes = Lifetimes::from(&settings.oidc);
         let static_clients = settings.clients.clone();
         db.run(move |conn| clients::sync_static(conn, &static_clients)).await?;
+        let (static_providers, mk) = (settings.providers.clone(), master_key.clone());
+        db.run(move |conn| registry::sync_static(conn, &mk, &static_providers, now())).await?;
+        let upstream_http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(settings.upstream.timeout_secs.max(1)))
+            .user_agent("portcullis")
+            .build()
+            .map_err(|e| AppError::Internal(format!("http client: {e}")))?;
+        let upstream_ttl = chrono::Duration::seconds(settings.upstream.state_ttl_secs.max(60));
         let keys = Arc::new(KeyStore::open(db.clone(), master_key.clone(), settings.keys.clone(), lifetimes.key_retention()).await?);
         keys.spawn_refresher();
         let provider = Arc::new(Provider::new(&settings, keys)?);
@@ -100,6 +110,8 @@ impl Application {
             settings: Arc::new(settings),
             master_key,
             provider,
+            upstream_http,
+            upstream_ttl,
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -183,6 +183,17 @@ fn versions(list: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     list.into_iter().map(|v| v.to_string()).collect()
 }
 
+/// Takes SQLite's write lock at the start of a transaction that reads before it writes. SQLite
+/// refuses (SQLITE_BUSY) rather than waits when a reading transaction tries to become a writer
+/// while another writer is active; a write first makes it wait its turn instead. PostgreSQL
+/// needs nothing here.
+pub fn begin_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    if let DbConnection::Sqlite(c) = conn {
+        c.batch_execute("DELETE FROM verification WHERE 0 = 1")?;
+    }
+    Ok(())
+}
+
 /// True when the error is the database refusing a duplicate (a UNIQUE constraint).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

@@ -24,6 +24,36 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        email -> Nullable<Text>,
+        access_token -> Nullable<Text>,
+        refresh_token -> Nullable<Text>,
+        id_token -> Nullable<Text>,
+        token_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    identity_provider (slug) {
+        slug -> Text,
+        kind -> Text,
+        display_name -> Text,
+        client_id -> Text,
+        client_secret -> Text,
+        issuer -> Nullable<Text>,
+        authorize_url -> Nullable<Text>,
+        token_url -> Nullable<Text>,
+        userinfo_url -> Nullable<Text>,
+        scopes -> Text,
+        claim_mapping -> Text,
+        enabled -> Bool,
+        link_policy -> Text,
+        allowed_domains -> Text,
+        hosted_domain -> Nullable<Text>,
+        github_orgs -> Text,
+        keep_tokens -> Bool,
+        managed_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -196,4 +226,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_token,
     consent,
     revoked_token,
+    identity_provider,
 );

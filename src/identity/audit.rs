@@ -18,6 +18,8 @@ pub enum AuditKind {
     SessionRevoked,
     ProfileUpdated,
     AccountDeleted,
+    AccountLinked,
+    AccountUnlinked,
 }
 
 impl AuditKind {
@@ -31,6 +33,8 @@ impl AuditKind {
             AuditKind::SessionRevoked => "session.revoked",
             AuditKind::ProfileUpdated => "user.profile_updated",
             AuditKind::AccountDeleted => "user.deleted",
+            AuditKind::AccountLinked => "account.linked",
+            AuditKind::AccountUnlinked => "account.unlinked",
         }
     }
 }

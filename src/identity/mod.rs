@@ -5,6 +5,7 @@ pub mod audit;
 pub mod credentials;
 pub mod email;
 pub mod ids;
+pub mod linking;
 pub mod management;
 pub mod password;
 pub mod profile;

@@ -32,12 +32,15 @@ impl From<&SessionSettings> for SessionPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     Password,
+    /// Signed in at an upstream provider; stored as `fed:{slug}`.
+    Federated,
 }
 
 impl AuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::Password => "pwd",
+            AuthMethod::Federated => "fed",
         }
     }
 }
@@ -70,6 +73,18 @@ pub fn open(
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedSession> {
+    open_with(conn, policy, user_id, method.as_str(), client, now)
+}
+
+/// `open` with the method spelled out (`fed:google`).
+pub fn open_with(
+    conn: &mut DbConnection,
+    policy: &SessionPolicy,
+    user_id: &str,
+    method: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> QueryResult<IssuedSession> {
     let id = SessionId::generate();
     let token = random_token(32);
     let expires_at = now + policy.absolute;
@@ -85,7 +100,7 @@ pub fn open(
             expires_at,
             last_seen_at: now,
             auth_time: now,
-            auth_method: method.as_str(),
+            auth_method: method,
             ip_address: client.ip.as_deref(),
             user_agent: user_agent.as_deref(),
         },

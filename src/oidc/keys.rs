@@ -233,8 +233,20 @@ async fn load(
 }
 
 /// Creates a key for every algorithm that has none (signing at once), and a pending successor
-/// for every active key older than the rotation period.
+/// for every active key older than the rotation period. Replicas doing this at the same moment
+/// are serialised (an advisory lock on PostgreSQL), so only one successor is made.
 pub fn ensure_keys(conn: &mut DbConnection, mk: &MasterKey, settings: &KeySettings, now: NaiveDateTime) -> Result<(), AppError> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    conn.transaction::<_, AppError, _>(|conn| {
+        if matches!(conn, DbConnection::Postgres(_)) {
+            conn.batch_execute("SELECT pg_advisory_xact_lock(7243902)")?;
+        }
+        ensure_keys_locked(conn, mk, settings, now)
+    })
+}
+
+fn ensure_keys_locked(conn: &mut DbConnection, mk: &MasterKey, settings: &KeySettings, now: NaiveDateTime) -> Result<(), AppError> {
     let rows = SigningKeyRow::all(conn)?;
     for alg in Alg::ALL {
         let newest = rows.iter().filter(|r| r.alg == alg.as_str()).map(|r| r.not_before).max();

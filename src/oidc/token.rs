@@ -242,7 +242,8 @@ fn issue_for_grant(
             at_hash: Some(jwt::half_hash(signer.alg, &access_token)),
             sid: grant.session_id.clone(),
             azp: client.id.clone(),
-            amr: vec![grant.amr.clone()],
+            // `fed:google` becomes ["fed", "google"].
+            amr: grant.amr.split(':').map(str::to_string).collect(),
         };
         Some(jwt::sign(signer, "JWT", &claims)?)
     } else {

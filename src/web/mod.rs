@@ -33,6 +33,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub master_key: MasterKey,
     pub provider: Arc<crate::oidc::Provider>,
+    /// For calls to upstream providers: bounded timeout, no redirects (SSRF).
+    pub upstream_http: reqwest::Client,
+    pub upstream_ttl: chrono::Duration,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -46,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(pages::auth::routes)
                 .configure(pages::account::routes)
                 .configure(pages::apps::routes)
+                .configure(pages::upstream::routes)
                 .configure(oidc::page_routes)
                 .default_service(web::to(not_found)),
         );

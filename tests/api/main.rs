@@ -9,6 +9,8 @@ mod auth;
 mod cli;
 mod interop;
 mod oidc_flows;
+mod oidc_prompts;
+mod oidc_tokens;
 mod rp;
 mod security;
 mod sessions;

@@ -33,7 +33,6 @@ pub struct Rp {
     pub client: Client,
     pub http: openidconnect::reqwest::Client,
     pub client_id: String,
-    pub secret: Option<String>,
 }
 
 /// Discovery from the issuer URL alone, as certified libraries do.
@@ -52,7 +51,7 @@ pub async fn rp(app: &TestApp, client_id: &str, secret: Option<&str>) -> Rp {
     )
     .set_redirect_uri(RedirectUrl::new(REDIRECT.to_string()).unwrap())
     .set_revocation_url(RevocationUrl::new(format!("{}/revoke", app.address)).unwrap());
-    Rp { client, http, client_id: client_id.into(), secret: secret.map(str::to_string) }
+    Rp { client, http, client_id: client_id.into() }
 }
 
 /// A started authorization: the URL to open and what the RP must remember.

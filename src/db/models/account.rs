@@ -17,6 +17,13 @@ pub struct Account {
     pub password_hash: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The email the provider reported at the last sign-in (upstream accounts).
+    pub email: Option<String>,
+    /// Upstream tokens, encrypted; only when the provider keeps them.
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub token_expires_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -51,6 +58,43 @@ impl Account {
             .select(Account::as_select())
             .first(conn)
             .optional()
+    }
+
+    pub fn find_by_provider(conn: &mut DbConnection, provider: &str, subject: &str) -> QueryResult<Option<Account>> {
+        accounts::table
+            .filter(accounts::provider_id.eq(provider))
+            .filter(accounts::account_id.eq(subject))
+            .select(Account::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Records what the provider said at this sign-in (tokens already encrypted).
+    #[allow(clippy::too_many_arguments)]
+    pub fn store_upstream(
+        conn: &mut DbConnection,
+        id: &str,
+        email: Option<&str>,
+        access_token: Option<&str>,
+        refresh_token: Option<&str>,
+        id_token: Option<&str>,
+        expires_at: Option<NaiveDateTime>,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(accounts::table.find(id))
+            .set((
+                accounts::email.eq(email),
+                accounts::access_token.eq(access_token),
+                accounts::refresh_token.eq(refresh_token),
+                accounts::id_token.eq(id_token),
+                accounts::token_expires_at.eq(expires_at),
+                accounts::updated_at.eq(now),
+            ))
+            .execute(conn)
+    }
+
+    pub fn delete_for_user(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<usize> {
+        diesel::delete(accounts::table.filter(accounts::id.eq(id)).filter(accounts::user_id.eq(user_id))).execute(conn)
     }
 
     pub fn set_password_hash(

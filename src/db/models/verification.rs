@@ -21,6 +21,18 @@ impl Verification {
         diesel::insert_into(verifications::table).values(new).execute(conn)
     }
 
+    /// Uses up an unexpired token: deletes it and returns 1, or 0 when it is unknown, expired,
+    /// for another purpose, or already used.
+    pub fn consume(conn: &mut DbConnection, value_hash: &str, purpose: &str, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::delete(
+            verifications::table
+                .filter(verifications::value_hash.eq(value_hash))
+                .filter(verifications::purpose.eq(purpose))
+                .filter(verifications::expires_at.gt(now)),
+        )
+        .execute(conn)
+    }
+
     pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
         diesel::delete(verifications::table.filter(verifications::expires_at.le(now))).execute(conn)
     }

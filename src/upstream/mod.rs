@@ -1,0 +1,51 @@
+//! Upstream identity providers: Google, GitHub, any OpenID Connect issuer, any OAuth 2.0
+//! provider. One `Connector` per kind builds the authorization URL and turns the callback into a
+//! normalised profile; `linking` decides which user that profile signs in.
+
+pub mod config;
+pub mod connector;
+pub mod flow;
+pub mod github;
+pub mod oauth2_generic;
+pub mod oidc;
+pub mod registry;
+
+use serde::{Deserialize, Serialize};
+
+/// What every provider's answer becomes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamProfile {
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub picture: Option<String>,
+}
+
+/// Tokens the provider issued, kept (encrypted) only when the provider is set to keep them.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamTokens {
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub expires_in_secs: Option<i64>,
+}
+
+/// Why an upstream sign-in failed; each becomes a clear page, never a 500.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("You cancelled the sign-in at {0}.")]
+    Denied(String),
+    #[error("{0} reported an error: {1}")]
+    ProviderError(String, String),
+    #[error("{0} could not be reached or did not answer in time. Please try again.")]
+    Unreachable(String),
+    #[error("The answer from {0} could not be verified ({1}).")]
+    Invalid(String, String),
+    #[error("This sign-in link has expired or was already used. Please start again.")]
+    BadState,
+    #[error("{0} did not share a verified email address with us, and one is needed to sign in.")]
+    NoEmail(String),
+    #[error("{0}")]
+    Restricted(String),
+}
