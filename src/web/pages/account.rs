@@ -12,7 +12,9 @@ use crate::identity::ids::SessionId;
 use crate::identity::management::{self, FormError, PasswordChange};
 use crate::identity::profile::{self, ProfileUpdate, SettingsUpdate, LANGUAGES};
 use crate::identity::sessions::describe_user_agent;
+use crate::identity::linking;
 use crate::identity::FieldErrors;
+use crate::upstream::registry::{self, Button};
 use crate::web::viewer::{clear_session_cookie, SignedIn};
 use crate::web::{csrf, render, see_other, AppState};
 
@@ -297,16 +299,17 @@ struct SessionRow {
     id: String,
     browser: String,
     ip: String,
-    method: &'static str,
+    method: String,
     created_at: String,
     last_seen_at: String,
     current: bool,
 }
 
-fn method_label(code: &str) -> &'static str {
-    match code {
-        "pwd" => "Password",
-        _ => "Other",
+fn method_label(code: &str) -> String {
+    match code.split_once(':') {
+        Some(("fed", slug)) => slug.to_string(),
+        _ if code == "pwd" => "Password".to_string(),
+        _ => "Other".to_string(),
     }
 }
 
@@ -370,30 +373,56 @@ async fn revoke_others(
 #[derive(Serialize)]
 struct MethodsView {
     methods: Vec<MethodRow>,
+    linkable: Vec<Button>,
+    has_password: bool,
+    notice: Option<&'static str>,
+    error: Option<&'static str>,
 }
 
 #[derive(Serialize)]
 struct MethodRow {
+    account_id: String,
     label: String,
     detail: String,
     created_at: String,
+    removable: bool,
 }
 
-async fn methods_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn) -> AppResult<HttpResponse> {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MethodsQuery {
+    notice: Option<String>,
+}
+
+async fn methods_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, query: web::Query<MethodsQuery>) -> AppResult<HttpResponse> {
     let user_id = me.user.id.clone();
-    let accounts = state.db.run(move |conn| Ok(Account::for_user(conn, &user_id)?)).await?;
+    let (accounts, buttons) = state.db.run(move |conn| Ok((Account::for_user(conn, &user_id)?, registry::buttons(conn)?))).await?;
+    let linked: Vec<&str> = accounts.iter().map(|a| a.provider_id.as_str()).collect();
+    let linkable = buttons.iter().filter(|b| !linked.contains(&b.slug.as_str())).cloned().collect();
+    let name_of = |slug: &str| buttons.iter().find(|b| b.slug == slug).map_or_else(|| slug.to_string(), |b| b.name.clone());
     let methods = accounts
-        .into_iter()
+        .iter()
+        .filter(|a| a.provider_id != CREDENTIAL_PROVIDER || a.password_hash.is_some())
         .map(|a| {
             let credential = a.provider_id == CREDENTIAL_PROVIDER;
             MethodRow {
-                label: if credential { "Password".into() } else { a.provider_id.clone() },
-                detail: if credential { me.user.email.clone() } else { a.account_id.clone() },
+                account_id: a.id.clone(),
+                label: if credential { "Password".into() } else { name_of(&a.provider_id) },
+                detail: if credential { me.user.email.clone() } else { a.email.clone().unwrap_or_else(|| a.account_id.clone()) },
                 created_at: display_time(a.created_at),
+                removable: !credential && !linking::is_last_method(&accounts, &a.id),
             }
         })
         .collect();
-    render(&state, &req, Some(&me), StatusCode::OK, "account/methods.html", &MethodsView { methods })
+    let has_password = accounts.iter().any(|a| a.provider_id == CREDENTIAL_PROVIDER && a.password_hash.is_some());
+    let (notice, error) = match query.notice.as_deref() {
+        Some("linked") => (Some("The sign-in method has been linked."), None),
+        Some("unlinked") => (Some("The sign-in method has been removed."), None),
+        Some("last") => (None, Some("That is your last way to sign in, so it cannot be removed. Add another first.")),
+        _ => (None, None),
+    };
+    let view = MethodsView { methods, linkable, has_password, notice, error };
+    render(&state, &req, Some(&me), StatusCode::OK, "account/methods.html", &view)
 }
 
 // ---- delete ----

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppResult;
 use crate::identity::credentials::{self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS};
 use crate::identity::FieldErrors;
+use crate::upstream::registry::{self, Button};
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::viewer::{clear_session_cookie, client_info, session_cookie, Viewer};
 use crate::web::{csrf, render, return_to, see_other, AppState};
@@ -71,6 +72,7 @@ struct AuthView<'a> {
     return_to: String,
     password_min: usize,
     password_max: usize,
+    providers: Vec<Button>,
 }
 
 /// What a re-shown form keeps (never the password).
@@ -80,13 +82,15 @@ struct FormEcho<'a> {
     email: &'a str,
 }
 
-fn auth_view<'a>(state: &AppState, return_to: Option<&str>) -> AuthView<'a> {
-    AuthView {
+/// The parts every sign-in and sign-up page has: limits, where to go next, provider buttons.
+async fn auth_view<'a>(state: &AppState, return_to: Option<&str>) -> AppResult<AuthView<'a>> {
+    Ok(AuthView {
         return_to: return_to.and_then(return_to::sanitize).unwrap_or_default(),
         password_min: state.hasher.policy.min_length,
         password_max: state.hasher.policy.max_length,
+        providers: state.db.run(registry::buttons).await?,
         ..AuthView::default()
-    }
+    })
 }
 
 async fn signup_page(
@@ -98,7 +102,7 @@ async fn signup_page(
     if viewer.0.is_some() {
         return Ok(see_other(&return_to::or_default(query.return_to.as_deref())));
     }
-    render(&state, &req, None, StatusCode::OK, "signup.html", &auth_view(&state, query.return_to.as_deref()))
+    render(&state, &req, None, StatusCode::OK, "signup.html", &auth_view(&state, query.return_to.as_deref()).await?)
 }
 
 async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<SignUpForm>) -> AppResult<HttpResponse> {
@@ -115,7 +119,7 @@ async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Si
             let view = AuthView {
                 form: FormEcho { name: &form.name, email: &form.email },
                 errors,
-                ..auth_view(&state, Some(&form.return_to))
+                ..auth_view(&state, Some(&form.return_to)).await?
             };
             render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "signup.html", &view)
         }
@@ -136,7 +140,7 @@ async fn login_page(
     let view = AuthView {
         form: FormEcho { name: "", email: hint },
         notice: query.signed_out.as_ref().map(|_| "You have signed out."),
-        ..auth_view(&state, query.return_to.as_deref())
+        ..auth_view(&state, query.return_to.as_deref()).await?
     };
     render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "login.html", &view)
 }
@@ -170,7 +174,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
             let view = AuthView {
                 form: FormEcho { name: "", email: &form.email },
                 error: Some(BAD_CREDENTIALS),
-                ..auth_view(&state, Some(&form.return_to))
+                ..auth_view(&state, Some(&form.return_to)).await?
             };
             render(&state, &req, None, StatusCode::UNAUTHORIZED, "login.html", &view)
         }
