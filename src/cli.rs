@@ -8,7 +8,7 @@ use diesel::Connection;
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::db::models::{IdentityProviderRow, OAuthClient, Session, SigningKeyRow, User};
+use crate::db::models::{IdentityProviderRow, OAuthClient, OutboxMessage, Session, SigningKeyRow, User};
 use crate::upstream::config::ClaimMapping;
 use crate::upstream::registry::{self, ProviderSpec};
 use crate::oidc::clients as oidc_clients;
@@ -56,6 +56,18 @@ pub enum Command {
     /// Manage upstream identity providers (Google, GitHub, OIDC, OAuth2).
     #[command(subcommand)]
     Provider(ProviderCommand),
+    /// Inspect outgoing mail.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Messages not yet sent (pending, retrying, or given up), with their last error.
+    Queue {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -285,6 +297,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Client(cmd) => client(&settings, cmd).await,
         Command::Keys(cmd) => keys_command(&settings, cmd).await,
         Command::Provider(cmd) => provider_command(&settings, cmd).await,
+        Command::Mail(MailCommand::Queue { json }) => mail_queue(&settings, json).await,
     }
 }
 
@@ -763,5 +776,47 @@ async fn set_provider_enabled(db: &Db, slug: String, enabled: bool) -> Result<()
         return Err(CliError::Usage(format!("no provider {slug}")));
     }
     println!("provider {slug} {}", if enabled { "enabled" } else { "disabled" });
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct QueuedOut {
+    id: String,
+    to: String,
+    subject: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: String,
+    last_error: Option<String>,
+}
+
+async fn mail_queue(settings: &Settings, json: bool) -> Result<(), CliError> {
+    let db = open_database(settings).await?;
+    let rows = db.run(|conn| Ok(OutboxMessage::unsent(conn)?)).await?;
+    let out: Vec<QueuedOut> = rows
+        .into_iter()
+        .map(|m| QueuedOut {
+            id: m.id,
+            to: m.recipient,
+            subject: m.subject,
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            last_error: m.last_error,
+        })
+        .collect();
+    if json {
+        json_line(&out);
+        return Ok(());
+    }
+    if out.is_empty() {
+        println!("the mail queue is empty");
+    }
+    for m in out {
+        println!("{}  {:<8} tries={} next={}  to={}  {}", m.id, m.status, m.attempts, m.next_attempt_at, m.to, m.subject);
+        if let Some(e) = m.last_error {
+            println!("    last error: {e}");
+        }
+    }
     Ok(())
 }

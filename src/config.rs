@@ -28,6 +28,60 @@ pub struct Settings {
     pub clients: Vec<StaticClient>,
     pub upstream: UpstreamSettings,
     pub providers: Vec<StaticProvider>,
+    pub accounts: AccountSettings,
+    pub mail: MailSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    /// Refuse sign-in (and OIDC authorizations) until the email address is verified.
+    pub require_verified_email: bool,
+    /// Offer "email me a sign-in link".
+    pub magic_link: bool,
+    /// Offer "email me a code".
+    pub email_code: bool,
+    /// Wrong tries before a code is destroyed.
+    pub code_max_attempts: i32,
+    /// Mails (verification, reset, link, code) per address per hour.
+    pub mail_per_address_per_hour: i32,
+    /// The same per client IP address.
+    pub mail_per_ip_per_hour: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `log`, `file` or `smtp`.
+    pub transport: String,
+    pub from: String,
+    pub file_dir: PathBuf,
+    pub poll_interval_secs: u64,
+    pub max_attempts: i32,
+    pub retry_base_secs: i64,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: String,
+    pub password: Secret,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// STARTTLS upgrade, required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain text: only for a relay on the same host or a test sink.
+    None,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod identity;
+pub mod mail;
 pub mod oidc;
 pub mod startup;
 pub mod telemetry;

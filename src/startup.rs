@@ -14,11 +14,13 @@ use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::identity::password::PasswordHasher;
 use crate::identity::sessions::{self, SessionPolicy};
-use crate::db::models::{revoked_token, AuthorizationCode, RefreshToken};
+use crate::db::models::{revoked_token, AuthorizationCode, OutboxMessage, RefreshToken};
 use crate::identity::now;
 use crate::oidc::clients;
 use crate::oidc::keys::{self, KeyStore};
 use crate::oidc::{Lifetimes, Provider};
+use crate::mail::transport::Transport;
+use crate::mail::worker::{self, WorkerPolicy};
 use crate::upstream::registry;
 use crate::telemetry::{request_id_header, RequestSpan};
 use crate::web::templates::{self, Templates};
@@ -85,6 +87,17 @@ impl Application {
             .build()
             .map_err(|e| AppError::Internal(format!("http client: {e}")))?;
         let upstream_ttl = chrono::Duration::seconds(settings.upstream.state_ttl_secs.max(60));
+        let transport = Transport::from_settings(&settings.mail)?;
+        let mail = worker::spawn(
+            db.clone(),
+            transport,
+            WorkerPolicy {
+                from: settings.mail.from.clone(),
+                poll: Duration::from_secs(settings.mail.poll_interval_secs.max(1)),
+                max_attempts: settings.mail.max_attempts.max(1),
+                retry_base_secs: settings.mail.retry_base_secs,
+            },
+        );
         let keys = Arc::new(KeyStore::open(db.clone(), master_key.clone(), settings.keys.clone(), lifetimes.key_retention()).await?);
         keys.spawn_refresher();
         let provider = Arc::new(Provider::new(&settings, keys)?);
@@ -112,6 +125,7 @@ impl Application {
             provider,
             upstream_http,
             upstream_ttl,
+            mail,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -160,6 +174,8 @@ fn spawn_sweeper(db: Db, policy: SessionPolicy, key_retention: chrono::Duration,
                     n += RefreshToken::delete_expired(conn, now)?;
                     n += revoked_token::delete_expired(conn, now)?;
                     n += keys::prune(conn, now, key_retention)?;
+                    n += crate::identity::rate_limit::delete_stale(conn, now - chrono::Duration::days(1))?;
+                    n += OutboxMessage::delete_sent_before(conn, now - chrono::Duration::days(7))?;
                     Ok(n)
                 })
                 .await;

@@ -82,6 +82,32 @@ diesel::table! {
         value_hash -> Text,
         expires_at -> Timestamp,
         created_at -> Timestamp,
+        attempts -> Integer,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    rate_limit (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        count -> Integer,
     }
 }
 
@@ -227,4 +253,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent,
     revoked_token,
     identity_provider,
+    mail_outbox,
+    rate_limit,
 );

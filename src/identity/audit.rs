@@ -20,6 +20,7 @@ pub enum AuditKind {
     AccountDeleted,
     AccountLinked,
     AccountUnlinked,
+    EmailChanged,
 }
 
 impl AuditKind {
@@ -35,6 +36,7 @@ impl AuditKind {
             AuditKind::AccountDeleted => "user.deleted",
             AuditKind::AccountLinked => "account.linked",
             AuditKind::AccountUnlinked => "account.unlinked",
+            AuditKind::EmailChanged => "user.email_changed",
         }
     }
 }

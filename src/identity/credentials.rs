@@ -121,7 +121,9 @@ pub async fn sign_up(
     policy: SessionPolicy,
     request: SignUpRequest,
     client: ClientInfo,
-) -> Result<(User, IssuedSession), SignUpError> {
+    links: super::email_flows::Links,
+    open_session: bool,
+) -> Result<(User, Option<IssuedSession>), SignUpError> {
     let mut errors = FieldErrors::default();
     let name = clean_name(&request.name, &mut errors);
     let email = Email::parse(&request.email).map_err(|e| errors.add("email", e.to_string())).ok();
@@ -143,11 +145,19 @@ pub async fn sign_up(
     let outcome = db
         .run(move |conn| {
             let new = NewIdentity { email: &email, name: &name, password_hash: Some(&hash), email_verified: false, is_admin: false };
-            let Some(user) = create_user(conn, &new)? else {
-                return Ok(None);
-            };
-            let session = sessions::open(conn, &policy, &user.id, AuthMethod::Password, &client, now())?;
-            Ok(Some((user, session)))
+            // One transaction: the user, the confirmation mail and (maybe) the session.
+            conn.transaction::<_, AppError, _>(|conn| {
+                let Some(user) = create_user(conn, &new)? else {
+                    return Ok(None);
+                };
+                super::email_flows::send_verification(conn, &links, &user, &user.email, now())?;
+                let session = if open_session {
+                    Some(sessions::open(conn, &policy, &user.id, AuthMethod::Password, &client, now())?)
+                } else {
+                    None
+                };
+                Ok(Some((user, session)))
+            })
         })
         .await?;
     outcome.ok_or_else(|| {
@@ -160,6 +170,9 @@ pub async fn sign_up(
 pub enum SignInError {
     #[error("bad credentials")]
     BadCredentials,
+    /// Right password, but the address must be confirmed first (accounts.require_verified_email).
+    #[error("email not verified")]
+    Unverified(String),
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -173,6 +186,7 @@ pub async fn sign_in(
     email: &str,
     password: String,
     client: ClientInfo,
+    require_verified: bool,
 ) -> Result<(User, IssuedSession), SignInError> {
     let email = Email::parse(email).ok();
     let found = match email {
@@ -193,6 +207,9 @@ pub async fn sign_in(
 
     let ip = client.ip.clone();
     let (user, account, new_hash) = match (verdict, found) {
+        (Verdict::Match { .. }, Some((user, Some(_)))) if require_verified && !user.email_verified => {
+            return Err(SignInError::Unverified(user.email));
+        }
         (Verdict::Match { rehash }, Some((user, Some(account)))) => {
             let new_hash = if rehash { Some(hasher.hash(password).await?) } else { None };
             (user, account, new_hash)

@@ -47,6 +47,8 @@ pub enum LinkRefusal {
     SignInToLink(String, String),
     #[error("{0} did not share an email address, and one is needed to create an account.")]
     NoEmail(String),
+    #[error("Confirm your email address {0} first: follow the link we sent you, then sign in again.")]
+    Unverified(String),
 }
 
 /// Upstream tokens, encrypted for storage, when the provider keeps them.

@@ -4,12 +4,15 @@
 pub mod audit;
 pub mod credentials;
 pub mod email;
+pub mod email_flows;
 pub mod ids;
 pub mod linking;
 pub mod management;
 pub mod password;
 pub mod profile;
+pub mod rate_limit;
 pub mod sessions;
+pub mod verification;
 
 use chrono::{NaiveDateTime, Utc};
 

@@ -34,6 +34,8 @@ pub enum AuthMethod {
     Password,
     /// Signed in at an upstream provider; stored as `fed:{slug}`.
     Federated,
+    /// A magic link or a one-time code sent by email.
+    Email,
 }
 
 impl AuthMethod {
@@ -41,6 +43,7 @@ impl AuthMethod {
         match self {
             AuthMethod::Password => "pwd",
             AuthMethod::Federated => "fed",
+            AuthMethod::Email => "email",
         }
     }
 }

@@ -54,6 +54,7 @@ pub fn begin(
             value_hash: sha256_hex(&pending.state),
             expires_at: now + ttl,
             created_at: now,
+            attempts: 0,
         },
     )?;
     let sealed = mk.encrypt(&serde_json::to_vec(&pending).map_err(|e| AppError::Internal(e.to_string()))?);

@@ -36,6 +36,7 @@ pub struct AppState {
     /// For calls to upstream providers: bounded timeout, no redirects (SSRF).
     pub upstream_http: reqwest::Client,
     pub upstream_ttl: chrono::Duration,
+    pub mail: crate::mail::worker::MailWorker,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -50,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(pages::account::routes)
                 .configure(pages::apps::routes)
                 .configure(pages::upstream::routes)
+                .configure(pages::email::routes)
                 .configure(oidc::page_routes)
                 .default_service(web::to(not_found)),
         );

@@ -282,9 +282,20 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
-fn cli_json(db: &TestDb, args: &[&str]) -> Value {
+/// Runs a command that must succeed.
+fn cli_ok(db: &TestDb, args: &[&str]) -> Output {
     let out = portcullis(db, args);
+    // SERVER BUG: on PostgreSQL every CLI command intermittently (~5-20% of runs) dies with
+    // SIGSEGV after finishing its work: main() returns and OpenSSL's atexit cleanup runs while
+    // an r2d2 background thread (Db::connect uses min_idle(Some(1)) and refills the pool after a
+    // checkout) is still in a libpq TLS handshake (sslmode=prefer) -> NULL rwlock in
+    // ENGINE_pkey_asn1_find_str. The work is done but the exit status is 139.
     assert!(out.status.success(), "{args:?} exited with {}: {}{}", out.status, stderr(&out), stdout(&out));
+    out
+}
+
+fn cli_json(db: &TestDb, args: &[&str]) -> Value {
+    let out = cli_ok(db, args);
     serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", stdout(&out)))
 }
 
@@ -774,8 +785,7 @@ async fn cli_client_create_shows_the_secret_once_and_list_show_delete_never_do(b
     let row = app_db.run(move |c| Ok(OAuthClient::find(c, &lookup)?)).await.unwrap().unwrap();
     assert_ne!(row.secret_hash.as_deref(), Some(secret.as_str()));
 
-    let list_out = portcullis(&db, &["client", "list", "--json"]);
-    assert!(list_out.status.success(), "{}", stderr(&list_out));
+    let list_out = cli_ok(&db, &["client", "list", "--json"]);
     assert!(!stdout(&list_out).contains(&secret));
     let list: Value = serde_json::from_str(&stdout(&list_out)).unwrap();
     let list = list.as_array().unwrap();
@@ -783,8 +793,7 @@ async fn cli_client_create_shows_the_secret_once_and_list_show_delete_never_do(b
     assert_eq!(list[0]["client_id"], id.as_str());
     assert!(list[0].get("client_secret").is_none());
 
-    let show_out = portcullis(&db, &["client", "show", &id, "--json"]);
-    assert!(show_out.status.success(), "{}", stderr(&show_out));
+    let show_out = cli_ok(&db, &["client", "show", &id, "--json"]);
     assert!(!stdout(&show_out).contains(&secret));
     let shown: Value = serde_json::from_str(&stdout(&show_out)).unwrap();
     let mut expected = created.clone();
@@ -792,13 +801,12 @@ async fn cli_client_create_shows_the_secret_once_and_list_show_delete_never_do(b
     assert_eq!(shown, expected, "show prints what create did, minus the secret");
 
     for args in [vec!["client", "list"], vec!["client", "show", id.as_str()]] {
-        let out = portcullis(&db, &args);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let out = cli_ok(&db, &args);
         assert!(stdout(&out).contains(&id) && !stdout(&out).contains(&secret), "{args:?}");
     }
 
-    let out = portcullis(&db, &["client", "delete", &id]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli_ok(&db, &["client", "delete", &id]);
+    assert!(stdout(&out).contains(&format!("deleted client {id}")), "{}", stdout(&out));
     let out = portcullis(&db, &["client", "show", &id]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no client"), "{}", stderr(&out));
@@ -818,8 +826,7 @@ async fn cli_rotate_secret_replaces_the_old_secret(backend: Backend) {
     // The old secret works before the rotation.
     complete_flow(&b, &rp::rp(&app, &id, Some(&old)).await, &[]).await;
 
-    let out = portcullis(&db, &["client", "rotate-secret", &id]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli_ok(&db, &["client", "rotate-secret", &id]);
     let new = stdout(&out)
         .lines()
         .find_map(|l| l.strip_prefix("client_secret:").map(|s| s.trim().to_string()))
@@ -889,8 +896,8 @@ async fn cli_keys_list_and_rotate(backend: Backend) {
     listed.sort();
     assert_eq!(listed, published, "the CLI lists the keys the server publishes");
 
-    let out = portcullis(&db, &["keys", "rotate", "--immediately"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli_ok(&db, &["keys", "rotate", "--immediately"]);
+    assert!(stdout(&out).contains("signing now"), "{}", stdout(&out));
     let after = cli_json(&db, &["keys", "list", "--json"]);
     let after = after.as_array().unwrap();
     assert_eq!(after.len(), 6, "{after:?}");

@@ -59,6 +59,12 @@ impl User {
             .execute(conn)
     }
 
+    pub fn set_email(conn: &mut DbConnection, id: &str, email: &str, verified: bool, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((users::email.eq(email), users::email_verified.eq(verified), users::updated_at.eq(now)))
+            .execute(conn)
+    }
+
     /// Deletes the user; sessions, accounts, profile and settings go with it (ON DELETE CASCADE).
     pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
         diesel::delete(users::table.find(id)).execute(conn)

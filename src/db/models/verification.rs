@@ -14,6 +14,8 @@ pub struct Verification {
     pub value_hash: String,
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    /// Wrong tries so far (one-time codes lock after a few).
+    pub attempts: i32,
 }
 
 impl Verification {

@@ -112,6 +112,20 @@ async fn proceed(
         Some(Some(sub)) => Some(sub),
         None => None,
     };
+    // accounts.require_verified_email: no authorization for an unconfirmed address.
+    if let Some(v) = viewer.filter(|v| state.settings.accounts.require_verified_email && !v.user.email_verified) {
+        if areq.has_prompt("none") {
+            let e = OAuthError::new(ErrorCode::InteractionRequired, "the user must confirm their email address");
+            return reply_to_client(state, &authorize::rejection(&areq, &issuer, e));
+        }
+        let view = serde_json::json!({
+            "title": "Confirm your email address",
+            "message": format!("Follow the link we sent to {} to confirm it, then go back to the application.", v.user.email),
+            "link_href": "/account",
+            "link_text": "Your account",
+        });
+        return render(state, req, Some(v), StatusCode::FORBIDDEN, "message.html", &view);
+    }
     let facts = viewer.map(|v| SessionFacts { user_id: v.user.id.clone(), auth_time: v.session.auth_time });
     let decision = authorize::decide(&areq, &client, facts.as_ref(), hint_subject.as_deref(), consented.as_ref(), consent_just_given, now());
     match decision {

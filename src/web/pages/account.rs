@@ -48,6 +48,8 @@ impl NoticeQuery {
             "password" => "Your password has been changed. Other sessions were signed out.",
             "revoked" => "The session has been revoked.",
             "revoked-others" => "All other sessions have been signed out.",
+            "verification-sent" => "We sent you a new confirmation link.",
+            "change-sent" => "We sent a confirmation link to the new address. Your address changes once you follow it.",
             _ => return None,
         })
     }
@@ -64,6 +66,7 @@ struct ProfileView {
     profile: ProfileFields,
     errors: FieldErrors,
     notice: Option<&'static str>,
+    has_password: bool,
 }
 
 #[derive(Serialize, Default)]
@@ -83,7 +86,20 @@ async fn profile_page(
     me: SignedIn,
     query: web::Query<NoticeQuery>,
 ) -> AppResult<HttpResponse> {
+    render_profile(&state, &req, &me, FieldErrors::default(), query.message(), StatusCode::OK).await
+}
+
+/// The profile page, also re-shown with errors by the email-change form.
+pub async fn render_profile(
+    state: &AppState,
+    req: &HttpRequest,
+    me: &SignedIn,
+    errors: FieldErrors,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
     let full = profile::load_profile(&state.db, &me.user.id).await?;
+    let has_password = management::has_password(&state.db, &me.user.id).await?;
     let view = ProfileView {
         profile: ProfileFields {
             name: full.user.name,
@@ -94,10 +110,11 @@ async fn profile_page(
             website: full.profile.website.unwrap_or_default(),
             timezone: full.profile.timezone.unwrap_or_default(),
         },
-        errors: FieldErrors::default(),
-        notice: query.message(),
+        errors,
+        notice,
+        has_password,
     };
-    render(&state, &req, Some(&me), StatusCode::OK, "account/profile.html", &view)
+    render(state, req, Some(me), status, "account/profile.html", &view)
 }
 
 #[derive(Deserialize, Default)]
@@ -141,6 +158,7 @@ async fn save_profile(
                 },
                 errors,
                 notice: None,
+                has_password: management::has_password(&state.db, &me.user.id).await?,
             };
             render(&state, &req, Some(&me), StatusCode::UNPROCESSABLE_ENTITY, "account/profile.html", &view)
         }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
 use crate::identity::credentials::{self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS};
+use crate::identity::email_flows::Links;
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
 use crate::web::oidc::logout::end_browser_session;
@@ -51,6 +52,7 @@ pub struct ReturnQuery {
     force: Option<String>,
     /// Prefills the email (OIDC login_hint).
     login_hint: Option<String>,
+    notice: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -73,6 +75,9 @@ struct AuthView<'a> {
     password_min: usize,
     password_max: usize,
     providers: Vec<Button>,
+    magic_link_enabled: bool,
+    email_code_enabled: bool,
+    unverified_email: Option<String>,
 }
 
 /// What a re-shown form keeps (never the password).
@@ -89,6 +94,8 @@ async fn auth_view<'a>(state: &AppState, return_to: Option<&str>) -> AppResult<A
         password_min: state.hasher.policy.min_length,
         password_max: state.hasher.policy.max_length,
         providers: state.db.run(registry::buttons).await?,
+        magic_link_enabled: state.settings.accounts.magic_link,
+        email_code_enabled: state.settings.accounts.email_code,
         ..AuthView::default()
     })
 }
@@ -109,11 +116,21 @@ async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Si
     csrf::verify(&req, &form.csrf_token)?;
     let form = form.into_inner();
     let request = SignUpRequest { name: form.name.clone(), email: form.email.clone(), password: form.password };
-    match credentials::sign_up(&state.db, &state.hasher, state.session_policy, request, client_info(&req)).await {
-        Ok((_, issued)) => {
+    let links = Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone() };
+    let require_verified = state.settings.accounts.require_verified_email;
+    let outcome =
+        credentials::sign_up(&state.db, &state.hasher, state.session_policy, request, client_info(&req), links, !require_verified).await;
+    state.mail.wake();
+    match outcome {
+        Ok((_, Some(issued))) => {
             let mut res = see_other(&return_to::or_default(Some(&form.return_to)));
             res.add_cookie(&session_cookie(&state, &issued))?;
             Ok(res)
+        }
+        Ok((user, None)) => {
+            let text = format!("We sent a confirmation link to {}. Follow it, then sign in.", user.email);
+            let view = MessageView { title: "Check your email", message: &text, link_href: Some("/login"), link_text: Some("Sign in") };
+            render(&state, &req, None, StatusCode::OK, "message.html", &view)
         }
         Err(SignUpError::Invalid(errors)) => {
             let view = AuthView {
@@ -137,11 +154,12 @@ async fn login_page(
         return Ok(see_other(&return_to::or_default(query.return_to.as_deref())));
     }
     let hint = query.login_hint.as_deref().unwrap_or_default();
-    let view = AuthView {
-        form: FormEcho { name: "", email: hint },
-        notice: query.signed_out.as_ref().map(|_| "You have signed out."),
-        ..auth_view(&state, query.return_to.as_deref()).await?
+    let notice = match (query.signed_out.as_ref(), query.notice.as_deref()) {
+        (Some(_), _) => Some("You have signed out."),
+        (_, Some("reset")) => Some("Your password has been changed. Sign in with the new one."),
+        _ => None,
     };
+    let view = AuthView { form: FormEcho { name: "", email: hint }, notice, ..auth_view(&state, query.return_to.as_deref()).await? };
     render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "login.html", &view)
 }
 
@@ -158,8 +176,16 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
     csrf::verify(&req, &form.csrf_token)?;
     let form = form.into_inner();
     let outcome =
-        credentials::sign_in(&state.db, &state.hasher, state.session_policy, &form.email, form.password, client_info(&req))
-            .await;
+        credentials::sign_in(
+            &state.db,
+            &state.hasher,
+            state.session_policy,
+            &form.email,
+            form.password,
+            client_info(&req),
+            state.settings.accounts.require_verified_email,
+        )
+        .await;
     match outcome {
         Ok((_, issued)) => {
             // Signing in again in this browser replaces the session it had.
@@ -177,6 +203,15 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
                 ..auth_view(&state, Some(&form.return_to)).await?
             };
             render(&state, &req, None, StatusCode::UNAUTHORIZED, "login.html", &view)
+        }
+        Err(SignInError::Unverified(email)) => {
+            let view = AuthView {
+                form: FormEcho { name: "", email: &form.email },
+                error: Some("Confirm your email address first: follow the link we sent you."),
+                unverified_email: Some(email),
+                ..auth_view(&state, Some(&form.return_to)).await?
+            };
+            render(&state, &req, None, StatusCode::FORBIDDEN, "login.html", &view)
         }
         Err(SignInError::App(e)) => Err(e),
     }
@@ -196,4 +231,12 @@ async fn logout(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Cs
     let mut res = see_other("/login?signed_out=1");
     res.add_cookie(&clear_session_cookie(&state))?;
     Ok(res)
+}
+
+#[derive(Serialize)]
+struct MessageView<'a> {
+    title: &'a str,
+    message: &'a str,
+    link_href: Option<&'a str>,
+    link_text: Option<&'a str>,
 }

@@ -140,6 +140,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
     };
 
     let (mk, policy, client) = (state.master_key.clone(), state.session_policy, client_info(&req));
+    let require_verified = state.settings.accounts.require_verified_email;
     let link_to = pending.link_user_id.clone();
     let method = format!("{}:{}", AuthMethod::Federated.as_str(), cfg.slug);
     let outcome = state
@@ -151,6 +152,9 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
                 Ok(r) => r,
                 Err(refusal) => return Ok(Err(refusal)),
             };
+            if require_verified && !resolution.user().email_verified {
+                return Ok(Err(linking::LinkRefusal::Unverified(resolution.user().email.clone())));
+            }
             let session = sessions::open_with(conn, &policy, &resolution.user().id, &method, &client, now)?;
             crate::identity::audit::record(conn, crate::identity::audit::AuditKind::SignIn, Some(&resolution.user().id), client.ip.as_deref(), Some(&method), now)?;
             Ok(Ok((resolution, session)))

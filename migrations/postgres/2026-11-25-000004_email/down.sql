@@ -1,0 +1,3 @@
+ALTER TABLE verification DROP COLUMN attempts;
+DROP TABLE rate_limit;
+DROP TABLE mail_outbox;

@@ -1,0 +1,100 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::mail_outbox;
+use crate::db::DbConnection;
+
+/// A message waiting to be sent (or sent, or given up on). Delivery happens in the background,
+/// so a slow or dead mail server never slows or fails the request that queued it.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = mail_outbox)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    /// `pending`, `sent` or `failed` (gave up after the last attempt).
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    /// A worker that claimed the message owns it until then (several replicas share the queue).
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+impl OutboxMessage {
+    pub fn insert(conn: &mut DbConnection, m: &OutboxMessage) -> QueryResult<usize> {
+        diesel::insert_into(mail_outbox::table).values(m).execute(conn)
+    }
+
+    /// Pending messages due now and not claimed by a live worker.
+    pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<OutboxMessage>> {
+        mail_outbox::table
+            .filter(mail_outbox::status.eq("pending"))
+            .filter(mail_outbox::next_attempt_at.le(now))
+            .filter(mail_outbox::locked_until.is_null().or(mail_outbox::locked_until.lt(now)))
+            .order(mail_outbox::next_attempt_at.asc())
+            .limit(limit)
+            .select(OutboxMessage::as_select())
+            .load(conn)
+    }
+
+    /// Claims a message for `until`; 0 rows means another worker got it first.
+    pub fn claim(conn: &mut DbConnection, id: &str, now: NaiveDateTime, until: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(
+            mail_outbox::table
+                .filter(mail_outbox::id.eq(id))
+                .filter(mail_outbox::status.eq("pending"))
+                .filter(mail_outbox::locked_until.is_null().or(mail_outbox::locked_until.lt(now))),
+        )
+        .set(mail_outbox::locked_until.eq(until))
+        .execute(conn)
+    }
+
+    pub fn mark_sent(conn: &mut DbConnection, id: &str, attempts: i32, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::update(mail_outbox::table.find(id))
+            .set((
+                mail_outbox::status.eq("sent"),
+                mail_outbox::attempts.eq(attempts),
+                mail_outbox::sent_at.eq(now),
+                mail_outbox::locked_until.eq(None::<NaiveDateTime>),
+                mail_outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)
+    }
+
+    pub fn mark_failed_attempt(
+        conn: &mut DbConnection,
+        id: &str,
+        attempts: i32,
+        give_up: bool,
+        next_at: NaiveDateTime,
+        error: &str,
+    ) -> QueryResult<usize> {
+        diesel::update(mail_outbox::table.find(id))
+            .set((
+                mail_outbox::status.eq(if give_up { "failed" } else { "pending" }),
+                mail_outbox::attempts.eq(attempts),
+                mail_outbox::next_attempt_at.eq(next_at),
+                mail_outbox::locked_until.eq(None::<NaiveDateTime>),
+                mail_outbox::last_error.eq(Some(error)),
+            ))
+            .execute(conn)
+    }
+
+    /// Everything not yet sent, oldest first (for `portcullis mail queue`).
+    pub fn unsent(conn: &mut DbConnection) -> QueryResult<Vec<OutboxMessage>> {
+        mail_outbox::table
+            .filter(mail_outbox::status.ne("sent"))
+            .order(mail_outbox::created_at.asc())
+            .select(OutboxMessage::as_select())
+            .load(conn)
+    }
+
+    pub fn delete_sent_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+        diesel::delete(mail_outbox::table.filter(mail_outbox::status.eq("sent")).filter(mail_outbox::sent_at.lt(before))).execute(conn)
+    }
+}

@@ -1,0 +1,48 @@
+//! Fixed-window rate limits kept in the database, so every replica counts together.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::Connection;
+
+use crate::db::schema::rate_limit;
+use crate::db::{begin_write, DbConnection};
+
+/// Counts one hit against `key`; false when `limit` hits already happened in the current window.
+pub fn hit(conn: &mut DbConnection, key: &str, limit: i32, window: Duration, now: NaiveDateTime) -> QueryResult<bool> {
+    match hit_once(conn, key, limit, window, now) {
+        // Two first hits racing on PostgreSQL: the second finds the row on its retry.
+        Err(e) if crate::db::is_unique_violation(&e) => hit_once(conn, key, limit, window, now),
+        other => other,
+    }
+}
+
+fn hit_once(conn: &mut DbConnection, key: &str, limit: i32, window: Duration, now: NaiveDateTime) -> QueryResult<bool> {
+    conn.transaction(|conn| {
+        begin_write(conn)?;
+        let current: Option<(NaiveDateTime, i32)> =
+            rate_limit::table.find(key).select((rate_limit::window_start, rate_limit::count)).first(conn).optional()?;
+        match current {
+            Some((start, count)) if start + window > now => {
+                if count >= limit {
+                    return Ok(false);
+                }
+                diesel::update(rate_limit::table.find(key)).set(rate_limit::count.eq(count + 1)).execute(conn)?;
+            }
+            Some(_) => {
+                diesel::update(rate_limit::table.find(key))
+                    .set((rate_limit::window_start.eq(now), rate_limit::count.eq(1)))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(rate_limit::table)
+                    .values((rate_limit::key.eq(key), rate_limit::window_start.eq(now), rate_limit::count.eq(1)))
+                    .execute(conn)?;
+            }
+        }
+        Ok(true)
+    })
+}
+
+pub fn delete_stale(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(rate_limit::table.filter(rate_limit::window_start.lt(before))).execute(conn)
+}

@@ -1,0 +1,125 @@
+//! Short-lived single-use tokens (email verification, password reset, magic links, email
+//! codes), keyed by an identifier (usually the email), stored as SHA-256 only.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::ids::VerificationId;
+use crate::crypto::{constant_time_eq, random_token, sha256_hex};
+use crate::db::models::Verification;
+use crate::db::schema::verifications;
+use crate::db::DbConnection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Proves an address: identifier `user_id|email` (also for a new address on change).
+    VerifyEmail,
+    ResetPassword,
+    MagicLink,
+    EmailCode,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::VerifyEmail => "verify_email",
+            Purpose::ResetPassword => "reset_password",
+            Purpose::MagicLink => "magic_link",
+            Purpose::EmailCode => "email_code",
+        }
+    }
+}
+
+fn insert(conn: &mut DbConnection, identifier: &str, purpose: Purpose, secret: &str, ttl: Duration, now: NaiveDateTime) -> QueryResult<()> {
+    Verification::insert(
+        conn,
+        &Verification {
+            id: VerificationId::generate().as_str().to_string(),
+            identifier: identifier.into(),
+            purpose: purpose.as_str().into(),
+            value_hash: sha256_hex(secret),
+            expires_at: now + ttl,
+            created_at: now,
+            attempts: 0,
+        },
+    )
+    .map(|_| ())
+}
+
+/// Issues a 256-bit link token, replacing earlier ones for the same identifier and purpose.
+pub fn issue_link(conn: &mut DbConnection, identifier: &str, purpose: Purpose, ttl: Duration, now: NaiveDateTime) -> QueryResult<String> {
+    revoke(conn, identifier, purpose)?;
+    let token = random_token(32);
+    insert(conn, identifier, purpose, &token, ttl, now)?;
+    Ok(token)
+}
+
+/// Uses up a link token of this purpose; the identifier it was issued for, if valid.
+pub fn consume_link(conn: &mut DbConnection, token: &str, purpose: Purpose, now: NaiveDateTime) -> QueryResult<Option<String>> {
+    if token.len() != 43 {
+        return Ok(None);
+    }
+    let hash = sha256_hex(token);
+    let found: Option<Verification> = verifications::table
+        .filter(verifications::value_hash.eq(&hash))
+        .filter(verifications::purpose.eq(purpose.as_str()))
+        .select(Verification::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(found) = found else { return Ok(None) };
+    // Delete first: whoever deletes the row owns the token (single use under concurrency).
+    let deleted = diesel::delete(verifications::table.find(&found.id)).execute(conn)?;
+    Ok((deleted == 1 && found.expires_at > now).then_some(found.identifier))
+}
+
+/// A 6-digit code. Codes are short, so the row also counts wrong tries.
+pub fn issue_code(conn: &mut DbConnection, identifier: &str, ttl: Duration, now: NaiveDateTime) -> QueryResult<String> {
+    use rand::Rng;
+    revoke(conn, identifier, Purpose::EmailCode)?;
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
+    // The identifier salts the hash, so equal codes for two people hash differently.
+    insert(conn, identifier, Purpose::EmailCode, &format!("{identifier}|{code}"), ttl, now)?;
+    Ok(code)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Valid,
+    Wrong,
+    /// Expired, never issued, or locked after too many wrong tries.
+    Unusable,
+}
+
+/// Checks a code; a wrong try counts, and the `max_attempts`-th wrong try destroys the code.
+pub fn check_code(conn: &mut DbConnection, identifier: &str, code: &str, max_attempts: i32, now: NaiveDateTime) -> QueryResult<CodeCheck> {
+    let found: Option<Verification> = verifications::table
+        .filter(verifications::identifier.eq(identifier))
+        .filter(verifications::purpose.eq(Purpose::EmailCode.as_str()))
+        .select(Verification::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(found) = found else { return Ok(CodeCheck::Unusable) };
+    if found.expires_at <= now || found.attempts >= max_attempts {
+        diesel::delete(verifications::table.find(&found.id)).execute(conn)?;
+        return Ok(CodeCheck::Unusable);
+    }
+    let candidate = sha256_hex(&format!("{identifier}|{}", code.trim()));
+    if constant_time_eq(candidate.as_bytes(), found.value_hash.as_bytes()) {
+        let deleted = diesel::delete(verifications::table.find(&found.id)).execute(conn)?;
+        return Ok(if deleted == 1 { CodeCheck::Valid } else { CodeCheck::Unusable });
+    }
+    let attempts = found.attempts + 1;
+    if attempts >= max_attempts {
+        diesel::delete(verifications::table.find(&found.id)).execute(conn)?;
+    } else {
+        diesel::update(verifications::table.find(&found.id)).set(verifications::attempts.eq(attempts)).execute(conn)?;
+    }
+    Ok(CodeCheck::Wrong)
+}
+
+pub fn revoke(conn: &mut DbConnection, identifier: &str, purpose: Purpose) -> QueryResult<usize> {
+    diesel::delete(
+        verifications::table.filter(verifications::identifier.eq(identifier)).filter(verifications::purpose.eq(purpose.as_str())),
+    )
+    .execute(conn)
+}

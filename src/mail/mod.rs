@@ -1,0 +1,58 @@
+//! Outgoing mail: messages are rendered from templates, written to an outbox table in the same
+//! transaction as whatever caused them, and delivered by a background worker with retries.
+
+pub mod transport;
+pub mod worker;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use crate::crypto::random_token;
+use crate::db::models::OutboxMessage;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::web::templates::Templates;
+
+/// A rendered message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Renders `email/{name}.txt` and `email/{name}.html`; the first line of the text template is
+/// `Subject: …`.
+pub fn compose<C: Serialize>(templates: &Templates, name: &str, to: &str, ctx: &C) -> Result<Message, AppError> {
+    let text = templates.render(&format!("email/{name}.txt"), ctx)?;
+    let html = templates.render(&format!("email/{name}.html"), ctx)?;
+    let (first, body) = text.split_once('\n').unwrap_or((&text, ""));
+    let subject = first
+        .strip_prefix("Subject:")
+        .map(str::trim)
+        .ok_or_else(|| AppError::Internal(format!("email/{name}.txt must start with 'Subject: '")))?;
+    Ok(Message { to: to.into(), subject: subject.into(), text: body.trim_start().into(), html })
+}
+
+/// Queues a message; call it inside the transaction of the change it reports.
+pub fn enqueue(conn: &mut DbConnection, m: &Message, now: NaiveDateTime) -> Result<(), AppError> {
+    OutboxMessage::insert(
+        conn,
+        &OutboxMessage {
+            id: format!("mail_{}", random_token(16)),
+            recipient: m.to.clone(),
+            subject: m.subject.clone(),
+            body_text: m.text.clone(),
+            body_html: m.html.clone(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            locked_until: None,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        },
+    )?;
+    Ok(())
+}
