@@ -52,6 +52,8 @@ impl Lifetimes {
 /// Everything the protocol code needs besides the database.
 pub struct Provider {
     pub issuer: String,
+    /// The discovery document, serialised once: it only changes with the issuer.
+    pub metadata_json: String,
     pub keys: Arc<KeyStore>,
     pub lifetimes: Lifetimes,
     /// For back-channel logout deliveries; no redirects, bounded timeouts.
@@ -67,6 +69,7 @@ impl Provider {
             .build()
             .map_err(|e| crate::error::AppError::Internal(format!("http client: {e}")))?;
         Ok(Provider {
+            metadata_json: discovery::metadata(settings.issuer()).to_string(),
             issuer: settings.issuer().to_string(),
             keys,
             lifetimes: Lifetimes::from(&settings.oidc),

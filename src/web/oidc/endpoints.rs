@@ -10,7 +10,6 @@ use crate::error::AppError;
 use crate::identity::now;
 use crate::oidc::claims;
 use crate::oidc::clients::{self, ClientCredentials};
-use crate::oidc::discovery;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::introspect;
 use crate::oidc::scope::Scope;
@@ -21,7 +20,8 @@ use crate::web::AppState;
 pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(discovery::metadata(&state.provider.issuer))
+        .content_type("application/json")
+        .body(state.provider.metadata_json.clone())
 }
 
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
