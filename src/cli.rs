@@ -367,16 +367,20 @@ async fn user(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> {
             hasher.policy.check(&password).map_err(|e| CliError::Usage(format!("password: {e}")))?;
             let hash = hasher.hash(password).await?;
             let user_id = found.id.clone();
-            db.run(move |conn| {
-                let now = now();
-                Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-                    store_password_hash(conn, &user_id, &hash, now)?;
-                    // A reset password must lock out whoever knew the old one.
-                    Session::delete_all_for_user(conn, &user_id)?;
-                    audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, Some("cli"), now)
-                })?)
-            })
-            .await?;
+            let ended = db
+                .run(move |conn| {
+                    let now = now();
+                    Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                        store_password_hash(conn, &user_id, &hash, now)?;
+                        // A reset password must lock out whoever knew the old one.
+                        let ended = Session::ids_for_user(conn, &user_id)?;
+                        Session::delete_all_for_user(conn, &user_id)?;
+                        audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, Some("cli"), now)?;
+                        Ok(ended)
+                    })?)
+                })
+                .await?;
+            notify_ended_sessions(settings, &db, ended).await?;
             println!("password set for {} <{}>; their sessions were ended", found.id, found.email);
             Ok(())
         }
@@ -818,5 +822,29 @@ async fn mail_queue(settings: &Settings, json: bool) -> Result<(), CliError> {
             println!("    last error: {e}");
         }
     }
+    Ok(())
+}
+
+/// Back-channel logout for sessions the CLI ended, delivered before the process exits.
+async fn notify_ended_sessions(settings: &Settings, db: &Db, ended: Vec<String>) -> Result<(), CliError> {
+    if ended.is_empty() {
+        return Ok(());
+    }
+    let lifetimes = crate::oidc::Lifetimes::from(&settings.oidc);
+    let keys = std::sync::Arc::new(
+        oidc_keys::KeyStore::open(db.clone(), master_key(settings)?, settings.keys.clone(), lifetimes.key_retention()).await?,
+    );
+    let provider = std::sync::Arc::new(crate::oidc::Provider::new(settings, keys)?);
+    let p = provider.clone();
+    let deliveries = db
+        .run(move |conn| {
+            let mut all = Vec::new();
+            for id in &ended {
+                all.extend(crate::oidc::logout::deliveries_for_session(conn, &p, &p.keys.current(), id, now())?);
+            }
+            Ok(all)
+        })
+        .await?;
+    crate::oidc::logout::deliver_and_wait(provider.http.clone(), provider.backchannel_attempts, deliveries).await;
     Ok(())
 }

@@ -121,7 +121,10 @@ impl Db {
         let name = backend.name();
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
-            .min_idle(Some(1))
+            // No idle connections opened in the background: a connection is made when first needed
+            // and kept afterwards. (A background opener racing process exit crashed in OpenSSL's
+            // exit handlers: seen with the CLI on PostgreSQL.)
+            .min_idle(Some(0))
             .connection_timeout(timeout)
             // Checked out connections are validated by use; skipping the test saves a round trip.
             .test_on_check_out(false)

@@ -74,6 +74,9 @@ pub fn confirm(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Resu
         let Some(user) = User::find(conn, user_id)? else { return Ok(Verified::Invalid) };
         User::set_email(conn, &user.id, email, true, now)?;
         if user.email != email {
+            // Links still out there for this user (the old address, other pending changes) must
+            // not be able to move the address again.
+            verification::revoke_for_user(conn, &user.id, Purpose::VerifyEmail)?;
             audit::record(conn, AuditKind::EmailChanged, Some(&user.id), None, None, now)?;
         }
         let fresh = User::find(conn, &user.id)?.ok_or(AppError::NotFound)?;
@@ -105,12 +108,13 @@ pub fn request_reset(conn: &mut DbConnection, links: &Links, email: &Email, now:
 
 /// Sets the new password from a reset link, ends every session and sends a notice.
 /// `None` when the link is invalid, expired or used.
-pub fn reset_password(conn: &mut DbConnection, links: &Links, token: &str, new_hash: &str, now: NaiveDateTime) -> Result<Option<User>, AppError> {
+pub fn reset_password(conn: &mut DbConnection, links: &Links, token: &str, new_hash: &str, now: NaiveDateTime) -> Result<Option<(User, Vec<String>)>, AppError> {
     conn.transaction::<_, AppError, _>(|conn| {
         begin_write(conn)?;
         let Some(email) = verification::consume_link(conn, token, Purpose::ResetPassword, now)? else { return Ok(None) };
         let Some(user) = User::find_by_email(conn, &email)? else { return Ok(None) };
         store_password_hash(conn, &user.id, new_hash, now)?;
+        let ended = Session::ids_for_user(conn, &user.id)?;
         Session::delete_all_for_user(conn, &user.id)?;
         // Receiving the link proved the address.
         if !user.email_verified {
@@ -124,7 +128,7 @@ pub fn reset_password(conn: &mut DbConnection, links: &Links, token: &str, new_h
         }
         let mail = compose(&links.templates, "password_changed", &user.email, &Notice { name: &user.name, link: format!("{}/forgot", links.issuer) })?;
         enqueue(conn, &mail, now)?;
-        Ok(Some(user))
+        Ok(Some((user, ended)))
     })
 }
 

@@ -41,14 +41,15 @@ pub async fn has_password(db: &Db, user_id: &str) -> Result<bool, AppError> {
     .await
 }
 
-/// Changes (or first sets) the password and ends every other session of the user.
+/// Changes (or first sets) the password and ends every other session of the user; returns the
+/// ended sessions (their clients get back-channel logout).
 pub async fn change_password(
     db: &Db,
     hasher: &PasswordHasher,
     user_id: &str,
     current_session: &SessionId,
     change: PasswordChange,
-) -> Result<(), FormError> {
+) -> Result<Vec<String>, FormError> {
     let uid = user_id.to_string();
     let account = db.run(move |conn| Ok(Account::credential_for_user(conn, &uid)?)).await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
@@ -72,16 +73,19 @@ pub async fn change_password(
     let hash = hasher.hash(change.new_password).await?;
     let user_id = user_id.to_string();
     let keep = current_session.as_str().to_string();
-    db.run(move |conn| {
-        let now = now();
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            store_password_hash(conn, &user_id, &hash, now)?;
-            Session::delete_others(conn, &user_id, &keep)?;
-            audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, None, now)
-        })?)
-    })
-    .await?;
-    Ok(())
+    let ended = db
+        .run(move |conn| {
+            let now = now();
+            Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                store_password_hash(conn, &user_id, &hash, now)?;
+                let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?.into_iter().filter(|id| *id != keep).collect();
+                Session::delete_others(conn, &user_id, &keep)?;
+                audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, None, now)?;
+                Ok(ended)
+            })?)
+        })
+        .await?;
+    Ok(ended)
 }
 
 /// Deletes the account after re-checking the password; owned rows go by cascade.
@@ -144,13 +148,16 @@ pub async fn revoke_session(db: &Db, user_id: &str, session_id: &SessionId) -> R
     .await
 }
 
-pub async fn revoke_other_sessions(db: &Db, user_id: &str, keep: &SessionId) -> Result<usize, AppError> {
+/// Ends every other session of the user; returns the ended sessions' ids.
+pub async fn revoke_other_sessions(db: &Db, user_id: &str, keep: &SessionId) -> Result<Vec<String>, AppError> {
     let (user_id, keep) = (user_id.to_string(), keep.as_str().to_string());
     db.run(move |conn| {
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let n = Session::delete_others(conn, &user_id, &keep)?;
+            crate::db::begin_write(conn)?;
+            let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?.into_iter().filter(|id| *id != keep).collect();
+            Session::delete_others(conn, &user_id, &keep)?;
             audit::record(conn, AuditKind::SessionRevoked, Some(&user_id), None, Some("all others"), now())?;
-            Ok(n)
+            Ok(ended)
         })?)
     })
     .await

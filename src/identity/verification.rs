@@ -117,6 +117,21 @@ pub fn check_code(conn: &mut DbConnection, identifier: &str, code: &str, max_att
     Ok(CodeCheck::Wrong)
 }
 
+/// Revokes every token of `purpose` issued for this user (identifiers `user_id|…`).
+pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str, purpose: Purpose) -> QueryResult<usize> {
+    let prefix = format!("{user_id}|");
+    let ids: Vec<(String, String)> = verifications::table
+        .filter(verifications::purpose.eq(purpose.as_str()))
+        .filter(verifications::identifier.like(format!("{prefix}%")))
+        .select((verifications::id, verifications::identifier))
+        .load(conn)?;
+    let mut n = 0;
+    for (id, _) in ids.iter().filter(|(_, ident)| ident.starts_with(&prefix)) {
+        n += diesel::delete(verifications::table.find(id)).execute(conn)?;
+    }
+    Ok(n)
+}
+
 pub fn revoke(conn: &mut DbConnection, identifier: &str, purpose: Purpose) -> QueryResult<usize> {
     diesel::delete(
         verifications::table.filter(verifications::identifier.eq(identifier)).filter(verifications::purpose.eq(purpose.as_str())),

@@ -136,22 +136,30 @@ pub fn deliveries_for_session(
 /// client never holds up the person signing out.
 pub fn deliver(http: reqwest::Client, attempts: u32, deliveries: Vec<Delivery>) {
     for d in deliveries {
-        let http = http.clone();
-        tokio::spawn(async move {
-            for attempt in 1..=attempts {
-                let sent = http.post(&d.uri).form(&[("logout_token", d.logout_token.as_str())]).send().await;
-                match sent {
-                    Ok(res) if res.status().is_success() => {
-                        tracing::info!(client = %d.client_id, "back-channel logout delivered");
-                        return;
-                    }
-                    Ok(res) => tracing::warn!(client = %d.client_id, status = res.status().as_u16(), attempt, "back-channel logout refused"),
-                    Err(e) => tracing::warn!(client = %d.client_id, error = %e, attempt, "back-channel logout failed"),
-                }
-                if attempt < attempts {
-                    tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(attempt))).await;
-                }
+        tokio::spawn(deliver_one(http.clone(), attempts, d));
+    }
+}
+
+/// The same, waiting for every delivery (the CLI, which exits right after).
+pub async fn deliver_and_wait(http: reqwest::Client, attempts: u32, deliveries: Vec<Delivery>) {
+    for d in deliveries {
+        deliver_one(http.clone(), attempts, d).await;
+    }
+}
+
+async fn deliver_one(http: reqwest::Client, attempts: u32, d: Delivery) {
+    for attempt in 1..=attempts {
+        let sent = http.post(&d.uri).form(&[("logout_token", d.logout_token.as_str())]).send().await;
+        match sent {
+            Ok(res) if res.status().is_success() => {
+                tracing::info!(client = %d.client_id, "back-channel logout delivered");
+                return;
             }
-        });
+            Ok(res) => tracing::warn!(client = %d.client_id, status = res.status().as_u16(), attempt, "back-channel logout refused"),
+            Err(e) => tracing::warn!(client = %d.client_id, error = %e, attempt, "back-channel logout failed"),
+        }
+        if attempt < attempts {
+            tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(attempt))).await;
+        }
     }
 }

@@ -264,22 +264,8 @@ pub struct SentMail {
 }
 
 impl SentMail {
-    /// The decoded text, with quoted-printable soft breaks undone.
-    pub fn text(&self) -> String {
-        self.raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
-    }
-
     pub fn is_to(&self, email: &str) -> bool {
         self.raw.lines().any(|l| l.to_ascii_lowercase().starts_with("to:") && l.to_ascii_lowercase().contains(&email.to_ascii_lowercase()))
-    }
-
-    /// The first link to `path` in the message (e.g. "/verify-email").
-    pub fn link(&self, path: &str) -> Option<String> {
-        let text = self.text();
-        let start = text.find(&format!("{path}?token="))?;
-        let rest = &text[start..];
-        let end = rest.find(|c: char| c.is_whitespace() || c == '"' || c == '<').unwrap_or(rest.len());
-        Some(rest[..end].replace("&amp;", "&"))
     }
 }
 
@@ -290,16 +276,5 @@ impl TestApp {
         let mut files: Vec<_> = std::fs::read_dir(&dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
         files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
         files.into_iter().filter_map(|p| std::fs::read_to_string(p).ok()).map(|raw| SentMail { raw }).collect()
-    }
-
-    /// Waits (up to 10 s) for a message to `email` matching `pred`.
-    pub async fn wait_for_mail(&self, email: &str, pred: impl Fn(&SentMail) -> bool) -> SentMail {
-        for _ in 0..100 {
-            if let Some(m) = self.mails().into_iter().rev().find(|m| m.is_to(email) && pred(m)) {
-                return m;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no matching mail to {email}");
     }
 }

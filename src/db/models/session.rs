@@ -55,6 +55,10 @@ impl Session {
             .load(conn)
     }
 
+    pub fn ids_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
+        sessions::table.filter(sessions::user_id.eq(user_id)).select(sessions::id).load(conn)
+    }
+
     pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
         diesel::update(sessions::table.find(id)).set(sessions::last_seen_at.eq(now)).execute(conn)
     }

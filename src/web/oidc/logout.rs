@@ -30,12 +30,21 @@ pub async fn end_browser_session(state: &AppState, token: String, ip: Option<Str
     Ok(())
 }
 
-/// The same for a session ended by id (revoked from the account page).
-pub async fn notify_session_revoked(state: &AppState, session_id: String) -> AppResult<()> {
+/// The same for sessions ended by id (revoked from the account page, password changes).
+pub async fn notify_sessions_ended(state: &AppState, session_ids: Vec<String>) -> AppResult<()> {
+    if session_ids.is_empty() {
+        return Ok(());
+    }
     let provider = state.provider.clone();
     let deliveries = state
         .db
-        .run(move |conn| logout::deliveries_for_session(conn, &provider, &provider.keys.current(), &session_id, now()))
+        .run(move |conn| {
+            let mut all = Vec::new();
+            for id in &session_ids {
+                all.extend(logout::deliveries_for_session(conn, &provider, &provider.keys.current(), id, now())?);
+            }
+            Ok(all)
+        })
         .await?;
     logout::deliver(state.provider.http.clone(), state.provider.backchannel_attempts, deliveries);
     Ok(())

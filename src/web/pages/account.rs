@@ -15,6 +15,7 @@ use crate::identity::sessions::describe_user_agent;
 use crate::identity::linking;
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
+use crate::web::oidc::logout::notify_sessions_ended;
 use crate::web::viewer::{clear_session_cookie, SignedIn};
 use crate::web::{csrf, render, see_other, AppState};
 
@@ -289,7 +290,10 @@ async fn change_password(
         confirm_password: f.confirm_password,
     };
     match management::change_password(&state.db, &state.hasher, &me.user.id, &me.session_id(), change).await {
-        Ok(()) => Ok(see_other("/account/password?notice=password")),
+        Ok(ended) => {
+            notify_sessions_ended(&state, ended).await?;
+            Ok(see_other("/account/password?notice=password"))
+        }
         Err(FormError::Invalid(errors)) => {
             let view = PasswordView {
                 has_password: management::has_password(&state.db, &me.user.id).await?,
@@ -366,7 +370,7 @@ async fn revoke_session(
     if !management::revoke_session(&state.db, &me.user.id, &id).await? {
         return Err(AppError::NotFound);
     }
-    crate::web::oidc::logout::notify_session_revoked(&state, id.as_str().to_string()).await?;
+    notify_sessions_ended(&state, vec![id.as_str().to_string()]).await?;
     if id.as_str() == me.session.id {
         let mut res = see_other("/login?signed_out=1");
         res.add_cookie(&clear_session_cookie(&state))?;
@@ -382,7 +386,8 @@ async fn revoke_others(
     form: web::Form<CsrfOnly>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
-    management::revoke_other_sessions(&state.db, &me.user.id, &me.session_id()).await?;
+    let ended = management::revoke_other_sessions(&state.db, &me.user.id, &me.session_id()).await?;
+    notify_sessions_ended(&state, ended).await?;
     Ok(see_other("/account/sessions?notice=revoked-others"))
 }
 

@@ -298,7 +298,8 @@ async fn reset(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Res
         .await?;
     state.mail.wake();
     match done {
-        Some(_) => {
+        Some((_, ended)) => {
+            crate::web::oidc::logout::notify_sessions_ended(&state, ended).await?;
             let mut res = see_other("/login?notice=reset");
             res.add_cookie(&crate::web::viewer::clear_session_cookie(&state))?;
             Ok(res)
