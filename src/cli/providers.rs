@@ -1,0 +1,243 @@
+//! `portcullis provider …`.
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::{json_line, read_password_line, usage, CliError};
+use crate::config::Settings;
+use crate::db::models::IdentityProviderRow;
+use crate::db::Db;
+use crate::identity::now;
+use crate::startup::{master_key, open_database};
+use crate::upstream::config::ClaimMapping;
+use crate::upstream::registry::{self, ProviderSpec};
+
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Add a provider: `provider add google|github|oidc|oauth2 ...`.
+    Add(AddProvider),
+    /// List providers (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one provider.
+    Show {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the provider's button on the sign-in pages again.
+    Enable { slug: String },
+    /// Hide the provider and refuse sign-ins with it (linked accounts stay).
+    Disable { slug: String },
+    /// Remove the provider (linked accounts stay, unusable until it is added again).
+    Remove { slug: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AddProvider {
+    /// google, github, oidc or oauth2.
+    pub kind: String,
+    /// Short name used in URLs (/auth/SLUG/start); defaults to the kind for google and github.
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// Name on the "Continue with …" button.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub client_id: String,
+    /// Read the client secret from the first line of standard input.
+    #[arg(long, required = true)]
+    pub client_secret_stdin: bool,
+    /// OIDC issuer (discovery); for google, overrides https://accounts.google.com.
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// oauth2: the authorization URL; github: overrides the web base https://github.com.
+    #[arg(long)]
+    pub authorize_url: Option<String>,
+    /// oauth2: the token URL.
+    #[arg(long)]
+    pub token_url: Option<String>,
+    /// oauth2: the userinfo URL; github: overrides the API base https://api.github.com.
+    #[arg(long)]
+    pub userinfo_url: Option<String>,
+    /// Scopes to request (repeatable); sensible defaults per kind.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// oauth2: where the subject is in the userinfo JSON (dotted path).
+    #[arg(long, default_value = "sub")]
+    pub subject_claim: String,
+    /// oauth2: where the email is.
+    #[arg(long, default_value = "email")]
+    pub email_claim: String,
+    /// oauth2: where "email verified" is (a boolean); without it emails count as unverified.
+    #[arg(long)]
+    pub email_verified_claim: Option<String>,
+    /// oauth2: where the display name is.
+    #[arg(long, default_value = "name")]
+    pub name_claim: String,
+    /// oauth2: where the picture URL is.
+    #[arg(long, default_value = "picture")]
+    pub picture_claim: String,
+    /// verified_email (link to an existing user when both emails are verified) or never.
+    #[arg(long)]
+    pub link_policy: Option<String>,
+    /// Only verified emails at these domains may sign in (repeatable).
+    #[arg(long = "allowed-domain")]
+    pub allowed_domains: Vec<String>,
+    /// google: only this Google Workspace domain.
+    #[arg(long)]
+    pub hosted_domain: Option<String>,
+    /// github: only members of these organisations (repeatable).
+    #[arg(long = "org")]
+    pub github_orgs: Vec<String>,
+    /// Store the provider's tokens (encrypted) on the linked account.
+    #[arg(long)]
+    pub keep_tokens: bool,
+}
+
+
+#[derive(Serialize)]
+struct ProviderOut {
+    slug: String,
+    kind: String,
+    name: String,
+    enabled: bool,
+    client_id: String,
+    issuer: Option<String>,
+    authorize_url: Option<String>,
+    token_url: Option<String>,
+    userinfo_url: Option<String>,
+    scopes: String,
+    link_policy: String,
+    allowed_domains: Vec<String>,
+    hosted_domain: Option<String>,
+    github_orgs: Vec<String>,
+    keep_tokens: bool,
+    managed_by: String,
+}
+
+fn provider_out(r: IdentityProviderRow) -> ProviderOut {
+    ProviderOut {
+        allowed_domains: serde_json::from_str(&r.allowed_domains).unwrap_or_default(),
+        github_orgs: serde_json::from_str(&r.github_orgs).unwrap_or_default(),
+        slug: r.slug,
+        kind: r.kind,
+        name: r.display_name,
+        enabled: r.enabled,
+        client_id: r.client_id,
+        issuer: r.issuer,
+        authorize_url: r.authorize_url,
+        token_url: r.token_url,
+        userinfo_url: r.userinfo_url,
+        scopes: r.scopes,
+        link_policy: r.link_policy,
+        hosted_domain: r.hosted_domain,
+        keep_tokens: r.keep_tokens,
+        managed_by: r.managed_by,
+    }
+}
+
+pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliError> {
+    let db = open_database(settings).await?;
+    let mk = master_key(settings)?;
+    match cmd {
+        ProviderCommand::Add(a) => {
+            let secret = read_password_line().map_err(|_| CliError::Usage("no client secret on standard input".into()))?;
+            let slug = match (&a.slug, a.kind.as_str()) {
+                (Some(s), _) => s.clone(),
+                (None, k @ ("google" | "github")) => k.to_string(),
+                (None, _) => return Err(CliError::Usage("--slug is required for oidc and oauth2 providers".into())),
+            };
+            let claims = (a.kind == "oauth2").then(|| ClaimMapping {
+                subject: a.subject_claim.clone(),
+                email: a.email_claim.clone(),
+                email_verified: a.email_verified_claim.clone(),
+                name: a.name_claim.clone(),
+                picture: a.picture_claim.clone(),
+            });
+            let spec = ProviderSpec {
+                slug: slug.clone(),
+                kind: a.kind,
+                display_name: a.name.unwrap_or_default(),
+                client_id: a.client_id,
+                client_secret: secret,
+                issuer: a.issuer,
+                authorize_url: a.authorize_url,
+                token_url: a.token_url,
+                userinfo_url: a.userinfo_url,
+                scopes: a.scopes,
+                claims,
+                link_policy: a.link_policy,
+                allowed_domains: a.allowed_domains,
+                hosted_domain: a.hosted_domain,
+                github_orgs: a.github_orgs,
+                keep_tokens: a.keep_tokens,
+            };
+            db.run(move |conn| registry::add(conn, &mk, &spec, now())).await.map_err(usage)?;
+            println!("added provider {slug}; its callback URL is {}/auth/callback/{slug}", settings.issuer());
+            Ok(())
+        }
+        ProviderCommand::List { json } => {
+            let rows = db.run(|conn| Ok(IdentityProviderRow::list(conn)?)).await?;
+            let out: Vec<ProviderOut> = rows.into_iter().map(provider_out).collect();
+            if json {
+                json_line(&out);
+            } else {
+                println!("{:<16}  {:<8}  {:<24}  {:<8}  MANAGED_BY", "SLUG", "KIND", "NAME", "ENABLED");
+                for p in out {
+                    println!("{:<16}  {:<8}  {:<24}  {:<8}  {}", p.slug, p.kind, p.name, p.enabled, p.managed_by);
+                }
+            }
+            Ok(())
+        }
+        ProviderCommand::Show { slug, json } => {
+            let lookup = slug.clone();
+            let row = db.run(move |conn| Ok(IdentityProviderRow::find(conn, &lookup)?)).await?;
+            let p = provider_out(row.ok_or_else(|| CliError::Usage(format!("no provider {slug}")))?);
+            if json {
+                json_line(&p);
+            } else {
+                println!("slug:          {}", p.slug);
+                println!("kind:          {}", p.kind);
+                println!("name:          {}", p.name);
+                println!("enabled:       {}", p.enabled);
+                println!("client_id:     {}", p.client_id);
+                println!("client_secret: (stored encrypted; never shown)");
+                for (k, v) in [("issuer", &p.issuer), ("authorize_url", &p.authorize_url), ("token_url", &p.token_url), ("userinfo_url", &p.userinfo_url), ("hosted_domain", &p.hosted_domain)] {
+                    if let Some(v) = v {
+                        println!("{:<14} {v}", format!("{k}:"));
+                    }
+                }
+                println!("scopes:        {}", p.scopes);
+                println!("link_policy:   {}", p.link_policy);
+                println!("keep_tokens:   {}", p.keep_tokens);
+                println!("managed_by:    {}", p.managed_by);
+                println!("callback URL:  {}/auth/callback/{}", settings.issuer(), p.slug);
+            }
+            Ok(())
+        }
+        ProviderCommand::Enable { slug } => set_provider_enabled(&db, slug, true).await,
+        ProviderCommand::Disable { slug } => set_provider_enabled(&db, slug, false).await,
+        ProviderCommand::Remove { slug } => {
+            let lookup = slug.clone();
+            let n = db.run(move |conn| Ok(IdentityProviderRow::delete(conn, &lookup)?)).await?;
+            if n == 0 {
+                return Err(CliError::Usage(format!("no provider {slug}")));
+            }
+            println!("removed provider {slug}");
+            Ok(())
+        }
+    }
+}
+
+async fn set_provider_enabled(db: &Db, slug: String, enabled: bool) -> Result<(), CliError> {
+    let lookup = slug.clone();
+    let n = db.run(move |conn| Ok(IdentityProviderRow::set_enabled(conn, &lookup, enabled, now())?)).await?;
+    if n == 0 {
+        return Err(CliError::Usage(format!("no provider {slug}")));
+    }
+    println!("provider {slug} {}", if enabled { "enabled" } else { "disabled" });
+    Ok(())
+}

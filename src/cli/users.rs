@@ -1,0 +1,227 @@
+//! `portcullis user …`.
+
+use clap::{Args, Subcommand};
+use diesel::Connection;
+use serde::Serialize;
+use std::io::Write;
+
+use super::{read_password_line, CliError};
+use crate::config::Settings;
+use crate::db::models::{Session, User};
+use crate::db::Db;
+use crate::identity::audit::{self, AuditKind};
+use crate::identity::credentials::{create_user, store_password_hash, NewIdentity};
+use crate::identity::email::Email;
+use crate::identity::ids::UserId;
+use crate::identity::management::delete_user;
+use crate::identity::password::PasswordHasher;
+use crate::identity::{clean_name, now, FieldErrors};
+use crate::oidc::keys as oidc_keys;
+use crate::startup::{master_key, open_database};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user with a password.
+    Create(CreateUser),
+    /// List users.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a user and everything they own.
+    Delete {
+        /// User ID (usr_…) or email.
+        user: String,
+    },
+    /// Set a user's password (read from standard input) and end their sessions.
+    SetPassword {
+        /// User ID (usr_…) or email.
+        user: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUser {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long, conflicts_with = "password", required_unless_present = "password")]
+    pub password_stdin: bool,
+    /// The password on the command line (visible in the process list; prefer --password-stdin).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Make the user an administrator.
+    #[arg(long)]
+    pub admin: bool,
+    /// Mark the email address as verified.
+    #[arg(long)]
+    pub verified: bool,
+}
+
+/// A failure to report on stderr with a non-zero exit.
+
+pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> {
+    let db = open_database(settings).await?;
+    let hasher = || PasswordHasher::new(&settings.password, settings.hash_concurrency());
+    match cmd {
+        UserCommand::Create(args) => {
+            let mut errors = FieldErrors::default();
+            let name = clean_name(&args.name, &mut errors);
+            if let Some(msg) = errors.get("name") {
+                return Err(CliError::Usage(format!("--name: {msg}")));
+            }
+            let email = Email::parse(&args.email).map_err(|e| CliError::Usage(format!("--email: {e}")))?;
+            let password = match args.password {
+                Some(p) => p,
+                None => read_password_line()?,
+            };
+            let hasher = hasher()?;
+            hasher.policy.check(&password).map_err(|e| CliError::Usage(format!("password: {e}")))?;
+            // The master key is created now if missing, so later features find it in place.
+            master_key(settings)?;
+            let hash = hasher.hash(password).await?;
+            let created = db
+                .run(move |conn| {
+                    let new = NewIdentity {
+                        email: &email,
+                        name: &name,
+                        password_hash: Some(&hash),
+                        email_verified: args.verified,
+                        is_admin: args.admin,
+                    };
+                    create_user(conn, &new)
+                })
+                .await?;
+            let user = created.ok_or_else(|| CliError::Usage("a user with this email already exists".into()))?;
+            println!("{}", user.id);
+            Ok(())
+        }
+        UserCommand::List { json } => {
+            let users = db.run(|conn| Ok(User::list(conn)?)).await?;
+            print_users(&users, json);
+            Ok(())
+        }
+        UserCommand::Delete { user } => {
+            let found = find_user(&db, &user).await?;
+            delete_user(&db, &found.id).await?;
+            println!("deleted {} <{}>", found.id, found.email);
+            Ok(())
+        }
+        UserCommand::SetPassword { user, .. } => {
+            let found = find_user(&db, &user).await?;
+            let password = read_password_line()?;
+            let hasher = hasher()?;
+            hasher.policy.check(&password).map_err(|e| CliError::Usage(format!("password: {e}")))?;
+            let hash = hasher.hash(password).await?;
+            let user_id = found.id.clone();
+            let ended = db
+                .run(move |conn| {
+                    let now = now();
+                    Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                        store_password_hash(conn, &user_id, &hash, now)?;
+                        // A reset password must lock out whoever knew the old one.
+                        let ended = Session::ids_for_user(conn, &user_id)?;
+                        Session::delete_all_for_user(conn, &user_id)?;
+                        audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, Some("cli"), now)?;
+                        Ok(ended)
+                    })?)
+                })
+                .await?;
+            notify_ended_sessions(settings, &db, ended).await?;
+            println!("password set for {} <{}>; their sessions were ended", found.id, found.email);
+            Ok(())
+        }
+    }
+}
+
+async fn find_user(db: &Db, key: &str) -> Result<User, CliError> {
+    let lookup = if let Some(id) = UserId::parse(key) {
+        Lookup::Id(id.as_str().to_string())
+    } else {
+        let email = Email::parse(key).map_err(|_| CliError::Usage(format!("{key}: not a user ID or email")))?;
+        Lookup::Email(email.as_str().to_string())
+    };
+    let found = db
+        .run(move |conn| {
+            Ok(match &lookup {
+                Lookup::Id(id) => User::find(conn, id)?,
+                Lookup::Email(email) => User::find_by_email(conn, email)?,
+            })
+        })
+        .await?;
+    found.ok_or_else(|| CliError::Usage(format!("no user {key}")))
+}
+
+enum Lookup {
+    Id(String),
+    Email(String),
+}
+
+/// First line of standard input, without its line ending.
+
+#[derive(Serialize)]
+struct UserRow<'a> {
+    id: &'a str,
+    email: &'a str,
+    name: &'a str,
+    email_verified: bool,
+    admin: bool,
+    created_at: String,
+}
+
+fn print_users(users: &[User], json: bool) {
+    let rows: Vec<UserRow<'_>> = users
+        .iter()
+        .map(|u| UserRow {
+            id: &u.id,
+            email: &u.email,
+            name: &u.name,
+            email_verified: u.email_verified,
+            admin: u.is_admin,
+            created_at: u.created_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into()));
+        return;
+    }
+    let _ = writeln!(out, "{:<36}  {:<32}  {:<24}  {:<8}  {:<5}  CREATED", "ID", "EMAIL", "NAME", "VERIFIED", "ADMIN");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<36}  {:<32}  {:<24}  {:<8}  {:<5}  {}",
+            r.id, r.email, r.name, r.email_verified, r.admin, r.created_at
+        );
+    }
+}
+
+
+/// Back-channel logout for sessions the CLI ended, delivered before the process exits.
+async fn notify_ended_sessions(settings: &Settings, db: &Db, ended: Vec<String>) -> Result<(), CliError> {
+    if ended.is_empty() {
+        return Ok(());
+    }
+    let lifetimes = crate::oidc::Lifetimes::from(&settings.oidc);
+    let keys = std::sync::Arc::new(
+        oidc_keys::KeyStore::open(db.clone(), master_key(settings)?, settings.keys.clone(), lifetimes.key_retention()).await?,
+    );
+    let provider = std::sync::Arc::new(crate::oidc::Provider::new(settings, keys)?);
+    let p = provider.clone();
+    let deliveries = db
+        .run(move |conn| {
+            let mut all = Vec::new();
+            for id in &ended {
+                all.extend(crate::oidc::logout::deliveries_for_session(conn, &p, &p.keys.current(), id, now())?);
+            }
+            Ok(all)
+        })
+        .await?;
+    crate::oidc::logout::deliver_and_wait(provider.http.clone(), provider.backchannel_attempts, deliveries).await;
+    Ok(())
+}
