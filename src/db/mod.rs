@@ -107,6 +107,9 @@ impl r2d2::ManageConnection for ConnectionManager {
 pub struct Db {
     pool: Pool,
     backend: &'static str,
+    /// At most one blocking task per pooled connection: more would only wait for a connection
+    /// while holding a thread (and its memory) of the blocking pool.
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
@@ -130,7 +133,7 @@ impl Db {
             .test_on_check_out(false)
             .build(ConnectionManager { backend })
             .map_err(|e| AppError::Config(format!("database: {e}")))?;
-        Ok(Db { pool, backend: name })
+        Ok(Db { pool, backend: name, slots: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size.max(1) as usize)) })
     }
 
     pub fn backend(&self) -> &'static str {
@@ -143,6 +146,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
+        let _slot = self.slots.acquire().await.map_err(|_| AppError::Internal("database closed".into()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;

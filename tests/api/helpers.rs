@@ -96,6 +96,7 @@ pub fn test_settings(db: &TestDb) -> Settings {
     s.database.pool_size = 4;
     // Cheap hashing: tests check behaviour, not cost.
     s.password.log_n = 4;
+    s.password.p = 1;
     // Keys are re-read on demand in tests (rotation tests trigger it explicitly).
     s.keys.refresh_interval_secs = 3600;
     // Mail goes to .eml files in the test's data directory, quickly.
