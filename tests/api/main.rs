@@ -19,4 +19,5 @@ mod security;
 mod sessions;
 mod smtp_sink;
 mod storage;
+mod upstream_more;
 mod upstream_oidc;

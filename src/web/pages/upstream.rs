@@ -72,7 +72,7 @@ async fn begin(state: &AppState, slug: &str, back: Option<String>, link_user: Op
     };
     let url = match connector::authorization_url(&cfg, &state.upstream_http, &start).await {
         Ok(url) => url,
-        Err(e) => return Ok(failure_page(state, &e)),
+        Err(e) => return Ok(failure_page(&e)),
     };
     let cookie = Cookie::build(flow::COOKIE, sealed)
         .path("/auth/")
@@ -111,7 +111,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
     let Some(cfg) = cfg else { return Err(AppError::NotFound) };
     let pending = match pending {
         Ok(p) => p,
-        Err(e) => return Ok(clear_flow_cookie(failure_page(&state, &e))),
+        Err(e) => return Ok(clear_flow_cookie(failure_page(&e))),
     };
     if let Some(error) = &query.error {
         let e = if error == "access_denied" {
@@ -120,10 +120,10 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
             let detail = query.error_description.clone().unwrap_or_else(|| error.clone());
             UpstreamError::ProviderError(cfg.display_name.clone(), detail.chars().take(200).collect())
         };
-        return Ok(clear_flow_cookie(failure_page(&state, &e)));
+        return Ok(clear_flow_cookie(failure_page(&e)));
     }
     let Some(code) = query.code.clone() else {
-        return Ok(clear_flow_cookie(failure_page(&state, &UpstreamError::Invalid(cfg.display_name.clone(), "no code".into()))));
+        return Ok(clear_flow_cookie(failure_page(&UpstreamError::Invalid(cfg.display_name.clone(), "no code".into()))));
     };
     let cb = connector::Callback {
         redirect_uri: redirect_uri(&state, &slug),
@@ -135,7 +135,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
         Ok(found) => found,
         Err(e) => {
             tracing::info!(provider = %slug, error = %e, "upstream sign-in failed");
-            return Ok(clear_flow_cookie(failure_page(&state, &e)));
+            return Ok(clear_flow_cookie(failure_page(&e)));
         }
     };
 
@@ -179,7 +179,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
     Ok(res)
 }
 
-fn failure_page(_state: &AppState, e: &UpstreamError) -> HttpResponse {
+fn failure_page(e: &UpstreamError) -> HttpResponse {
     let status = match e {
         UpstreamError::Unreachable(_) => StatusCode::BAD_GATEWAY,
         UpstreamError::Restricted(_) => StatusCode::FORBIDDEN,
