@@ -190,6 +190,23 @@ fn versions(list: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     list.into_iter().map(|v| v.to_string()).collect()
 }
 
+/// Runs a write transaction. On SQLite, writers of this process take turns on an in-process
+/// lock first: SQLite makes a blocked writer sleep in growing steps (its busy handler), which
+/// under load turns into long tails, while a mutex hands over at once. (SQLite has one writer at
+/// a time anyway; PostgreSQL needs none of this.)
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        let _turn = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        return conn.transaction(f);
+    }
+    conn.transaction(f)
+}
+
 /// Takes SQLite's write lock at the start of a transaction that reads before it writes. SQLite
 /// refuses (SQLITE_BUSY) rather than waits when a reading transaction tries to become a writer
 /// while another writer is active; a write first makes it wait its turn instead. PostgreSQL

@@ -340,7 +340,7 @@ pub fn issue_code(
 ) -> Result<String, AppError> {
     let code = random_token(32);
     let grant_id = format!("grt_{}", &sha256_hex(&random_token(32))[..32]);
-    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+    crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
         Grant::insert(
             conn,
             &Grant {

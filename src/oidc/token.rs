@@ -2,7 +2,6 @@
 //! refresh with rotation and reuse detection, client credentials.
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use serde::Serialize;
 
 use super::authorize::pkce_matches;
@@ -15,7 +14,7 @@ use super::scope::Scope;
 use super::Provider;
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::{AuthorizationCode, Grant, RefreshToken};
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
 
 /// RFC 6749 §5.1.
@@ -54,7 +53,7 @@ impl From<AppError> for Abort {
     }
 }
 
-fn settle(outcome: Result<TokenResult, Abort>) -> Result<TokenResult, AppError> {
+fn settle<T>(outcome: Result<Result<T, OAuthError>, Abort>) -> Result<Result<T, OAuthError>, AppError> {
     match outcome {
         Ok(result) => Ok(result),
         Err(Abort::Reject(e)) => Ok(Err(e)),
@@ -80,7 +79,7 @@ pub fn exchange_code(
     }
     let hash = sha256_hex(code);
     let reject = |d: &str| Abort::Reject(OAuthError::invalid_grant(d));
-    settle(conn.transaction::<_, Abort, _>(|conn| {
+    let prepared = settle(write_transaction::<_, Abort, _>(conn, |conn| {
         // Claim the code first: the write makes concurrent redemptions queue behind each other
         // (and takes SQLite's write lock before any read).
         let claimed = AuthorizationCode::mark_used(conn, &hash, now)? == 1;
@@ -110,8 +109,10 @@ pub fn exchange_code(
         if grant.revoked_at.is_some() {
             return Err(reject("the authorization was revoked"));
         }
-        Ok(Ok(issue_for_grant(conn, provider, keys, client, &grant, stored.nonce, now)?))
-    }))
+        Ok(Ok(persist_for_grant(conn, provider, client, grant, stored.nonce, now)?))
+    }))?;
+    // Signing happens after the commit: the write transaction stays short.
+    prepared.map(|p| sign_for_grant(provider, keys, client, p, now)).transpose_result()
 }
 
 /// `grant_type=refresh_token`: rotates the token; a rotated token presented again revokes the
@@ -130,7 +131,7 @@ pub fn refresh(
     }
     let hash = sha256_hex(token);
     let reject = |d: &str| Abort::Reject(OAuthError::invalid_grant(d));
-    settle(conn.transaction::<_, Abort, _>(|conn| {
+    let prepared = settle(write_transaction::<_, Abort, _>(conn, |conn| {
         let claimed = RefreshToken::mark_used_by_hash(conn, &hash, now)? == 1;
         let stored = RefreshToken::find_by_hash(conn, &hash)?.ok_or_else(|| reject("unknown refresh token"))?;
         let mut grant = Grant::find(conn, &stored.grant_id)?.ok_or_else(|| reject("unknown refresh token"))?;
@@ -155,8 +156,24 @@ pub fn refresh(
             }
             grant.scope = narrower.to_string();
         }
-        Ok(Ok(issue_for_grant(conn, provider, keys, client, &grant, None, now)?))
-    }))
+        Ok(Ok(persist_for_grant(conn, provider, client, grant, None, now)?))
+    }))?;
+    prepared.map(|p| sign_for_grant(provider, keys, client, p, now)).transpose_result()
+}
+
+/// `Result<Result<T, AppError>, OAuthError>` (signing can fail) into the token result shape.
+trait TransposeResult<T> {
+    fn transpose_result(self) -> Result<Result<T, OAuthError>, AppError>;
+}
+
+impl<T> TransposeResult<T> for Result<Result<T, AppError>, OAuthError> {
+    fn transpose_result(self) -> Result<Result<T, OAuthError>, AppError> {
+        match self {
+            Ok(Ok(t)) => Ok(Ok(t)),
+            Ok(Err(e)) => Err(e),
+            Err(oauth) => Ok(Err(oauth)),
+        }
+    }
 }
 
 /// `grant_type=client_credentials`: a token for the client itself, no user.
@@ -203,17 +220,49 @@ pub fn client_credentials(
     }))
 }
 
-/// Access token, ID token (with `openid`) and refresh token (with `offline_access`, or when
-/// the client is set to always get one) for a grant.
-fn issue_for_grant(
+/// What the token transaction decided; signed into tokens after it commits.
+struct Prepared {
+    grant: Grant,
+    nonce: Option<String>,
+    refresh_token: Option<String>,
+}
+
+/// The database half of issuing: the new refresh token (with `offline_access`, or when the
+/// client is set to always get one).
+fn persist_for_grant(
     conn: &mut DbConnection,
     provider: &Provider,
-    keys: &KeySet,
     client: &Client,
-    grant: &Grant,
+    grant: Grant,
     nonce: Option<String>,
     now: NaiveDateTime,
-) -> Result<TokenResponse, AppError> {
+) -> Result<Prepared, AppError> {
+    let scope = Scope::from_stored(&grant.scope);
+    let wants_refresh = (scope.contains("offline_access") || client.always_issue_refresh) && client.allows(GrantType::RefreshToken);
+    let refresh_token = if wants_refresh {
+        let token = random_token(32);
+        RefreshToken::insert(
+            conn,
+            &RefreshToken {
+                id: format!("rtk_{}", &sha256_hex(&random_token(32))[..32]),
+                token_hash: sha256_hex(&token),
+                grant_id: grant.id.clone(),
+                created_at: now,
+                expires_at: now + provider.lifetimes.refresh_token,
+                used_at: None,
+            },
+        )?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(Prepared { grant, nonce, refresh_token })
+}
+
+/// The signing half: access token and, with `openid`, the ID token.
+fn sign_for_grant(provider: &Provider, keys: &KeySet, client: &Client, prepared: Prepared, now: NaiveDateTime) -> Result<TokenResponse, AppError> {
+    let Prepared { grant, nonce, refresh_token } = prepared;
+    let grant = &grant;
     let scope = Scope::from_stored(&grant.scope);
     let signer = keys.signer(client.id_token_alg)?;
     let access = AccessClaims {
@@ -246,24 +295,6 @@ fn issue_for_grant(
             amr: grant.amr.split(':').map(str::to_string).collect(),
         };
         Some(jwt::sign(signer, "JWT", &claims)?)
-    } else {
-        None
-    };
-    let wants_refresh = (scope.contains("offline_access") || client.always_issue_refresh) && client.allows(GrantType::RefreshToken);
-    let refresh_token = if wants_refresh {
-        let token = random_token(32);
-        RefreshToken::insert(
-            conn,
-            &RefreshToken {
-                id: format!("rtk_{}", &sha256_hex(&random_token(32))[..32]),
-                token_hash: sha256_hex(&token),
-                grant_id: grant.id.clone(),
-                created_at: now,
-                expires_at: now + provider.lifetimes.refresh_token,
-                used_at: None,
-            },
-        )?;
-        Some(token)
     } else {
         None
     };
