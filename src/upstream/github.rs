@@ -1,12 +1,11 @@
 //! GitHub through `oauth2` + `reqwest`: the code exchange, then `/user` for the identity and
 //! `/user/emails` for the primary verified address (and `/user/orgs` when restricted).
 
-use oauth2::basic::BasicClient;
-use oauth2::{AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use serde::Deserialize;
 
 use super::config::{ProviderConfig, GITHUB_API, GITHUB_WEB};
 use super::connector::{Callback, Start};
+use super::oauth2_generic::{self, Endpoints};
 use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
 
 fn web_base(cfg: &ProviderConfig) -> String {
@@ -17,27 +16,9 @@ fn api_base(cfg: &ProviderConfig) -> String {
     cfg.userinfo_url.clone().unwrap_or_else(|| GITHUB_API.into()).trim_end_matches('/').to_string()
 }
 
-type GithubClient = oauth2::Client<
-    oauth2::basic::BasicErrorResponse,
-    oauth2::basic::BasicTokenResponse,
-    oauth2::basic::BasicTokenIntrospectionResponse,
-    oauth2::StandardRevocableToken,
-    oauth2::basic::BasicRevocationErrorResponse,
-    oauth2::EndpointSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointSet,
->;
-
-fn client(cfg: &ProviderConfig, redirect_uri: &str) -> Result<GithubClient, UpstreamError> {
-    let bad = |what: &str| UpstreamError::Invalid(cfg.display_name.clone(), what.into());
+fn endpoints(cfg: &ProviderConfig) -> Endpoints {
     let web = web_base(cfg);
-    Ok(BasicClient::new(ClientId::new(cfg.client_id.clone()))
-        .set_client_secret(ClientSecret::new(cfg.client_secret.clone()))
-        .set_auth_uri(AuthUrl::new(format!("{web}/login/oauth/authorize")).map_err(|_| bad("authorize URL"))?)
-        .set_token_uri(TokenUrl::new(format!("{web}/login/oauth/access_token")).map_err(|_| bad("token URL"))?)
-        .set_redirect_uri(RedirectUrl::new(redirect_uri.into()).map_err(|_| bad("redirect URI"))?))
+    Endpoints { authorize: format!("{web}/login/oauth/authorize"), token: format!("{web}/login/oauth/access_token") }
 }
 
 pub fn scopes(cfg: &ProviderConfig) -> Vec<String> {
@@ -49,15 +30,7 @@ pub fn scopes(cfg: &ProviderConfig) -> Vec<String> {
 }
 
 pub fn start(cfg: &ProviderConfig, start: &Start) -> Result<String, UpstreamError> {
-    let client = client(cfg, &start.redirect_uri)?;
-    let state = start.state.clone();
-    let mut req = client
-        .authorize_url(move || CsrfToken::new(state))
-        .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(start.pkce_verifier.clone())));
-    for s in scopes(cfg) {
-        req = req.add_scope(Scope::new(s));
-    }
-    Ok(req.url().0.to_string())
+    oauth2_generic::authorization_url(cfg, &endpoints(cfg), start, &scopes(cfg))
 }
 
 #[derive(Deserialize)]
@@ -98,18 +71,8 @@ async fn api_get<T: for<'de> Deserialize<'de>>(http: &reqwest::Client, cfg: &Pro
 
 pub async fn callback(cfg: &ProviderConfig, http: &reqwest::Client, cb: &Callback) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
     let name = cfg.display_name.clone();
-    let client = client(cfg, &cb.redirect_uri)?;
-    let token = client
-        .exchange_code(AuthorizationCode::new(cb.code.clone()))
-        .set_pkce_verifier(PkceCodeVerifier::new(cb.pkce_verifier.clone()))
-        .request_async(http)
-        .await
-        .map_err(|e| match e {
-            RequestTokenError::ServerResponse(r) => UpstreamError::ProviderError(name.clone(), r.error().to_string()),
-            RequestTokenError::Request(_) => UpstreamError::Unreachable(name.clone()),
-            other => UpstreamError::Invalid(name.clone(), other.to_string()),
-        })?;
-    let access = token.access_token().secret().clone();
+    let tokens = oauth2_generic::exchange(cfg, &endpoints(cfg), http, cb).await?;
+    let access = tokens.access_token.clone().unwrap_or_default();
     let user: GithubUser = api_get(http, cfg, "/user", &access).await?;
     let emails: Vec<GithubEmail> = api_get(http, cfg, "/user/emails", &access).await?;
     let primary = emails.into_iter().find(|e| e.primary && e.verified).ok_or_else(|| UpstreamError::NoEmail(name.clone()))?;
@@ -128,12 +91,6 @@ pub async fn callback(cfg: &ProviderConfig, http: &reqwest::Client, cb: &Callbac
         email_verified: true,
         name: Some(user.name.filter(|n| !n.is_empty()).unwrap_or(user.login)),
         picture: user.avatar_url,
-    };
-    let tokens = UpstreamTokens {
-        access_token: Some(access),
-        refresh_token: token.refresh_token().map(|r| r.secret().clone()),
-        id_token: None,
-        expires_in_secs: token.expires_in().and_then(|d| i64::try_from(d.as_secs()).ok()),
     };
     Ok((profile, tokens))
 }

@@ -22,27 +22,65 @@ type Oauth2Client = oauth2::Client<
     oauth2::EndpointSet,
 >;
 
-fn client(cfg: &ProviderConfig, redirect_uri: &str) -> Result<Oauth2Client, UpstreamError> {
+/// The endpoints of a plain OAuth 2.0 code flow (GitHub's are fixed, others configured).
+pub(super) struct Endpoints {
+    pub authorize: String,
+    pub token: String,
+}
+
+fn client(cfg: &ProviderConfig, endpoints: &Endpoints, redirect_uri: &str) -> Result<Oauth2Client, UpstreamError> {
     let bad = |what: &str| UpstreamError::Invalid(cfg.display_name.clone(), what.into());
-    let auth = cfg.authorize_url.clone().ok_or_else(|| bad("no authorize URL configured"))?;
-    let token = cfg.token_url.clone().ok_or_else(|| bad("no token URL configured"))?;
     Ok(BasicClient::new(ClientId::new(cfg.client_id.clone()))
         .set_client_secret(ClientSecret::new(cfg.client_secret.clone()))
-        .set_auth_uri(AuthUrl::new(auth).map_err(|_| bad("authorize URL"))?)
-        .set_token_uri(TokenUrl::new(token).map_err(|_| bad("token URL"))?)
+        .set_auth_uri(AuthUrl::new(endpoints.authorize.clone()).map_err(|_| bad("authorize URL"))?)
+        .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(|_| bad("token URL"))?)
         .set_redirect_uri(RedirectUrl::new(redirect_uri.into()).map_err(|_| bad("redirect URI"))?))
 }
 
-pub fn start(cfg: &ProviderConfig, start: &Start) -> Result<String, UpstreamError> {
-    let client = client(cfg, &start.redirect_uri)?;
+/// The authorization URL with `state` and PKCE (S256).
+pub(super) fn authorization_url(cfg: &ProviderConfig, endpoints: &Endpoints, start: &Start, scopes: &[String]) -> Result<String, UpstreamError> {
+    let client = client(cfg, endpoints, &start.redirect_uri)?;
     let state = start.state.clone();
     let mut req = client
         .authorize_url(move || CsrfToken::new(state))
         .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(start.pkce_verifier.clone())));
-    for s in &cfg.scopes {
+    for s in scopes {
         req = req.add_scope(Scope::new(s.clone()));
     }
     Ok(req.url().0.to_string())
+}
+
+/// Exchanges the code (with the PKCE verifier) for the provider's tokens.
+pub(super) async fn exchange(cfg: &ProviderConfig, endpoints: &Endpoints, http: &reqwest::Client, cb: &Callback) -> Result<UpstreamTokens, UpstreamError> {
+    let name = cfg.display_name.clone();
+    let token = client(cfg, endpoints, &cb.redirect_uri)?
+        .exchange_code(AuthorizationCode::new(cb.code.clone()))
+        .set_pkce_verifier(PkceCodeVerifier::new(cb.pkce_verifier.clone()))
+        .request_async(http)
+        .await
+        .map_err(|e| match e {
+            RequestTokenError::ServerResponse(r) => UpstreamError::ProviderError(name.clone(), r.error().to_string()),
+            RequestTokenError::Request(_) => UpstreamError::Unreachable(name.clone()),
+            other => UpstreamError::Invalid(name.clone(), other.to_string()),
+        })?;
+    Ok(UpstreamTokens {
+        access_token: Some(token.access_token().secret().clone()),
+        refresh_token: token.refresh_token().map(|r| r.secret().clone()),
+        id_token: None,
+        expires_in_secs: token.expires_in().and_then(|d| i64::try_from(d.as_secs()).ok()),
+    })
+}
+
+fn endpoints(cfg: &ProviderConfig) -> Result<Endpoints, UpstreamError> {
+    let missing = |what: &str| UpstreamError::Invalid(cfg.display_name.clone(), format!("no {what} URL configured"));
+    Ok(Endpoints {
+        authorize: cfg.authorize_url.clone().ok_or_else(|| missing("authorize"))?,
+        token: cfg.token_url.clone().ok_or_else(|| missing("token"))?,
+    })
+}
+
+pub fn start(cfg: &ProviderConfig, start: &Start) -> Result<String, UpstreamError> {
+    authorization_url(cfg, &endpoints(cfg)?, start, &cfg.scopes)
 }
 
 /// `a.b.c` into nested objects.
@@ -75,22 +113,11 @@ pub fn map_profile(json: &Value, m: &ClaimMapping) -> Option<UpstreamProfile> {
 
 pub async fn callback(cfg: &ProviderConfig, http: &reqwest::Client, cb: &Callback) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
     let name = cfg.display_name.clone();
-    let client = client(cfg, &cb.redirect_uri)?;
-    let token = client
-        .exchange_code(AuthorizationCode::new(cb.code.clone()))
-        .set_pkce_verifier(PkceCodeVerifier::new(cb.pkce_verifier.clone()))
-        .request_async(http)
-        .await
-        .map_err(|e| match e {
-            RequestTokenError::ServerResponse(r) => UpstreamError::ProviderError(name.clone(), r.error().to_string()),
-            RequestTokenError::Request(_) => UpstreamError::Unreachable(name.clone()),
-            other => UpstreamError::Invalid(name.clone(), other.to_string()),
-        })?;
-    let access = token.access_token().secret().clone();
+    let tokens = exchange(cfg, &endpoints(cfg)?, http, cb).await?;
     let url = cfg.userinfo_url.clone().ok_or_else(|| UpstreamError::Invalid(name.clone(), "no userinfo URL configured".into()))?;
     let res = http
         .get(url)
-        .bearer_auth(&access)
+        .bearer_auth(tokens.access_token.as_deref().unwrap_or_default())
         .header("Accept", "application/json")
         .send()
         .await
@@ -100,12 +127,6 @@ pub async fn callback(cfg: &ProviderConfig, http: &reqwest::Client, cb: &Callbac
     }
     let json: Value = res.json().await.map_err(|e| UpstreamError::Invalid(name.clone(), e.to_string()))?;
     let profile = map_profile(&json, &cfg.claims).ok_or_else(|| UpstreamError::Invalid(name.clone(), "no subject in userinfo".into()))?;
-    let tokens = UpstreamTokens {
-        access_token: Some(access),
-        refresh_token: token.refresh_token().map(|r| r.secret().clone()),
-        id_token: None,
-        expires_in_secs: token.expires_in().and_then(|d| i64::try_from(d.as_secs()).ok()),
-    };
     Ok((profile, tokens))
 }
 
