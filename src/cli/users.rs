@@ -123,6 +123,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                 .run(move |conn| {
                     let now = now();
                     Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                        crate::db::begin_write(conn)?;
                         store_password_hash(conn, &user_id, &hash, now)?;
                         // A reset password must lock out whoever knew the old one.
                         let ended = Session::ids_for_user(conn, &user_id)?;

@@ -77,6 +77,7 @@ pub async fn change_password(
         .run(move |conn| {
             let now = now();
             Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                crate::db::begin_write(conn)?;
                 store_password_hash(conn, &user_id, &hash, now)?;
                 let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?.into_iter().filter(|id| *id != keep).collect();
                 Session::delete_others(conn, &user_id, &keep)?;

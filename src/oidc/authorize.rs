@@ -324,6 +324,7 @@ pub fn unseal(sealed: &str, mk: &MasterKey, now: NaiveDateTime, lifetimes: &Life
 /// Remembers that the user approved these scopes for this client (added to earlier ones).
 pub fn record_consent(conn: &mut DbConnection, user_id: &str, client_id: &str, scope: &Scope, now: NaiveDateTime) -> Result<(), AppError> {
     conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        crate::db::begin_write(conn)?;
         let earlier = Consent::find(conn, user_id, client_id)?.map(|c| Scope::from_stored(&c.scope)).unwrap_or_default();
         Consent::save(conn, user_id, client_id, &earlier.union(scope).to_string(), now)
     })?;

@@ -242,6 +242,7 @@ pub fn ensure_keys(conn: &mut DbConnection, mk: &MasterKey, settings: &KeySettin
         if matches!(conn, DbConnection::Postgres(_)) {
             conn.batch_execute("SELECT pg_advisory_xact_lock(7243902)")?;
         }
+        crate::db::begin_write(conn)?;
         ensure_keys_locked(conn, mk, settings, now)
     })
 }
