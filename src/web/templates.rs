@@ -43,6 +43,7 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "reset.html",
     "confirm_link.html",
     "code.html",
+    "email/layout.html",
     "email/verify_email.txt",
     "email/verify_email.html",
     "email/reset_password.txt",
