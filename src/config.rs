@@ -176,6 +176,8 @@ pub struct StaticClient {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default = "default_alg")]
     pub id_token_alg: String,
+    #[serde(default)]
+    pub access_token_alg: Option<String>,
 }
 
 fn default_grant_types() -> Vec<String> {

@@ -42,6 +42,12 @@ pub async fn open_database(settings: &Settings) -> Result<Db, AppError> {
     for version in applied {
         tracing::info!(%version, "applied migration");
     }
+    if !db.run(|conn| db::stable_query_plans(conn)).await? {
+        tracing::warn!(
+            "this build's SQLite lacks SQLITE_ENABLE_QPSG (build from the repository, whose .cargo/config.toml \
+             sets it): cached statements are re-prepared on every use, several times slower"
+        );
+    }
     Ok(db)
 }
 

@@ -78,6 +78,28 @@ def flow_row(entry, backend):
     return "| " + " | ".join(cells) + " |"
 
 
+def profile_section(outdir):
+    """The category tables of the latest `bench/run --profile` (bench/profiles/), when there is one."""
+    d = os.path.join(outdir, "profiles")
+    files = sorted(f for f in os.listdir(d) if f.endswith(".txt")) if os.path.isdir(d) else []
+    if not files:
+        return []
+    L = ["## Where Portcullis' CPU time goes (profiles)", "",
+         "From `bench/run --profile` (perf, cpu-clock sampling of the server while wrk drives one flow; "
+         "taken separately from the run above, so the table's numbers are not slowed by it). Full "
+         "symbol lists: `bench/profiles/`.", ""]
+    for name in files:
+        with open(os.path.join(d, name)) as f:
+            text = f.read()
+        head = text.splitlines()[:3]
+        cats = text.split("## By category", 1)[-1].split("##", 1)[0].strip().splitlines()
+        taken = next((h[len("# taken "):] for h in head if h.startswith("# taken ")), "")
+        L.append(f"- **{name[:-4]}**{' (' + taken + ')' if taken else ''}: " +
+                 "; ".join(c.strip().replace("%  ", " % ", 1) for c in cats[:4]))
+    L.append("")
+    return L
+
+
 def write(report, outdir):
     with open(os.path.join(outdir, "report.json"), "w") as f:
         json.dump(report, f, indent=2, default=str)
@@ -214,6 +236,7 @@ def write(report, outdir):
     L.append("- Credential logins, /healthz under a login storm and ready time: n/a for the peer "
              "(its development login hashes no password, and it keeps no database).")
     L.append("")
+    L.extend(profile_section(outdir))
     L.append("## How it was measured")
     L.append("")
     L.extend(f"- {n}" for n in NOTES)

@@ -60,9 +60,14 @@ pub struct CreateClient {
     /// Where to POST back-channel logout tokens.
     #[arg(long)]
     pub backchannel_logout_uri: Option<String>,
-    /// Signing algorithm for this client's ID and access tokens: RS256, ES256 or EdDSA.
+    /// Signing algorithm for this client's ID tokens (and, by default, access tokens):
+    /// RS256, ES256 or EdDSA.
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
+    /// Signing algorithm for this client's access tokens when it differs from the ID tokens'
+    /// (ES256 signs about 17 times faster than RS256).
+    #[arg(long)]
+    pub access_token_alg: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -82,6 +87,7 @@ struct ClientOut<'a> {
     always_issue_refresh: bool,
     backchannel_logout_uri: Option<&'a str>,
     id_token_alg: &'static str,
+    access_token_alg: &'static str,
     managed_by: &'a str,
 }
 
@@ -98,6 +104,7 @@ fn client_out<'a>(c: &'a oidc_clients::Client, secret: Option<&'a str>) -> Clien
         always_issue_refresh: c.always_issue_refresh,
         backchannel_logout_uri: c.backchannel_logout_uri.as_deref(),
         id_token_alg: c.id_token_alg.as_str(),
+        access_token_alg: c.access_token_alg.as_str(),
         managed_by: &c.managed_by,
     }
 }
@@ -117,6 +124,7 @@ fn print_client(c: &ClientOut<'_>) {
     println!("auth_method:    {}", c.token_endpoint_auth_method);
     println!("skip_consent:   {}", c.skip_consent);
     println!("id_token_alg:   {}", c.id_token_alg);
+    println!("access_alg:     {}", c.access_token_alg);
     if let Some(uri) = c.backchannel_logout_uri {
         println!("backchannel:    {uri}");
     }
@@ -139,6 +147,7 @@ pub async fn run(settings: &Settings, cmd: ClientCommand) -> Result<(), CliError
                 always_issue_refresh: a.always_refresh,
                 backchannel_logout_uri: a.backchannel_logout_uri,
                 id_token_alg: a.id_token_alg,
+                access_token_alg: a.access_token_alg,
             };
             let registered = db.run(move |conn| oidc_clients::register(conn, &spec)).await.map_err(usage)?;
             let out = client_out(&registered.client, registered.secret.as_deref());

@@ -177,6 +177,20 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, AppError> 
     applied.map_err(|e| AppError::Internal(format!("migration failed: {e}")))
 }
 
+/// Whether the SQLite linked in keeps its prepared statements: built without
+/// `SQLITE_ENABLE_QPSG` (see `.cargo/config.toml`), SQLite re-prepares every cached statement
+/// with a bound `LIMIT` on each use. Always true for PostgreSQL.
+pub fn stable_query_plans(conn: &mut DbConnection) -> Result<bool, AppError> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConnection::Sqlite(c) => Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "EXISTS (SELECT 1 FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG')",
+        ))
+        .get_result(c)?),
+        DbConnection::Postgres(_) => Ok(true),
+    }
+}
+
 /// Reverts every migration (used by `portcullis migrate --revert-all` and the migration tests).
 pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
     let reverted = match conn {

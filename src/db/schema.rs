@@ -158,6 +158,7 @@ diesel::table! {
         managed_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        access_token_alg -> Nullable<Text>,
     }
 }
 

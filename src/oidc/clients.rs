@@ -84,6 +84,8 @@ pub struct Client {
     pub always_issue_refresh: bool,
     pub backchannel_logout_uri: Option<String>,
     pub id_token_alg: Alg,
+    /// Signs this client's access tokens; resource servers verify them, not the client.
+    pub access_token_alg: Alg,
     pub managed_by: String,
 }
 
@@ -98,6 +100,11 @@ impl Client {
             grant_types: list(&row.grant_types)?.iter().filter_map(|g| GrantType::parse(g)).collect(),
             auth_method: ClientAuthMethod::parse(&row.auth_method).unwrap_or(ClientAuthMethod::Basic),
             id_token_alg: Alg::parse(&row.id_token_alg).unwrap_or(Alg::RS256),
+            access_token_alg: row
+                .access_token_alg
+                .as_deref()
+                .and_then(Alg::parse)
+                .unwrap_or_else(|| Alg::parse(&row.id_token_alg).unwrap_or(Alg::RS256)),
             id: row.id,
             name: row.name,
             secret_hash: row.secret_hash,
@@ -209,6 +216,8 @@ pub struct ClientSpec {
     pub always_issue_refresh: bool,
     pub backchannel_logout_uri: Option<String>,
     pub id_token_alg: String,
+    /// `None`: access tokens are signed like ID tokens.
+    pub access_token_alg: Option<String>,
 }
 
 /// Checks a spec and turns it into a row (without id, secret and timestamps decided).
@@ -253,6 +262,10 @@ fn build_row(spec: &ClientSpec, id: String, secret_hash: Option<String>, managed
         }
     }
     let alg = Alg::parse(&spec.id_token_alg).ok_or_else(|| format!("id token alg {}: use RS256, ES256 or EdDSA", spec.id_token_alg))?;
+    let access_alg = match &spec.access_token_alg {
+        Some(a) => Some(Alg::parse(a).ok_or_else(|| format!("access token alg {a}: use RS256, ES256 or EdDSA"))?),
+        None => None,
+    };
     let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
     let grant_names: Vec<String> = grants.iter().map(|g| g.as_str().to_string()).collect();
     let now = now();
@@ -271,6 +284,7 @@ fn build_row(spec: &ClientSpec, id: String, secret_hash: Option<String>, managed
         managed_by: managed_by.into(),
         created_at: now,
         updated_at: now,
+        access_token_alg: access_alg.map(|a| a.as_str().into()),
     })
 }
 
@@ -329,6 +343,7 @@ pub fn sync_static(conn: &mut DbConnection, clients: &[StaticClient]) -> Result<
             always_issue_refresh: c.always_issue_refresh,
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             id_token_alg: c.id_token_alg.clone(),
+            access_token_alg: c.access_token_alg.clone(),
         };
         if c.id.is_empty() || c.id.len() > 255 || !c.id.chars().all(|ch| ch.is_ascii_graphic()) {
             return Err(AppError::Config(format!("clients: id {:?} must be 1-255 visible ASCII characters", c.id)));
@@ -383,7 +398,13 @@ mod tests {
         assert!(build_row(&js, "c".into(), None, "cli").is_err());
         let public_cc = ClientSpec { public: true, grant_types: vec!["client_credentials".into()], ..ok.clone() };
         assert!(build_row(&public_cc, "c".into(), None, "cli").is_err());
-        let bad_alg = ClientSpec { id_token_alg: "HS256".into(), ..ok };
+        let bad_alg = ClientSpec { id_token_alg: "HS256".into(), ..ok.clone() };
         assert!(build_row(&bad_alg, "c".into(), None, "cli").is_err());
+        let bad_access_alg = ClientSpec { access_token_alg: Some("none".into()), ..ok.clone() };
+        assert!(build_row(&bad_access_alg, "c".into(), None, "cli").is_err());
+        let es_access = ClientSpec { access_token_alg: Some("ES256".into()), ..ok };
+        let row = build_row(&es_access, "c".into(), None, "cli").unwrap();
+        let client = Client::from_row(row).unwrap();
+        assert_eq!((client.id_token_alg, client.access_token_alg), (Alg::RS256, Alg::ES256));
     }
 }

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod logout;
 pub mod scope;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 

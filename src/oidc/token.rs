@@ -209,7 +209,7 @@ pub fn client_credentials(
         sid: None,
         gid: None,
     };
-    let access_token = jwt::sign(keys.signer(client.id_token_alg)?, "at+jwt", &claims)?;
+    let access_token = jwt::sign(keys.signer(client.access_token_alg)?, "at+jwt", &claims)?;
     Ok(Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -264,7 +264,6 @@ fn sign_for_grant(provider: &Provider, keys: &KeySet, client: &Client, prepared:
     let Prepared { grant, nonce, refresh_token } = prepared;
     let grant = &grant;
     let scope = Scope::from_stored(&grant.scope);
-    let signer = keys.signer(client.id_token_alg)?;
     let access = AccessClaims {
         iss: provider.issuer.clone(),
         sub: grant.user_id.clone(),
@@ -278,8 +277,9 @@ fn sign_for_grant(provider: &Provider, keys: &KeySet, client: &Client, prepared:
         sid: grant.session_id.clone(),
         gid: Some(grant.id.clone()),
     };
-    let access_token = jwt::sign(signer, "at+jwt", &access)?;
+    let access_token = jwt::sign(keys.signer(client.access_token_alg)?, "at+jwt", &access)?;
     let id_token = if scope.contains("openid") {
+        let signer = keys.signer(client.id_token_alg)?;
         let claims = IdClaims {
             iss: provider.issuer.clone(),
             sub: grant.user_id.clone(),
@@ -288,6 +288,7 @@ fn sign_for_grant(provider: &Provider, keys: &KeySet, client: &Client, prepared:
             iat: unix(now),
             auth_time: unix(grant.auth_time),
             nonce,
+            // The ID token's own algorithm picks the hash (OIDC Core §3.1.3.6).
             at_hash: Some(jwt::half_hash(signer.alg, &access_token)),
             sid: grant.session_id.clone(),
             azp: client.id.clone(),

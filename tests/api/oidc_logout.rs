@@ -859,6 +859,13 @@ async fn cli_client_create_rejects_bad_specs_and_allows_client_credentials_witho
     assert_eq!(cc["grant_types"], json!(["client_credentials"]));
     assert_eq!(cc["redirect_uris"], json!([]));
     assert_eq!(cc["id_token_alg"], "ES256");
+    assert_eq!(cc["access_token_alg"], "ES256", "access tokens follow the ID token alg unless told");
+    let split = cli_json(&db, &["client", "create", "--name", "Split", "--grant", "client_credentials", "--access-token-alg", "ES256", "--json"]);
+    assert_eq!((split["id_token_alg"].as_str(), split["access_token_alg"].as_str()), (Some("RS256"), Some("ES256")));
+    let out = portcullis(&db, &["client", "delete", split["client_id"].as_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = portcullis(&db, &["client", "create", "--name", "Bad", "--grant", "client_credentials", "--access-token-alg", "HS256"]);
+    assert!(!out.status.success() && stderr(&out).contains("access token alg HS256"), "{}", stderr(&out));
     let id = cc["client_id"].as_str().unwrap().to_string();
     let secret = cc["client_secret"].as_str().expect("a confidential client").to_string();
     let list = cli_json(&db, &["client", "list", "--json"]);
@@ -923,6 +930,7 @@ fn static_client(name: &str) -> portcullis::config::StaticClient {
         always_issue_refresh: false,
         backchannel_logout_uri: None,
         id_token_alg: "RS256".into(),
+        access_token_alg: None,
     }
 }
 

@@ -30,6 +30,8 @@ backend_tests!(
     // 5. ES256 and EdDSA ID tokens.
     es256_client_gets_an_id_token_that_openidconnect_verifies,
     eddsa_client_gets_an_id_token_that_openidconnect_verifies,
+    access_tokens_can_use_another_alg_than_id_tokens_and_at_hash_follows_the_id_token,
+    client_credentials_with_an_es256_access_token_alg_is_active_at_introspection,
     // 6. Introspection.
     introspection_describes_a_live_access_token_and_the_clients_own_refresh_token,
     introspection_reports_revoked_garbage_and_foreign_signed_tokens_inactive,
@@ -46,6 +48,7 @@ backend_tests!(
     userinfo_accepts_the_token_in_a_form_body_but_not_in_two_places,
     userinfo_refuses_a_client_credentials_token,
     userinfo_claims_follow_the_granted_scopes,
+    userinfo_accepts_a_token_signed_with_a_key_another_replica_started_using,
     // 9. Token endpoint errors.
     token_endpoint_errors_are_json_and_never_500,
     // 10. Key rotation.
@@ -521,6 +524,63 @@ async fn es256_client_gets_an_id_token_that_openidconnect_verifies(backend: Back
 
 async fn eddsa_client_gets_an_id_token_that_openidconnect_verifies(backend: Backend) {
     id_token_with_alg_verifies(backend, "EdDSA", CoreJwsSigningAlgorithm::EdDsa).await
+}
+
+/// EdDSA ID token (at_hash from SHA-512) over an RS256 access token: the hash follows the ID
+/// token's algorithm, not the access token's, or certified RPs reject the ID token.
+async fn access_tokens_can_use_another_alg_than_id_tokens_and_at_hash_follows_the_id_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let b = signed_up(&app, "ada@example.com").await;
+    let mut spec = rp::spec("Split algs");
+    spec.id_token_alg = "EdDSA".into();
+    spec.access_token_alg = Some("RS256".into());
+    spec.always_issue_refresh = true;
+    let (id, secret) = rp::register(&app, spec).await;
+    let rp = rp::rp(&app, &id, secret.as_deref()).await;
+    let started = rp.start(&["profile"], true, &[]);
+    let Outcome::Callback(cb) = drive(&b, &started.url, Some("allow")).await else { panic!("no callback") };
+    let tokens = rp.exchange(cb.code(), started.verifier).await.expect("exchange");
+    let id_token = tokens.id_token().expect("id token");
+    assert_eq!(id_token.signing_alg().unwrap(), &CoreJwsSigningAlgorithm::EdDsa);
+    let verifier = rp.client.id_token_verifier().set_allowed_algs(vec![CoreJwsSigningAlgorithm::EdDsa]);
+    let claims = id_token.claims(&verifier, &started.nonce).expect("the ID token verifies");
+    let key = id_token.signing_key(&verifier).expect("signing key from JWKS");
+    let at_hash = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), key).unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&at_hash));
+
+    let at = tokens.access_token().secret();
+    let header = jwt_part(at, 0);
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["typ"], "at+jwt");
+    let keys = jwks(&app).await;
+    assert_eq!(jwk_by_kid(&keys, str_of(&header, "kid")).expect("kid in JWKS")["alg"], "RS256");
+    assert_eq!(verify_with_jwks(at, &keys)["sub"], claims.subject().as_str());
+    assert_eq!(userinfo(&app, at).await.status, 200);
+
+    // Refreshed tokens keep the split.
+    let refresh = tokens.refresh_token().expect("always_issue_refresh");
+    let creds = Creds { id: id.clone(), secret: secret.clone() };
+    let again = token(&app, &creds, &[("grant_type", "refresh_token"), ("refresh_token", refresh.secret())]).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(jwt_part(str_of(&again.body, "access_token"), 0)["alg"], "RS256");
+    assert_eq!(jwt_part(str_of(&again.body, "id_token"), 0)["alg"], "EdDSA");
+}
+
+async fn client_credentials_with_an_es256_access_token_alg_is_active_at_introspection(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut spec = machine_spec("Fast job");
+    spec.access_token_alg = Some("ES256".into());
+    let machine = register(&app, spec).await;
+    let answer = token(&app, &machine, &[("grant_type", "client_credentials"), ("scope", "api")]).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let at = str_of(&answer.body, "access_token");
+    assert_eq!(jwt_part(at, 0)["alg"], "ES256");
+    let keys = jwks(&app).await;
+    assert_eq!(verify_with_jwks(at, &keys)["sub"], machine.id.as_str());
+    let described = introspect(&app, &machine, at).await;
+    assert_eq!(described.body["active"], true, "{}", described.body);
+    assert_eq!(revoke(&app, &machine, at).await.status, 200);
+    assert_eq!(introspect(&app, &machine, at).await.body["active"], false);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1004,4 +1064,52 @@ async fn json_endpoints_answer_cors_requests_and_preflights(backend: Backend) {
     assert_eq!(res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("*"));
     let methods = res.headers().get("access-control-allow-methods").expect("allow-methods").to_str().unwrap().to_string();
     assert!(methods.split(',').any(|m| m.trim() == "POST"), "{methods}");
+}
+
+/// Replica A loaded its keys before a rotation; replica B, started after it, signs with the new
+/// key. A token from B must work at A's UserInfo (A re-reads the keys on an unknown kid), and a
+/// token signed by a key nobody has must not.
+async fn userinfo_accepts_a_token_signed_with_a_key_another_replica_started_using(backend: Backend) {
+    let a = spawn_app(backend).await;
+    let (master_key, _) = portcullis::crypto::MasterKey::load_or_generate("", &a.data_dir()).expect("the app's master key");
+    let new_kids = a
+        .db
+        .run(move |conn| portcullis::oidc::keys::rotate(conn, &master_key, portcullis::identity::now()))
+        .await
+        .expect("rotate");
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b_address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let replica = portcullis::startup::Application::build_on(a.settings.clone(), listener).await.expect("replica builds");
+    let handle = replica.handle();
+    tokio::spawn(replica.run_until_stopped());
+    let b = TestApp::attach(b_address.clone(), a.settings.clone(), a.test_db.clone());
+
+    let browser = signed_up(&b, "ada@example.com").await;
+    let creds = default_client(&a, "Replicated").await;
+    let url = format!(
+        "{b_address}/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid%20profile&state=s&nonce=n",
+        creds.id,
+        url::form_urlencoded::byte_serialize(rp::REDIRECT.as_bytes()).collect::<String>()
+    );
+    let Outcome::Callback(cb) = drive(&browser, &url, Some("allow")).await else { panic!("no callback") };
+    let answer = token(&b, &creds, &[("grant_type", "authorization_code"), ("code", cb.code()), ("redirect_uri", rp::REDIRECT)]).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let at = str_of(&answer.body, "access_token").to_string();
+    let kid = str_of(&jwt_part(&at, 0), "kid").to_string();
+    assert!(new_kids.contains(&kid), "B signs with the rotated-in key");
+    assert!(jwk_by_kid(&jwks(&a).await, &kid).is_none(), "A has not loaded it yet");
+
+    let answer = userinfo(&a, &at).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(str_of(&answer.body, "sub").starts_with("usr_"), "{}", answer.body);
+    assert!(jwk_by_kid(&jwks(&a).await, &kid).is_some(), "A has re-read its keys");
+
+    // A well-formed token under a kid no replica has stays invalid.
+    let mut parts: Vec<String> = at.split('.').map(str::to_string).collect();
+    let mut header = jwt_part(&at, 0);
+    header["kid"] = json!("no-such-key");
+    parts[0] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string());
+    assert_eq!(userinfo(&a, &parts.join(".")).await.status, 401);
+    handle.stop(true).await;
 }

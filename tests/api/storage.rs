@@ -12,6 +12,7 @@ backend_tests!(
     migrations_go_up_and_down_and_up_again,
     data_survives_a_restart,
     database_unique_constraint_decides_concurrent_creates,
+    cached_statements_keep_their_query_plans,
 );
 
 #[derive(QueryableByName)]
@@ -49,6 +50,14 @@ async fn migrations_go_up_and_down_and_up_again(backend: Backend) {
     })
     .await
     .unwrap();
+}
+
+/// SQLite must be built with SQLITE_ENABLE_QPSG (.cargo/config.toml): without it, every cached
+/// statement with a bound LIMIT (diesel's `.first()`) is re-prepared on each use.
+async fn cached_statements_keep_their_query_plans(backend: Backend) {
+    let test_db = TestDb::new(backend);
+    let db = Db::connect(&test_db.url, 1, Duration::from_secs(5)).unwrap();
+    assert!(db.run(db::stable_query_plans).await.unwrap());
 }
 
 async fn data_survives_a_restart(backend: Backend) {

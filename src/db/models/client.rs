@@ -22,6 +22,8 @@ pub struct OAuthClient {
     pub managed_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// NULL: access tokens use `id_token_alg` too.
+    pub access_token_alg: Option<String>,
 }
 
 impl OAuthClient {

@@ -1,7 +1,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::users;
+use super::{Profile, UserSettings};
+use crate::db::schema::{oauth_grant, user_profile, user_settings, users};
 use crate::db::DbConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -33,6 +34,25 @@ pub struct NewUser<'a> {
 impl User {
     pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<usize> {
         diesel::insert_into(users::table).values(new).execute(conn)
+    }
+
+    /// UserInfo's hot path in one statement: the user, their profile and settings, found only
+    /// while the grant `grant_id` (theirs) is not revoked.
+    pub fn find_with_live_grant(
+        conn: &mut DbConnection,
+        id: &str,
+        grant_id: &str,
+    ) -> QueryResult<Option<(User, Option<Profile>, Option<UserSettings>)>> {
+        users::table
+            .inner_join(oauth_grant::table)
+            .left_join(user_profile::table)
+            .left_join(user_settings::table)
+            .filter(users::id.eq(id))
+            .filter(oauth_grant::id.eq(grant_id))
+            .filter(oauth_grant::revoked_at.is_null())
+            .select((User::as_select(), Option::<Profile>::as_select(), Option::<UserSettings>::as_select()))
+            .first(conn)
+            .optional()
     }
 
     pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {

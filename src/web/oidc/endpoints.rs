@@ -8,13 +8,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::{form_pairs, no_store_json, oauth_error};
 use crate::error::AppError;
 use crate::identity::now;
-use crate::oidc::claims;
 use crate::oidc::clients::{self, ClientCredentials};
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::introspect;
-use crate::oidc::scope::Scope;
 use crate::oidc::token;
-use crate::db::models::{Profile, User, UserSettings};
+use crate::oidc::userinfo;
 use crate::web::AppState;
 
 pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
@@ -151,30 +149,22 @@ pub async fn userinfo(state: web::Data<AppState>, req: HttpRequest, body: web::B
         (None, None) => return Ok(bearer_error(StatusCode::UNAUTHORIZED, None)),
     };
     let provider = state.provider.clone();
+    let checked = userinfo::check_signature(&provider.keys, &provider.issuer, &token);
+    if matches!(checked, userinfo::Checked::Invalid) {
+        return Ok(invalid_token());
+    }
     let claims = state
         .db
-        .run(move |conn| {
-            let Some(access) = introspect::active_access_token(conn, &provider.keys, &provider.issuer, &token)? else {
-                return Ok(None);
-            };
-            if access.gid.is_none() {
-                return Ok(None);
-            }
-            let Some(user) = User::find(conn, &access.sub)? else {
-                return Ok(None);
-            };
-            let profile = Profile::find(conn, &user.id)?;
-            let settings = UserSettings::find(conn, &user.id)?;
-            Ok(Some(claims::userinfo(&user, profile.as_ref(), settings.as_ref(), &Scope::from_stored(&access.scope))))
-        })
+        .run(move |conn| userinfo::claims_for(conn, &provider.keys, &provider.issuer, &token, checked))
         .await?;
     Ok(match claims {
         Some(c) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(c),
-        None => bearer_error(
-            StatusCode::UNAUTHORIZED,
-            Some(&OAuthError::invalid_token("the access token is invalid, expired or revoked")),
-        ),
+        None => invalid_token(),
     })
+}
+
+fn invalid_token() -> HttpResponse {
+    bearer_error(StatusCode::UNAUTHORIZED, Some(&OAuthError::invalid_token("the access token is invalid, expired or revoked")))
 }
 
 /// Shared by revocation and introspection: authenticated client plus the `token` parameter.

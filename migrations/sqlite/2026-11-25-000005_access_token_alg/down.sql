@@ -1,0 +1,1 @@
+ALTER TABLE oauth_client DROP COLUMN access_token_alg;
