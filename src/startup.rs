@@ -111,6 +111,7 @@ impl Application {
 
         let port = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?.port();
 
+        db.spawn_checkpointer();
         spawn_sweeper(
             db.clone(),
             session_policy,

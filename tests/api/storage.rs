@@ -13,6 +13,7 @@ backend_tests!(
     data_survives_a_restart,
     database_unique_constraint_decides_concurrent_creates,
     cached_statements_keep_their_query_plans,
+    sqlite_wal_is_checkpointed_in_the_background,
 );
 
 #[derive(QueryableByName)]
@@ -58,6 +59,35 @@ async fn cached_statements_keep_their_query_plans(backend: Backend) {
     let test_db = TestDb::new(backend);
     let db = Db::connect(&test_db.url, 1, Duration::from_secs(5)).unwrap();
     assert!(db.run(db::stable_query_plans).await.unwrap());
+}
+
+/// Commits never checkpoint (that stalled every writer behind one fsync); the server's
+/// background checkpointer moves the WAL into the database file within a couple of seconds.
+async fn sqlite_wal_is_checkpointed_in_the_background(backend: Backend) {
+    if backend != Backend::Sqlite {
+        return;
+    }
+    let app = spawn_app(backend).await;
+    let db_file = app.data_dir().join("test.db");
+    app.query(|c| {
+        diesel::sql_query("CREATE TABLE scratch (x BLOB)").execute(c)?;
+        for _ in 0..300 {
+            diesel::sql_query("INSERT INTO scratch VALUES (randomblob(4000))").execute(c)?;
+        }
+        Ok(())
+    })
+    .await;
+    let size = || std::fs::metadata(&db_file).unwrap().len();
+    let before = size();
+    let mut after = before;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = size();
+        if after > before + 1_000_000 {
+            break;
+        }
+    }
+    assert!(after > before + 1_000_000, "the 1.2 MB written reached the database file: {before} -> {after}");
 }
 
 async fn data_survives_a_restart(backend: Backend) {
