@@ -13,6 +13,10 @@ NOTES = [
     "`web` client (`--always-refresh`) also issues a refresh token and signs a JWT access token per "
     "exchange; the peer's `idp` client with scope `openid` returns an opaque access token and no "
     "refresh token.",
+    "The rows 'refresh, ES256 access tokens' and 'code exchange, ES256 access tokens' use the client "
+    "`web-es` (`--access-token-alg ES256`; its ID tokens stay RS256), so Portcullis signs one RSA "
+    "signature per exchange, as the peer does (its access tokens are opaque). Their peer column is "
+    "the peer's run of the plain row.",
     "Refresh: each connection chains its refresh tokens (every answer's refresh_token is used next), "
     "so Portcullis sees each rotating token exactly once. The peer does not rotate refresh tokens of "
     "confidential clients (oidc-provider's default rotates only near expiry), so it returns and reuses "
