@@ -488,20 +488,9 @@ async fn id_token_with_alg_verifies(backend: Backend, alg: &str, expected: CoreJ
     let b = signed_up(&app, "ada@example.com").await;
     let mut spec = rp::spec(&format!("{alg} app"));
     spec.id_token_alg = alg.into();
-    let (id, secret) = rp::register(&app, spec).await;
-    let rp = rp::rp(&app, &id, secret.as_deref()).await;
-    let started = rp.start(&["profile"], true, &[]);
-    let Outcome::Callback(cb) = drive(&b, &started.url, Some("allow")).await else { panic!("no callback") };
-    let tokens = rp.exchange(cb.code(), started.verifier).await.expect("exchange");
+    let (_, tokens, sub) = code_flow_with_verified_id_token(&app, &b, spec, expected).await;
+    assert!(sub.starts_with("usr_"));
     let id_token = tokens.id_token().expect("id token");
-    assert_eq!(id_token.signing_alg().unwrap(), &expected);
-
-    let verifier = rp.client.id_token_verifier().set_allowed_algs(vec![expected.clone()]);
-    let claims = id_token.claims(&verifier, &started.nonce).expect("the ID token verifies");
-    assert!(claims.subject().as_str().starts_with("usr_"));
-    let key = id_token.signing_key(&verifier).expect("signing key from JWKS");
-    let at_hash = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), key).unwrap();
-    assert_eq!(claims.access_token_hash(), Some(&at_hash));
 
     // The header's kid names a published key of the same type, algorithm and use.
     let header = jwt_part(&id_token.to_string(), 0);
@@ -516,6 +505,31 @@ async fn id_token_with_alg_verifies(backend: Backend, alg: &str, expected: CoreJ
     // The access token of this client is signed the same way and works.
     assert_eq!(jwt_part(tokens.access_token().secret(), 0)["alg"], alg);
     assert_eq!(userinfo(&app, tokens.access_token().secret()).await.status, 200);
+}
+
+/// Registers `spec` and runs the code flow through openidconnect: the ID token must carry the
+/// `expected` algorithm, verify against the JWKS and hold the right `at_hash`. Returns the
+/// client, the tokens and the verified subject.
+async fn code_flow_with_verified_id_token(
+    app: &TestApp,
+    b: &Browser,
+    spec: portcullis::oidc::clients::ClientSpec,
+    expected: CoreJwsSigningAlgorithm,
+) -> (Creds, openidconnect::core::CoreTokenResponse, String) {
+    let (id, secret) = rp::register(app, spec).await;
+    let rp = rp::rp(app, &id, secret.as_deref()).await;
+    let started = rp.start(&["profile"], true, &[]);
+    let Outcome::Callback(cb) = drive(b, &started.url, Some("allow")).await else { panic!("no callback") };
+    let tokens = rp.exchange(cb.code(), started.verifier).await.expect("exchange");
+    let id_token = tokens.id_token().expect("id token");
+    assert_eq!(id_token.signing_alg().unwrap(), &expected);
+    let verifier = rp.client.id_token_verifier().set_allowed_algs(vec![expected]);
+    let claims = id_token.claims(&verifier, &started.nonce).expect("the ID token verifies");
+    let key = id_token.signing_key(&verifier).expect("signing key from JWKS");
+    let at_hash = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), key).unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&at_hash));
+    let sub = claims.subject().as_str().to_string();
+    (Creds { id, secret }, tokens, sub)
 }
 
 async fn es256_client_gets_an_id_token_that_openidconnect_verifies(backend: Backend) {
@@ -535,18 +549,7 @@ async fn access_tokens_can_use_another_alg_than_id_tokens_and_at_hash_follows_th
     spec.id_token_alg = "EdDSA".into();
     spec.access_token_alg = Some("RS256".into());
     spec.always_issue_refresh = true;
-    let (id, secret) = rp::register(&app, spec).await;
-    let rp = rp::rp(&app, &id, secret.as_deref()).await;
-    let started = rp.start(&["profile"], true, &[]);
-    let Outcome::Callback(cb) = drive(&b, &started.url, Some("allow")).await else { panic!("no callback") };
-    let tokens = rp.exchange(cb.code(), started.verifier).await.expect("exchange");
-    let id_token = tokens.id_token().expect("id token");
-    assert_eq!(id_token.signing_alg().unwrap(), &CoreJwsSigningAlgorithm::EdDsa);
-    let verifier = rp.client.id_token_verifier().set_allowed_algs(vec![CoreJwsSigningAlgorithm::EdDsa]);
-    let claims = id_token.claims(&verifier, &started.nonce).expect("the ID token verifies");
-    let key = id_token.signing_key(&verifier).expect("signing key from JWKS");
-    let at_hash = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), key).unwrap();
-    assert_eq!(claims.access_token_hash(), Some(&at_hash));
+    let (creds, tokens, sub) = code_flow_with_verified_id_token(&app, &b, spec, CoreJwsSigningAlgorithm::EdDsa).await;
 
     let at = tokens.access_token().secret();
     let header = jwt_part(at, 0);
@@ -554,12 +557,11 @@ async fn access_tokens_can_use_another_alg_than_id_tokens_and_at_hash_follows_th
     assert_eq!(header["typ"], "at+jwt");
     let keys = jwks(&app).await;
     assert_eq!(jwk_by_kid(&keys, str_of(&header, "kid")).expect("kid in JWKS")["alg"], "RS256");
-    assert_eq!(verify_with_jwks(at, &keys)["sub"], claims.subject().as_str());
+    assert_eq!(verify_with_jwks(at, &keys)["sub"], sub.as_str());
     assert_eq!(userinfo(&app, at).await.status, 200);
 
     // Refreshed tokens keep the split.
     let refresh = tokens.refresh_token().expect("always_issue_refresh");
-    let creds = Creds { id: id.clone(), secret: secret.clone() };
     let again = token(&app, &creds, &[("grant_type", "refresh_token"), ("refresh_token", refresh.secret())]).await;
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(jwt_part(str_of(&again.body, "access_token"), 0)["alg"], "RS256");
