@@ -7,10 +7,9 @@ use std::io::Write;
 
 use super::{read_password_line, CliError};
 use crate::config::Settings;
-use crate::db::models::{Session, User};
+use crate::db::models::User;
 use crate::db::Db;
-use crate::identity::audit::{self, AuditKind};
-use crate::identity::credentials::{create_user, store_password_hash, NewIdentity};
+use crate::identity::credentials::{create_user, replace_password, NewIdentity};
 use crate::identity::email::Email;
 use crate::identity::ids::UserId;
 use crate::identity::management::delete_user;
@@ -124,12 +123,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                     let now = now();
                     Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
                         crate::db::begin_write(conn)?;
-                        store_password_hash(conn, &user_id, &hash, now)?;
-                        // A reset password must lock out whoever knew the old one.
-                        let ended = Session::ids_for_user(conn, &user_id)?;
-                        Session::delete_all_for_user(conn, &user_id)?;
-                        audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, Some("cli"), now)?;
-                        Ok(ended)
+                        replace_password(conn, &user_id, &hash, None, Some("cli"), now)
                     })?)
                 })
                 .await?;

@@ -8,7 +8,7 @@ use super::ids::{AccountId, UserId};
 use super::password::{PasswordHasher, Verdict};
 use super::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
 use super::{clean_name, now, FieldErrors};
-use crate::db::models::{Account, NewAccount, NewUser, Profile, User, UserSettings, CREDENTIAL_PROVIDER};
+use crate::db::models::{Account, NewAccount, NewUser, Profile, Session, User, UserSettings, CREDENTIAL_PROVIDER};
 use crate::db::{is_unique_violation, Db, DbConnection};
 use crate::error::AppError;
 
@@ -86,6 +86,32 @@ pub fn create_user(conn: &mut DbConnection, new: &NewIdentity<'_>) -> Result<Opt
         Err(e) if is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A password replaced, inside the caller's write transaction: stores the hash, ends the user's
+/// sessions (all but `keep`: whoever knew the old password is locked out) and records the change
+/// (`via`: how, for the audit log). Returns the ended session ids, for back-channel logout.
+pub fn replace_password(
+    conn: &mut DbConnection,
+    user_id: &str,
+    hash: &str,
+    keep: Option<&str>,
+    via: Option<&str>,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<Vec<String>> {
+    store_password_hash(conn, user_id, hash, now)?;
+    let mut ended = Session::ids_for_user(conn, user_id)?;
+    match keep {
+        Some(keep) => {
+            ended.retain(|id| id != keep);
+            Session::delete_others(conn, user_id, keep)?;
+        }
+        None => {
+            Session::delete_all_for_user(conn, user_id)?;
+        }
+    }
+    audit::record(conn, AuditKind::PasswordChanged, Some(user_id), None, via, now)?;
+    Ok(ended)
 }
 
 /// Stores a new password hash on the user's credential account, creating that account when the

@@ -7,10 +7,10 @@ use diesel::Connection;
 use serde::Serialize;
 
 use super::audit::{self, AuditKind};
-use super::credentials::store_password_hash;
+use super::credentials::replace_password;
 use super::email::Email;
 use super::verification::{self, CodeCheck, Purpose};
-use crate::db::models::{Session, User};
+use crate::db::models::User;
 use crate::db::{begin_write, is_unique_violation, DbConnection};
 use crate::error::AppError;
 use crate::mail::{compose, enqueue};
@@ -113,14 +113,11 @@ pub fn reset_password(conn: &mut DbConnection, links: &Links, token: &str, new_h
         begin_write(conn)?;
         let Some(email) = verification::consume_link(conn, token, Purpose::ResetPassword, now)? else { return Ok(None) };
         let Some(user) = User::find_by_email(conn, &email)? else { return Ok(None) };
-        store_password_hash(conn, &user.id, new_hash, now)?;
-        let ended = Session::ids_for_user(conn, &user.id)?;
-        Session::delete_all_for_user(conn, &user.id)?;
+        let ended = replace_password(conn, &user.id, new_hash, None, Some("reset"), now)?;
         // Receiving the link proved the address.
         if !user.email_verified {
             User::set_email(conn, &user.id, &user.email, true, now)?;
         }
-        audit::record(conn, AuditKind::PasswordChanged, Some(&user.id), None, Some("reset"), now)?;
         #[derive(Serialize)]
         struct Notice<'a> {
             name: &'a str,

@@ -3,7 +3,7 @@
 use diesel::Connection;
 
 use super::audit::{self, AuditKind};
-use super::credentials::store_password_hash;
+use super::credentials::replace_password;
 use super::ids::SessionId;
 use super::password::{PasswordHasher, Verdict};
 use super::{now, FieldErrors};
@@ -78,11 +78,7 @@ pub async fn change_password(
             let now = now();
             Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
                 crate::db::begin_write(conn)?;
-                store_password_hash(conn, &user_id, &hash, now)?;
-                let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?.into_iter().filter(|id| *id != keep).collect();
-                Session::delete_others(conn, &user_id, &keep)?;
-                audit::record(conn, AuditKind::PasswordChanged, Some(&user_id), None, None, now)?;
-                Ok(ended)
+                replace_password(conn, &user_id, &hash, Some(&keep), None, now)
             })?)
         })
         .await?;
