@@ -1,6 +1,13 @@
 //! CSRF protection for every state-changing form: a random token in an HttpOnly cookie that the
 //! form must echo (double submit, compared in constant time), plus an Origin check when the
 //! browser sends one. A cross-site page can neither read the cookie nor forge a matching field.
+//!
+//! `Origin: null` is refused. Browsers send it from sandboxed frames, `data:` and `file:` pages
+//! and after cross-origin redirects — contexts an attacker can create — so it proves nothing
+//! about where a form came from. It is also what Chromium sends on *same-origin* posts when the
+//! page's referrer policy is `no-referrer` (Fetch standard, "serializing a request origin");
+//! that is why every page is served with `Referrer-Policy: same-origin` (`web::headers`), and
+//! the browser suite (`tests/api/browser`) submits every form in real Chromium to keep it so.
 
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite};

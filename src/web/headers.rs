@@ -13,7 +13,10 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         .add(("Content-Security-Policy", CSP))
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "no-referrer"))
+        // Not `no-referrer`: under it the Fetch standard makes browsers send `Origin: null` on
+        // same-origin form posts, which the CSRF check must refuse. `same-origin` keeps the
+        // referrer (and its one-time tokens in reset or sign-in links) from every other site.
+        .add(("Referrer-Policy", "same-origin"))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
         .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"))
         // Pages are personal; only responses that opt in (static files) may be cached.

@@ -43,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::alive))
         .route("/readyz", web::get().to(health::ready))
         .route("/static/{file}", web::get().to(pages::static_file))
+        .route("/favicon.ico", web::get().to(pages::favicon))
         .configure(oidc::api_routes)
         .service(
             web::scope("")

@@ -55,6 +55,7 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "email/email_code.txt",
     "email/email_code.html",
     "static/style.css",
+    "static/favicon.svg",
 );
 
 #[derive(Clone)]

@@ -69,7 +69,7 @@ fn smtp_to(s: &mut Settings, port: u16) {
 }
 
 /// The first absolute link to `path` (with a token) in a text.
-fn link_in(text: &str, path: &str) -> Option<String> {
+pub(crate) fn link_in(text: &str, path: &str) -> Option<String> {
     let at = text.find(&format!("{path}?token="))?;
     let start = text[..at].rfind("http")?;
     let rest = &text[start..];
@@ -78,7 +78,7 @@ fn link_in(text: &str, path: &str) -> Option<String> {
 }
 
 /// Path and query of an emailed link, to open in a test browser (whatever host it names).
-fn path_of(link: &str) -> String {
+pub(crate) fn path_of(link: &str) -> String {
     let u = url::Url::parse(link).unwrap_or_else(|e| panic!("{link}: {e}"));
     match u.query() {
         Some(q) => format!("{}?{q}", u.path()),
@@ -134,7 +134,7 @@ fn subject(m: &Mail) -> String {
 
 /// Waits (up to 10 s) until at least `n` messages to `email` have a subject starting with
 /// `subject_prefix`; returns them oldest first.
-async fn wait_mails(app: &TestApp, email: &str, subject_prefix: &str, n: usize) -> Vec<Mail> {
+pub(crate) async fn wait_mails(app: &TestApp, email: &str, subject_prefix: &str, n: usize) -> Vec<Mail> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let found: Vec<Mail> = mails_to(app, email).into_iter().filter(|m| subject(m).starts_with(subject_prefix)).collect();
@@ -149,7 +149,7 @@ async fn wait_mails(app: &TestApp, email: &str, subject_prefix: &str, n: usize) 
 }
 
 /// The link of the `n`-th (1-based) mail to `email` with that subject.
-async fn nth_link(app: &TestApp, email: &str, subject_prefix: &str, path: &str, n: usize) -> String {
+pub(crate) async fn nth_link(app: &TestApp, email: &str, subject_prefix: &str, path: &str, n: usize) -> String {
     let mails = wait_mails(app, email, subject_prefix, n).await;
     link_in(&mails[n - 1].text(), path).unwrap_or_else(|| panic!("no {path} link in: {}", mails[n - 1].text()))
 }
@@ -167,7 +167,7 @@ async fn magic_link(app: &TestApp, email: &str, n: usize) -> String {
 }
 
 /// The code of the `n`-th code mail to `email`.
-async fn nth_code(app: &TestApp, email: &str, n: usize) -> String {
+pub(crate) async fn nth_code(app: &TestApp, email: &str, n: usize) -> String {
     let mails = wait_mails(app, email, "Your sign-in code", n).await;
     let text = mails[n - 1].text();
     let code = text

@@ -6,6 +6,7 @@ mod helpers;
 
 mod account;
 mod auth;
+mod browser;
 mod cli;
 mod email;
 mod fake_google;

@@ -37,6 +37,11 @@ pub struct Rp {
 
 /// Discovery from the issuer URL alone, as certified libraries do.
 pub async fn rp(app: &TestApp, client_id: &str, secret: Option<&str>) -> Rp {
+    rp_at(app, client_id, secret, REDIRECT).await
+}
+
+/// The same, for a client whose redirect URI is `redirect` (a real page, for the browser suite).
+pub async fn rp_at(app: &TestApp, client_id: &str, secret: Option<&str>, redirect: &str) -> Rp {
     let http = openidconnect::reqwest::Client::builder()
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .build()
@@ -49,7 +54,7 @@ pub async fn rp(app: &TestApp, client_id: &str, secret: Option<&str>) -> Rp {
         ClientId::new(client_id.to_string()),
         secret.map(|s| ClientSecret::new(s.to_string())),
     )
-    .set_redirect_uri(RedirectUrl::new(REDIRECT.to_string()).unwrap())
+    .set_redirect_uri(RedirectUrl::new(redirect.to_string()).unwrap())
     .set_revocation_url(RevocationUrl::new(format!("{}/revoke", app.address)).unwrap());
     Rp { client, http, client_id: client_id.into() }
 }

@@ -58,7 +58,7 @@ async fn add_provider(app: &TestApp, spec: ProviderSpec) {
         .expect("provider added");
 }
 
-fn github_spec(mock: &MockServer) -> ProviderSpec {
+pub(crate) fn github_spec(mock: &MockServer) -> ProviderSpec {
     ProviderSpec {
         slug: "github".into(),
         kind: "github".into(),
@@ -128,7 +128,7 @@ async fn mount_github(mock: &MockServer, emails: Value) {
         .await;
 }
 
-async fn fake_github() -> MockServer {
+pub(crate) async fn fake_github() -> MockServer {
     let mock = MockServer::start().await;
     mount_github(&mock, octo_emails()).await;
     mock
@@ -919,7 +919,7 @@ fn peer_dir() -> PathBuf {
 
 /// The peer's directory when node and oidc-provider are installed; otherwise one loud note (or a
 /// failure when TEST_REQUIRE_PEER=1).
-fn peer_ready() -> Option<PathBuf> {
+pub(crate) fn peer_ready() -> Option<PathBuf> {
     let dir = peer_dir();
     let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
     let lib = dir.join("node_modules/oidc-provider").is_dir();
@@ -942,9 +942,9 @@ fn peer_ready() -> Option<PathBuf> {
 }
 
 /// The running peer; killed when dropped.
-struct PeerOp {
-    child: std::process::Child,
-    issuer: String,
+pub(crate) struct PeerOp {
+    pub(crate) child: std::process::Child,
+    pub(crate) issuer: String,
 }
 
 impl Drop for PeerOp {
@@ -955,7 +955,7 @@ impl Drop for PeerOp {
 }
 
 impl PeerOp {
-    async fn start(dir: &Path, redirect_uri: &str) -> PeerOp {
+    pub(crate) async fn start(dir: &Path, redirect_uri: &str) -> PeerOp {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()

@@ -1,0 +1,154 @@
+//! Sign-in through upstream providers in Chromium: the fake Google and GitHub (local wiremock
+//! servers standing in for them) and the certified reference OP (oidc-provider), plus linking
+//! and unlinking on the sign-in methods page.
+
+use portcullis::identity::now;
+use portcullis::upstream::registry::{self, ProviderSpec};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::*;
+use crate::fake_google::{self, person, FakeGoogle};
+use crate::upstream_more::{fake_github, github_spec, peer_ready, PeerOp};
+
+browser_tests!(
+    continue_with_google_creates_the_user_and_signs_in,
+    google_is_linked_and_unlinked_on_the_sign_in_methods_page,
+    continue_with_github_signs_in,
+    the_reference_op_signs_a_person_in_through_its_own_pages,
+);
+
+async fn add_provider(app: &TestApp, spec: ProviderSpec) {
+    let key = portcullis::crypto::MasterKey::load_or_generate(app.settings.master_key.expose(), &app.data_dir()).unwrap().0;
+    app.db.run(move |c| registry::add(c, &key, &spec, now())).await.expect("provider added");
+}
+
+/// The provider's own sign-in page, as far as the browser is concerned.
+async fn upstream_page(server: &MockServer, at: &str, name: &str) {
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(format!("<!doctype html><title>{name}</title><p>Sign in to {name}</p>"), "text/html"))
+        .mount(server)
+        .await;
+}
+
+async fn with_google(backend: Backend) -> (TestApp, FakeGoogle) {
+    let app = spawn_app(backend).await;
+    let google = FakeGoogle::start().await;
+    upstream_page(&google.server, "/authorize", "Google").await;
+    add_provider(
+        &app,
+        ProviderSpec {
+            slug: "google".into(),
+            kind: "google".into(),
+            client_id: fake_google::CLIENT_ID.into(),
+            client_secret: fake_google::CLIENT_SECRET.into(),
+            issuer: Some(google.issuer()),
+            ..Default::default()
+        },
+    )
+    .await;
+    (app, google)
+}
+
+/// At Google's page: the person signs in there as `who`, and Google sends the browser back.
+async fn google_signs_in(tab: &Tab<'_>, google: &FakeGoogle, who: &fake_google::Person) {
+    let auth = google.authorization(&tab.url().await);
+    tab.sees("Sign in to Google").await;
+    google.answer_with_person(&auth, who).await;
+    tab.open(&format!("{}?code={}&state={}", auth.redirect_uri, auth.code, auth.state)).await;
+}
+
+mod inner {
+    use super::*;
+
+    pub async fn continue_with_google_creates_the_user_and_signs_in(backend: Backend, chrome: &Chrome) {
+        let (app, google) = with_google(backend).await;
+        let tab = chrome.tab(&app).await;
+        tab.open("/login").await;
+        tab.press("Continue with Google").await;
+        google_signs_in(&tab, &google, &person("g-1", "grace@gmail.example")).await;
+        tab.is_at("/account").await;
+        tab.sees("Grace Hopper").await;
+        tab.sees("grace@gmail.example").await;
+        tab.open("/account/methods").await;
+        tab.sees("Google").await;
+    }
+
+    pub async fn google_is_linked_and_unlinked_on_the_sign_in_methods_page(backend: Backend, chrome: &Chrome) {
+        let (app, google) = with_google(backend).await;
+        let tab = chrome.tab(&app).await;
+        tab.sign_up("Ada", "ada@example.com", PASSWORD).await;
+        tab.open("/account/methods").await;
+        tab.press("Link Google").await;
+        google_signs_in(&tab, &google, &person("g-2", "ada.other@gmail.example")).await;
+        tab.is_at("/account/methods").await;
+        tab.sees("The sign-in method has been linked.").await;
+        tab.sees("Google").await;
+
+        // Google now signs Ada in.
+        tab.press_in_header("Sign out").await;
+        tab.press("Continue with Google").await;
+        google_signs_in(&tab, &google, &person("g-2", "ada.other@gmail.example")).await;
+        tab.is_at("/account").await;
+        tab.sees("ada@example.com").await;
+
+        tab.open("/account/methods").await;
+        tab.press("Unlink").await;
+        tab.sees("The sign-in method has been removed.").await;
+        tab.press("Link Google").await;
+        tab.sees("Sign in to Google").await;
+    }
+
+    pub async fn continue_with_github_signs_in(backend: Backend, chrome: &Chrome) {
+        let app = spawn_app(backend).await;
+        let github = fake_github().await;
+        upstream_page(&github, "/login/oauth/authorize", "GitHub").await;
+        add_provider(&app, github_spec(&github)).await;
+        let tab = chrome.tab(&app).await;
+        tab.open("/signup").await;
+        tab.press("Continue with GitHub").await;
+        tab.sees("Sign in to GitHub").await;
+        let at = url::Url::parse(&tab.url().await).unwrap();
+        let state = at.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).expect("state");
+        let redirect = at.query_pairs().find(|(k, _)| k == "redirect_uri").map(|(_, v)| v.into_owned()).expect("redirect_uri");
+        tab.open(&format!("{redirect}?code=gh-code&state={state}")).await;
+        tab.is_at("/account").await;
+        tab.sees("Octo Cat").await;
+        tab.sees("octo@example.com").await;
+    }
+
+    pub async fn the_reference_op_signs_a_person_in_through_its_own_pages(backend: Backend, chrome: &Chrome) {
+        let Some(dir) = peer_ready() else { return };
+        let app = spawn_app(backend).await;
+        let peer = PeerOp::start(&dir, &format!("{}/auth/callback/peer", app.address)).await;
+        add_provider(
+            &app,
+            ProviderSpec {
+                slug: "peer".into(),
+                kind: "oidc".into(),
+                display_name: "Reference OP".into(),
+                client_id: "idp".into(),
+                client_secret: "idp-secret".into(),
+                issuer: Some(peer.issuer.clone()),
+                ..Default::default()
+            },
+        )
+        .await;
+        let tab = chrome.tab(&app).await;
+        tab.open("/login").await;
+        tab.press("Continue with Reference OP").await;
+        assert!(tab.url().await.starts_with(&peer.issuer), "at the reference OP: {}", tab.url().await);
+        // The reference OP's own login page (any name, any password), then its consent page.
+        tab.fill("input[name=login]", "alice").await;
+        tab.fill("input[name=password]", "anything").await;
+        tab.click("button[type=submit]").await;
+        if tab.url().await.starts_with(&peer.issuer) {
+            tab.click("button[type=submit]").await;
+        }
+        tab.is_at("/account").await;
+        tab.sees("Alice Upstream").await;
+        tab.sees("alice@example.com").await;
+        drop(peer);
+    }
+}
