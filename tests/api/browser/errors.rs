@@ -15,6 +15,16 @@ mod inner {
     pub async fn an_unknown_address_shows_the_not_found_page(backend: Backend, chrome: &Chrome) {
         let app = spawn_app(backend).await;
         let tab = chrome.tab(&app).await;
+        // The icon browsers ask for by themselves is there (it was a 404 in every console).
+        tab.open("/").await;
+        let icon: bool = tab
+            .page
+            .evaluate_expression("new Promise(ok => { const i = new Image(); i.onload = () => ok(i.naturalWidth > 0); i.onerror = () => ok(false); i.src = '/favicon.ico'; })")
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        assert!(icon, "/favicon.ico loads as an image");
         tab.open("/no/such/page").await;
         assert_eq!(tab.heading().await, "Page not found");
         tab.press("Back to the home page").await;

@@ -304,6 +304,25 @@ impl Tab<'_> {
         .await;
     }
 
+    /// Presses a button that leads off this server (possibly through pages that move on by
+    /// themselves), and waits until the browser is at `url_prefix`.
+    pub async fn press_and_leave(&self, label: &str, url_prefix: &str) {
+        let lit = xpath_literal(label);
+        let found = self.page.find_xpaths(format!("//main//button[normalize-space(.)={lit}]")).await.unwrap_or_default();
+        let [el] = found.as_slice() else { panic!("expected one button `{label}` on {}, found {}", self.url().await, found.len()) };
+        el.click().await.unwrap_or_else(|e| panic!("click `{label}`: {e}"));
+        let deadline = tokio::time::Instant::now() + NAVIGATION_TIMEOUT;
+        while !self.url().await.starts_with(url_prefix) {
+            assert!(tokio::time::Instant::now() < deadline, "not at {url_prefix} after `{label}`, at {}:\n{}", self.url().await, self.text().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let ready = "document.readyState === 'complete'";
+        while !self.page.evaluate_expression(ready).await.ok().and_then(|v| v.into_value::<bool>().ok()).unwrap_or(false) {
+            assert!(tokio::time::Instant::now() < deadline, "{url_prefix} did not finish loading");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Presses a button or link of the site header (navigation, "Sign out").
     pub async fn press_in_header(&self, label: &str) {
         let lit = xpath_literal(label);

@@ -16,6 +16,7 @@ browser_tests!(
     denying_consent_sends_access_denied_back_to_the_application,
     connected_apps_lists_the_application_and_revoking_ends_its_tokens,
     rp_initiated_logout_asks_first_then_returns_to_the_application,
+    form_post_answers_reach_the_application_by_the_pages_own_script,
 );
 
 /// The application's own pages: where Portcullis sends the browser back.
@@ -34,6 +35,12 @@ impl App {
                 .mount(&server)
                 .await;
         }
+        // response_mode=form_post answers arrive as a POST.
+        Mock::given(method("POST"))
+            .and(path("/callback"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw("<!doctype html><title>Posted</title><p>Back at the application</p>", "text/html"))
+            .mount(&server)
+            .await;
         let spec = ClientSpec {
             name: name.into(),
             redirect_uris: vec![format!("{}/callback", server.uri())],
@@ -138,38 +145,69 @@ mod inner {
         signed_up(&app, "ada@example.com").await;
         let client = App::register(&app, "Notes").await;
         let tab = chrome.tab(&app).await;
-        sign_in_through(&app, &tab, &client).await;
+        let id_token = sign_in_through(&app, &tab, &client).await;
 
         let bye = PostLogoutRedirectUrl::new(format!("{}/bye", client.server.uri())).unwrap();
-        let logout = |hint: &CoreIdToken| {
-            LogoutRequest::from(EndSessionUrl::new(format!("{}/end_session", app.address)).unwrap())
-                .set_id_token_hint(hint)
-                .set_post_logout_redirect_uri(bye.clone())
-                .set_state(CsrfToken::new("s1".into()))
-                .http_get_url()
-                .to_string()
-        };
-        let id_token = {
-            // A fresh ID token for the hint (the consent is remembered, so this goes straight back).
-            let again = client.start();
-            tab.open(&again.url).await;
-            let params = client.callback(&tab).await;
-            client.rp.exchange(&params["code"], again.verifier).await.unwrap().id_token().unwrap().clone()
-        };
+        let end_session = || LogoutRequest::from(EndSessionUrl::new(format!("{}/end_session", app.address)).unwrap());
+        let back_at_bye = |url: &str| url.starts_with(&format!("{}/bye", client.server.uri()));
 
-        // "Stay signed in" keeps the session.
-        tab.open(&logout(&id_token)).await;
+        // Without an ID token the request could come from anywhere: the person is asked.
+        let unproven = end_session()
+            .set_client_id(openidconnect::ClientId::new(client.rp.client_id.clone()))
+            .set_post_logout_redirect_uri(bye.clone())
+            .set_state(CsrfToken::new("s0".into()))
+            .http_get_url()
+            .to_string();
+        tab.open(&unproven).await;
         assert_eq!(tab.heading().await, "Sign out?");
+        tab.sees("Notes asked to sign you out of Portcullis.").await;
         tab.press("Stay signed in").await;
         tab.is_at("/account").await;
 
-        tab.open(&logout(&id_token)).await;
-        tab.sees("Notes asked to sign you out of Portcullis.").await;
+        tab.open(&unproven).await;
         tab.press("Sign out").await;
-        let url = url::Url::parse(&tab.url().await).unwrap();
-        assert!(url.as_str().starts_with(&format!("{}/bye", client.server.uri())), "back at the application, at {url}");
-        assert_eq!(url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).as_deref(), Some("s1"));
+        let url = tab.url().await;
+        assert!(back_at_bye(&url), "back at the application, at {url}");
+        assert!(url.contains("state=s0"), "{url}");
         tab.open("/account").await;
         tab.is_at("/login").await;
+
+        // With the application's ID token as hint, no question: straight back, signed out.
+        drop(id_token);
+        let id_token = {
+            // The consent is remembered: after signing in the browser goes straight back.
+            let again = client.start();
+            tab.open(&again.url).await;
+            tab.fill("#email", "ada@example.com").await;
+            tab.fill("#password", PASSWORD).await;
+            tab.press("Sign in").await;
+            let params = client.callback(&tab).await;
+            client.rp.exchange(&params["code"], again.verifier).await.unwrap().id_token().unwrap().clone()
+        };
+        let proven = end_session().set_id_token_hint(&id_token).set_post_logout_redirect_uri(bye).set_state(CsrfToken::new("s1".into())).http_get_url().to_string();
+        tab.open(&proven).await;
+        let url = tab.url().await;
+        assert!(back_at_bye(&url) && url.contains("state=s1"), "back at the application, at {url}");
+        tab.open("/account").await;
+        tab.is_at("/login").await;
+    }
+
+    pub async fn form_post_answers_reach_the_application_by_the_pages_own_script(backend: Backend, chrome: &Chrome) {
+        let app = spawn_app(backend).await;
+        signed_up(&app, "ada@example.com").await;
+        let client = App::register(&app, "Notes").await;
+        let tab = chrome.tab(&app).await;
+        tab.sign_in("ada@example.com", PASSWORD).await;
+        let started = client.rp.start(&["profile"], true, &[("response_mode", "form_post")]);
+        tab.open(&started.url).await;
+        tab.sees("Notes wants to access your account").await;
+        // The answer page posts itself (a script with a per-response CSP nonce) to the application.
+        tab.press_and_leave("Allow", &format!("{}/callback", client.server.uri())).await;
+        tab.sees("Back at the application").await;
+        let posted = client.server.received_requests().await.unwrap().into_iter().find(|r| r.method.as_str() == "POST").expect("a POST to the callback");
+        let fields: std::collections::HashMap<String, String> = url::form_urlencoded::parse(&posted.body).into_owned().collect();
+        assert_eq!(fields.get("state").map(String::as_str), Some(started.state.secret().as_str()));
+        client.rp.exchange(&fields["code"], started.verifier).await.expect("the posted code is redeemed");
+        tab.assert_clean().await;
     }
 }

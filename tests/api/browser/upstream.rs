@@ -16,6 +16,7 @@ browser_tests!(
     google_is_linked_and_unlinked_on_the_sign_in_methods_page,
     continue_with_github_signs_in,
     the_reference_op_signs_a_person_in_through_its_own_pages,
+    cancelling_at_google_shows_a_clear_page_and_a_way_back,
 );
 
 async fn add_provider(app: &TestApp, spec: ProviderSpec) {
@@ -150,5 +151,20 @@ mod inner {
         tab.sees("Alice Upstream").await;
         tab.sees("alice@example.com").await;
         drop(peer);
+    }
+
+    pub async fn cancelling_at_google_shows_a_clear_page_and_a_way_back(backend: Backend, chrome: &Chrome) {
+        let (app, google) = with_google(backend).await;
+        let tab = chrome.tab(&app).await;
+        tab.open("/login").await;
+        tab.press("Continue with Google").await;
+        let auth = google.authorization(&tab.url().await);
+        // The person presses "Cancel" at Google, which sends them back with an error.
+        tab.open(&format!("{}?error=access_denied&state={}", auth.redirect_uri, auth.state)).await;
+        tab.sees("You cancelled the sign-in at Google.").await;
+        assert!(tab.cookie("portcullis_session").await.is_none());
+        // Coming back to the same callback again (a reload) is refused just as clearly.
+        tab.open(&format!("{}?code={}&state={}", auth.redirect_uri, auth.code, auth.state)).await;
+        tab.sees("This sign-in link has expired or was already used.").await;
     }
 }
