@@ -11,6 +11,7 @@ use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::i18n::Msg;
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {
@@ -67,6 +68,7 @@ impl Templates {
     pub fn new(theme_dir: Option<&Path>) -> Templates {
         let theme_dir = theme_dir.map(Path::to_path_buf);
         let mut env = Environment::new();
+        env.add_function("t", crate::i18n::template::t);
         let dir = theme_dir.clone();
         env.set_loader(move |name| Ok(load(dir.as_deref(), name)));
         env.set_auto_escape_callback(|name| {
@@ -115,16 +117,33 @@ pub fn install_for_errors(templates: &Templates) {
     let _ = ERROR_TEMPLATES.set(templates.clone());
 }
 
+/// The body of an error page.
+pub enum ErrorText<'a> {
+    /// For the person, translated.
+    Message(Msg),
+    /// Technical (a protocol error), shown as is.
+    Detail(&'a str),
+}
+
 #[derive(Serialize)]
 struct ErrorView<'a> {
     status: u16,
-    title: &'a str,
-    message: &'a str,
+    title: Msg,
+    message: Option<Msg>,
+    detail: Option<&'a str>,
+    locale: &'static str,
+    lang: &'static str,
 }
 
-pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+/// An error page in the language of the request being handled (`web::locale::current`).
+pub fn error_page(status: StatusCode, title: Msg, text: ErrorText<'_>) -> HttpResponse {
     let templates = ERROR_TEMPLATES.get_or_init(|| Templates::new(None));
-    let view = ErrorView { status: status.as_u16(), title, message };
+    let locale = crate::web::locale::current().code();
+    let (message, detail) = match text {
+        ErrorText::Message(m) => (Some(m), None),
+        ErrorText::Detail(d) => (None, Some(d)),
+    };
+    let view = ErrorView { status: status.as_u16(), title, message, detail, locale, lang: locale };
     let body = templates
         .render("error.html", &view)
         .unwrap_or_else(|_| format!("<!doctype html><title>{0}</title><h1>{0}</h1>", status.as_u16()));

@@ -36,6 +36,14 @@ pub struct Viewer(pub Option<SignedIn>);
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 
 async fn resolve(req: HttpRequest) -> Result<Option<SignedIn>, AppError> {
+    let signed_in = lookup(&req).await?;
+    if let Some(s) = &signed_in {
+        crate::web::locale::note_setting(&req, &s.language);
+    }
+    Ok(signed_in)
+}
+
+async fn lookup(req: &HttpRequest) -> Result<Option<SignedIn>, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("application state missing".into()))?
