@@ -166,6 +166,30 @@ mod tests {
     }
 
     #[test]
+    fn every_embedded_template_renders_in_every_locale() {
+        let t = Templates::new(None);
+        for locale in crate::i18n::Locale::ALL {
+            let ctx = serde_json::json!({ "locale": locale.code(), "minutes": 60, "name": "Ada", "status": 404 });
+            for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".html") || n.ends_with(".txt")) {
+                let out = t.render(name, &ctx).unwrap_or_else(|e| panic!("{name} in {}: {e}", locale.code()));
+                if name.ends_with(".html") && *name != "macros.html" {
+                    assert!(out.contains(&format!("lang=\"{}\"", locale.code())), "{name} lacks lang");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn html_templates_escape_arguments_but_not_catalogue_text() {
+        let t = Templates::new(None);
+        let ctx = serde_json::json!({ "locale": "en", "user": { "name": "<b>Ada</b>", "email": "a@b.c" } });
+        let out = t.render("home.html", &ctx).unwrap();
+        assert!(out.contains("Signed in as &lt;b&gt;Ada&lt;&#x2f;b&gt; (a@b.c)"), "{out}");
+        let sessions = t.render("account/sessions.html", &serde_json::json!({ "locale": "en" })).unwrap();
+        assert!(sessions.contains("If you don't recognise one"), "catalogue text must not be escaped");
+    }
+
+    #[test]
     fn theme_directory_overrides_builtin_templates_only() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("home.html"), "themed home").unwrap();
