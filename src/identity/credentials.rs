@@ -176,6 +176,7 @@ pub async fn sign_up(
                 let Some(user) = create_user(conn, &new)? else {
                     return Ok(None);
                 };
+                super::profile::adopt_language(conn, &user.id, links.locale, now())?;
                 super::email_flows::send_verification(conn, &links, &user, &user.email, now())?;
                 let session = if open_session {
                     Some(sessions::open(conn, &policy, &user.id, AuthMethod::Password, &client, now())?)

@@ -7,7 +7,7 @@ use super::{clean_name, now, FieldErrors};
 use crate::db::models::{Profile, User, UserSettings};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::i18n::Msg;
+use crate::i18n::{Locale, Msg};
 use crate::identity::management::FormError;
 
 pub const THEMES: [&str; 3] = ["light", "dark", "system"];
@@ -121,6 +121,17 @@ pub async fn update_settings(db: &Db, user_id: &str, update: SettingsUpdate) -> 
         })?)
     })
     .await?;
+    Ok(())
+}
+
+/// A new account starts in the language it was created in: the settings row sign-up inserts
+/// would otherwise say English (the column's default) and, as the user's own setting, outrank
+/// the browser's languages from then on.
+pub fn adopt_language(conn: &mut crate::db::DbConnection, user_id: &str, locale: Locale, now: chrono::NaiveDateTime) -> diesel::QueryResult<()> {
+    let settings = UserSettings { language: locale.code().to_string(), ..UserSettings::find(conn, user_id)?.unwrap_or_else(|| UserSettings::defaults(user_id, now)) };
+    if UserSettings::update(conn, &settings)? == 0 {
+        UserSettings::insert(conn, &settings)?;
+    }
     Ok(())
 }
 

@@ -61,7 +61,7 @@ pub fn note_ui_locales(req: &HttpRequest, ui_locales: Option<&str>) {
 pub fn of(req: &HttpRequest, viewer: Option<&SignedIn>) -> Locale {
     let hints = shared(req);
     let hints = hints.borrow();
-    decide(&hints, viewer.map(|v| v.language.as_str()))
+    decide(&hints, viewer.and_then(|v| v.language.as_deref()))
 }
 
 fn decide(hints: &Hints, setting: Option<&str>) -> Locale {

@@ -58,7 +58,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn not_found() -> AppResult<HttpResponse> {
+/// Takes the viewer only so that a signed-in person's 404 page is in their language.
+async fn not_found(_viewer: viewer::Viewer) -> AppResult<HttpResponse> {
     Err(AppError::NotFound)
 }
 

@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod email;
 mod fake_google;
+mod i18n;
 mod interop;
 mod oidc_flows;
 mod oidc_logout;

@@ -222,6 +222,7 @@ pub fn reply_to_client(state: &AppState, reply: &Reply) -> AppResult<HttpRespons
                 action: reply.redirect_uri.clone(),
                 params: reply.params.iter().map(|(k, v)| [k.clone(), v.clone()]).collect(),
                 nonce: nonce.clone(),
+                locale: locale::current().code(),
             };
             let body = state.templates.render("form_post.html", &view)?;
             // The one page with a script: it submits the form to the client at once.
@@ -241,4 +242,5 @@ struct FormPostView {
     action: String,
     params: Vec<[String; 2]>,
     nonce: String,
+    locale: &'static str,
 }

@@ -210,7 +210,10 @@ async fn settings_page(
     query: web::Query<NoticeQuery>,
 ) -> AppResult<HttpResponse> {
     let s = profile::load_settings(&state.db, &me.user.id).await?;
-    let fields = SettingsFields { theme: s.theme, language: s.language, notifications: s.notifications };
+    // Someone who never chose sees the language they are reading selected, so saving the theme
+    // does not switch them to the stored default.
+    let language = if me.language.is_some() { s.language } else { crate::web::locale::of(&req, Some(&me)).code().to_string() };
+    let fields = SettingsFields { theme: s.theme, language, notifications: s.notifications };
     let view = settings_view(fields, FieldErrors::default(), query.message());
     render(&state, &req, Some(&me), StatusCode::OK, "account/settings.html", &view)
 }

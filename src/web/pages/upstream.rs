@@ -145,11 +145,15 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
     let require_verified = state.settings.accounts.require_verified_email;
     let link_to = pending.link_user_id.clone();
     let method = format!("{}:{}", AuthMethod::Federated.as_str(), cfg.slug);
+    let locale = crate::web::locale::of(&req, None);
     let outcome = state
         .db
         .run(move |conn| {
             let now = now();
             let resolved = linking::resolve(conn, &mk, &cfg, &profile, &tokens, link_to.as_deref(), now)?;
+            if let Ok(Resolution::Created(user)) = &resolved {
+                crate::identity::profile::adopt_language(conn, &user.id, locale, now)?;
+            }
             let resolution = match resolved {
                 Ok(r) => r,
                 Err(refusal) => return Ok(Err(refusal)),
