@@ -82,3 +82,9 @@ delete-consequence-apps = Anwendungen, bei denen Sie sich mit diesem Konto angem
 delete-confirm-label = Geben Sie zur Bestätigung DELETE ein
 delete-confirm-hint = Geben Sie das Wort DELETE in Großbuchstaben ein.
 delete-submit = Mein Konto löschen
+
+## Wie ein angemeldetes Gerät beschrieben wird (Sitzungsliste)
+device-unknown = Unbekanntes Gerät
+device-browser-on-os = { $browser } unter { $os }
+device-some-browser-on-os = Browser unter { $os }
+device-plain = { $text }

@@ -82,3 +82,9 @@ delete-consequence-apps = Applications you signed in to with this account lose a
 delete-confirm-label = Type DELETE to confirm
 delete-confirm-hint = Enter the word DELETE in capital letters.
 delete-submit = Delete my account
+
+## How a signed-in device is described (sessions list)
+device-unknown = Unknown device
+device-browser-on-os = { $browser } on { $os }
+device-some-browser-on-os = Browser on { $os }
+device-plain = { $text }

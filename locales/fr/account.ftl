@@ -82,3 +82,9 @@ delete-consequence-apps = Les applications auxquelles vous vous êtes connecté 
 delete-confirm-label = Saisissez DELETE pour confirmer
 delete-confirm-hint = Saisissez le mot DELETE en majuscules.
 delete-submit = Supprimer mon compte
+
+## Description d'un appareil connecté (liste des sessions)
+device-unknown = Appareil inconnu
+device-browser-on-os = { $browser } sous { $os }
+device-some-browser-on-os = Navigateur sous { $os }
+device-plain = { $text }

@@ -330,7 +330,7 @@ struct SessionsView {
 #[derive(Serialize)]
 struct SessionRow {
     id: String,
-    browser: String,
+    browser: Msg,
     ip: String,
     /// A provider's name, or a catalogue message for our own methods.
     method: MethodName,
