@@ -78,6 +78,7 @@ fn request(f: &Fixture) -> AuthorizationRequest {
         max_age: None,
         id_token_hint: None,
         login_hint: None,
+        ui_locales: None,
         issued_at: now().and_utc().timestamp_micros(),
     }
 }

@@ -1,14 +1,22 @@
-//! The one error type. Page errors render the error page; nothing internal leaks to the client.
+//! The one error type. Page errors render the error page (in the request's language, see
+//! `web::locale`); nothing internal leaks to the client.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+
+use crate::i18n::Msg;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// A request we cannot serve; the text is technical (protocol errors, CLI usage) and shown
+    /// untranslated under a translated title.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A request we cannot serve, with a message for the person, from the catalogue.
+    #[error("bad request: {}", .0.key())]
+    Refused(Msg),
     /// The CSRF check failed: the form is stale or was posted from another site.
     #[error("form check failed")]
     Csrf,
@@ -26,21 +34,18 @@ pub enum AppError {
 }
 
 impl AppError {
-    fn page(&self) -> (&'static str, String) {
+    /// Title and message of the error page.
+    fn page(&self) -> (Msg, crate::web::templates::ErrorText<'_>) {
+        use crate::web::templates::ErrorText::{Detail, Message};
+        let msg = |key: &'static str| Message(Msg::new(key));
         match self {
-            AppError::NotFound => ("Page not found", "There is nothing at this address.".into()),
-            AppError::BadRequest(why) => ("Bad request", why.clone()),
-            AppError::Csrf => (
-                "This form has expired",
-                "The form was stale or was sent from another site. Go back, reload the page and try again."
-                    .into(),
-            ),
-            AppError::LoginRequired { .. } => ("Sign-in required", "Please sign in.".into()),
-            AppError::Pool(_) => (
-                "Temporarily unavailable",
-                "The service is busy or its database is unreachable. Please try again shortly.".into(),
-            ),
-            _ => ("Something went wrong", "An unexpected error occurred. Please try again.".into()),
+            AppError::NotFound => (Msg::new("error-not-found-title"), msg("error-not-found-message")),
+            AppError::BadRequest(why) => (Msg::new("error-bad-request-title"), Detail(why)),
+            AppError::Refused(why) => (Msg::new("error-bad-request-title"), Message(why.clone())),
+            AppError::Csrf => (Msg::new("error-csrf-title"), msg("error-csrf-message")),
+            AppError::LoginRequired { .. } => (Msg::new("error-login-required-title"), msg("error-login-required-message")),
+            AppError::Pool(_) => (Msg::new("error-unavailable-title"), msg("error-unavailable-message")),
+            _ => (Msg::new("error-generic-title"), msg("error-unexpected-message")),
         }
     }
 }
@@ -49,7 +54,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -69,7 +74,7 @@ impl ResponseError for AppError {
             tracing::error!(error = %self, "request failed");
         }
         let (title, message) = self.page();
-        crate::web::templates::error_page(status, title, &message)
+        crate::web::templates::error_page(status, title, message)
     }
 }
 

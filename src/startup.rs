@@ -139,6 +139,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(webmod::form_config(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))
+                .wrap(middleware::from_fn(webmod::locale::track))
                 .wrap(webmod::headers::security_headers(https))
                 .wrap(middleware::from_fn(request_id_header))
                 .wrap(TracingLogger::<RequestSpan>::new())

@@ -72,7 +72,8 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             let mut errors = FieldErrors::default();
             let name = clean_name(&args.name, &mut errors);
             if let Some(msg) = errors.get("name") {
-                return Err(CliError::Usage(format!("--name: {msg}")));
+                // The command line speaks English, like the rest of the CLI.
+                return Err(CliError::Usage(format!("--name: {}", crate::i18n::text(crate::i18n::Locale::En, msg))));
             }
             let email = Email::parse(&args.email).map_err(|e| CliError::Usage(format!("--email: {e}")))?;
             let password = match args.password {

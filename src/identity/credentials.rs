@@ -28,9 +28,9 @@ pub enum SignUpError {
     App(#[from] AppError),
 }
 
-pub const EMAIL_TAKEN: &str = "An account with this email already exists. Sign in instead?";
+pub const EMAIL_TAKEN: &str = "error-email-taken";
 /// One message for unknown email and wrong password alike, so neither gives the other away.
-pub const BAD_CREDENTIALS: &str = "Incorrect email or password.";
+pub const BAD_CREDENTIALS: &str = "error-bad-credentials";
 
 /// A user account as created by sign-up, the CLI or (later) an upstream provider.
 #[derive(Debug, Clone)]
@@ -152,9 +152,9 @@ pub async fn sign_up(
 ) -> Result<(User, Option<IssuedSession>), SignUpError> {
     let mut errors = FieldErrors::default();
     let name = clean_name(&request.name, &mut errors);
-    let email = Email::parse(&request.email).map_err(|e| errors.add("email", e.to_string())).ok();
+    let email = Email::parse(&request.email).map_err(|e| errors.add("email", e.message())).ok();
     if let Err(e) = hasher.policy.check(&request.password) {
-        errors.add("password", e.to_string());
+        errors.add("password", e.message());
     }
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return Err(SignUpError::Invalid(errors));
@@ -176,6 +176,7 @@ pub async fn sign_up(
                 let Some(user) = create_user(conn, &new)? else {
                     return Ok(None);
                 };
+                super::profile::adopt_language(conn, &user.id, links.locale, now())?;
                 super::email_flows::send_verification(conn, &links, &user, &user.email, now())?;
                 let session = if open_session {
                     Some(sessions::open(conn, &policy, &user.id, AuthMethod::Password, &client, now())?)

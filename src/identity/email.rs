@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::i18n::Msg;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Email(String);
@@ -14,6 +16,17 @@ pub enum EmailError {
     Invalid,
     #[error("That email address is too long.")]
     TooLong,
+}
+
+impl EmailError {
+    /// What the form shows next to the email field.
+    pub fn message(self) -> Msg {
+        Msg::new(match self {
+            EmailError::Missing => "error-email-missing",
+            EmailError::Invalid => "error-email-invalid",
+            EmailError::TooLong => "error-email-too-long",
+        })
+    }
 }
 
 impl Email {

@@ -10,7 +10,8 @@ use super::audit::{self, AuditKind};
 use super::credentials::replace_password;
 use super::email::Email;
 use super::verification::{self, CodeCheck, Purpose};
-use crate::db::models::User;
+use crate::db::models::{User, UserSettings};
+use crate::i18n::Locale;
 use crate::db::{begin_write, is_unique_violation, DbConnection};
 use crate::error::AppError;
 use crate::mail::{compose, enqueue};
@@ -26,6 +27,16 @@ pub const CODE_TTL_MINUTES: i64 = 10;
 pub struct Links {
     pub issuer: String,
     pub templates: Templates,
+    /// The locale of the request that causes the mail: used when the recipient has no
+    /// translated language setting of their own (or no account yet).
+    pub locale: Locale,
+}
+
+/// The language of a mail to `user`: their own setting when we translate it, else the
+/// request's. Mail is read later and elsewhere, so the person's choice beats the browser's.
+fn recipient_locale(conn: &mut DbConnection, links: &Links, user: &User) -> Result<Locale, AppError> {
+    let setting = UserSettings::find(conn, &user.id)?;
+    Ok(setting.and_then(|s| Locale::from_tag(&s.language)).unwrap_or(links.locale))
 }
 
 #[derive(Serialize)]
@@ -48,7 +59,8 @@ fn url(issuer: &str, path: &str, token: &str, return_to: Option<&str>) -> String
 pub fn send_verification(conn: &mut DbConnection, links: &Links, user: &User, email: &str, now: NaiveDateTime) -> Result<(), AppError> {
     let token = verification::issue_link(conn, &format!("{}|{email}", user.id), Purpose::VerifyEmail, Duration::hours(VERIFY_TTL_HOURS), now)?;
     let link = url(&links.issuer, "/verify-email", &token, None);
-    let mail = compose(&links.templates, "verify_email", email, &LinkMail { name: &user.name, link: &link, minutes: VERIFY_TTL_HOURS * 60 })?;
+    let locale = recipient_locale(conn, links, user)?;
+    let mail = compose(&links.templates, "verify_email", email, locale, &LinkMail { name: &user.name, link: &link, minutes: VERIFY_TTL_HOURS * 60 })?;
     enqueue(conn, &mail, now)
 }
 
@@ -102,7 +114,8 @@ pub fn request_reset(conn: &mut DbConnection, links: &Links, email: &Email, now:
     let Some(user) = User::find_by_email(conn, email.as_str())? else { return Ok(()) };
     let token = verification::issue_link(conn, &user.email, Purpose::ResetPassword, Duration::hours(RESET_TTL_HOURS), now)?;
     let link = url(&links.issuer, "/reset", &token, None);
-    let mail = compose(&links.templates, "reset_password", &user.email, &LinkMail { name: &user.name, link: &link, minutes: RESET_TTL_HOURS * 60 })?;
+    let locale = recipient_locale(conn, links, &user)?;
+    let mail = compose(&links.templates, "reset_password", &user.email, locale, &LinkMail { name: &user.name, link: &link, minutes: RESET_TTL_HOURS * 60 })?;
     enqueue(conn, &mail, now)
 }
 
@@ -123,7 +136,8 @@ pub fn reset_password(conn: &mut DbConnection, links: &Links, token: &str, new_h
             name: &'a str,
             link: String,
         }
-        let mail = compose(&links.templates, "password_changed", &user.email, &Notice { name: &user.name, link: format!("{}/forgot", links.issuer) })?;
+        let locale = recipient_locale(conn, links, &user)?;
+        let mail = compose(&links.templates, "password_changed", &user.email, locale, &Notice { name: &user.name, link: format!("{}/forgot", links.issuer) })?;
         enqueue(conn, &mail, now)?;
         Ok(Some((user, ended)))
     })
@@ -134,7 +148,8 @@ pub fn request_magic_link(conn: &mut DbConnection, links: &Links, email: &Email,
     let Some(user) = User::find_by_email(conn, email.as_str())? else { return Ok(()) };
     let token = verification::issue_link(conn, &user.email, Purpose::MagicLink, Duration::minutes(MAGIC_TTL_MINUTES), now)?;
     let link = url(&links.issuer, "/login/magic", &token, return_to);
-    let mail = compose(&links.templates, "magic_link", &user.email, &LinkMail { name: &user.name, link: &link, minutes: MAGIC_TTL_MINUTES })?;
+    let locale = recipient_locale(conn, links, &user)?;
+    let mail = compose(&links.templates, "magic_link", &user.email, locale, &LinkMail { name: &user.name, link: &link, minutes: MAGIC_TTL_MINUTES })?;
     enqueue(conn, &mail, now)
 }
 
@@ -157,7 +172,8 @@ pub fn request_code(conn: &mut DbConnection, links: &Links, email: &Email, now: 
         code: &'a str,
         minutes: i64,
     }
-    let mail = compose(&links.templates, "email_code", &user.email, &CodeMail { name: &user.name, code: &code, minutes: CODE_TTL_MINUTES })?;
+    let locale = recipient_locale(conn, links, &user)?;
+    let mail = compose(&links.templates, "email_code", &user.email, locale, &CodeMail { name: &user.name, code: &code, minutes: CODE_TTL_MINUTES })?;
     enqueue(conn, &mail, now)
 }
 

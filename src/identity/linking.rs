@@ -51,6 +51,19 @@ pub enum LinkRefusal {
     Unverified(String),
 }
 
+impl LinkRefusal {
+    /// What the refusal page says.
+    pub fn message(&self) -> crate::i18n::Msg {
+        use crate::i18n::Msg;
+        match self {
+            LinkRefusal::LinkedElsewhere(p) => Msg::new("link-linked-elsewhere").with("provider", p.as_str()),
+            LinkRefusal::SignInToLink(e, p) => Msg::new("link-sign-in-to-link").with("email", e.as_str()).with("provider", p.as_str()),
+            LinkRefusal::NoEmail(p) => Msg::new("link-no-email").with("provider", p.as_str()),
+            LinkRefusal::Unverified(e) => Msg::new("link-unverified").with("email", e.as_str()),
+        }
+    }
+}
+
 /// Upstream tokens, encrypted for storage, when the provider keeps them.
 struct SealedTokens {
     access: Option<String>,

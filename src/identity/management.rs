@@ -57,16 +57,16 @@ pub async fn change_password(
     let mut errors = FieldErrors::default();
     if stored.is_some() {
         if change.current_password.is_empty() {
-            errors.add("current_password", "Enter your current password.");
+            errors.add("current_password", "error-current-password-missing");
         } else if hasher.verify(change.current_password, stored).await? == Verdict::Mismatch {
-            errors.add("current_password", "Your current password is incorrect.");
+            errors.add("current_password", "error-current-password-wrong");
         }
     }
     if let Err(e) = hasher.policy.check(&change.new_password) {
-        errors.add("new_password", e.to_string());
+        errors.add("new_password", e.message());
     }
     if change.new_password != change.confirm_password {
-        errors.add("confirm_password", "The passwords do not match.");
+        errors.add("confirm_password", "error-passwords-differ");
     }
     errors.into_result().map_err(FormError::Invalid)?;
 
@@ -99,10 +99,10 @@ pub async fn delete_account(
         .await?;
     let mut errors = FieldErrors::default();
     if stored.is_some() && hasher.verify(password, stored).await? == Verdict::Mismatch {
-        errors.add("password", "Your password is incorrect.");
+        errors.add("password", "error-password-wrong");
     }
     if confirm.trim() != "DELETE" {
-        errors.add("confirm", "Type DELETE to confirm.");
+        errors.add("confirm", "error-type-delete");
     }
     errors.into_result().map_err(FormError::Invalid)?;
     delete_user(db, user_id).await?;

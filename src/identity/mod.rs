@@ -16,6 +16,8 @@ pub mod verification;
 
 use chrono::{NaiveDateTime, Utc};
 
+use crate::i18n::Msg;
+
 /// Now, in UTC, with the precision both backends store (microseconds).
 pub fn now() -> NaiveDateTime {
     let t = Utc::now().naive_utc();
@@ -34,20 +36,21 @@ impl TruncateNanos for NaiveDateTime {
     }
 }
 
-/// Messages for a form, keyed by field name, shown next to the fields.
+/// Messages for a form, keyed by field name, shown next to the fields. They are catalogue
+/// messages (`crate::i18n::Msg`), translated when the page is rendered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
-pub struct FieldErrors(std::collections::BTreeMap<&'static str, String>);
+pub struct FieldErrors(std::collections::BTreeMap<&'static str, Msg>);
 
 impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+    pub fn add(&mut self, field: &'static str, message: impl Into<Msg>) {
         self.0.entry(field).or_insert_with(|| message.into());
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.get(field).map(String::as_str)
+    pub fn get(&self, field: &str) -> Option<&Msg> {
+        self.0.get(field)
     }
     /// `Ok(())` when no field has a message.
     pub fn into_result(self) -> Result<(), FieldErrors> {
@@ -59,11 +62,11 @@ impl FieldErrors {
 pub fn clean_name(raw: &str, errors: &mut FieldErrors) -> String {
     let name = raw.trim();
     if name.is_empty() {
-        errors.add("name", "Enter your name.");
+        errors.add("name", "error-name-missing");
     } else if name.chars().count() > 100 {
-        errors.add("name", "Use at most 100 characters.");
+        errors.add("name", Msg::new("error-too-long").with("max", 100_i64));
     } else if name.chars().any(char::is_control) {
-        errors.add("name", "Remove the special characters from your name.");
+        errors.add("name", "error-name-control");
     }
     name.to_string()
 }

@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::PasswordSettings;
 use crate::error::AppError;
+use crate::i18n::Msg;
 
 /// Length rules, in characters. Upper bound: hashing cost must not be steerable by the client.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +30,17 @@ pub enum PasswordError {
     TooShort(usize),
     #[error("Use at most {0} characters.")]
     TooLong(usize),
+}
+
+impl PasswordError {
+    /// What the form shows next to the password field.
+    pub fn message(&self) -> Msg {
+        match self {
+            PasswordError::Missing => Msg::new("error-password-missing"),
+            PasswordError::TooShort(n) => Msg::new("error-too-short").with("min", *n),
+            PasswordError::TooLong(n) => Msg::new("error-too-long").with("max", *n),
+        }
+    }
 }
 
 impl PasswordPolicy {

@@ -7,6 +7,7 @@ use super::{clean_name, now, FieldErrors};
 use crate::db::models::{Profile, User, UserSettings};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::i18n::{Locale, Msg};
 use crate::identity::management::FormError;
 
 pub const THEMES: [&str; 3] = ["light", "dark", "system"];
@@ -71,11 +72,11 @@ pub async fn update_profile(db: &Db, user_id: &str, update: ProfileUpdate) -> Re
     let website = optional_url(&update.website, "website", &mut errors);
     let bio = Some(update.bio.trim().replace("\r\n", "\n")).filter(|b| !b.is_empty());
     if bio.as_ref().is_some_and(|b| b.chars().count() > 500) {
-        errors.add("bio", "Use at most 500 characters.");
+        errors.add("bio", Msg::new("error-too-long").with("max", 500_i64));
     }
     let timezone = Some(update.timezone.trim().to_string()).filter(|t| !t.is_empty());
     if timezone.as_deref().is_some_and(|t| !is_timezone_name(t)) {
-        errors.add("timezone", "Enter a time zone name like Europe/Paris or UTC.");
+        errors.add("timezone", "error-timezone");
     }
     errors.into_result().map_err(FormError::Invalid)?;
 
@@ -98,10 +99,10 @@ pub async fn update_profile(db: &Db, user_id: &str, update: ProfileUpdate) -> Re
 pub async fn update_settings(db: &Db, user_id: &str, update: SettingsUpdate) -> Result<(), FormError> {
     let mut errors = FieldErrors::default();
     if !THEMES.contains(&update.theme.as_str()) {
-        errors.add("theme", "Choose light, dark or system.");
+        errors.add("theme", "error-theme");
     }
     if !LANGUAGES.iter().any(|(code, _)| *code == update.language) {
-        errors.add("language", "Choose a language from the list.");
+        errors.add("language", "error-language");
     }
     errors.into_result().map_err(FormError::Invalid)?;
     let settings = UserSettings {
@@ -123,6 +124,17 @@ pub async fn update_settings(db: &Db, user_id: &str, update: SettingsUpdate) -> 
     Ok(())
 }
 
+/// A new account starts in the language it was created in: the settings row sign-up inserts
+/// would otherwise say English (the column's default) and, as the user's own setting, outrank
+/// the browser's languages from then on.
+pub fn adopt_language(conn: &mut crate::db::DbConnection, user_id: &str, locale: Locale, now: chrono::NaiveDateTime) -> diesel::QueryResult<()> {
+    let settings = UserSettings { language: locale.code().to_string(), ..UserSettings::find(conn, user_id)?.unwrap_or_else(|| UserSettings::defaults(user_id, now)) };
+    if UserSettings::update(conn, &settings)? == 0 {
+        UserSettings::insert(conn, &settings)?;
+    }
+    Ok(())
+}
+
 /// An optional http(s) URL of at most 2048 characters.
 fn optional_url(raw: &str, field: &'static str, errors: &mut FieldErrors) -> Option<String> {
     let raw = raw.trim();
@@ -134,7 +146,7 @@ fn optional_url(raw: &str, field: &'static str, errors: &mut FieldErrors) -> Opt
             Some(u.to_string())
         }
         _ => {
-            errors.add(field, "Enter a full web address starting with https://.");
+            errors.add(field, "error-url");
             None
         }
     }

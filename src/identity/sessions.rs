@@ -10,6 +10,7 @@ use crate::config::SessionSettings;
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::{Session, User, Verification};
 use crate::db::DbConnection;
+use crate::i18n::Msg;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
@@ -173,10 +174,11 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().filter(|c| !c.is_control()).take(max_chars).collect()
 }
 
-/// A short human description of a user agent ("Firefox on Linux"), for the sessions list.
-pub fn describe_user_agent(ua: Option<&str>) -> String {
+/// A short human description of a user agent ("Firefox on Linux"), for the sessions list; a
+/// catalogue message, since "on" is a word to translate.
+pub fn describe_user_agent(ua: Option<&str>) -> Msg {
     let Some(ua) = ua.filter(|u| !u.is_empty()) else {
-        return "Unknown device".into();
+        return Msg::new("device-unknown");
     };
     let browser = [
         ("Edg/", "Edge"),
@@ -203,10 +205,10 @@ pub fn describe_user_agent(ua: Option<&str>) -> String {
     .find(|(needle, _)| ua.contains(needle))
     .map(|(_, name)| *name);
     match (browser, os) {
-        (Some(b), Some(o)) => format!("{b} on {o}"),
-        (Some(b), None) => b.to_string(),
-        (None, Some(o)) => format!("Browser on {o}"),
-        (None, None) => truncate(ua, 40),
+        (Some(b), Some(o)) => Msg::new("device-browser-on-os").with("browser", b).with("os", o),
+        (Some(b), None) => Msg::new("device-plain").with("text", b),
+        (None, Some(o)) => Msg::new("device-some-browser-on-os").with("os", o),
+        (None, None) => Msg::new("device-plain").with("text", truncate(ua, 40)),
     }
 }
 
@@ -216,10 +218,13 @@ mod tests {
 
     #[test]
     fn describes_common_user_agents() {
+        use crate::i18n::{text, Locale};
+        let english = |ua| text(Locale::En, &describe_user_agent(ua));
         let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-        assert_eq!(describe_user_agent(Some(firefox)), "Firefox on Linux");
+        assert_eq!(english(Some(firefox)), "Firefox on Linux");
         let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
-        assert_eq!(describe_user_agent(Some(chrome)), "Chrome on Windows");
-        assert_eq!(describe_user_agent(None), "Unknown device");
+        assert_eq!(english(Some(chrome)), "Chrome on Windows");
+        assert_eq!(english(None), "Unknown device");
+        assert_eq!(text(Locale::De, &describe_user_agent(Some(firefox))), "Firefox unter Linux");
     }
 }

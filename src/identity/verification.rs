@@ -54,19 +54,27 @@ pub fn issue_link(conn: &mut DbConnection, identifier: &str, purpose: Purpose, t
     Ok(token)
 }
 
-/// Uses up a link token of this purpose; the identifier it was issued for, if valid.
-pub fn consume_link(conn: &mut DbConnection, token: &str, purpose: Purpose, now: NaiveDateTime) -> QueryResult<Option<String>> {
+fn find_link(conn: &mut DbConnection, token: &str, purpose: Purpose) -> QueryResult<Option<Verification>> {
     if token.len() != 43 {
         return Ok(None);
     }
-    let hash = sha256_hex(token);
-    let found: Option<Verification> = verifications::table
-        .filter(verifications::value_hash.eq(&hash))
+    verifications::table
+        .filter(verifications::value_hash.eq(sha256_hex(token)))
         .filter(verifications::purpose.eq(purpose.as_str()))
         .select(Verification::as_select())
         .first(conn)
-        .optional()?;
-    let Some(found) = found else { return Ok(None) };
+        .optional()
+}
+
+/// The identifier a link token of this purpose was issued for, if it is still valid, without
+/// using it up: pages opened from a mail say at once when the link is dead.
+pub fn peek_link(conn: &mut DbConnection, token: &str, purpose: Purpose, now: NaiveDateTime) -> QueryResult<Option<String>> {
+    Ok(find_link(conn, token, purpose)?.filter(|f| f.expires_at > now).map(|f| f.identifier))
+}
+
+/// Uses up a link token of this purpose; the identifier it was issued for, if valid.
+pub fn consume_link(conn: &mut DbConnection, token: &str, purpose: Purpose, now: NaiveDateTime) -> QueryResult<Option<String>> {
+    let Some(found) = find_link(conn, token, purpose)? else { return Ok(None) };
     // Delete first: whoever deletes the row owns the token (single use under concurrency).
     let deleted = diesel::delete(verifications::table.find(&found.id)).execute(conn)?;
     Ok((deleted == 1 && found.expires_at > now).then_some(found.identifier))

@@ -11,6 +11,7 @@ use crate::crypto::random_token;
 use crate::db::models::OutboxMessage;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::i18n::Locale;
 use crate::web::templates::Templates;
 
 /// A rendered message.
@@ -22,11 +23,20 @@ pub struct Message {
     pub html: String,
 }
 
-/// Renders `email/{name}.txt` and `email/{name}.html`; the first line of the text template is
-/// `Subject: …`.
-pub fn compose<C: Serialize>(templates: &Templates, name: &str, to: &str, ctx: &C) -> Result<Message, AppError> {
-    let text = templates.render(&format!("email/{name}.txt"), ctx)?;
-    let html = templates.render(&format!("email/{name}.html"), ctx)?;
+/// The mail's own view plus the locale its `t()` calls use.
+#[derive(Serialize)]
+struct Localized<'a, C: Serialize> {
+    #[serde(flatten)]
+    view: &'a C,
+    locale: &'static str,
+}
+
+/// Renders `email/{name}.txt` and `email/{name}.html` in `locale`; the first line of the text
+/// template is `Subject: …`.
+pub fn compose<C: Serialize>(templates: &Templates, name: &str, to: &str, locale: Locale, ctx: &C) -> Result<Message, AppError> {
+    let ctx = Localized { view: ctx, locale: locale.code() };
+    let text = templates.render(&format!("email/{name}.txt"), &ctx)?;
+    let html = templates.render(&format!("email/{name}.html"), &ctx)?;
     let (first, body) = text.split_once('\n').unwrap_or((&text, ""));
     let subject = first
         .strip_prefix("Subject:")

@@ -67,6 +67,10 @@ pub struct AuthorizationRequest {
     pub max_age: Option<i64>,
     pub id_token_hint: Option<String>,
     pub login_hint: Option<String>,
+    /// OIDC Core §3.1.2.1 `ui_locales`: the languages the client would like the pages in,
+    /// space-separated BCP 47 tags in order of preference (see `i18n::negotiate`).
+    #[serde(default)]
+    pub ui_locales: Option<String>,
     /// When the request arrived (microseconds); `prompt=login` needs an authentication after it.
     pub issued_at: i64,
 }
@@ -221,6 +225,7 @@ pub fn parse(params: &RawParams, client: Option<&Client>, issuer: &str, now: Nai
         return Err(fail(ErrorCode::InvalidRequest, "nonce is too long"));
     }
     let login_hint = params.get("login_hint").filter(|h| h.len() <= 254).map(str::to_string);
+    let ui_locales = params.get("ui_locales").filter(|l| l.len() <= 256).map(str::to_string);
     Ok(AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.to_string(),
@@ -233,6 +238,7 @@ pub fn parse(params: &RawParams, client: Option<&Client>, issuer: &str, now: Nai
         max_age,
         id_token_hint: params.get("id_token_hint").map(str::to_string),
         login_hint,
+        ui_locales,
         issued_at: now.and_utc().timestamp_micros(),
     })
 }

@@ -46,7 +46,7 @@ pub fn metadata(issuer: &str) -> Value {
         "require_request_uri_registration": false,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "display_values_supported": ["page"],
-        "ui_locales_supported": ["en"],
+        "ui_locales_supported": crate::i18n::Locale::ALL.map(crate::i18n::Locale::code),
         "authorization_response_iss_parameter_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,

@@ -41,6 +41,18 @@ impl Scope {
     }
 }
 
+/// The catalogue key of the sentence that tells a person what a scope lets an application do.
+/// The consent page and the Connected apps page both use it, so they say the same thing.
+pub fn description_key(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "scope-openid",
+        "profile" => "scope-profile",
+        "email" => "scope-email",
+        "offline_access" => "scope-offline-access",
+        _ => "scope-other",
+    }
+}
+
 impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let joined: Vec<&str> = self.iter().collect();

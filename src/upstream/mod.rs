@@ -49,3 +49,20 @@ pub enum UpstreamError {
     #[error("{0}")]
     Restricted(String),
 }
+
+impl UpstreamError {
+    /// What the failure page says. `Restricted` carries a sentence built from the provider's
+    /// configuration and is shown as written (English).
+    pub fn message(&self) -> Result<crate::i18n::Msg, &str> {
+        use crate::i18n::Msg;
+        Ok(match self {
+            UpstreamError::Denied(p) => Msg::new("upstream-denied").with("provider", p.as_str()),
+            UpstreamError::ProviderError(p, d) => Msg::new("upstream-provider-error").with("provider", p.as_str()).with("detail", d.as_str()),
+            UpstreamError::Unreachable(p) => Msg::new("upstream-unreachable").with("provider", p.as_str()),
+            UpstreamError::Invalid(p, d) => Msg::new("upstream-invalid").with("provider", p.as_str()).with("detail", d.as_str()),
+            UpstreamError::BadState => Msg::new("upstream-bad-state"),
+            UpstreamError::NoEmail(p) => Msg::new("upstream-no-verified-email").with("provider", p.as_str()),
+            UpstreamError::Restricted(sentence) => return Err(sentence),
+        })
+    }
+}

@@ -3,6 +3,7 @@
 pub mod csrf;
 pub mod headers;
 pub mod health;
+pub mod locale;
 pub mod oidc;
 pub mod pages;
 pub mod return_to;
@@ -58,7 +59,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn not_found() -> AppResult<HttpResponse> {
+/// Takes the viewer only so that a signed-in person's 404 page is in their language.
+async fn not_found(_viewer: viewer::Viewer) -> AppResult<HttpResponse> {
     Err(AppError::NotFound)
 }
 
@@ -70,7 +72,10 @@ struct Page<'a, T: Serialize> {
     csrf_token: String,
     user: Option<UserView>,
     theme: &'a str,
-    lang: &'a str,
+    /// The locale the page is rendered in; `t()` reads it, and `<html lang>` shows it.
+    locale: &'static str,
+    /// The same, under the name themes written before translations use.
+    lang: &'static str,
 }
 
 /// Renders a full page for whoever is asking.
@@ -82,12 +87,14 @@ pub fn render<T: Serialize>(
     template: &str,
     view: &T,
 ) -> AppResult<HttpResponse> {
+    let locale = locale::of(req, viewer).code();
     let page = Page {
         view,
         csrf_token: csrf::token(req),
         user: viewer.map(|v| UserView::from(&v.user)),
         theme: viewer.map_or("system", |v| v.theme.as_str()),
-        lang: viewer.map_or("en", |v| v.language.as_str()),
+        locale,
+        lang: locale,
     };
     let body = state.templates.render(template, &page)?;
     Ok(HttpResponse::build(status).insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(body))
@@ -102,9 +109,9 @@ pub fn see_other(location: &str) -> HttpResponse {
 pub fn form_config(limit: usize) -> web::FormConfig {
     web::FormConfig::default().limit(limit).error_handler(|err, _req| {
         let why = match &err {
-            actix_web::error::UrlencodedError::Overflow { .. } => "The form is too large.".to_string(),
-            _ => "The form could not be read. Go back and try again.".to_string(),
+            actix_web::error::UrlencodedError::Overflow { .. } => "error-form-too-large",
+            _ => "error-form-unreadable",
         };
-        AppError::BadRequest(why).into()
+        AppError::Refused(why.into()).into()
     })
 }

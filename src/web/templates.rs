@@ -11,6 +11,7 @@ use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::i18n::Msg;
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {
@@ -68,6 +69,7 @@ impl Templates {
     pub fn new(theme_dir: Option<&Path>) -> Templates {
         let theme_dir = theme_dir.map(Path::to_path_buf);
         let mut env = Environment::new();
+        env.add_function("t", crate::i18n::template::t);
         let dir = theme_dir.clone();
         env.set_loader(move |name| Ok(load(dir.as_deref(), name)));
         env.set_auto_escape_callback(|name| {
@@ -116,16 +118,33 @@ pub fn install_for_errors(templates: &Templates) {
     let _ = ERROR_TEMPLATES.set(templates.clone());
 }
 
+/// The body of an error page.
+pub enum ErrorText<'a> {
+    /// For the person, translated.
+    Message(Msg),
+    /// Technical (a protocol error), shown as is.
+    Detail(&'a str),
+}
+
 #[derive(Serialize)]
 struct ErrorView<'a> {
     status: u16,
-    title: &'a str,
-    message: &'a str,
+    title: Msg,
+    message: Option<Msg>,
+    detail: Option<&'a str>,
+    locale: &'static str,
+    lang: &'static str,
 }
 
-pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+/// An error page in the language of the request being handled (`web::locale::current`).
+pub fn error_page(status: StatusCode, title: Msg, text: ErrorText<'_>) -> HttpResponse {
     let templates = ERROR_TEMPLATES.get_or_init(|| Templates::new(None));
-    let view = ErrorView { status: status.as_u16(), title, message };
+    let locale = crate::web::locale::current().code();
+    let (message, detail) = match text {
+        ErrorText::Message(m) => (Some(m), None),
+        ErrorText::Detail(d) => (None, Some(d)),
+    };
+    let view = ErrorView { status: status.as_u16(), title, message, detail, locale, lang: locale };
     let body = templates
         .render("error.html", &view)
         .unwrap_or_else(|_| format!("<!doctype html><title>{0}</title><h1>{0}</h1>", status.as_u16()));
@@ -145,6 +164,30 @@ mod tests {
         for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".html")) {
             t.env.get_template(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    #[test]
+    fn every_embedded_template_renders_in_every_locale() {
+        let t = Templates::new(None);
+        for locale in crate::i18n::Locale::ALL {
+            let ctx = serde_json::json!({ "locale": locale.code(), "minutes": 60, "name": "Ada", "status": 404 });
+            for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".html") || n.ends_with(".txt")) {
+                let out = t.render(name, &ctx).unwrap_or_else(|e| panic!("{name} in {}: {e}", locale.code()));
+                if name.ends_with(".html") && *name != "macros.html" {
+                    assert!(out.contains(&format!("lang=\"{}\"", locale.code())), "{name} lacks lang");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn html_templates_escape_arguments_but_not_catalogue_text() {
+        let t = Templates::new(None);
+        let ctx = serde_json::json!({ "locale": "en", "user": { "name": "<b>Ada</b>", "email": "a@b.c" } });
+        let out = t.render("home.html", &ctx).unwrap();
+        assert!(out.contains("Signed in as &lt;b&gt;Ada&lt;&#x2f;b&gt; (a@b.c)"), "{out}");
+        let sessions = t.render("account/sessions.html", &serde_json::json!({ "locale": "en" })).unwrap();
+        assert!(sessions.contains("If you don't recognise one"), "catalogue text must not be escaped");
     }
 
     #[test]

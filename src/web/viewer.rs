@@ -20,7 +20,9 @@ pub struct SignedIn {
     pub session: Session,
     pub user: User,
     pub theme: String,
-    pub language: String,
+    /// Their language setting; `None` until they save settings (so the browser's languages and
+    /// `ui_locales` still count for someone who never chose).
+    pub language: Option<String>,
 }
 
 impl SignedIn {
@@ -36,6 +38,14 @@ pub struct Viewer(pub Option<SignedIn>);
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 
 async fn resolve(req: HttpRequest) -> Result<Option<SignedIn>, AppError> {
+    let signed_in = lookup(&req).await?;
+    if let Some(language) = signed_in.as_ref().and_then(|s| s.language.as_deref()) {
+        crate::web::locale::note_setting(&req, language);
+    }
+    Ok(signed_in)
+}
+
+async fn lookup(req: &HttpRequest) -> Result<Option<SignedIn>, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("application state missing".into()))?
@@ -51,8 +61,7 @@ async fn resolve(req: HttpRequest) -> Result<Option<SignedIn>, AppError> {
                 return Ok(None);
             };
             let settings = UserSettings::find(conn, &active.user.id)?;
-            let (theme, language) =
-                settings.map(|s| (s.theme, s.language)).unwrap_or_else(|| ("system".into(), "en".into()));
+            let (theme, language) = settings.map(|s| (s.theme, Some(s.language))).unwrap_or_else(|| ("system".into(), None));
             Ok(Some(SignedIn { session: active.session, user: active.user, theme, language }))
         })
         .await

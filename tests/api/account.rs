@@ -69,7 +69,9 @@ async fn settings_change_the_theme(backend: Backend) {
     let res = b.post("/account/settings", &[("theme", "neon"), ("language", "xx"), ("notifications", "on")]).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("Choose light, dark or system.") && html.contains("Choose a language from the list."));
+    // The stored setting is French, so the form errors are French too.
+    assert!(html.contains(r#"lang="fr""#), "{html}");
+    assert!(html.contains("Choisissez Clair, Sombre ou Comme mon appareil.") && html.contains("Choisissez une langue dans la liste."), "{html}");
     let theme: String = app.query(|c| user_settings::table.select(user_settings::theme).first(c)).await;
     assert_eq!(theme, "dark");
 }

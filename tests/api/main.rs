@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod email;
 mod fake_google;
+mod i18n;
 mod interop;
 mod oidc_flows;
 mod oidc_logout;

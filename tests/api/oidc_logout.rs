@@ -726,10 +726,13 @@ async fn connected_apps_lists_and_revokes_an_application(backend: Backend) {
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("Notes"), "the app is listed by name: {html}");
-    let access = html.split("Access:").nth(1).expect("the granted scopes").split('<').next().unwrap();
+    let access = html.split("Access:").nth(1).expect("the granted scopes").split("</ul>").next().unwrap();
     for scope in ["openid", "profile", "email", "offline_access"] {
-        assert!(access.split_whitespace().any(|s| s == scope), "{scope} in {access:?}");
+        assert!(access.contains(&format!(r#"data-scope="{scope}""#)), "{scope} in {access:?}");
     }
+    // The same sentences as the consent page.
+    assert!(access.contains("See your email address and whether it is verified"), "{access}");
+    assert!(access.contains("Stay connected when you are not using it"), "{access}");
     assert!(form_fields(&html, "/account/apps/revoke").iter().any(|(k, v)| k == "client_id" && v == &id));
 
     // Without the CSRF token nothing happens.

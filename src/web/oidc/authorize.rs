@@ -10,9 +10,11 @@ use crate::identity::now;
 use crate::oidc::authorize::{self, AuthorizationRequest, Next, RawParams, Rejection, Reply, ResponseMode, SessionFacts};
 use crate::oidc::clients::Client;
 use crate::oidc::error::{ErrorCode, OAuthError};
-use crate::oidc::scope::Scope;
+use crate::i18n::Msg;
+use crate::oidc::scope::{self, Scope};
+use crate::web::pages::auth::MessageView;
 use crate::web::viewer::{SignedIn, Viewer};
-use crate::web::{csrf, render, return_to, see_other, AppState};
+use crate::web::{csrf, locale, render, return_to, see_other, AppState};
 
 pub async fn authorize_get(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> AppResult<HttpResponse> {
     let params = RawParams::from_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned());
@@ -32,7 +34,10 @@ async fn start(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, par
         None => None,
     };
     match authorize::parse(&params, client.as_ref(), &state.provider.issuer, now()) {
-        Ok(areq) => proceed(&state, &req, viewer.0.as_ref(), areq, false).await,
+        Ok(areq) => {
+            locale::note_ui_locales(&req, areq.ui_locales.as_deref());
+            proceed(&state, &req, viewer.0.as_ref(), areq, false).await
+        }
         Err(Rejection::Page(message)) => Err(AppError::BadRequest(message)),
         Err(Rejection::Redirect(reply)) => reply_to_client(&state, &reply),
     }
@@ -47,13 +52,24 @@ pub struct ResumeQuery {
 /// Back from the login page.
 pub async fn resume(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, query: web::Query<ResumeQuery>) -> AppResult<HttpResponse> {
     let areq = unseal(&state, &query.req)?;
+    locale::note_ui_locales(&req, areq.ui_locales.as_deref());
     proceed(&state, &req, viewer.0.as_ref(), areq, false).await
 }
 
 fn unseal(state: &AppState, sealed: &str) -> AppResult<AuthorizationRequest> {
-    authorize::unseal(sealed, &state.master_key, now(), &state.provider.lifetimes).ok_or_else(|| {
-        AppError::BadRequest("This sign-in request has expired or is invalid. Go back to the application and start again.".into())
-    })
+    authorize::unseal(sealed, &state.master_key, now(), &state.provider.lifetimes)
+        .ok_or(AppError::Refused(Msg::new("error-authorize-expired")))
+}
+
+/// Pages on the way of an authorization request (login, sign-up) carry it in `return_to` as
+/// `/authorize/continue?req=…`; its `ui_locales` then chooses their language (after the user's
+/// own setting). Anything else in `return_to` says nothing about languages.
+pub fn note_ui_locales_of(state: &AppState, req: &HttpRequest, return_to: Option<&str>) {
+    let Some(query) = return_to.and_then(|r| r.strip_prefix("/authorize/continue?")) else { return };
+    let sealed = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "req").map(|(_, v)| v.into_owned());
+    if let Some(areq) = sealed.and_then(|s| authorize::unseal(&s, &state.master_key, now(), &state.provider.lifetimes)) {
+        locale::note_ui_locales(req, areq.ui_locales.as_deref());
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -67,6 +83,7 @@ pub struct ConsentForm {
 pub async fn consent(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, form: web::Form<ConsentForm>) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let areq = unseal(&state, &form.req)?;
+    locale::note_ui_locales(&req, areq.ui_locales.as_deref());
     if form.decision != "allow" {
         let denied = OAuthError::new(ErrorCode::AccessDenied, "the user declined");
         return reply_to_client(&state, &authorize::rejection(&areq, &state.provider.issuer, denied));
@@ -103,7 +120,7 @@ async fn proceed(
         })
         .await?;
     let (client, hint, consented) = looked_up;
-    let client = client.ok_or_else(|| AppError::BadRequest("The application is no longer registered here.".into()))?;
+    let client = client.ok_or(AppError::Refused(Msg::new("error-client-gone")))?;
     let hint_subject = match hint {
         Some(None) => {
             let bad = OAuthError::invalid_request("id_token_hint is not a valid ID token from this provider");
@@ -118,12 +135,12 @@ async fn proceed(
             let e = OAuthError::new(ErrorCode::InteractionRequired, "the user must confirm their email address");
             return reply_to_client(state, &authorize::rejection(&areq, &issuer, e));
         }
-        let view = serde_json::json!({
-            "title": "Confirm your email address",
-            "message": format!("Follow the link we sent to {} to confirm it, then go back to the application.", v.user.email),
-            "link_href": "/account",
-            "link_text": "Your account",
-        });
+        let view = MessageView {
+            title: Msg::new("verify-title"),
+            message: Msg::new("authorize-confirm-email").with("email", v.user.email.as_str()),
+            link_href: Some("/account"),
+            link_text: Some(Msg::new("your-account")),
+        };
         return render(state, req, Some(v), StatusCode::FORBIDDEN, "message.html", &view);
     }
     let facts = viewer.map(|v| SessionFacts { user_id: v.user.id.clone(), auth_time: v.session.auth_time });
@@ -136,6 +153,7 @@ async fn proceed(
             let view = ConsentView {
                 client_name: client.name.clone(),
                 scopes: describe(&areq.scope()),
+                redirect_host: redirect_host(&areq.redirect_uri),
                 sealed: authorize::seal(&areq, &state.master_key),
             };
             render(state, req, Some(me), StatusCode::OK, "consent.html", &view)
@@ -166,29 +184,32 @@ fn login_url(state: &AppState, areq: &AuthorizationRequest, force: bool) -> Stri
 struct ConsentView {
     client_name: String,
     scopes: Vec<ScopeLine>,
+    /// Where the code will be sent, so the person can tell a look-alike application apart.
+    redirect_host: String,
     sealed: String,
 }
 
+/// A scope and the sentence describing it (consent and Connected apps pages).
 #[derive(Serialize)]
-struct ScopeLine {
+pub struct ScopeLine {
     name: String,
-    description: &'static str,
+    description: Msg,
 }
 
-fn describe(scope: &Scope) -> Vec<ScopeLine> {
-    scope
-        .iter()
-        .map(|s| ScopeLine {
-            name: s.to_string(),
-            description: match s {
-                "openid" => "Know who you are (your account ID)",
-                "profile" => "See your name, picture, website, time zone and language",
-                "email" => "See your email address and whether it is verified",
-                "offline_access" => "Stay connected when you are not using it",
-                _ => "Other access",
-            },
-        })
-        .collect()
+pub fn describe(scope: &Scope) -> Vec<ScopeLine> {
+    scope.iter().map(|s| ScopeLine { name: s.to_string(), description: Msg::new(scope::description_key(s)) }).collect()
+}
+
+/// The host of a redirect URI; for one without a host (a native app's private-use scheme,
+/// RFC 8252 §7.1) the whole URI, which is what identifies the app then.
+fn redirect_host(redirect_uri: &str) -> String {
+    url::Url::parse(redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| match u.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        }))
+        .unwrap_or_else(|| redirect_uri.to_string())
 }
 
 /// Sends the answer to the client: a redirect, or an auto-submitting form for form_post.
@@ -201,6 +222,7 @@ pub fn reply_to_client(state: &AppState, reply: &Reply) -> AppResult<HttpRespons
                 action: reply.redirect_uri.clone(),
                 params: reply.params.iter().map(|(k, v)| [k.clone(), v.clone()]).collect(),
                 nonce: nonce.clone(),
+                locale: locale::current().code(),
             };
             let body = state.templates.render("form_post.html", &view)?;
             // The one page with a script: it submits the form to the client at once.
@@ -220,4 +242,5 @@ struct FormPostView {
     action: String,
     params: Vec<[String; 2]>,
     nonce: String,
+    locale: &'static str,
 }

@@ -13,6 +13,7 @@ use crate::identity::management::{self, FormError, PasswordChange};
 use crate::identity::profile::{self, ProfileUpdate, SettingsUpdate, LANGUAGES};
 use crate::identity::sessions::describe_user_agent;
 use crate::identity::linking;
+use crate::i18n::{Locale, Msg};
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
 use crate::web::oidc::logout::notify_sessions_ended;
@@ -42,17 +43,17 @@ struct NoticeQuery {
 }
 
 impl NoticeQuery {
-    fn message(&self) -> Option<&'static str> {
-        Some(match self.notice.as_deref()? {
-            "profile" => "Your profile has been saved.",
-            "settings" => "Your settings have been saved.",
-            "password" => "Your password has been changed. Other sessions were signed out.",
-            "revoked" => "The session has been revoked.",
-            "revoked-others" => "All other sessions have been signed out.",
-            "verification-sent" => "We sent you a new confirmation link.",
-            "change-sent" => "We sent a confirmation link to the new address. Your address changes once you follow it.",
+    fn message(&self) -> Option<Msg> {
+        Some(Msg::new(match self.notice.as_deref()? {
+            "profile" => "notice-profile",
+            "settings" => "notice-settings",
+            "password" => "notice-password",
+            "revoked" => "notice-revoked",
+            "revoked-others" => "notice-revoked-others",
+            "verification-sent" => "notice-verification-sent",
+            "change-sent" => "notice-change-sent",
             _ => return None,
-        })
+        }))
     }
 }
 
@@ -66,7 +67,7 @@ fn display_time(t: NaiveDateTime) -> String {
 struct ProfileView {
     profile: ProfileFields,
     errors: FieldErrors,
-    notice: Option<&'static str>,
+    notice: Option<Msg>,
     has_password: bool,
 }
 
@@ -96,7 +97,7 @@ pub async fn render_profile(
     req: &HttpRequest,
     me: &SignedIn,
     errors: FieldErrors,
-    notice: Option<&'static str>,
+    notice: Option<Msg>,
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
     let full = profile::load_profile(&state.db, &me.user.id).await?;
@@ -174,7 +175,7 @@ struct SettingsView {
     settings: SettingsFields,
     languages: Vec<Language>,
     errors: FieldErrors,
-    notice: Option<&'static str>,
+    notice: Option<Msg>,
 }
 
 #[derive(Serialize)]
@@ -190,8 +191,15 @@ struct Language {
     label: &'static str,
 }
 
-fn settings_view(settings: SettingsFields, errors: FieldErrors, notice: Option<&'static str>) -> SettingsView {
-    let languages = LANGUAGES.iter().map(|(code, label)| Language { code, label }).collect();
+/// The languages offered are the ones we translate: offering the others changed nothing but the
+/// `locale` claim, which read as a broken setting. A stored value from before (any of
+/// `LANGUAGES`) stays selected and saveable, so saving other settings does not change it.
+fn settings_view(settings: SettingsFields, errors: FieldErrors, notice: Option<Msg>) -> SettingsView {
+    let languages = LANGUAGES
+        .iter()
+        .filter(|(code, _)| Locale::from_tag(code).is_some_and(|l| l.code() == *code) || *code == settings.language)
+        .map(|(code, label)| Language { code, label })
+        .collect();
     SettingsView { settings, languages, errors, notice }
 }
 
@@ -202,7 +210,10 @@ async fn settings_page(
     query: web::Query<NoticeQuery>,
 ) -> AppResult<HttpResponse> {
     let s = profile::load_settings(&state.db, &me.user.id).await?;
-    let fields = SettingsFields { theme: s.theme, language: s.language, notifications: s.notifications };
+    // Someone who never chose sees the language they are reading selected, so saving the theme
+    // does not switch them to the stored default.
+    let language = if me.language.is_some() { s.language } else { crate::web::locale::of(&req, Some(&me)).code().to_string() };
+    let fields = SettingsFields { theme: s.theme, language, notifications: s.notifications };
     let view = settings_view(fields, FieldErrors::default(), query.message());
     render(&state, &req, Some(&me), StatusCode::OK, "account/settings.html", &view)
 }
@@ -246,7 +257,7 @@ async fn save_settings(
 struct PasswordView {
     has_password: bool,
     errors: FieldErrors,
-    notice: Option<&'static str>,
+    notice: Option<Msg>,
     password_min: usize,
     password_max: usize,
 }
@@ -313,25 +324,34 @@ async fn change_password(
 #[derive(Serialize)]
 struct SessionsView {
     sessions: Vec<SessionRow>,
-    notice: Option<&'static str>,
+    notice: Option<Msg>,
 }
 
 #[derive(Serialize)]
 struct SessionRow {
     id: String,
-    browser: String,
+    browser: Msg,
     ip: String,
-    method: String,
+    /// A provider's name, or a catalogue message for our own methods.
+    method: MethodName,
     created_at: String,
     last_seen_at: String,
     current: bool,
 }
 
-fn method_label(code: &str) -> String {
+/// A sign-in method as shown: a provider's own name is not translated, ours are.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum MethodName {
+    Provider(String),
+    Ours(Msg),
+}
+
+fn method_label(code: &str) -> MethodName {
     match code.split_once(':') {
-        Some(("fed", slug)) => slug.to_string(),
-        _ if code == "pwd" => "Password".to_string(),
-        _ => "Other".to_string(),
+        Some(("fed", slug)) => MethodName::Provider(slug.to_string()),
+        _ if code == "pwd" => MethodName::Ours(Msg::new("sessions-method-password")),
+        _ => MethodName::Ours(Msg::new("sessions-method-other")),
     }
 }
 
@@ -398,14 +418,14 @@ struct MethodsView {
     methods: Vec<MethodRow>,
     linkable: Vec<Button>,
     has_password: bool,
-    notice: Option<&'static str>,
-    error: Option<&'static str>,
+    notice: Option<Msg>,
+    error: Option<Msg>,
 }
 
 #[derive(Serialize)]
 struct MethodRow {
     account_id: String,
-    label: String,
+    label: MethodName,
     detail: String,
     created_at: String,
     removable: bool,
@@ -430,7 +450,7 @@ async fn methods_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn
             let credential = a.provider_id == CREDENTIAL_PROVIDER;
             MethodRow {
                 account_id: a.id.clone(),
-                label: if credential { "Password".into() } else { name_of(&a.provider_id) },
+                label: if credential { MethodName::Ours(Msg::new("methods-password")) } else { MethodName::Provider(name_of(&a.provider_id)) },
                 detail: if credential { me.user.email.clone() } else { a.email.clone().unwrap_or_else(|| a.account_id.clone()) },
                 created_at: display_time(a.created_at),
                 removable: !credential && !linking::is_last_method(&accounts, &a.id),
@@ -439,9 +459,9 @@ async fn methods_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn
         .collect();
     let has_password = accounts.iter().any(|a| a.provider_id == CREDENTIAL_PROVIDER && a.password_hash.is_some());
     let (notice, error) = match query.notice.as_deref() {
-        Some("linked") => (Some("The sign-in method has been linked."), None),
-        Some("unlinked") => (Some("The sign-in method has been removed."), None),
-        Some("last") => (None, Some("That is your last way to sign in, so it cannot be removed. Add another first.")),
+        Some("linked") => (Some(Msg::new("notice-method-linked")), None),
+        Some("unlinked") => (Some(Msg::new("notice-method-unlinked")), None),
+        Some("last") => (None, Some(Msg::new("notice-method-last"))),
         _ => (None, None),
     };
     let view = MethodsView { methods, linkable, has_password, notice, error };

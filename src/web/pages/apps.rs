@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::models::{Consent, Grant, OAuthClient};
 use crate::error::AppResult;
+use crate::i18n::Msg;
 use crate::identity::now;
+use crate::oidc::scope::Scope;
+use crate::web::oidc::authorize::{describe, ScopeLine};
 use crate::web::viewer::SignedIn;
 use crate::web::{csrf, render, see_other, AppState};
 
@@ -21,14 +24,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct AppRow {
     client_id: String,
     name: String,
-    scopes: String,
+    scopes: Vec<ScopeLine>,
     granted_at: String,
 }
 
 #[derive(Serialize)]
 struct AppsView {
     apps: Vec<AppRow>,
-    notice: Option<&'static str>,
+    notice: Option<Msg>,
 }
 
 #[derive(Deserialize, Default)]
@@ -59,7 +62,7 @@ async fn apps_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, q
             c.client_id.clone(),
             AppRow {
                 name: name.unwrap_or_else(|| c.client_id.clone()),
-                scopes: c.scope,
+                scopes: describe(&Scope::from_stored(&c.scope)),
                 granted_at: c.created_at.format("%Y-%m-%d").to_string(),
                 client_id: c.client_id,
             },
@@ -69,11 +72,11 @@ async fn apps_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, q
         rows.entry(g.client_id.clone()).or_insert(AppRow {
             client_id: g.client_id,
             name,
-            scopes: g.scope,
+            scopes: describe(&Scope::from_stored(&g.scope)),
             granted_at: g.created_at.format("%Y-%m-%d").to_string(),
         });
     }
-    let notice = query.notice.as_deref().filter(|n| *n == "revoked").map(|_| "Access has been revoked.");
+    let notice = query.notice.as_deref().filter(|n| *n == "revoked").map(|_| Msg::new("notice-app-revoked"));
     let view = AppsView { apps: rows.into_values().collect(), notice };
     render(&state, &req, Some(&me), StatusCode::OK, "account/apps.html", &view)
 }

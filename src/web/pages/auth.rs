@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppResult;
 use crate::identity::credentials::{self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS};
 use crate::identity::email_flows::Links;
+use crate::i18n::Msg;
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
+use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::viewer::{clear_session_cookie, client_info, session_cookie, Viewer};
-use crate::web::{csrf, render, return_to, see_other, AppState};
+use crate::web::{csrf, locale, render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
@@ -30,7 +32,7 @@ struct HomeQuery {
 
 #[derive(Serialize)]
 struct HomeView {
-    notice: Option<&'static str>,
+    notice: Option<Msg>,
 }
 
 async fn home(
@@ -39,7 +41,7 @@ async fn home(
     viewer: Viewer,
     query: web::Query<HomeQuery>,
 ) -> AppResult<HttpResponse> {
-    let notice = query.deleted.as_ref().map(|_| "Your account and everything in it have been deleted.");
+    let notice = query.deleted.as_ref().map(|_| Msg::new("notice-account-deleted"));
     render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "home.html", &HomeView { notice })
 }
 
@@ -69,8 +71,8 @@ pub struct SignUpForm {
 struct AuthView<'a> {
     form: FormEcho<'a>,
     errors: FieldErrors,
-    error: Option<&'a str>,
-    notice: Option<&'a str>,
+    error: Option<Msg>,
+    notice: Option<Msg>,
     return_to: String,
     password_min: usize,
     password_max: usize,
@@ -109,6 +111,7 @@ async fn signup_page(
     if viewer.0.is_some() {
         return Ok(see_other(&return_to::or_default(query.return_to.as_deref())));
     }
+    note_ui_locales_of(&state, &req, query.return_to.as_deref());
     render(&state, &req, None, StatusCode::OK, "signup.html", &auth_view(&state, query.return_to.as_deref()).await?)
 }
 
@@ -116,7 +119,8 @@ async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Si
     csrf::verify(&req, &form.csrf_token)?;
     let form = form.into_inner();
     let request = SignUpRequest { name: form.name.clone(), email: form.email.clone(), password: form.password };
-    let links = Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone() };
+    note_ui_locales_of(&state, &req, Some(&form.return_to));
+    let links = Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone(), locale: locale::of(&req, None) };
     let require_verified = state.settings.accounts.require_verified_email;
     let outcome =
         credentials::sign_up(&state.db, &state.hasher, state.session_policy, request, client_info(&req), links, !require_verified).await;
@@ -128,8 +132,12 @@ async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Si
             Ok(res)
         }
         Ok((user, None)) => {
-            let text = format!("We sent a confirmation link to {}. Follow it, then sign in.", user.email);
-            let view = MessageView { title: "Check your email", message: &text, link_href: Some("/login"), link_text: Some("Sign in") };
+            let view = MessageView {
+                title: Msg::new("check-email-title"),
+                message: Msg::new("signup-check-email").with("email", user.email),
+                link_href: Some("/login"),
+                link_text: Some(Msg::new("nav-sign-in")),
+            };
             render(&state, &req, None, StatusCode::OK, "message.html", &view)
         }
         Err(SignUpError::Invalid(errors)) => {
@@ -153,10 +161,11 @@ async fn login_page(
     if viewer.0.is_some() && query.force.is_none() {
         return Ok(see_other(&return_to::or_default(query.return_to.as_deref())));
     }
+    note_ui_locales_of(&state, &req, query.return_to.as_deref());
     let hint = query.login_hint.as_deref().unwrap_or_default();
     let notice = match (query.signed_out.as_ref(), query.notice.as_deref()) {
-        (Some(_), _) => Some("You have signed out."),
-        (_, Some("reset")) => Some("Your password has been changed. Sign in with the new one."),
+        (Some(_), _) => Some(Msg::new("notice-signed-out")),
+        (_, Some("reset")) => Some(Msg::new("notice-password-reset")),
         _ => None,
     };
     let view = AuthView { form: FormEcho { name: "", email: hint }, notice, ..auth_view(&state, query.return_to.as_deref()).await? };
@@ -175,6 +184,7 @@ pub struct LoginForm {
 async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let form = form.into_inner();
+    note_ui_locales_of(&state, &req, Some(&form.return_to));
     let outcome =
         credentials::sign_in(
             &state.db,
@@ -199,7 +209,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
         Err(SignInError::BadCredentials) => {
             let view = AuthView {
                 form: FormEcho { name: "", email: &form.email },
-                error: Some(BAD_CREDENTIALS),
+                error: Some(Msg::new(BAD_CREDENTIALS)),
                 ..auth_view(&state, Some(&form.return_to)).await?
             };
             render(&state, &req, None, StatusCode::UNAUTHORIZED, "login.html", &view)
@@ -207,7 +217,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
         Err(SignInError::Unverified(email)) => {
             let view = AuthView {
                 form: FormEcho { name: "", email: &form.email },
-                error: Some("Confirm your email address first: follow the link we sent you."),
+                error: Some(Msg::new("error-unverified")),
                 unverified_email: Some(email),
                 ..auth_view(&state, Some(&form.return_to)).await?
             };
@@ -233,10 +243,11 @@ async fn logout(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Cs
     Ok(res)
 }
 
+/// The view of `message.html`: a title, a sentence and maybe a link onward.
 #[derive(Serialize)]
-struct MessageView<'a> {
-    title: &'a str,
-    message: &'a str,
-    link_href: Option<&'a str>,
-    link_text: Option<&'a str>,
+pub struct MessageView<'a> {
+    pub title: Msg,
+    pub message: Msg,
+    pub link_href: Option<&'a str>,
+    pub link_text: Option<Msg>,
 }

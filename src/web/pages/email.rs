@@ -9,11 +9,14 @@ use crate::error::{AppError, AppResult};
 use crate::identity::email::Email;
 use crate::identity::email_flows::{self, Links, Verified};
 use crate::identity::sessions::{self, AuthMethod};
-use crate::identity::verification::CodeCheck;
+use crate::i18n::Msg;
+use crate::identity::verification::{self, CodeCheck, Purpose};
 use crate::identity::{now, rate_limit, FieldErrors};
+use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
+use crate::web::pages::auth::MessageView;
 use crate::web::viewer::{client_info, session_cookie, SignedIn, Viewer};
-use crate::web::{csrf, render, return_to, see_other, AppState};
+use crate::web::{csrf, locale, render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/verify-email", web::get().to(verify_page))
@@ -32,20 +35,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login/code/verify", web::post().to(code_verify));
 }
 
-fn links(state: &AppState) -> Links {
-    Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone() }
+fn links(state: &AppState, req: &HttpRequest) -> Links {
+    Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone(), locale: locale::of(req, None) }
 }
 
-#[derive(Serialize)]
-struct MessageView<'a> {
-    title: &'a str,
-    message: &'a str,
-    link_href: Option<&'a str>,
-    link_text: Option<&'a str>,
-}
-
-fn message(state: &AppState, req: &HttpRequest, viewer: Option<&SignedIn>, status: StatusCode, title: &str, text: &str, link: Option<(&str, &str)>) -> AppResult<HttpResponse> {
-    let view = MessageView { title, message: text, link_href: link.map(|l| l.0), link_text: link.map(|l| l.1) };
+/// The message page: catalogue keys for the title and text, and maybe a link (path, text key).
+fn message(state: &AppState, req: &HttpRequest, viewer: Option<&SignedIn>, status: StatusCode, title: &'static str, text: impl Into<Msg>, link: Option<(&str, &'static str)>) -> AppResult<HttpResponse> {
+    let view = MessageView { title: Msg::new(title), message: text.into(), link_href: link.map(|l| l.0), link_text: link.map(|l| Msg::new(l.1)) };
     render(state, req, viewer, status, "message.html", &view)
 }
 
@@ -72,7 +68,7 @@ async fn allowed(state: &AppState, req: &HttpRequest, action: &str, email: Optio
 }
 
 fn too_many(state: &AppState, req: &HttpRequest) -> AppResult<HttpResponse> {
-    message(state, req, None, StatusCode::TOO_MANY_REQUESTS, "Too many requests", "Please wait a while before asking again.", Some(("/login", "Back to sign in")))
+    message(state, req, None, StatusCode::TOO_MANY_REQUESTS, "too-many-title", "too-many-message", Some(("/login", "back-to-sign-in")))
 }
 
 // ---- verification ----
@@ -86,18 +82,30 @@ struct TokenQuery {
 
 #[derive(Serialize)]
 struct ConfirmView<'a> {
-    title: &'a str,
-    message: &'a str,
+    title: Msg,
+    message: Msg,
     action: &'a str,
     token: &'a str,
     return_to: String,
-    button: &'a str,
+    button: Msg,
 }
 
 /// A link from an email opens a page whose button does the work: mail scanners that follow
 /// links must not use up single-use tokens.
+///
+/// A dead link says so at once (without using up a live one), with the way to a new one.
 async fn verify_page(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, q: web::Query<TokenQuery>) -> AppResult<HttpResponse> {
-    let view = ConfirmView { title: "Confirm your email address", message: "Press the button to confirm this address.", action: "/verify-email", token: &q.token, return_to: String::new(), button: "Confirm my address" };
+    if !link_is_live(&state, &q.token, Purpose::VerifyEmail).await? {
+        return verify_link_expired(&state, &req, viewer.0.as_ref());
+    }
+    let view = ConfirmView {
+        title: Msg::new("verify-title"),
+        message: Msg::new("verify-confirm-message"),
+        action: "/verify-email",
+        token: &q.token,
+        return_to: String::new(),
+        button: Msg::new("verify-confirm-button"),
+    };
     render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "confirm_link.html", &view)
 }
 
@@ -115,14 +123,24 @@ async fn verify(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, fo
     let outcome = state.db.run(move |conn| email_flows::confirm(conn, &token, now())).await?;
     let v = viewer.0.as_ref();
     match outcome {
-        Verified::Address(_) => message(&state, &req, v, StatusCode::OK, "Email address confirmed", "Thank you: your email address is confirmed.", Some(("/account", "Go to your account"))),
+        Verified::Address(_) => message(&state, &req, v, StatusCode::OK, "verified-title", "verified-message", Some(("/account", "go-to-account"))),
         Verified::Changed(u) => {
-            let text = format!("Your email address is now {}.", u.email);
-            message(&state, &req, v, StatusCode::OK, "Email address changed", &text, Some(("/account", "Go to your account")))
+            let text = Msg::new("changed-message").with("email", u.email);
+            message(&state, &req, v, StatusCode::OK, "changed-title", text, Some(("/account", "go-to-account")))
         }
-        Verified::Taken => message(&state, &req, v, StatusCode::CONFLICT, "Address already in use", "Another account now uses this address, so it cannot be yours too.", Some(("/account", "Go to your account"))),
-        Verified::Invalid => message(&state, &req, v, StatusCode::BAD_REQUEST, "Link expired", "This link is invalid, expired or already used. Ask for a new one from your account page.", Some(("/account", "Go to your account"))),
+        Verified::Taken => message(&state, &req, v, StatusCode::CONFLICT, "taken-title", "taken-message", Some(("/account", "go-to-account"))),
+        Verified::Invalid => verify_link_expired(&state, &req, v),
     }
+}
+
+fn verify_link_expired(state: &AppState, req: &HttpRequest, viewer: Option<&SignedIn>) -> AppResult<HttpResponse> {
+    message(state, req, viewer, StatusCode::BAD_REQUEST, "link-expired-title", "verify-link-expired", Some(("/account", "go-to-account")))
+}
+
+/// Whether an emailed link still works, without using it up.
+async fn link_is_live(state: &AppState, token: &str, purpose: Purpose) -> AppResult<bool> {
+    let token = token.to_string();
+    state.db.run(move |conn| Ok(verification::peek_link(conn, &token, purpose, now())?.is_some())).await
 }
 
 #[derive(Deserialize, Default)]
@@ -136,14 +154,14 @@ struct EmailForm {
 /// From the sign-in page, for someone whose unverified address blocks sign-in.
 async fn resend_public(state: web::Data<AppState>, req: HttpRequest, form: web::Form<EmailForm>) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
-    let sent = "If that address has an account that still needs confirming, a new link is on its way.";
+    let sent = "resend-sent";
     let Ok(email) = Email::parse(&form.email) else {
-        return message(&state, &req, None, StatusCode::OK, "Check your email", sent, Some(("/login", "Back to sign in")));
+        return message(&state, &req, None, StatusCode::OK, "check-email-title", sent, Some(("/login", "back-to-sign-in")));
     };
     if !allowed(&state, &req, "verify", Some(email.as_str())).await? {
         return too_many(&state, &req);
     }
-    let links = links(&state);
+    let links = links(&state, &req);
     state
         .db
         .run(move |conn| {
@@ -154,7 +172,7 @@ async fn resend_public(state: web::Data<AppState>, req: HttpRequest, form: web::
         })
         .await?;
     state.mail.wake();
-    message(&state, &req, None, StatusCode::OK, "Check your email", sent, Some(("/login", "Back to sign in")))
+    message(&state, &req, None, StatusCode::OK, "check-email-title", sent, Some(("/login", "back-to-sign-in")))
 }
 
 #[derive(Deserialize, Default)]
@@ -168,7 +186,7 @@ async fn resend_own(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, 
     if !allowed(&state, &req, "verify", Some(&me.user.email)).await? {
         return too_many(&state, &req);
     }
-    let (links, user) = (links(&state), me.user.clone());
+    let (links, user) = (links(&state, &req), me.user.clone());
     state
         .db
         .run(move |conn| email_flows::send_verification(conn, &links, &user, &user.email, now()))
@@ -188,7 +206,7 @@ struct ChangeEmailForm {
 async fn change_email(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, form: web::Form<ChangeEmailForm>) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let mut errors = FieldErrors::default();
-    let email = Email::parse(&form.new_email).map_err(|e| errors.add("new_email", e.to_string())).ok();
+    let email = Email::parse(&form.new_email).map_err(|e| errors.add("new_email", e.message())).ok();
     if crate::identity::management::has_password(&state.db, &me.user.id).await? {
         let uid = me.user.id.clone();
         let stored = state
@@ -196,11 +214,11 @@ async fn change_email(state: web::Data<AppState>, req: HttpRequest, me: SignedIn
             .run(move |conn| Ok(crate::db::models::Account::credential_for_user(conn, &uid)?.and_then(|a| a.password_hash)))
             .await?;
         if state.hasher.verify(form.current_password.clone(), stored).await? == crate::identity::password::Verdict::Mismatch {
-            errors.add("current_password", "Your current password is incorrect.");
+            errors.add("current_password", "error-current-password-wrong");
         }
     }
     if email.as_ref().is_some_and(|e| e.as_str() == me.user.email) {
-        errors.add("new_email", "That is already your address.");
+        errors.add("new_email", "error-email-same");
     }
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return super::account::render_profile(&state, &req, &me, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -208,7 +226,7 @@ async fn change_email(state: web::Data<AppState>, req: HttpRequest, me: SignedIn
     if !allowed(&state, &req, "verify", Some(email.as_str())).await? {
         return too_many(&state, &req);
     }
-    let (links, user) = (links(&state), me.user.clone());
+    let (links, user) = (links(&state, &req), me.user.clone());
     // Whether a link went out (the address may be taken) is not told: that would reveal accounts.
     state.db.run(move |conn| email_flows::request_change(conn, &links, &user, &email, now())).await?;
     state.mail.wake();
@@ -219,7 +237,7 @@ async fn change_email(state: web::Data<AppState>, req: HttpRequest, me: SignedIn
 
 #[derive(Serialize, Default)]
 struct ForgotView {
-    notice: Option<&'static str>,
+    notice: Option<Msg>,
     form: ForgotEcho,
 }
 
@@ -232,18 +250,18 @@ async fn forgot_page(state: web::Data<AppState>, req: HttpRequest, viewer: Viewe
     render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "forgot.html", &ForgotView::default())
 }
 
-const FORGOT_SENT: &str = "If an account uses that address, a link to reset the password is on its way. It works for one hour.";
+
 
 async fn forgot(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, form: web::Form<EmailForm>) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
-    let view = ForgotView { notice: Some(FORGOT_SENT), form: ForgotEcho { email: form.email.clone() } };
+    let view = ForgotView { notice: Some(Msg::new("forgot-sent")), form: ForgotEcho { email: form.email.clone() } };
     let Ok(email) = Email::parse(&form.email) else {
         return render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "forgot.html", &view);
     };
     if !allowed(&state, &req, "reset", Some(email.as_str())).await? {
         return too_many(&state, &req);
     }
-    let links = links(&state);
+    let links = links(&state, &req);
     state.db.run(move |conn| email_flows::request_reset(conn, &links, &email, now())).await?;
     state.mail.wake();
     render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "forgot.html", &view)
@@ -253,12 +271,16 @@ async fn forgot(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, fo
 struct ResetView<'a> {
     token: &'a str,
     errors: FieldErrors,
-    error: Option<&'a str>,
+    error: Option<Msg>,
     password_min: usize,
     password_max: usize,
 }
 
+/// A dead link says so before the person chooses a password, with the way to a new one.
 async fn reset_page(state: web::Data<AppState>, req: HttpRequest, q: web::Query<TokenQuery>) -> AppResult<HttpResponse> {
+    if !link_is_live(&state, &q.token, Purpose::ResetPassword).await? {
+        return reset_link_expired(&state, &req);
+    }
     let view = ResetView { token: &q.token, errors: FieldErrors::default(), error: None, password_min: state.hasher.policy.min_length, password_max: state.hasher.policy.max_length };
     render(&state, &req, None, StatusCode::OK, "reset.html", &view)
 }
@@ -277,17 +299,17 @@ async fn reset(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Res
     let f = form.into_inner();
     let mut errors = FieldErrors::default();
     if let Err(e) = state.hasher.policy.check(&f.new_password) {
-        errors.add("new_password", e.to_string());
+        errors.add("new_password", e.message());
     }
     if f.new_password != f.confirm_password {
-        errors.add("confirm_password", "The passwords do not match.");
+        errors.add("confirm_password", "error-passwords-differ");
     }
     if !errors.is_empty() {
         let view = ResetView { token: &f.token, errors, error: None, password_min: state.hasher.policy.min_length, password_max: state.hasher.policy.max_length };
         return render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "reset.html", &view);
     }
     let hash = state.hasher.hash(f.new_password).await?;
-    let (links, token) = (links(&state), f.token.clone());
+    let (links, token) = (links(&state, &req), f.token.clone());
     let done = state
         .db
         .run(move |conn| email_flows::reset_password(conn, &links, &token, &hash, now()))
@@ -300,13 +322,17 @@ async fn reset(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Res
             res.add_cookie(&crate::web::viewer::clear_session_cookie(&state))?;
             Ok(res)
         }
-        None => message(&state, &req, None, StatusCode::BAD_REQUEST, "Link expired", "This reset link is invalid, expired or already used. Ask for a new one.", Some(("/forgot", "Reset my password"))),
+        None => reset_link_expired(&state, &req),
     }
+}
+
+fn reset_link_expired(state: &AppState, req: &HttpRequest) -> AppResult<HttpResponse> {
+    message(state, req, None, StatusCode::BAD_REQUEST, "link-expired-title", "reset-link-expired", Some(("/forgot", "reset-link-request-new")))
 }
 
 // ---- magic links and codes ----
 
-const LINK_SENT: &str = "If an account uses that address, a sign-in link is on its way. It works for 15 minutes.";
+const LINK_SENT: &str = "magic-sent";
 
 async fn magic_request(state: web::Data<AppState>, req: HttpRequest, form: web::Form<EmailForm>) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
@@ -314,19 +340,20 @@ async fn magic_request(state: web::Data<AppState>, req: HttpRequest, form: web::
         return Err(AppError::NotFound);
     }
     let back = return_to::sanitize(&form.return_to);
+    note_ui_locales_of(&state, &req, back.as_deref());
     let Ok(email) = Email::parse(&form.email) else {
-        return message(&state, &req, None, StatusCode::OK, "Check your email", LINK_SENT, None);
+        return message(&state, &req, None, StatusCode::OK, "check-email-title", LINK_SENT, None);
     };
     if !allowed(&state, &req, "magic", Some(email.as_str())).await? {
         return too_many(&state, &req);
     }
-    let links = links(&state);
+    let links = links(&state, &req);
     state
         .db
         .run(move |conn| email_flows::request_magic_link(conn, &links, &email, back.as_deref(), now()))
         .await?;
     state.mail.wake();
-    message(&state, &req, None, StatusCode::OK, "Check your email", LINK_SENT, None)
+    message(&state, &req, None, StatusCode::OK, "check-email-title", LINK_SENT, None)
 }
 
 async fn magic_page(state: web::Data<AppState>, req: HttpRequest, q: web::Query<TokenQuery>) -> AppResult<HttpResponse> {
@@ -334,7 +361,18 @@ async fn magic_page(state: web::Data<AppState>, req: HttpRequest, q: web::Query<
         return Err(AppError::NotFound);
     }
     let back = q.return_to.as_deref().and_then(return_to::sanitize).unwrap_or_default();
-    let view = ConfirmView { title: "Sign in", message: "Press the button to finish signing in.", action: "/login/magic/confirm", token: &q.token, return_to: back, button: "Sign in" };
+    note_ui_locales_of(&state, &req, Some(&back));
+    if !link_is_live(&state, &q.token, Purpose::MagicLink).await? {
+        return magic_link_expired(&state, &req);
+    }
+    let view = ConfirmView {
+        title: Msg::new("login-title"),
+        message: Msg::new("magic-confirm-message"),
+        action: "/login/magic/confirm",
+        token: &q.token,
+        return_to: back,
+        button: Msg::new("login-submit"),
+    };
     render(&state, &req, None, StatusCode::OK, "confirm_link.html", &view)
 }
 
@@ -346,16 +384,20 @@ async fn magic_confirm(state: web::Data<AppState>, req: HttpRequest, form: web::
     let token = form.token.clone();
     let user = state.db.run(move |conn| email_flows::consume_magic_link(conn, &token, now())).await?;
     let Some(user) = user else {
-        return message(&state, &req, None, StatusCode::BAD_REQUEST, "Link expired", "This sign-in link is invalid, expired or already used.", Some(("/login", "Back to sign in")));
+        return magic_link_expired(&state, &req);
     };
     start_session(&state, &req, &user.id, &form.return_to).await
+}
+
+fn magic_link_expired(state: &AppState, req: &HttpRequest) -> AppResult<HttpResponse> {
+    message(state, req, None, StatusCode::BAD_REQUEST, "link-expired-title", "magic-link-expired", Some(("/login", "back-to-sign-in")))
 }
 
 #[derive(Serialize)]
 struct CodeView<'a> {
     email: &'a str,
     return_to: String,
-    error: Option<&'a str>,
+    error: Option<Msg>,
 }
 
 async fn code_request(state: web::Data<AppState>, req: HttpRequest, form: web::Form<EmailForm>) -> AppResult<HttpResponse> {
@@ -364,13 +406,14 @@ async fn code_request(state: web::Data<AppState>, req: HttpRequest, form: web::F
         return Err(AppError::NotFound);
     }
     let back = return_to::sanitize(&form.return_to).unwrap_or_default();
+    note_ui_locales_of(&state, &req, Some(&back));
     let Ok(email) = Email::parse(&form.email) else {
         return render(&state, &req, None, StatusCode::OK, "code.html", &CodeView { email: &form.email, return_to: back, error: None });
     };
     if !allowed(&state, &req, "code", Some(email.as_str())).await? {
         return too_many(&state, &req);
     }
-    let (links, e) = (links(&state), email.clone());
+    let (links, e) = (links(&state, &req), email.clone());
     state.db.run(move |conn| email_flows::request_code(conn, &links, &e, now())).await?;
     state.mail.wake();
     render(&state, &req, None, StatusCode::OK, "code.html", &CodeView { email: email.as_str(), return_to: back, error: None })
@@ -391,9 +434,10 @@ async fn code_verify(state: web::Data<AppState>, req: HttpRequest, form: web::Fo
         return Err(AppError::NotFound);
     }
     let back = return_to::sanitize(&form.return_to).unwrap_or_default();
-    let wrong = "That code is not right, or it has expired. Check the email, or ask for a new code.";
+    note_ui_locales_of(&state, &req, Some(&back));
+    let wrong = Msg::new("error-code-wrong");
     let Ok(email) = Email::parse(&form.email) else {
-        return render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "code.html", &CodeView { email: &form.email, return_to: back, error: Some(wrong) });
+        return render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "code.html", &CodeView { email: &form.email, return_to: back, error: Some(wrong.clone()) });
     };
     let (e, code, max) = (email.clone(), form.code.clone(), state.settings.accounts.code_max_attempts);
     let (check, user) = state.db.run(move |conn| email_flows::verify_code(conn, &e, &code, max, now())).await?;

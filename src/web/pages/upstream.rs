@@ -7,12 +7,14 @@ use serde::Deserialize;
 
 use crate::db::models::Account;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::identity::linking::{self, Resolution};
 use crate::identity::{now, sessions};
 use crate::identity::sessions::AuthMethod;
 use crate::upstream::{connector, flow, registry, UpstreamError};
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::viewer::{client_info, session_cookie, SignedIn};
+use crate::web::templates::{error_page, ErrorText};
 use crate::web::{csrf, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -143,11 +145,15 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
     let require_verified = state.settings.accounts.require_verified_email;
     let link_to = pending.link_user_id.clone();
     let method = format!("{}:{}", AuthMethod::Federated.as_str(), cfg.slug);
+    let locale = crate::web::locale::of(&req, None);
     let outcome = state
         .db
         .run(move |conn| {
             let now = now();
             let resolved = linking::resolve(conn, &mk, &cfg, &profile, &tokens, link_to.as_deref(), now)?;
+            if let Ok(Resolution::Created(user)) = &resolved {
+                crate::identity::profile::adopt_language(conn, &user.id, locale, now)?;
+            }
             let resolution = match resolved {
                 Ok(r) => r,
                 Err(refusal) => return Ok(Err(refusal)),
@@ -163,7 +169,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
     let (resolution, issued) = match outcome {
         Ok(found) => found,
         Err(refusal) => {
-            let res = crate::web::templates::error_page(StatusCode::CONFLICT, "Cannot sign in this way yet", &refusal.to_string());
+            let res = error_page(StatusCode::CONFLICT, Msg::new("upstream-refused-title"), ErrorText::Message(refusal.message()));
             return Ok(clear_flow_cookie(res));
         }
     };
@@ -185,7 +191,11 @@ fn failure_page(e: &UpstreamError) -> HttpResponse {
         UpstreamError::Restricted(_) => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
-    crate::web::templates::error_page(status, "Sign-in did not complete", &e.to_string())
+    let text = match e.message() {
+        Ok(msg) => ErrorText::Message(msg),
+        Err(sentence) => ErrorText::Detail(sentence),
+    };
+    error_page(status, Msg::new("upstream-failed-title"), text)
 }
 
 fn clear_flow_cookie(mut res: HttpResponse) -> HttpResponse {

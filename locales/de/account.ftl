@@ -1,0 +1,90 @@
+# Der Kontobereich (/account/*).
+
+account-nav-profile = Profil
+account-nav-settings = Einstellungen
+account-nav-password = Passwort
+account-nav-sessions = Sitzungen
+account-nav-apps = Verbundene Anwendungen
+account-nav-methods = Anmeldemethoden
+account-nav-delete = Konto löschen
+
+## Profil
+profile-verified = bestätigt
+profile-not-verified = nicht bestätigt
+profile-resend-verification = Bestätigungs-E-Mail erneut senden
+profile-picture = Bild-URL
+profile-picture-hint = Ein Link zu einem quadratischen Bild, das neben Ihrem Namen angezeigt wird.
+profile-bio = Über mich
+profile-bio-hint = Höchstens { $max } Zeichen.
+profile-website = Website
+profile-timezone = Zeitzone
+profile-timezone-hint = IANA-Name, z. B. Europe/Berlin
+profile-save = Profil speichern
+profile-change-email-heading = E-Mail-Adresse ändern
+profile-new-email = Neue E-Mail-Adresse
+profile-new-email-hint = Ihre Adresse ändert sich, sobald Sie dem Link folgen, den wir an die neue Adresse senden.
+profile-send-verification-link = Bestätigungslink senden
+
+## Einstellungen
+settings-theme = Design
+settings-theme-light = Hell
+settings-theme-dark = Dunkel
+settings-theme-system = Wie mein Gerät
+settings-language = Sprache
+settings-notifications = Mich per E-Mail über Sicherheitsereignisse informieren (neue Anmeldungen, Passwortänderungen)
+settings-save = Einstellungen speichern
+
+## Passwort
+password-change-heading = Passwort ändern
+password-change-lead = Wenn Sie Ihr Passwort ändern, werden Sie überall sonst abgemeldet.
+password-set-heading = Passwort festlegen
+password-set-lead = Für dieses Konto ist noch kein Passwort festgelegt. Legen Sie eines fest, um sich mit Ihrer E-Mail-Adresse und einem Passwort anmelden zu können.
+
+## Sitzungen
+sessions-lead = Diese Geräte sind derzeit bei Ihrem Konto angemeldet. Wenn Sie eines nicht erkennen, widerrufen Sie die Sitzung und ändern Sie Ihr Passwort.
+sessions-unknown-browser = Unbekannter Browser
+sessions-this-device = Dieses Gerät
+sessions-ip = IP-Adresse
+sessions-method = Angemeldet mit
+sessions-created = Angemeldet am
+sessions-last-active = Zuletzt aktiv
+sessions-unknown = unbekannt
+sessions-revoke = Widerrufen
+sessions-none = Keine aktiven Sitzungen.
+sessions-revoke-others = Alle anderen Sitzungen abmelden
+sessions-method-password = Passwort
+sessions-method-other = Sonstige
+
+## Verbundene Anwendungen
+apps-lead = Anwendungen, denen Sie die Anmeldung mit Ihrem Konto erlaubt haben. Wenn Sie den Zugriff widerrufen, werden sie abgemeldet und ihre Tokens ungültig.
+apps-access = Zugriff:
+apps-since = Seit { $date }
+apps-revoke = Zugriff widerrufen
+apps-none = Keine Anwendung hat Zugriff auf Ihr Konto.
+
+## Anmeldemethoden
+methods-lead = Mit jeder dieser Methoden weisen Sie nach, dass Sie es sind. Behalten Sie mindestens eine.
+methods-password = Passwort
+methods-added = Hinzugefügt am { $date }
+methods-unlink = Trennen
+methods-none = Für dieses Konto ist keine Anmeldemethode eingerichtet.
+methods-set-password-before = {""}
+methods-set-password-link = Legen Sie ein Passwort fest
+methods-set-password-after = , um sich auch mit Ihrer E-Mail-Adresse anmelden zu können.
+methods-link-heading = Weitere Anmeldemethode verknüpfen
+methods-link = { $provider } verknüpfen
+
+## Löschen
+delete-lead = Das Löschen Ihres Kontos ist endgültig und kann nicht rückgängig gemacht werden.
+delete-consequence-data = Alles, was über Sie gespeichert ist, wird entfernt: Profil, Einstellungen, Sitzungen und Anmeldemethoden.
+delete-consequence-sessions = Sie werden auf allen Geräten abgemeldet.
+delete-consequence-apps = Anwendungen, bei denen Sie sich mit diesem Konto angemeldet haben, verlieren den Zugriff darauf.
+delete-confirm-label = Geben Sie zur Bestätigung DELETE ein
+delete-confirm-hint = Geben Sie das Wort DELETE in Großbuchstaben ein.
+delete-submit = Mein Konto löschen
+
+## Wie ein angemeldetes Gerät beschrieben wird (Sitzungsliste)
+device-unknown = Unbekanntes Gerät
+device-browser-on-os = { $browser } unter { $os }
+device-some-browser-on-os = Browser unter { $os }
+device-plain = { $text }

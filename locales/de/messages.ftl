@@ -1,0 +1,97 @@
+# Texte aus dem Code des Servers: Formularfehler, Hinweise, Fehlerseiten.
+
+## Fehler in Formularfeldern
+error-name-missing = Geben Sie Ihren Namen ein.
+error-name-control = Entfernen Sie die Sonderzeichen aus Ihrem Namen.
+error-too-short = Verwenden Sie mindestens { $min } Zeichen.
+error-too-long = Verwenden Sie höchstens { $max } Zeichen.
+error-password-missing = Geben Sie ein Passwort ein.
+error-email-missing = Geben Sie Ihre E-Mail-Adresse ein.
+error-email-invalid = Geben Sie eine gültige E-Mail-Adresse ein, z. B. name@example.com.
+error-email-too-long = Diese E-Mail-Adresse ist zu lang.
+error-email-taken = Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Möchten Sie sich stattdessen anmelden?
+error-email-same = Das ist bereits Ihre Adresse.
+error-bad-credentials = E-Mail-Adresse oder Passwort ist falsch.
+error-unverified = Bestätigen Sie zuerst Ihre E-Mail-Adresse: Folgen Sie dem Link, den wir Ihnen gesendet haben.
+error-current-password-missing = Geben Sie Ihr aktuelles Passwort ein.
+error-current-password-wrong = Ihr aktuelles Passwort ist falsch.
+error-password-wrong = Ihr Passwort ist falsch.
+error-passwords-differ = Die Passwörter stimmen nicht überein.
+error-type-delete = Geben Sie zur Bestätigung DELETE ein.
+error-timezone = Geben Sie den Namen einer Zeitzone ein, z. B. Europe/Berlin oder UTC.
+error-theme = Wählen Sie Hell, Dunkel oder Wie mein Gerät.
+error-language = Wählen Sie eine Sprache aus der Liste.
+error-url = Geben Sie eine vollständige Webadresse ein, die mit https:// beginnt.
+error-code-wrong = Dieser Code ist falsch oder abgelaufen. Prüfen Sie die E-Mail oder fordern Sie einen neuen Code an.
+
+## Hinweise nach einer Aktion
+notice-account-deleted = Ihr Konto und alle zugehörigen Daten wurden gelöscht.
+notice-signed-out = Sie haben sich abgemeldet.
+notice-password-reset = Ihr Passwort wurde geändert. Melden Sie sich mit dem neuen Passwort an.
+notice-profile = Ihr Profil wurde gespeichert.
+notice-settings = Ihre Einstellungen wurden gespeichert.
+notice-password = Ihr Passwort wurde geändert. Andere Sitzungen wurden abgemeldet.
+notice-revoked = Die Sitzung wurde widerrufen.
+notice-revoked-others = Alle anderen Sitzungen wurden abgemeldet.
+notice-verification-sent = Wir haben Ihnen einen neuen Bestätigungslink gesendet.
+notice-change-sent = Wir haben einen Bestätigungslink an die neue Adresse gesendet. Ihre Adresse ändert sich, sobald Sie ihm folgen.
+notice-method-linked = Die Anmeldemethode wurde verknüpft.
+notice-method-unlinked = Die Anmeldemethode wurde entfernt.
+notice-method-last = Das ist Ihre letzte Möglichkeit, sich anzumelden, daher kann sie nicht entfernt werden. Fügen Sie zuerst eine weitere hinzu.
+notice-app-revoked = Der Zugriff wurde widerrufen.
+
+## Meldungsseiten
+check-email-title = Prüfen Sie Ihre E-Mails
+signup-check-email = Wir haben einen Bestätigungslink an { $email } gesendet. Folgen Sie ihm und melden Sie sich dann an.
+go-to-account = Zu Ihrem Konto
+your-account = Ihr Konto
+too-many-title = Zu viele Anfragen
+too-many-message = Bitte warten Sie eine Weile, bevor Sie es erneut versuchen.
+resend-sent = Falls zu dieser Adresse ein Konto gehört, das noch bestätigt werden muss, ist ein neuer Link unterwegs.
+forgot-sent = Falls ein Konto diese Adresse verwendet, ist ein Link zum Zurücksetzen des Passworts unterwegs. Er ist eine Stunde lang gültig.
+magic-sent = Falls ein Konto diese Adresse verwendet, ist ein Anmeldelink unterwegs. Er ist 15 Minuten lang gültig.
+verify-confirm-message = Klicken Sie auf die Schaltfläche, um diese Adresse zu bestätigen.
+verify-confirm-button = Meine Adresse bestätigen
+verified-title = E-Mail-Adresse bestätigt
+verified-message = Vielen Dank: Ihre E-Mail-Adresse ist bestätigt.
+changed-title = E-Mail-Adresse geändert
+changed-message = Ihre E-Mail-Adresse lautet jetzt { $email }.
+taken-title = Adresse bereits vergeben
+taken-message = Ein anderes Konto verwendet diese Adresse inzwischen, daher kann sie nicht auch Ihre sein.
+link-expired-title = Link abgelaufen
+verify-link-expired = Dieser Link ist ungültig, abgelaufen oder wurde bereits verwendet. Fordern Sie auf Ihrer Kontoseite einen neuen an.
+reset-link-expired = Dieser Link zum Zurücksetzen ist ungültig, abgelaufen oder wurde bereits verwendet. Fordern Sie einen neuen an.
+reset-link-request-new = Passwort zurücksetzen
+magic-confirm-message = Klicken Sie auf die Schaltfläche, um die Anmeldung abzuschließen.
+magic-link-expired = Dieser Anmeldelink ist ungültig, abgelaufen oder wurde bereits verwendet.
+authorize-confirm-email = Folgen Sie dem Link, den wir an { $email } gesendet haben, um die Adresse zu bestätigen, und kehren Sie dann zur Anwendung zurück.
+
+## Fehlerseiten
+error-not-found-title = Seite nicht gefunden
+error-not-found-message = Unter dieser Adresse gibt es nichts.
+error-bad-request-title = Ungültige Anfrage
+error-csrf-title = Dieses Formular ist abgelaufen
+error-csrf-message = Das Formular war veraltet oder wurde von einer anderen Website gesendet. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.
+error-login-required-title = Anmeldung erforderlich
+error-login-required-message = Bitte melden Sie sich an.
+error-unavailable-title = Vorübergehend nicht verfügbar
+error-unavailable-message = Der Dienst ist ausgelastet oder seine Datenbank ist nicht erreichbar. Bitte versuchen Sie es in Kürze erneut.
+error-unexpected-message = Ein unerwarteter Fehler ist aufgetreten. Bitte versuchen Sie es erneut.
+error-form-too-large = Das Formular ist zu groß.
+error-form-unreadable = Das Formular konnte nicht gelesen werden. Gehen Sie zurück und versuchen Sie es erneut.
+error-authorize-expired = Diese Anmeldeanfrage ist abgelaufen oder ungültig. Kehren Sie zur Anwendung zurück und beginnen Sie erneut.
+error-client-gone = Die Anwendung ist hier nicht mehr registriert.
+
+## Anmeldung über einen anderen Anbieter
+upstream-failed-title = Anmeldung nicht abgeschlossen
+upstream-refused-title = Anmeldung auf diesem Weg noch nicht möglich
+upstream-denied = Sie haben die Anmeldung bei { $provider } abgebrochen.
+upstream-provider-error = { $provider } hat einen Fehler gemeldet: { $detail }
+upstream-unreachable = { $provider } war nicht erreichbar oder hat nicht rechtzeitig geantwortet. Bitte versuchen Sie es erneut.
+upstream-invalid = Die Antwort von { $provider } konnte nicht überprüft werden ({ $detail }).
+upstream-bad-state = Dieser Anmeldelink ist abgelaufen oder wurde bereits verwendet. Bitte beginnen Sie erneut.
+upstream-no-verified-email = { $provider } hat uns keine bestätigte E-Mail-Adresse übermittelt, die für die Anmeldung jedoch erforderlich ist.
+link-linked-elsewhere = Dieses { $provider }-Konto ist bereits mit einem anderen Portcullis-Konto verknüpft.
+link-sign-in-to-link = Mit der E-Mail-Adresse { $email } gibt es bereits ein Konto. Melden Sie sich zuerst dort an und verknüpfen Sie { $provider } dann auf Ihrer Kontoseite.
+link-no-email = { $provider } hat keine E-Mail-Adresse übermittelt, die für die Erstellung eines Kontos jedoch erforderlich ist.
+link-unverified = Bestätigen Sie zuerst Ihre E-Mail-Adresse { $email }: Folgen Sie dem Link, den wir Ihnen gesendet haben, und melden Sie sich dann erneut an.

@@ -1,0 +1,90 @@
+# The account area (/account/*).
+
+account-nav-profile = Profile
+account-nav-settings = Settings
+account-nav-password = Password
+account-nav-sessions = Sessions
+account-nav-apps = Connected apps
+account-nav-methods = Sign-in methods
+account-nav-delete = Delete account
+
+## Profile
+profile-verified = verified
+profile-not-verified = not verified
+profile-resend-verification = Resend verification email
+profile-picture = Picture URL
+profile-picture-hint = A link to a square image, shown next to your name.
+profile-bio = Bio
+profile-bio-hint = Up to { $max } characters.
+profile-website = Website
+profile-timezone = Time zone
+profile-timezone-hint = IANA name, e.g. Europe/Paris
+profile-save = Save profile
+profile-change-email-heading = Change email address
+profile-new-email = New email address
+profile-new-email-hint = Your address changes once you follow the link we send to the new one.
+profile-send-verification-link = Send a verification link
+
+## Settings
+settings-theme = Theme
+settings-theme-light = Light
+settings-theme-dark = Dark
+settings-theme-system = Match my device
+settings-language = Language
+settings-notifications = Email me about security events (new sign-ins, password changes)
+settings-save = Save settings
+
+## Password
+password-change-heading = Change password
+password-change-lead = Changing your password signs you out everywhere else.
+password-set-heading = Set a password
+password-set-lead = This account has no password yet. Set one to be able to sign in with your email address and a password.
+
+## Sessions
+sessions-lead = These are the devices currently signed in to your account. If you don't recognise one, revoke it and change your password.
+sessions-unknown-browser = Unknown browser
+sessions-this-device = This device
+sessions-ip = IP address
+sessions-method = Signed in with
+sessions-created = Signed in
+sessions-last-active = Last active
+sessions-unknown = unknown
+sessions-revoke = Revoke
+sessions-none = No active sessions.
+sessions-revoke-others = Sign out all other sessions
+sessions-method-password = Password
+sessions-method-other = Other
+
+## Connected apps
+apps-lead = Applications you have allowed to sign you in. Revoking access signs them out and invalidates their tokens.
+apps-access = Access:
+apps-since = Since { $date }
+apps-revoke = Revoke access
+apps-none = No application has access to your account.
+
+## Sign-in methods
+methods-lead = Each of these proves it is you. Keep at least one.
+methods-password = Password
+methods-added = Added { $date }
+methods-unlink = Unlink
+methods-none = No sign-in methods are set up for this account.
+methods-set-password-before = {""}
+methods-set-password-link = Set a password
+methods-set-password-after = {" "}to sign in with your email address as well.
+methods-link-heading = Link another way to sign in
+methods-link = Link { $provider }
+
+## Delete
+delete-lead = Deleting your account is permanent and cannot be undone.
+delete-consequence-data = Everything stored about you is removed: profile, settings, sessions and sign-in methods.
+delete-consequence-sessions = You are signed out on every device.
+delete-consequence-apps = Applications you signed in to with this account lose access to it.
+delete-confirm-label = Type DELETE to confirm
+delete-confirm-hint = Enter the word DELETE in capital letters.
+delete-submit = Delete my account
+
+## How a signed-in device is described (sessions list)
+device-unknown = Unknown device
+device-browser-on-os = { $browser } on { $os }
+device-some-browser-on-os = Browser on { $os }
+device-plain = { $text }

@@ -1,0 +1,35 @@
+# Emails. The first line of each text mail is its subject.
+
+email-greeting = Hi,
+email-greeting-name = Hi { $name },
+email-footer = You received this because someone used this address at Portcullis. If it was not you, ignore this message.
+email-button-fallback = If the button does not work, copy this address into your browser:
+
+email-verify-intro-html = Please confirm your email address for Portcullis.
+email-verify-intro-text = Please confirm your email address for Portcullis by opening this link:
+email-verify-button = Confirm email address
+email-verify-validity-hours = The link is valid for { $hours ->
+        [one] { $hours } hour
+       *[other] { $hours } hours
+    }.
+email-verify-validity-minutes = The link is valid for { $minutes } minutes.
+
+email-reset-intro-html = Someone asked to reset the password of your Portcullis account. Use the button below to choose a new password.
+email-reset-intro-text = Someone asked to reset the password of your Portcullis account. To choose a new password, open this link:
+email-reset-validity = The link is valid for { $minutes } minutes and works once.
+email-reset-not-you = If you did not ask, ignore this; your password stays the same.
+
+email-changed-title = Your password was changed
+email-changed-intro = Your password was just changed and all your sessions were signed out.
+email-changed-not-you = If this was not you, reset your password now:
+
+email-magic-title = Your sign-in link
+email-magic-intro-html = Use the button below to sign in to Portcullis.
+email-magic-intro-text = Open this link to sign in to Portcullis:
+email-magic-button = Sign in to Portcullis
+email-magic-validity = The link is valid for { $minutes } minutes and works once. If you did not ask to sign in, ignore this message; nobody can sign in without the link.
+
+email-code-title = Your sign-in code
+email-code-subject = Your sign-in code: { $code }
+email-code-intro = Your Portcullis sign-in code is:
+email-code-instructions = Enter it on the sign-in page. The code is valid for { $minutes } minutes and works once. Never share it: Portcullis will never ask you for it.

@@ -1,0 +1,97 @@
+# Texts produced by the server's code: form errors, notices, error pages.
+
+## Form field errors
+error-name-missing = Enter your name.
+error-name-control = Remove the special characters from your name.
+error-too-short = Use at least { $min } characters.
+error-too-long = Use at most { $max } characters.
+error-password-missing = Enter a password.
+error-email-missing = Enter your email address.
+error-email-invalid = Enter a valid email address, like name@example.com.
+error-email-too-long = That email address is too long.
+error-email-taken = An account with this email already exists. Sign in instead?
+error-email-same = That is already your address.
+error-bad-credentials = Incorrect email or password.
+error-unverified = Confirm your email address first: follow the link we sent you.
+error-current-password-missing = Enter your current password.
+error-current-password-wrong = Your current password is incorrect.
+error-password-wrong = Your password is incorrect.
+error-passwords-differ = The passwords do not match.
+error-type-delete = Type DELETE to confirm.
+error-timezone = Enter a time zone name like Europe/Paris or UTC.
+error-theme = Choose light, dark or system.
+error-language = Choose a language from the list.
+error-url = Enter a full web address starting with https://.
+error-code-wrong = That code is not right, or it has expired. Check the email, or ask for a new code.
+
+## Notices after an action
+notice-account-deleted = Your account and everything in it have been deleted.
+notice-signed-out = You have signed out.
+notice-password-reset = Your password has been changed. Sign in with the new one.
+notice-profile = Your profile has been saved.
+notice-settings = Your settings have been saved.
+notice-password = Your password has been changed. Other sessions were signed out.
+notice-revoked = The session has been revoked.
+notice-revoked-others = All other sessions have been signed out.
+notice-verification-sent = We sent you a new confirmation link.
+notice-change-sent = We sent a confirmation link to the new address. Your address changes once you follow it.
+notice-method-linked = The sign-in method has been linked.
+notice-method-unlinked = The sign-in method has been removed.
+notice-method-last = That is your last way to sign in, so it cannot be removed. Add another first.
+notice-app-revoked = Access has been revoked.
+
+## Message pages
+check-email-title = Check your email
+signup-check-email = We sent a confirmation link to { $email }. Follow it, then sign in.
+go-to-account = Go to your account
+your-account = Your account
+too-many-title = Too many requests
+too-many-message = Please wait a while before asking again.
+resend-sent = If that address has an account that still needs confirming, a new link is on its way.
+forgot-sent = If an account uses that address, a link to reset the password is on its way. It works for one hour.
+magic-sent = If an account uses that address, a sign-in link is on its way. It works for 15 minutes.
+verify-confirm-message = Press the button to confirm this address.
+verify-confirm-button = Confirm my address
+verified-title = Email address confirmed
+verified-message = Thank you: your email address is confirmed.
+changed-title = Email address changed
+changed-message = Your email address is now { $email }.
+taken-title = Address already in use
+taken-message = Another account now uses this address, so it cannot be yours too.
+link-expired-title = Link expired
+verify-link-expired = This link is invalid, expired or already used. Ask for a new one from your account page.
+reset-link-expired = This reset link is invalid, expired or already used. Ask for a new one.
+reset-link-request-new = Reset my password
+magic-confirm-message = Press the button to finish signing in.
+magic-link-expired = This sign-in link is invalid, expired or already used.
+authorize-confirm-email = Follow the link we sent to { $email } to confirm it, then go back to the application.
+
+## Error pages
+error-not-found-title = Page not found
+error-not-found-message = There is nothing at this address.
+error-bad-request-title = Bad request
+error-csrf-title = This form has expired
+error-csrf-message = The form was stale or was sent from another site. Go back, reload the page and try again.
+error-login-required-title = Sign-in required
+error-login-required-message = Please sign in.
+error-unavailable-title = Temporarily unavailable
+error-unavailable-message = The service is busy or its database is unreachable. Please try again shortly.
+error-unexpected-message = An unexpected error occurred. Please try again.
+error-form-too-large = The form is too large.
+error-form-unreadable = The form could not be read. Go back and try again.
+error-authorize-expired = This sign-in request has expired or is invalid. Go back to the application and start again.
+error-client-gone = The application is no longer registered here.
+
+## Sign-in with another provider
+upstream-failed-title = Sign-in did not complete
+upstream-refused-title = Cannot sign in this way yet
+upstream-denied = You cancelled the sign-in at { $provider }.
+upstream-provider-error = { $provider } reported an error: { $detail }
+upstream-unreachable = { $provider } could not be reached or did not answer in time. Please try again.
+upstream-invalid = The answer from { $provider } could not be verified ({ $detail }).
+upstream-bad-state = This sign-in link has expired or was already used. Please start again.
+upstream-no-verified-email = { $provider } did not share a verified email address with us, and one is needed to sign in.
+link-linked-elsewhere = This { $provider } account is already linked to another Portcullis account.
+link-sign-in-to-link = An account with the email { $email } already exists. Sign in to it first, then link { $provider } from your account page.
+link-no-email = { $provider } did not share an email address, and one is needed to create an account.
+link-unverified = Confirm your email address { $email } first: follow the link we sent you, then sign in again.

@@ -1,0 +1,90 @@
+# L'espace compte (/account/*).
+
+account-nav-profile = Profil
+account-nav-settings = Paramètres
+account-nav-password = Mot de passe
+account-nav-sessions = Sessions
+account-nav-apps = Applications connectées
+account-nav-methods = Méthodes de connexion
+account-nav-delete = Supprimer le compte
+
+## Profil
+profile-verified = confirmée
+profile-not-verified = non confirmée
+profile-resend-verification = Renvoyer l'e-mail de confirmation
+profile-picture = URL de la photo
+profile-picture-hint = Un lien vers une image carrée, affichée à côté de votre nom.
+profile-bio = Biographie
+profile-bio-hint = { $max } caractères au maximum.
+profile-website = Site web
+profile-timezone = Fuseau horaire
+profile-timezone-hint = Nom IANA, par exemple Europe/Paris
+profile-save = Enregistrer le profil
+profile-change-email-heading = Changer d'adresse e-mail
+profile-new-email = Nouvelle adresse e-mail
+profile-new-email-hint = Votre adresse change dès que vous suivez le lien que nous envoyons à la nouvelle.
+profile-send-verification-link = Envoyer un lien de confirmation
+
+## Paramètres
+settings-theme = Thème
+settings-theme-light = Clair
+settings-theme-dark = Sombre
+settings-theme-system = Comme mon appareil
+settings-language = Langue
+settings-notifications = M'avertir par e-mail des événements de sécurité (nouvelles connexions, changements de mot de passe)
+settings-save = Enregistrer les paramètres
+
+## Mot de passe
+password-change-heading = Changer de mot de passe
+password-change-lead = Changer votre mot de passe vous déconnecte partout ailleurs.
+password-set-heading = Définir un mot de passe
+password-set-lead = Ce compte n'a pas encore de mot de passe. Définissez-en un pour pouvoir vous connecter avec votre adresse e-mail et un mot de passe.
+
+## Sessions
+sessions-lead = Voici les appareils actuellement connectés à votre compte. Si vous n'en reconnaissez pas un, révoquez-le et changez votre mot de passe.
+sessions-unknown-browser = Navigateur inconnu
+sessions-this-device = Cet appareil
+sessions-ip = Adresse IP
+sessions-method = Connecté avec
+sessions-created = Connecté le
+sessions-last-active = Dernière activité
+sessions-unknown = inconnu
+sessions-revoke = Révoquer
+sessions-none = Aucune session active.
+sessions-revoke-others = Déconnecter toutes les autres sessions
+sessions-method-password = Mot de passe
+sessions-method-other = Autre
+
+## Applications connectées
+apps-lead = Les applications que vous avez autorisées à vous connecter. Révoquer l'accès les déconnecte et invalide leurs jetons.
+apps-access = Accès :
+apps-since = Depuis le { $date }
+apps-revoke = Révoquer l'accès
+apps-none = Aucune application n'a accès à votre compte.
+
+## Méthodes de connexion
+methods-lead = Chacune de ces méthodes prouve que c'est bien vous. Gardez-en au moins une.
+methods-password = Mot de passe
+methods-added = Ajoutée le { $date }
+methods-unlink = Dissocier
+methods-none = Aucune méthode de connexion n'est configurée pour ce compte.
+methods-set-password-before = {""}
+methods-set-password-link = Définissez un mot de passe
+methods-set-password-after = {" "}pour pouvoir aussi vous connecter avec votre adresse e-mail.
+methods-link-heading = Associer une autre méthode de connexion
+methods-link = Associer { $provider }
+
+## Suppression
+delete-lead = La suppression de votre compte est définitive et irréversible.
+delete-consequence-data = Tout ce qui est enregistré à votre sujet est effacé : profil, paramètres, sessions et méthodes de connexion.
+delete-consequence-sessions = Vous êtes déconnecté de tous vos appareils.
+delete-consequence-apps = Les applications auxquelles vous vous êtes connecté avec ce compte perdent l'accès à celui-ci.
+delete-confirm-label = Saisissez DELETE pour confirmer
+delete-confirm-hint = Saisissez le mot DELETE en majuscules.
+delete-submit = Supprimer mon compte
+
+## Description d'un appareil connecté (liste des sessions)
+device-unknown = Appareil inconnu
+device-browser-on-os = { $browser } sous { $os }
+device-some-browser-on-os = Navigateur sous { $os }
+device-plain = { $text }

@@ -1,0 +1,35 @@
+# E-mails. La première ligne de chaque e-mail texte en est l'objet.
+
+email-greeting = Bonjour,
+email-greeting-name = Bonjour { $name },
+email-footer = Vous recevez ce message parce que quelqu'un a utilisé cette adresse sur Portcullis. Si ce n'était pas vous, ignorez ce message.
+email-button-fallback = Si le bouton ne fonctionne pas, copiez cette adresse dans votre navigateur :
+
+email-verify-intro-html = Veuillez confirmer votre adresse e-mail pour Portcullis.
+email-verify-intro-text = Veuillez confirmer votre adresse e-mail pour Portcullis en ouvrant ce lien :
+email-verify-button = Confirmer l'adresse e-mail
+email-verify-validity-hours = Le lien est valable { $hours ->
+        [one] { $hours } heure
+       *[other] { $hours } heures
+    }.
+email-verify-validity-minutes = Le lien est valable { $minutes } minutes.
+
+email-reset-intro-html = Quelqu'un a demandé la réinitialisation du mot de passe de votre compte Portcullis. Utilisez le bouton ci-dessous pour choisir un nouveau mot de passe.
+email-reset-intro-text = Quelqu'un a demandé la réinitialisation du mot de passe de votre compte Portcullis. Pour choisir un nouveau mot de passe, ouvrez ce lien :
+email-reset-validity = Le lien est valable { $minutes } minutes et ne fonctionne qu'une fois.
+email-reset-not-you = Si vous n'avez rien demandé, ignorez ce message ; votre mot de passe reste inchangé.
+
+email-changed-title = Votre mot de passe a été modifié
+email-changed-intro = Votre mot de passe vient d'être modifié et toutes vos sessions ont été déconnectées.
+email-changed-not-you = Si ce n'était pas vous, réinitialisez votre mot de passe dès maintenant :
+
+email-magic-title = Votre lien de connexion
+email-magic-intro-html = Utilisez le bouton ci-dessous pour vous connecter à Portcullis.
+email-magic-intro-text = Ouvrez ce lien pour vous connecter à Portcullis :
+email-magic-button = Se connecter à Portcullis
+email-magic-validity = Le lien est valable { $minutes } minutes et ne fonctionne qu'une fois. Si vous n'avez pas demandé à vous connecter, ignorez ce message ; personne ne peut se connecter sans ce lien.
+
+email-code-title = Votre code de connexion
+email-code-subject = Votre code de connexion : { $code }
+email-code-intro = Votre code de connexion Portcullis est :
+email-code-instructions = Saisissez-le sur la page de connexion. Le code est valable { $minutes } minutes et ne fonctionne qu'une fois. Ne le communiquez jamais : Portcullis ne vous le demandera jamais.

@@ -1,0 +1,97 @@
+# Textes produits par le code du serveur : erreurs de formulaire, avis, pages d'erreur.
+
+## Erreurs dans les champs de formulaire
+error-name-missing = Saisissez votre nom.
+error-name-control = Retirez les caractères spéciaux de votre nom.
+error-too-short = Utilisez au moins { $min } caractères.
+error-too-long = Utilisez au maximum { $max } caractères.
+error-password-missing = Saisissez un mot de passe.
+error-email-missing = Saisissez votre adresse e-mail.
+error-email-invalid = Saisissez une adresse e-mail valide, par exemple nom@example.com.
+error-email-too-long = Cette adresse e-mail est trop longue.
+error-email-taken = Un compte existe déjà avec cette adresse e-mail. Voulez-vous plutôt vous connecter ?
+error-email-same = C'est déjà votre adresse.
+error-bad-credentials = Adresse e-mail ou mot de passe incorrect.
+error-unverified = Confirmez d'abord votre adresse e-mail : suivez le lien que nous vous avons envoyé.
+error-current-password-missing = Saisissez votre mot de passe actuel.
+error-current-password-wrong = Votre mot de passe actuel est incorrect.
+error-password-wrong = Votre mot de passe est incorrect.
+error-passwords-differ = Les mots de passe ne correspondent pas.
+error-type-delete = Saisissez DELETE pour confirmer.
+error-timezone = Saisissez un nom de fuseau horaire, par exemple Europe/Paris ou UTC.
+error-theme = Choisissez Clair, Sombre ou Comme mon appareil.
+error-language = Choisissez une langue dans la liste.
+error-url = Saisissez une adresse web complète commençant par https://.
+error-code-wrong = Ce code est incorrect ou a expiré. Vérifiez l'e-mail ou demandez un nouveau code.
+
+## Avis après une action
+notice-account-deleted = Votre compte et tout son contenu ont été supprimés.
+notice-signed-out = Vous êtes déconnecté.
+notice-password-reset = Votre mot de passe a été modifié. Connectez-vous avec le nouveau.
+notice-profile = Votre profil a été enregistré.
+notice-settings = Vos paramètres ont été enregistrés.
+notice-password = Votre mot de passe a été modifié. Les autres sessions ont été déconnectées.
+notice-revoked = La session a été révoquée.
+notice-revoked-others = Toutes les autres sessions ont été déconnectées.
+notice-verification-sent = Nous vous avons envoyé un nouveau lien de confirmation.
+notice-change-sent = Nous avons envoyé un lien de confirmation à la nouvelle adresse. Votre adresse changera dès que vous l'aurez suivi.
+notice-method-linked = La méthode de connexion a été associée.
+notice-method-unlinked = La méthode de connexion a été supprimée.
+notice-method-last = C'est votre dernier moyen de connexion : il ne peut pas être supprimé. Ajoutez-en d'abord un autre.
+notice-app-revoked = L'accès a été révoqué.
+
+## Pages de message
+check-email-title = Consultez vos e-mails
+signup-check-email = Nous avons envoyé un lien de confirmation à { $email }. Suivez-le, puis connectez-vous.
+go-to-account = Accéder à votre compte
+your-account = Votre compte
+too-many-title = Trop de demandes
+too-many-message = Veuillez patienter un moment avant de réessayer.
+resend-sent = Si cette adresse correspond à un compte qui doit encore être confirmé, un nouveau lien est en route.
+forgot-sent = Si un compte utilise cette adresse, un lien de réinitialisation du mot de passe est en route. Il est valable une heure.
+magic-sent = Si un compte utilise cette adresse, un lien de connexion est en route. Il est valable 15 minutes.
+verify-confirm-message = Appuyez sur le bouton pour confirmer cette adresse.
+verify-confirm-button = Confirmer mon adresse
+verified-title = Adresse e-mail confirmée
+verified-message = Merci : votre adresse e-mail est confirmée.
+changed-title = Adresse e-mail modifiée
+changed-message = Votre adresse e-mail est désormais { $email }.
+taken-title = Adresse déjà utilisée
+taken-message = Un autre compte utilise désormais cette adresse : elle ne peut donc pas être aussi la vôtre.
+link-expired-title = Lien expiré
+verify-link-expired = Ce lien est invalide, a expiré ou a déjà été utilisé. Demandez-en un nouveau depuis la page de votre compte.
+reset-link-expired = Ce lien de réinitialisation est invalide, a expiré ou a déjà été utilisé. Demandez-en un nouveau.
+reset-link-request-new = Réinitialiser mon mot de passe
+magic-confirm-message = Appuyez sur le bouton pour terminer la connexion.
+magic-link-expired = Ce lien de connexion est invalide, a expiré ou a déjà été utilisé.
+authorize-confirm-email = Suivez le lien que nous avons envoyé à { $email } pour la confirmer, puis revenez à l'application.
+
+## Pages d'erreur
+error-not-found-title = Page introuvable
+error-not-found-message = Il n'y a rien à cette adresse.
+error-bad-request-title = Requête invalide
+error-csrf-title = Ce formulaire a expiré
+error-csrf-message = Le formulaire était périmé ou a été envoyé depuis un autre site. Revenez en arrière, rechargez la page et réessayez.
+error-login-required-title = Connexion requise
+error-login-required-message = Veuillez vous connecter.
+error-unavailable-title = Temporairement indisponible
+error-unavailable-message = Le service est surchargé ou sa base de données est injoignable. Veuillez réessayer dans quelques instants.
+error-unexpected-message = Une erreur inattendue s'est produite. Veuillez réessayer.
+error-form-too-large = Le formulaire est trop volumineux.
+error-form-unreadable = Le formulaire n'a pas pu être lu. Revenez en arrière et réessayez.
+error-authorize-expired = Cette demande de connexion a expiré ou est invalide. Revenez à l'application et recommencez.
+error-client-gone = L'application n'est plus enregistrée ici.
+
+## Connexion via un autre fournisseur
+upstream-failed-title = La connexion n'a pas abouti
+upstream-refused-title = Impossible de se connecter de cette façon pour l'instant
+upstream-denied = Vous avez annulé la connexion sur { $provider }.
+upstream-provider-error = { $provider } a signalé une erreur : { $detail }
+upstream-unreachable = { $provider } est injoignable ou n'a pas répondu à temps. Veuillez réessayer.
+upstream-invalid = La réponse de { $provider } n'a pas pu être vérifiée ({ $detail }).
+upstream-bad-state = Ce lien de connexion a expiré ou a déjà été utilisé. Veuillez recommencer.
+upstream-no-verified-email = { $provider } ne nous a pas communiqué d'adresse e-mail confirmée, or il en faut une pour se connecter.
+link-linked-elsewhere = Ce compte { $provider } est déjà associé à un autre compte Portcullis.
+link-sign-in-to-link = Un compte existe déjà avec l'adresse e-mail { $email }. Connectez-vous d'abord à ce compte, puis associez { $provider } depuis la page de votre compte.
+link-no-email = { $provider } ne nous a pas communiqué d'adresse e-mail, or il en faut une pour créer un compte.
+link-unverified = Confirmez d'abord votre adresse e-mail { $email } : suivez le lien que nous vous avons envoyé, puis reconnectez-vous.
