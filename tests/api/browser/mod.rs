@@ -76,6 +76,7 @@ mod account;
 mod auth;
 mod email;
 mod errors;
+mod language;
 mod oidc;
 mod upstream;
 
