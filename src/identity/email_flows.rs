@@ -64,7 +64,8 @@ pub enum Verified {
 }
 
 /// Follows a verification link.
-pub fn confirm(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Result<Verified, AppError> {
+/// A changed address sends a notice to the old one (when the person wants notices).
+pub fn confirm(conn: &mut DbConnection, links: &Links, token: &str, now: NaiveDateTime) -> Result<Verified, AppError> {
     let outcome = conn.transaction::<_, AppError, _>(|conn| {
         begin_write(conn)?;
         let Some(identifier) = verification::consume_link(conn, token, Purpose::VerifyEmail, now)? else {
@@ -78,6 +79,7 @@ pub fn confirm(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Resu
             // not be able to move the address again.
             verification::revoke_for_user(conn, &user.id, Purpose::VerifyEmail)?;
             audit::record(conn, AuditKind::EmailChanged, Some(&user.id), None, None, now)?;
+            super::notices::email_changed(conn, links, &user, email, now)?;
         }
         let fresh = User::find(conn, &user.id)?.ok_or(AppError::NotFound)?;
         Ok(if user.email == email { Verified::Address(fresh) } else { Verified::Changed(fresh) })

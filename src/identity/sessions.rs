@@ -5,11 +5,16 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
 
+use super::audit::{self, AuditKind};
+use super::devices::{self, DeviceToken, Sighting};
+use super::email_flows::Links;
 use super::ids::SessionId;
+use super::notices;
 use crate::config::SessionSettings;
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::{Session, User, Verification};
 use crate::db::DbConnection;
+use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
@@ -28,14 +33,17 @@ impl From<&SessionSettings> for SessionPolicy {
     }
 }
 
-/// How the person proved who they are; becomes the `amr` of ID tokens later.
+/// How the person proved who they are; becomes the `amr` of ID tokens later (split at `:`, so
+/// `fed:google` is `["fed", "google"]` and `email:link` is `["email", "link"]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     Password,
     /// Signed in at an upstream provider; stored as `fed:{slug}`.
     Federated,
-    /// A magic link or a one-time code sent by email.
-    Email,
+    /// A magic link sent by email.
+    MagicLink,
+    /// A one-time code sent by email.
+    EmailCode,
 }
 
 impl AuthMethod {
@@ -43,8 +51,24 @@ impl AuthMethod {
         match self {
             AuthMethod::Password => "pwd",
             AuthMethod::Federated => "fed",
-            AuthMethod::Email => "email",
+            AuthMethod::MagicLink => "email:link",
+            AuthMethod::EmailCode => "email:code",
         }
+    }
+}
+
+/// How a stored sign-in method reads in the sessions list and in notices.
+pub fn method_label(code: &str) -> String {
+    match code {
+        "pwd" => "Password".into(),
+        "email:link" => "Sign-in link by email".into(),
+        "email:code" => "Code by email".into(),
+        // Sessions opened before links and codes were told apart.
+        "email" => "Sign-in link or code by email".into(),
+        _ => match code.split_once(':') {
+            Some(("fed", slug)) => slug.to_string(),
+            _ => "Other".into(),
+        },
     }
 }
 
@@ -53,6 +77,8 @@ impl AuthMethod {
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The browser's device cookie, when it sent a valid one.
+    pub device: Option<DeviceToken>,
 }
 
 /// A session just opened: the token goes into the cookie and is never stored.
@@ -60,11 +86,18 @@ pub struct IssuedSession {
     pub id: SessionId,
     pub token: String,
     pub expires_at: NaiveDateTime,
+    /// The browser's device cookie value (the one it sent, or a new one), to be set again.
+    pub device: DeviceToken,
+    pub sighting: Sighting,
 }
 
 impl std::fmt::Debug for IssuedSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedSession").field("id", &self.id).field("token", &"[redacted]").finish()
+        f.debug_struct("IssuedSession")
+            .field("id", &self.id)
+            .field("token", &"[redacted]")
+            .field("sighting", &self.sighting)
+            .finish()
     }
 }
 
@@ -90,6 +123,8 @@ pub fn open_with(
 ) -> QueryResult<IssuedSession> {
     let id = SessionId::generate();
     let token = random_token(32);
+    let device = client.device.clone().unwrap_or_else(DeviceToken::generate);
+    let sighting = devices::remember(conn, user_id, &device, now)?;
     let expires_at = now + policy.absolute;
     // User agents are attacker-chosen; keep what the list shows and no more.
     let user_agent = client.user_agent.as_deref().map(|ua| truncate(ua, 512));
@@ -108,7 +143,27 @@ pub fn open_with(
             user_agent: user_agent.as_deref(),
         },
     )?;
-    Ok(IssuedSession { id, token, expires_at })
+    Ok(IssuedSession { id, token, expires_at, device, sighting })
+}
+
+/// Signs a person in: opens the session, records the sign-in and, when the browser is new to an
+/// account that has signed in elsewhere before, queues a notice (if they want notices).
+/// Call it inside the transaction that decided the sign-in.
+pub fn sign_in(
+    conn: &mut DbConnection,
+    policy: &SessionPolicy,
+    links: &Links,
+    user: &User,
+    method: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<IssuedSession, AppError> {
+    let issued = open_with(conn, policy, &user.id, method, client, now)?;
+    audit::record(conn, AuditKind::SignIn, Some(&user.id), client.ip.as_deref(), Some(method), now)?;
+    if issued.sighting == Sighting::New {
+        notices::new_device_sign_in(conn, links, user, method, client, now)?;
+    }
+    Ok(issued)
 }
 
 /// A valid session and its user.
@@ -162,11 +217,11 @@ pub fn close(conn: &mut DbConnection, token: &str) -> QueryResult<Option<String>
     }
 }
 
-/// Deletes expired sessions and verifications; returns how many rows went.
+/// Deletes expired sessions, verifications and devices; returns how many rows went.
 pub fn sweep(conn: &mut DbConnection, policy: &SessionPolicy, now: NaiveDateTime) -> QueryResult<usize> {
     let sessions = Session::delete_expired(conn, now, now - policy.idle)?;
     let verifications = Verification::delete_expired(conn, now)?;
-    Ok(sessions + verifications)
+    Ok(sessions + verifications + devices::sweep(conn, now)?)
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -221,5 +276,16 @@ mod tests {
         let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
         assert_eq!(describe_user_agent(Some(chrome)), "Chrome on Windows");
         assert_eq!(describe_user_agent(None), "Unknown device");
+    }
+
+    #[test]
+    fn every_sign_in_method_has_a_label() {
+        for method in [AuthMethod::Password, AuthMethod::MagicLink, AuthMethod::EmailCode] {
+            assert_ne!(method_label(method.as_str()), "Other", "{method:?}");
+        }
+        assert_eq!(method_label("email:link"), "Sign-in link by email");
+        assert_eq!(method_label("email:code"), "Code by email");
+        assert_eq!(method_label("fed:google"), "google");
+        assert_eq!(method_label("email"), "Sign-in link or code by email");
     }
 }

@@ -3,8 +3,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
+use crate::db::models::User;
 use crate::error::{AppError, AppResult};
 use crate::identity::email::Email;
 use crate::identity::email_flows::{self, Links, Verified};
@@ -12,7 +14,7 @@ use crate::identity::sessions::{self, AuthMethod};
 use crate::identity::verification::CodeCheck;
 use crate::identity::{now, rate_limit, FieldErrors};
 use crate::web::oidc::logout::end_browser_session;
-use crate::web::viewer::{client_info, session_cookie, SignedIn, Viewer};
+use crate::web::viewer::{add_session_cookies, browser_client, client_info, SignedIn, Viewer};
 use crate::web::{csrf, render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -111,8 +113,9 @@ struct TokenForm {
 
 async fn verify(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, form: web::Form<TokenForm>) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
-    let token = form.token.clone();
-    let outcome = state.db.run(move |conn| email_flows::confirm(conn, &token, now())).await?;
+    let (token, links) = (form.token.clone(), links(&state));
+    let outcome = state.db.run(move |conn| email_flows::confirm(conn, &links, &token, now())).await?;
+    state.mail.wake();
     let v = viewer.0.as_ref();
     match outcome {
         Verified::Address(_) => message(&state, &req, v, StatusCode::OK, "Email address confirmed", "Thank you: your email address is confirmed.", Some(("/account", "Go to your account"))),
@@ -348,7 +351,7 @@ async fn magic_confirm(state: web::Data<AppState>, req: HttpRequest, form: web::
     let Some(user) = user else {
         return message(&state, &req, None, StatusCode::BAD_REQUEST, "Link expired", "This sign-in link is invalid, expired or already used.", Some(("/login", "Back to sign in")));
     };
-    start_session(&state, &req, &user.id, &form.return_to).await
+    start_session(&state, &req, user, AuthMethod::MagicLink, &form.return_to).await
 }
 
 #[derive(Serialize)]
@@ -398,27 +401,25 @@ async fn code_verify(state: web::Data<AppState>, req: HttpRequest, form: web::Fo
     let (e, code, max) = (email.clone(), form.code.clone(), state.settings.accounts.code_max_attempts);
     let (check, user) = state.db.run(move |conn| email_flows::verify_code(conn, &e, &code, max, now())).await?;
     match (check, user) {
-        (CodeCheck::Valid, Some(user)) => start_session(&state, &req, &user.id, &form.return_to).await,
+        (CodeCheck::Valid, Some(user)) => start_session(&state, &req, user, AuthMethod::EmailCode, &form.return_to).await,
         _ => render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "code.html", &CodeView { email: email.as_str(), return_to: back, error: Some(wrong) }),
     }
 }
 
 /// Opens a session for a person who proved their address, replacing this browser's old one.
-async fn start_session(state: &AppState, req: &HttpRequest, user_id: &str, back: &str) -> AppResult<HttpResponse> {
-    let (policy, client, uid) = (state.session_policy, client_info(req), user_id.to_string());
+async fn start_session(state: &AppState, req: &HttpRequest, user: User, method: AuthMethod, back: &str) -> AppResult<HttpResponse> {
+    let (policy, client, links) = (state.session_policy, browser_client(state, req), links(state));
     let issued = state
         .db
         .run(move |conn| {
-            let now = now();
-            let s = sessions::open(conn, &policy, &uid, AuthMethod::Email, &client, now)?;
-            crate::identity::audit::record(conn, crate::identity::audit::AuditKind::SignIn, Some(&uid), client.ip.as_deref(), Some("email"), now)?;
-            Ok(s)
+            conn.transaction::<_, AppError, _>(|conn| sessions::sign_in(conn, &policy, &links, &user, method.as_str(), &client, now()))
         })
         .await?;
+    state.mail.wake();
     if let Some(old) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
         end_browser_session(state, old, None).await?;
     }
     let mut res = see_other(&return_to::or_default(Some(back)));
-    res.add_cookie(&session_cookie(state, &issued))?;
+    add_session_cookies(&mut res, state, &issued)?;
     Ok(res)
 }

@@ -3,16 +3,18 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::Connection;
 use serde::Deserialize;
 
 use crate::db::models::Account;
 use crate::error::{AppError, AppResult};
+use crate::identity::email_flows::Links;
 use crate::identity::linking::{self, Resolution};
 use crate::identity::{now, sessions};
 use crate::identity::sessions::AuthMethod;
 use crate::upstream::{connector, flow, registry, UpstreamError};
 use crate::web::oidc::logout::end_browser_session;
-use crate::web::viewer::{client_info, session_cookie, SignedIn};
+use crate::web::viewer::{add_session_cookies, browser_client, SignedIn};
 use crate::web::{csrf, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -139,7 +141,8 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
         }
     };
 
-    let (mk, policy, client) = (state.master_key.clone(), state.session_policy, client_info(&req));
+    let (mk, policy, client) = (state.master_key.clone(), state.session_policy, browser_client(&state, &req));
+    let links = Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone() };
     let require_verified = state.settings.accounts.require_verified_email;
     let link_to = pending.link_user_id.clone();
     let method = format!("{}:{}", AuthMethod::Federated.as_str(), cfg.slug);
@@ -155,11 +158,13 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
             if require_verified && !resolution.user().email_verified {
                 return Ok(Err(linking::LinkRefusal::Unverified(resolution.user().email.clone())));
             }
-            let session = sessions::open_with(conn, &policy, &resolution.user().id, &method, &client, now)?;
-            crate::identity::audit::record(conn, crate::identity::audit::AuditKind::SignIn, Some(&resolution.user().id), client.ip.as_deref(), Some(&method), now)?;
+            let session = conn.transaction::<_, AppError, _>(|conn| {
+                sessions::sign_in(conn, &policy, &links, resolution.user(), &method, &client, now)
+            })?;
             Ok(Ok((resolution, session)))
         })
         .await?;
+    state.mail.wake();
     let (resolution, issued) = match outcome {
         Ok(found) => found,
         Err(refusal) => {
@@ -175,7 +180,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
         (_, back) => return_to::or_default(back),
     };
     let mut res = clear_flow_cookie(see_other(&target));
-    res.add_cookie(&session_cookie(&state, &issued))?;
+    add_session_cookies(&mut res, &state, &issued)?;
     Ok(res)
 }
 
