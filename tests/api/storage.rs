@@ -40,13 +40,13 @@ async fn migrations_go_up_and_down_and_up_again(backend: Backend) {
     db.run(|c| {
         let applied = db::run_migrations(c)?;
         assert!(!applied.is_empty());
-        assert_eq!(table_count(c), 17);
+        assert_eq!(table_count(c), 18);
         assert!(db::run_migrations(c)?.is_empty(), "a second run applies nothing");
         let reverted = db::revert_all_migrations(c)?;
         assert_eq!(reverted.len(), applied.len());
         assert_eq!(table_count(c), 0, "down migrations remove every table");
         db::run_migrations(c)?;
-        assert_eq!(table_count(c), 17);
+        assert_eq!(table_count(c), 18);
         Ok(())
     })
     .await
