@@ -6,11 +6,11 @@
 //! update, and both are shared by many people, so either would warn too often or too rarely.
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::QueryResult;
+use diesel::{Connection, QueryResult};
 
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::KnownDevice;
-use crate::db::DbConnection;
+use crate::db::{is_unique_violation, DbConnection};
 
 /// How long the device cookie lives, and so how long a device unseen stays known: 400 days is
 /// the longest cookie lifetime browsers honour (RFC 6265bis §5.5).
@@ -61,11 +61,14 @@ pub fn remember(conn: &mut DbConnection, user_id: &str, device: &DeviceToken, no
         return Ok(Sighting::Known);
     }
     let had_others = KnownDevice::any_for_user(conn, user_id)?;
-    KnownDevice::insert(
-        conn,
-        &KnownDevice { user_id: user_id.to_string(), device_hash: hash, first_seen_at: now, last_seen_at: now },
-    )?;
-    Ok(if had_others { Sighting::New } else { Sighting::First })
+    let row = KnownDevice { user_id: user_id.to_string(), device_hash: hash, first_seen_at: now, last_seen_at: now };
+    // A savepoint, so that losing a race with another sign-in from this very browser (both found
+    // it unknown) does not abort the caller's transaction on PostgreSQL: the winner reports it.
+    match conn.transaction(|conn| KnownDevice::insert(conn, &row)) {
+        Ok(_) => Ok(if had_others { Sighting::New } else { Sighting::First }),
+        Err(e) if is_unique_violation(&e) => Ok(Sighting::Known),
+        Err(e) => Err(e),
+    }
 }
 
 /// Forgets devices whose cookie has expired.
