@@ -39,6 +39,13 @@ pub struct AppState {
     pub mail: crate::mail::worker::MailWorker,
 }
 
+impl AppState {
+    /// What the core needs to write a mail: the issuer (for links) and the templates.
+    pub fn links(&self) -> crate::identity::email_flows::Links {
+        crate::identity::email_flows::Links { issuer: self.settings.issuer().to_string(), templates: self.templates.clone() }
+    }
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::alive))
         .route("/readyz", web::get().to(health::ready))

@@ -12,7 +12,6 @@ use crate::identity::management::{self, FormError, PasswordChange};
 use crate::identity::profile::{self, ProfileUpdate, SettingsUpdate, LANGUAGES};
 use crate::identity::sessions::{describe_user_agent, method_label};
 use crate::identity::time_zone::{display_time, TimeZone};
-use crate::identity::email_flows::Links;
 use crate::identity::linking;
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
@@ -300,8 +299,7 @@ async fn change_password(
         new_password: f.new_password,
         confirm_password: f.confirm_password,
     };
-    let links = Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone() };
-    match management::change_password(&state.db, &state.hasher, links, &me.user.id, &me.session_id(), change).await {
+    match management::change_password(&state.db, &state.hasher, state.links(), &me.user.id, &me.session_id(), change).await {
         Ok(ended) => {
             state.mail.wake();
             notify_sessions_ended(&state, ended).await?;

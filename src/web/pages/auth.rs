@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
 use crate::identity::credentials::{self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS};
-use crate::identity::email_flows::Links;
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
 use crate::web::oidc::logout::end_browser_session;
@@ -116,7 +115,7 @@ async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Si
     csrf::verify(&req, &form.csrf_token)?;
     let form = form.into_inner();
     let request = SignUpRequest { name: form.name.clone(), email: form.email.clone(), password: form.password };
-    let links = Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone() };
+    let links = state.links();
     let require_verified = state.settings.accounts.require_verified_email;
     let outcome =
         credentials::sign_up(&state.db, &state.hasher, state.session_policy, request, browser_client(&state, &req), links, !require_verified).await;
@@ -184,7 +183,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
             form.password,
             browser_client(&state, &req),
             state.settings.accounts.require_verified_email,
-            Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone() },
+            state.links(),
         )
         .await;
     state.mail.wake();

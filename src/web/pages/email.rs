@@ -35,7 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn links(state: &AppState) -> Links {
-    Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone() }
+    state.links()
 }
 
 #[derive(Serialize)]

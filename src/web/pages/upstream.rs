@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::db::models::Account;
 use crate::error::{AppError, AppResult};
-use crate::identity::email_flows::Links;
 use crate::identity::linking::{self, Resolution};
 use crate::identity::{now, sessions};
 use crate::identity::sessions::AuthMethod;
@@ -142,7 +141,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
     };
 
     let (mk, policy, client) = (state.master_key.clone(), state.session_policy, browser_client(&state, &req));
-    let links = Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone() };
+    let links = state.links();
     let require_verified = state.settings.accounts.require_verified_email;
     let link_to = pending.link_user_id.clone();
     let method = format!("{}:{}", AuthMethod::Federated.as_str(), cfg.slug);
