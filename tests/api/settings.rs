@@ -193,6 +193,10 @@ async fn sign_in_from_a_new_browser_sends_one_notice_and_the_same_browser_none(b
     assert!(text.contains("When: ") && text.contains(" UTC"), "{text}");
     assert!(text.contains(&format!("{}/account/sessions", app.address)), "what to do if it was not them: {text}");
     assert!(!text.contains(&device), "the device secret never leaves the cookie");
+    let html = html_unescape(&mail.html());
+    assert!(html.contains("If it was not you, change your password now"), "{html}");
+    assert!(html.contains(&format!(r#"<a href="{}/account/settings""#, app.address)), "the footer says why: {html}");
+    assert!(!html.contains("ignore this message"), "a security notice is not to be ignored");
 }
 
 async fn sign_up_and_the_first_browser_send_no_notice(backend: Backend) {
