@@ -203,6 +203,8 @@ pub struct SessionSettings {
     pub idle_timeout_secs: i64,
     pub touch_interval_secs: i64,
     pub cookie_name: String,
+    /// Name of the long-lived cookie that recognises a browser across sign-ins (new-device notices).
+    pub device_cookie_name: String,
     pub sweep_interval_secs: u64,
 }
 

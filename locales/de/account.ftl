@@ -18,7 +18,7 @@ profile-bio = Über mich
 profile-bio-hint = Höchstens { $max } Zeichen.
 profile-website = Website
 profile-timezone = Zeitzone
-profile-timezone-hint = IANA-Name, z. B. Europe/Berlin
+profile-timezone-hint = Zeiten auf Ihren Kontoseiten und in Sicherheits-E-Mails werden in dieser Zone angezeigt.
 profile-save = Profil speichern
 profile-change-email-heading = E-Mail-Adresse ändern
 profile-new-email = Neue E-Mail-Adresse
@@ -53,6 +53,10 @@ sessions-revoke = Widerrufen
 sessions-none = Keine aktiven Sitzungen.
 sessions-revoke-others = Alle anderen Sitzungen abmelden
 sessions-method-password = Passwort
+sessions-method-email-link = Anmeldelink per E-Mail
+sessions-method-email-code = Code per E-Mail
+sessions-method-email = Anmeldelink oder Code per E-Mail
+profile-timezone-unset = UTC (nicht festgelegt)
 sessions-method-other = Sonstige
 
 ## Verbundene Anwendungen

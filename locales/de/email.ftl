@@ -33,3 +33,22 @@ email-code-title = Ihr Anmeldecode
 email-code-subject = Ihr Anmeldecode: { $code }
 email-code-intro = Ihr Anmeldecode für Portcullis lautet:
 email-code-instructions = Geben Sie ihn auf der Anmeldeseite ein. Der Code ist { $minutes } Minuten lang gültig und kann nur einmal verwendet werden. Geben Sie ihn niemals weiter: Portcullis wird Sie nie danach fragen.
+
+# Sicherheitshinweise (nur mit der Einstellung „Über Sicherheitsereignisse informieren“)
+notice-when = Wann:
+notice-device = Gerät:
+notice-ip = IP-Adresse:
+notice-method = Angemeldet mit:
+notice-unknown-ip = unbekannt
+notice-if-you = Wenn Sie das waren, müssen Sie nichts tun.
+notice-footer = Sie erhalten Sicherheitshinweise, weil sie in Ihren Kontoeinstellungen eingeschaltet sind:
+notice-review-sessions = Sitzungen prüfen
+notice-new-device-title = Neue Anmeldung bei Ihrem Konto
+notice-new-device-intro = Bei Ihrem Portcullis-Konto hat sich gerade jemand von einem Gerät oder Browser angemeldet, das bisher nicht verwendet wurde.
+notice-new-device-not-you = Wenn Sie das nicht waren, ändern Sie jetzt Ihr Passwort und beenden Sie die Sitzungen, die Sie nicht kennen:
+notice-password-title = Ihr Passwort wurde geändert
+notice-password-intro = Das Passwort Ihres Portcullis-Kontos wurde am { $when } auf Ihrer Kontoseite geändert. Ihre anderen Sitzungen wurden abgemeldet.
+notice-password-not-you = Wenn Sie das nicht waren, setzen Sie Ihr Passwort jetzt zurück:
+notice-email-title = Ihre E-Mail-Adresse wurde geändert
+notice-email-intro = Die E-Mail-Adresse Ihres Portcullis-Kontos wurde am { $when } von { $old } zu { $new } geändert. E-Mails zum Konto gehen jetzt an die neue Adresse.
+notice-email-not-you = Wenn Sie das nicht waren, hat möglicherweise jemand anderes Zugriff auf Ihr Konto: Wenden Sie sich sofort an die Betreiber dieses Dienstes und nennen Sie ihnen das Konto ({ $old }).

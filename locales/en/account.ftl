@@ -18,7 +18,7 @@ profile-bio = Bio
 profile-bio-hint = Up to { $max } characters.
 profile-website = Website
 profile-timezone = Time zone
-profile-timezone-hint = IANA name, e.g. Europe/Paris
+profile-timezone-hint = Times on your account pages and in security emails are shown in this zone.
 profile-save = Save profile
 profile-change-email-heading = Change email address
 profile-new-email = New email address
@@ -53,6 +53,10 @@ sessions-revoke = Revoke
 sessions-none = No active sessions.
 sessions-revoke-others = Sign out all other sessions
 sessions-method-password = Password
+sessions-method-email-link = Sign-in link by email
+sessions-method-email-code = Code by email
+sessions-method-email = Sign-in link or code by email
+profile-timezone-unset = UTC (not set)
 sessions-method-other = Other
 
 ## Connected apps

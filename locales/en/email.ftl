@@ -33,3 +33,22 @@ email-code-title = Your sign-in code
 email-code-subject = Your sign-in code: { $code }
 email-code-intro = Your Portcullis sign-in code is:
 email-code-instructions = Enter it on the sign-in page. The code is valid for { $minutes } minutes and works once. Never share it: Portcullis will never ask you for it.
+
+# Security notices (sent only with the "Email me about security events" setting on)
+notice-when = When:
+notice-device = Device:
+notice-ip = IP address:
+notice-method = Signed in with:
+notice-unknown-ip = unknown
+notice-if-you = If this was you, there is nothing to do.
+notice-footer = You receive security notices because they are on in your account settings:
+notice-review-sessions = Review your sessions
+notice-new-device-title = New sign-in to your account
+notice-new-device-intro = Your Portcullis account was just signed in to from a device or browser it had not used before.
+notice-new-device-not-you = If it was not you, change your password now and revoke the sessions you do not recognise:
+notice-password-title = Your password was changed
+notice-password-intro = The password of your Portcullis account was changed from your account page on { $when }. Your other sessions were signed out.
+notice-password-not-you = If it was not you, reset your password now:
+notice-email-title = Your email address was changed
+notice-email-intro = The email address of your Portcullis account was changed on { $when } from { $old } to { $new }. Mail about the account now goes to the new address.
+notice-email-not-you = If it was not you, someone else may control your account: contact the people who run this service right away, and tell them which account it is ({ $old }).

@@ -18,7 +18,7 @@ profile-bio = Biographie
 profile-bio-hint = { $max } caractères au maximum.
 profile-website = Site web
 profile-timezone = Fuseau horaire
-profile-timezone-hint = Nom IANA, par exemple Europe/Paris
+profile-timezone-hint = Les heures de vos pages de compte et des e-mails de sécurité sont affichées dans ce fuseau.
 profile-save = Enregistrer le profil
 profile-change-email-heading = Changer d'adresse e-mail
 profile-new-email = Nouvelle adresse e-mail
@@ -53,6 +53,10 @@ sessions-revoke = Révoquer
 sessions-none = Aucune session active.
 sessions-revoke-others = Déconnecter toutes les autres sessions
 sessions-method-password = Mot de passe
+sessions-method-email-link = Lien de connexion par e-mail
+sessions-method-email-code = Code par e-mail
+sessions-method-email = Lien ou code de connexion par e-mail
+profile-timezone-unset = UTC (non défini)
 sessions-method-other = Autre
 
 ## Applications connectées

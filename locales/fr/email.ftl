@@ -33,3 +33,22 @@ email-code-title = Votre code de connexion
 email-code-subject = Votre code de connexion : { $code }
 email-code-intro = Votre code de connexion Portcullis est :
 email-code-instructions = Saisissez-le sur la page de connexion. Le code est valable { $minutes } minutes et ne fonctionne qu'une fois. Ne le communiquez jamais : Portcullis ne vous le demandera jamais.
+
+# Alertes de sécurité (envoyées seulement si le paramètre « alertes de sécurité » est activé)
+notice-when = Quand :
+notice-device = Appareil :
+notice-ip = Adresse IP :
+notice-method = Connexion avec :
+notice-unknown-ip = inconnue
+notice-if-you = Si c'était vous, vous n'avez rien à faire.
+notice-footer = Vous recevez les alertes de sécurité parce qu'elles sont activées dans les paramètres de votre compte :
+notice-review-sessions = Vérifier vos sessions
+notice-new-device-title = Nouvelle connexion à votre compte
+notice-new-device-intro = Quelqu'un vient de se connecter à votre compte Portcullis depuis un appareil ou un navigateur qui n'avait encore jamais été utilisé.
+notice-new-device-not-you = Si ce n'était pas vous, changez votre mot de passe maintenant et révoquez les sessions que vous ne reconnaissez pas :
+notice-password-title = Votre mot de passe a été modifié
+notice-password-intro = Le mot de passe de votre compte Portcullis a été modifié depuis votre page de compte le { $when }. Vos autres sessions ont été déconnectées.
+notice-password-not-you = Si ce n'était pas vous, réinitialisez votre mot de passe maintenant :
+notice-email-title = Votre adresse e-mail a été modifiée
+notice-email-intro = L'adresse e-mail de votre compte Portcullis a été modifiée le { $when } de { $old } à { $new }. Les e-mails concernant le compte sont désormais envoyés à la nouvelle adresse.
+notice-email-not-you = Si ce n'était pas vous, quelqu'un d'autre contrôle peut-être votre compte : contactez immédiatement les responsables de ce service et indiquez-leur de quel compte il s'agit ({ $old }).

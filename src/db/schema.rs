@@ -228,7 +228,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    #[sql_name = "known_device"]
+    known_devices (user_id, device_hash) {
+        user_id -> Text,
+        device_hash -> Text,
+        first_seen_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> users (user_id));
+diesel::joinable!(known_devices -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_profile -> users (user_id));
 diesel::joinable!(user_settings -> users (user_id));
@@ -256,4 +267,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     identity_provider,
     mail_outbox,
     rate_limit,
+    known_devices,
 );

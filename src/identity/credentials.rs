@@ -214,6 +214,7 @@ pub async fn sign_in(
     password: String,
     client: ClientInfo,
     require_verified: bool,
+    links: super::email_flows::Links,
 ) -> Result<(User, IssuedSession), SignInError> {
     let email = Email::parse(email).ok();
     let found = match email {
@@ -254,14 +255,13 @@ pub async fn sign_in(
     let session = db
         .run(move |conn| {
             let now = now();
-            Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            conn.transaction::<_, AppError, _>(|conn| {
                 if let Some(hash) = &new_hash {
                     Account::set_password_hash(conn, &account.id, hash, now)?;
                 }
-                let session = sessions::open(conn, &policy, &user.id, AuthMethod::Password, &client, now)?;
-                audit::record(conn, AuditKind::SignIn, Some(&user.id), client.ip.as_deref(), Some("pwd"), now)?;
+                let session = sessions::sign_in(conn, &policy, &links, &user, AuthMethod::Password.as_str(), &client, now)?;
                 Ok((user, session))
-            })?)
+            })
         })
         .await?;
     Ok(session)

@@ -34,7 +34,7 @@ pub struct Links {
 
 /// The language of a mail to `user`: their own setting when we translate it, else the
 /// request's. Mail is read later and elsewhere, so the person's choice beats the browser's.
-fn recipient_locale(conn: &mut DbConnection, links: &Links, user: &User) -> Result<Locale, AppError> {
+pub(crate) fn recipient_locale(conn: &mut DbConnection, links: &Links, user: &User) -> Result<Locale, AppError> {
     let setting = UserSettings::find(conn, &user.id)?;
     Ok(setting.and_then(|s| Locale::from_tag(&s.language)).unwrap_or(links.locale))
 }
@@ -76,7 +76,8 @@ pub enum Verified {
 }
 
 /// Follows a verification link.
-pub fn confirm(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Result<Verified, AppError> {
+/// A changed address sends a notice to the old one (when the person wants notices).
+pub fn confirm(conn: &mut DbConnection, links: &Links, token: &str, now: NaiveDateTime) -> Result<Verified, AppError> {
     let outcome = conn.transaction::<_, AppError, _>(|conn| {
         begin_write(conn)?;
         let Some(identifier) = verification::consume_link(conn, token, Purpose::VerifyEmail, now)? else {
@@ -90,6 +91,7 @@ pub fn confirm(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Resu
             // not be able to move the address again.
             verification::revoke_for_user(conn, &user.id, Purpose::VerifyEmail)?;
             audit::record(conn, AuditKind::EmailChanged, Some(&user.id), None, None, now)?;
+            super::notices::email_changed(conn, links, &user, email, now)?;
         }
         let fresh = User::find(conn, &user.id)?.ok_or(AppError::NotFound)?;
         Ok(if user.email == email { Verified::Address(fresh) } else { Verified::Changed(fresh) })

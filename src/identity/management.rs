@@ -4,6 +4,8 @@ use diesel::Connection;
 
 use super::audit::{self, AuditKind};
 use super::credentials::replace_password;
+use super::email_flows::Links;
+use super::notices;
 use super::ids::SessionId;
 use super::password::{PasswordHasher, Verdict};
 use super::{now, FieldErrors};
@@ -42,10 +44,11 @@ pub async fn has_password(db: &Db, user_id: &str) -> Result<bool, AppError> {
 }
 
 /// Changes (or first sets) the password and ends every other session of the user; returns the
-/// ended sessions (their clients get back-channel logout).
+/// ended sessions (their clients get back-channel logout). Sends a notice if the person wants them.
 pub async fn change_password(
     db: &Db,
     hasher: &PasswordHasher,
+    links: Links,
     user_id: &str,
     current_session: &SessionId,
     change: PasswordChange,
@@ -76,10 +79,13 @@ pub async fn change_password(
     let ended = db
         .run(move |conn| {
             let now = now();
-            Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            conn.transaction::<_, AppError, _>(|conn| {
                 crate::db::begin_write(conn)?;
-                replace_password(conn, &user_id, &hash, Some(&keep), None, now)
-            })?)
+                let ended = replace_password(conn, &user_id, &hash, Some(&keep), None, now)?;
+                let user = User::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
+                notices::password_changed(conn, &links, &user, now)?;
+                Ok(ended)
+            })
         })
         .await?;
     Ok(ended)

@@ -3,15 +3,18 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod devices;
 pub mod email;
 pub mod email_flows;
 pub mod ids;
 pub mod linking;
 pub mod management;
+pub mod notices;
 pub mod password;
 pub mod profile;
 pub mod rate_limit;
 pub mod sessions;
+pub mod time_zone;
 pub mod verification;
 
 use chrono::{NaiveDateTime, Utc};

@@ -5,12 +5,17 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
 
+use super::audit::{self, AuditKind};
+use super::devices::{self, DeviceToken, Sighting};
+use super::email_flows::Links;
 use super::ids::SessionId;
+use super::notices;
 use crate::config::SessionSettings;
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::{Session, User, Verification};
 use crate::db::DbConnection;
 use crate::i18n::Msg;
+use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
@@ -29,14 +34,17 @@ impl From<&SessionSettings> for SessionPolicy {
     }
 }
 
-/// How the person proved who they are; becomes the `amr` of ID tokens later.
+/// How the person proved who they are; becomes the `amr` of ID tokens later (split at `:`, so
+/// `fed:google` is `["fed", "google"]` and `email:link` is `["email", "link"]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     Password,
     /// Signed in at an upstream provider; stored as `fed:{slug}`.
     Federated,
-    /// A magic link or a one-time code sent by email.
-    Email,
+    /// A magic link sent by email.
+    MagicLink,
+    /// A one-time code sent by email.
+    EmailCode,
 }
 
 impl AuthMethod {
@@ -44,9 +52,28 @@ impl AuthMethod {
         match self {
             AuthMethod::Password => "pwd",
             AuthMethod::Federated => "fed",
-            AuthMethod::Email => "email",
+            AuthMethod::MagicLink => "email:link",
+            AuthMethod::EmailCode => "email:code",
         }
     }
+}
+
+/// How a stored sign-in method reads in the sessions list and in notices.
+/// How a session was opened, as a catalogue message; `Err(slug)` for an upstream provider,
+/// whose own name is not translated.
+pub fn method_name(code: &str) -> Result<Msg, String> {
+    let key = match code {
+        "pwd" => "sessions-method-password",
+        "email:link" => "sessions-method-email-link",
+        "email:code" => "sessions-method-email-code",
+        // Sessions opened before links and codes were told apart.
+        "email" => "sessions-method-email",
+        _ => match code.split_once(':') {
+            Some(("fed", slug)) => return Err(slug.to_string()),
+            _ => "sessions-method-other",
+        },
+    };
+    Ok(Msg::new(key))
 }
 
 /// Where a session was opened from, as shown in the sessions list.
@@ -54,6 +81,8 @@ impl AuthMethod {
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The browser's device cookie, when it sent a valid one.
+    pub device: Option<DeviceToken>,
 }
 
 /// A session just opened: the token goes into the cookie and is never stored.
@@ -61,11 +90,18 @@ pub struct IssuedSession {
     pub id: SessionId,
     pub token: String,
     pub expires_at: NaiveDateTime,
+    /// The browser's device cookie value (the one it sent, or a new one), to be set again.
+    pub device: DeviceToken,
+    pub sighting: Sighting,
 }
 
 impl std::fmt::Debug for IssuedSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedSession").field("id", &self.id).field("token", &"[redacted]").finish()
+        f.debug_struct("IssuedSession")
+            .field("id", &self.id)
+            .field("token", &"[redacted]")
+            .field("sighting", &self.sighting)
+            .finish()
     }
 }
 
@@ -91,6 +127,8 @@ pub fn open_with(
 ) -> QueryResult<IssuedSession> {
     let id = SessionId::generate();
     let token = random_token(32);
+    let device = client.device.clone().unwrap_or_else(DeviceToken::generate);
+    let sighting = devices::remember(conn, user_id, &device, now)?;
     let expires_at = now + policy.absolute;
     // User agents are attacker-chosen; keep what the list shows and no more.
     let user_agent = client.user_agent.as_deref().map(|ua| truncate(ua, 512));
@@ -109,7 +147,27 @@ pub fn open_with(
             user_agent: user_agent.as_deref(),
         },
     )?;
-    Ok(IssuedSession { id, token, expires_at })
+    Ok(IssuedSession { id, token, expires_at, device, sighting })
+}
+
+/// Signs a person in: opens the session, records the sign-in and, when the browser is new to an
+/// account that has signed in elsewhere before, queues a notice (if they want notices).
+/// Call it inside the transaction that decided the sign-in.
+pub fn sign_in(
+    conn: &mut DbConnection,
+    policy: &SessionPolicy,
+    links: &Links,
+    user: &User,
+    method: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<IssuedSession, AppError> {
+    let issued = open_with(conn, policy, &user.id, method, client, now)?;
+    audit::record(conn, AuditKind::SignIn, Some(&user.id), client.ip.as_deref(), Some(method), now)?;
+    if issued.sighting == Sighting::New {
+        notices::new_device_sign_in(conn, links, user, method, client, now)?;
+    }
+    Ok(issued)
 }
 
 /// A valid session and its user.
@@ -163,11 +221,11 @@ pub fn close(conn: &mut DbConnection, token: &str) -> QueryResult<Option<String>
     }
 }
 
-/// Deletes expired sessions and verifications; returns how many rows went.
+/// Deletes expired sessions, verifications and devices; returns how many rows went.
 pub fn sweep(conn: &mut DbConnection, policy: &SessionPolicy, now: NaiveDateTime) -> QueryResult<usize> {
     let sessions = Session::delete_expired(conn, now, now - policy.idle)?;
     let verifications = Verification::delete_expired(conn, now)?;
-    Ok(sessions + verifications)
+    Ok(sessions + verifications + devices::sweep(conn, now)?)
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -226,5 +284,18 @@ mod tests {
         assert_eq!(english(Some(chrome)), "Chrome on Windows");
         assert_eq!(english(None), "Unknown device");
         assert_eq!(text(Locale::De, &describe_user_agent(Some(firefox))), "Firefox unter Linux");
+    }
+
+    #[test]
+    fn every_sign_in_method_has_a_label() {
+        use crate::i18n::{text, Locale};
+        let english = |code| method_name(code).map(|m| text(Locale::En, &m));
+        for method in [AuthMethod::Password, AuthMethod::MagicLink, AuthMethod::EmailCode] {
+            assert_ne!(english(method.as_str()).unwrap(), "Other", "{method:?}");
+        }
+        assert_eq!(english("email:link").unwrap(), "Sign-in link by email");
+        assert_eq!(english("email:code").unwrap(), "Code by email");
+        assert_eq!(english("fed:google"), Err("google".to_string()));
+        assert_eq!(english("email").unwrap(), "Sign-in link or code by email");
     }
 }

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::scope::Scope;
 use crate::db::models::{Profile, User, UserSettings};
+use crate::identity::time_zone::TimeZone;
 
 /// RFC 9068 access token. `gid` ties it to its grant, so revoking the grant revokes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,8 +65,9 @@ pub fn userinfo(user: &User, profile: Option<&Profile>, settings: Option<&UserSe
             if let Some(w) = &p.website {
                 claims.insert("website".into(), Value::String(w.clone()));
             }
-            if let Some(tz) = &p.timezone {
-                claims.insert("zoneinfo".into(), Value::String(tz.clone()));
+            // A value saved before zones were checked may not be a zone: then there is none.
+            if let Some(zone) = TimeZone::from_stored(p.timezone.as_deref()) {
+                claims.insert("zoneinfo".into(), Value::String(zone.name().to_string()));
             }
         }
         if let Some(s) = settings {
@@ -79,4 +81,33 @@ pub fn userinfo(user: &User, profile: Option<&Profile>, settings: Option<&UserSe
         claims.insert("email_verified".into(), Value::Bool(user.email_verified));
     }
     Value::Object(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(now: NaiveDateTime) -> User {
+        User {
+            id: "usr_1".into(),
+            email: "ada@example.com".into(),
+            email_verified: true,
+            name: "Ada".into(),
+            image: None,
+            is_admin: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn zoneinfo_is_sent_only_for_a_real_zone() {
+        let now = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let scope = Scope::from_stored("openid profile");
+        let mut profile = Profile::empty("usr_1", now);
+        profile.timezone = Some("Europe/Berlin".into());
+        assert_eq!(userinfo(&user(now), Some(&profile), None, &scope)["zoneinfo"], "Europe/Berlin");
+        profile.timezone = Some("Mars/Olympus".into());
+        assert!(userinfo(&user(now), Some(&profile), None, &scope).get("zoneinfo").is_none());
+    }
 }

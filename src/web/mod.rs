@@ -40,6 +40,18 @@ pub struct AppState {
     pub mail: crate::mail::worker::MailWorker,
 }
 
+impl AppState {
+    /// What the core needs to write a mail: the issuer (for links) and the templates.
+    /// `req` gives the language of mail to someone without a translated language setting.
+    pub fn links(&self, req: &HttpRequest) -> crate::identity::email_flows::Links {
+        crate::identity::email_flows::Links {
+            issuer: self.settings.issuer().to_string(),
+            templates: self.templates.clone(),
+            locale: locale::of(req, None),
+        }
+    }
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::alive))
         .route("/readyz", web::get().to(health::ready))

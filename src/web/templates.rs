@@ -55,6 +55,12 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "email/magic_link.html",
     "email/email_code.txt",
     "email/email_code.html",
+    "email/new_device_sign_in.txt",
+    "email/new_device_sign_in.html",
+    "email/account_password_changed.txt",
+    "email/account_password_changed.html",
+    "email/email_changed.txt",
+    "email/email_changed.html",
     "static/style.css",
     "static/favicon.svg",
 );

@@ -4,11 +4,12 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::db::models::{Session, User, UserSettings};
 use crate::error::AppError;
+use crate::identity::devices::{DeviceToken, DEVICE_LIFETIME_DAYS};
 use crate::identity::ids::SessionId;
 use crate::identity::sessions::{self, ClientInfo, IssuedSession};
 use crate::identity::now;
@@ -117,10 +118,37 @@ pub fn client_info(req: &HttpRequest) -> ClientInfo {
             .get(actix_web::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        device: None,
     }
 }
 
-pub fn session_cookie(state: &AppState, issued: &IssuedSession) -> Cookie<'static> {
+/// `client_info` plus the browser's device cookie: what signing in needs.
+pub fn browser_client(state: &AppState, req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        device: req.cookie(&state.settings.session.device_cookie_name).and_then(|c| DeviceToken::parse(c.value())),
+        ..client_info(req)
+    }
+}
+
+/// The cookies a sign-in sets: the session, and the device cookie (renewed, so a browser in use
+/// stays known).
+pub fn add_session_cookies(res: &mut HttpResponse, state: &AppState, issued: &IssuedSession) -> Result<(), AppError> {
+    res.add_cookie(&session_cookie(state, issued))?;
+    res.add_cookie(&device_cookie(state, &issued.device))?;
+    Ok(())
+}
+
+fn device_cookie(state: &AppState, device: &DeviceToken) -> Cookie<'static> {
+    Cookie::build(state.settings.session.device_cookie_name.clone(), device.as_str().to_string())
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(DEVICE_LIFETIME_DAYS))
+        .finish()
+}
+
+fn session_cookie(state: &AppState, issued: &IssuedSession) -> Cookie<'static> {
     Cookie::build(state.settings.session.cookie_name.clone(), issued.token.clone())
         .path("/")
         .http_only(true)

@@ -45,7 +45,7 @@ async fn profile_is_saved_and_validated(backend: Backend) {
     let html = res.text().await.unwrap();
     assert!(html.contains("Enter your name."));
     assert!(html.contains("Use at most 500 characters."));
-    assert!(html.contains("Enter a time zone name"));
+    assert!(html.contains("Choose a time zone from the list."));
     assert_eq!(html.matches("Enter a full web address").count(), 2);
     assert!(!html.contains("<script>"), "input is escaped");
     let name: String = app.query(|c| users::table.select(users::name).first(c)).await;

@@ -866,7 +866,7 @@ async fn magic_link_signs_in_once_and_honours_a_local_return_to(backend: Backend
     assert!(sets_session_cookie(&res));
     assert_eq!(b.get("/account").await.status(), 200);
     let methods = session_methods(&app, &id).await;
-    assert_eq!(methods.iter().filter(|m| *m == "email").count(), 1, "{methods:?}");
+    assert_eq!(methods.iter().filter(|m| *m == "email:link").count(), 1, "{methods:?}");
 
     let other = app.browser();
     let again = follow(&other, &link, "/login/magic/confirm").await;
@@ -961,7 +961,7 @@ async fn email_code_signs_in_once(backend: Backend) {
     assert_eq!(location(&res), "/account/sessions");
     assert!(sets_session_cookie(&res));
     assert_eq!(b.get("/account").await.status(), 200);
-    assert!(session_methods(&app, &id).await.contains(&"email".to_string()));
+    assert!(session_methods(&app, &id).await.contains(&"email:code".to_string()));
 
     let other = app.browser();
     let res = other.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &code)]).await;
@@ -1043,7 +1043,7 @@ async fn email_code_is_bound_to_its_address(backend: Backend) {
     let res = b.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &ada_code)]).await;
     assert_eq!(res.status(), 303);
     let (ada_id, _, _) = user_by_email(&app, "ada@example.com").await.unwrap();
-    assert!(session_methods(&app, &ada_id).await.contains(&"email".to_string()));
+    assert!(session_methods(&app, &ada_id).await.contains(&"email:code".to_string()));
     let c = app.browser();
     assert_eq!(c.post("/login/code/verify", &[("email", "bob@example.com"), ("code", &bob_code)]).await.status(), 303);
 }

@@ -19,6 +19,7 @@ mod oidc_tokens;
 mod rp;
 mod security;
 mod sessions;
+mod settings;
 mod smtp_sink;
 mod storage;
 mod upstream_more;

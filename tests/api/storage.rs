@@ -14,6 +14,7 @@ backend_tests!(
     database_unique_constraint_decides_concurrent_creates,
     cached_statements_keep_their_query_plans,
     sqlite_wal_is_checkpointed_in_the_background,
+    devices_are_remembered_per_user_and_forgotten_with_the_user,
 );
 
 #[derive(QueryableByName)]
@@ -40,13 +41,13 @@ async fn migrations_go_up_and_down_and_up_again(backend: Backend) {
     db.run(|c| {
         let applied = db::run_migrations(c)?;
         assert!(!applied.is_empty());
-        assert_eq!(table_count(c), 17);
+        assert_eq!(table_count(c), 18);
         assert!(db::run_migrations(c)?.is_empty(), "a second run applies nothing");
         let reverted = db::revert_all_migrations(c)?;
         assert_eq!(reverted.len(), applied.len());
         assert_eq!(table_count(c), 0, "down migrations remove every table");
         db::run_migrations(c)?;
-        assert_eq!(table_count(c), 17);
+        assert_eq!(table_count(c), 18);
         Ok(())
     })
     .await
@@ -125,4 +126,34 @@ async fn database_unique_constraint_decides_concurrent_creates(backend: Backend)
     assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
     let count: i64 = app.query(|c| users::table.count().get_result(c)).await;
     assert_eq!(count, 1);
+}
+
+async fn devices_are_remembered_per_user_and_forgotten_with_the_user(backend: Backend) {
+    use portcullis::identity::devices::{remember, sweep, DeviceToken, Sighting};
+    let test_db = TestDb::new(backend);
+    let db = Db::connect(&test_db.url, 1, Duration::from_secs(5)).unwrap();
+    db.run(|c| {
+        db::run_migrations(c)?;
+        let mut user = |email: &str| {
+            let email = Email::parse(email).unwrap();
+            let new = NewIdentity { email: &email, name: "Ada", password_hash: None, email_verified: true, is_admin: false };
+            create_user(c, &new).map(|u| u.unwrap().id)
+        };
+        let (ada, bob) = (user("ada@example.com")?, user("bob@example.com")?);
+        let now = portcullis::identity::now();
+        let (laptop, phone) = (DeviceToken::generate(), DeviceToken::generate());
+        assert_eq!(remember(c, &ada, &laptop, now)?, Sighting::First);
+        assert_eq!(remember(c, &ada, &laptop, now)?, Sighting::Known);
+        assert_eq!(remember(c, &ada, &phone, now)?, Sighting::New);
+        assert_eq!(remember(c, &bob, &laptop, now)?, Sighting::First, "a browser is known per user");
+        // Unseen for longer than the cookie lives: forgotten.
+        assert_eq!(sweep(c, now + chrono::Duration::days(401))?, 3);
+        assert_eq!(remember(c, &ada, &laptop, now)?, Sighting::First);
+        diesel::delete(users::table.filter(users::id.eq(&ada))).execute(c)?;
+        let left: i64 = portcullis::db::schema::known_devices::table.count().get_result(c)?;
+        assert_eq!(left, 0, "devices go with their user");
+        Ok(())
+    })
+    .await
+    .unwrap();
 }

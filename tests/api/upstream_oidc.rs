@@ -28,6 +28,7 @@ backend_tests!(
     // First and repeated sign-in.
     new_google_subject_with_verified_email_creates_a_user_and_signs_in,
     same_google_subject_signs_the_same_user_in_again,
+    google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_not,
     // Automatic linking by email.
     verified_email_on_both_sides_links_google_to_the_existing_user,
     unverified_existing_email_is_not_linked_and_asks_to_sign_in_first,
@@ -361,6 +362,32 @@ async fn same_google_subject_signs_the_same_user_in_again(backend: Backend) {
     assert_eq!(session_of(&env.app, &third).await.user_id, user.id);
     assert_eq!(counts(&env.app).await, Counts { users: 1, accounts: 1, sessions: 3 });
     assert_eq!(google_account(&env.app, "g-100").await.unwrap().id, account.id);
+}
+
+async fn google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_not(backend: Backend) {
+    use portcullis::db::schema::mail_outbox;
+    let env = env(backend).await;
+    let grace = person("g-100", "grace@gmail.com");
+    let notices = || {
+        env.app.query(|c| {
+            mail_outbox::table
+                .filter(mail_outbox::recipient.eq("grace@gmail.com"))
+                .filter(mail_outbox::subject.eq("New sign-in to your account"))
+                .select(mail_outbox::body_text)
+                .load::<String>(c)
+        })
+    };
+    let first = env.app.browser();
+    assert_eq!(env.sign_in(&first, &grace).await.status(), 303);
+    assert!(notices().await.is_empty(), "the sign-up's browser is the first, not a new one");
+    assert_eq!(env.sign_in(&first, &grace).await.status(), 303);
+    assert!(notices().await.is_empty(), "the same browser again");
+
+    let second = env.app.browser();
+    assert_eq!(env.sign_in(&second, &grace).await.status(), 303);
+    let sent = notices().await;
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].contains("Signed in with: google"), "{}", sent[0]);
 }
 
 // ---- 3: automatic linking ----

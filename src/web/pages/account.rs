@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::auth::CsrfOnly;
@@ -11,7 +10,8 @@ use crate::error::{AppError, AppResult};
 use crate::identity::ids::SessionId;
 use crate::identity::management::{self, FormError, PasswordChange};
 use crate::identity::profile::{self, ProfileUpdate, SettingsUpdate, LANGUAGES};
-use crate::identity::sessions::describe_user_agent;
+use crate::identity::sessions::{self, describe_user_agent};
+use crate::identity::time_zone::{display_time, TimeZone};
 use crate::identity::linking;
 use crate::i18n::{Locale, Msg};
 use crate::identity::FieldErrors;
@@ -57,10 +57,6 @@ impl NoticeQuery {
     }
 }
 
-fn display_time(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 // ---- profile ----
 
 #[derive(Serialize, Default)]
@@ -69,6 +65,7 @@ struct ProfileView {
     errors: FieldErrors,
     notice: Option<Msg>,
     has_password: bool,
+    timezones: Vec<&'static str>,
 }
 
 #[derive(Serialize, Default)]
@@ -80,6 +77,16 @@ struct ProfileFields {
     bio: String,
     website: String,
     timezone: String,
+}
+
+/// The zones to choose from, with the current one even when it is not among them (`UTC`, or a
+/// legacy alias saved earlier) so saving the form does not silently change it.
+fn zone_choices(current: &str) -> Vec<&'static str> {
+    let mut zones = TimeZone::offered();
+    if let Some(zone) = TimeZone::parse(current).filter(|z| !zones.contains(&z.name())) {
+        zones.insert(0, zone.name());
+    }
+    zones
 }
 
 async fn profile_page(
@@ -102,7 +109,9 @@ pub async fn render_profile(
 ) -> AppResult<HttpResponse> {
     let full = profile::load_profile(&state.db, &me.user.id).await?;
     let has_password = management::has_password(&state.db, &me.user.id).await?;
+    let timezone = full.profile.timezone.unwrap_or_default();
     let view = ProfileView {
+        timezones: zone_choices(&timezone),
         profile: ProfileFields {
             name: full.user.name,
             email: full.user.email,
@@ -110,7 +119,7 @@ pub async fn render_profile(
             picture: full.user.image.unwrap_or_default(),
             bio: full.profile.bio.unwrap_or_default(),
             website: full.profile.website.unwrap_or_default(),
-            timezone: full.profile.timezone.unwrap_or_default(),
+            timezone,
         },
         errors,
         notice,
@@ -149,6 +158,7 @@ async fn save_profile(
         Ok(()) => Ok(see_other("/account?notice=profile")),
         Err(FormError::Invalid(errors)) => {
             let view = ProfileView {
+                timezones: zone_choices(&f.timezone),
                 profile: ProfileFields {
                     name: f.name,
                     email: me.user.email.clone(),
@@ -300,8 +310,9 @@ async fn change_password(
         new_password: f.new_password,
         confirm_password: f.confirm_password,
     };
-    match management::change_password(&state.db, &state.hasher, &me.user.id, &me.session_id(), change).await {
+    match management::change_password(&state.db, &state.hasher, state.links(&req), &me.user.id, &me.session_id(), change).await {
         Ok(ended) => {
+            state.mail.wake();
             notify_sessions_ended(&state, ended).await?;
             Ok(see_other("/account/password?notice=password"))
         }
@@ -348,10 +359,9 @@ enum MethodName {
 }
 
 fn method_label(code: &str) -> MethodName {
-    match code.split_once(':') {
-        Some(("fed", slug)) => MethodName::Provider(slug.to_string()),
-        _ if code == "pwd" => MethodName::Ours(Msg::new("sessions-method-password")),
-        _ => MethodName::Ours(Msg::new("sessions-method-other")),
+    match sessions::method_name(code) {
+        Ok(msg) => MethodName::Ours(msg),
+        Err(slug) => MethodName::Provider(slug),
     }
 }
 
@@ -361,6 +371,7 @@ async fn sessions_page(
     me: SignedIn,
     query: web::Query<NoticeQuery>,
 ) -> AppResult<HttpResponse> {
+    let zone = profile::load_time_zone(&state.db, &me.user.id).await?;
     let rows = management::list_sessions(&state.db, &me.user.id)
         .await?
         .into_iter()
@@ -369,8 +380,8 @@ async fn sessions_page(
             browser: describe_user_agent(s.user_agent.as_deref()),
             ip: s.ip_address.unwrap_or_default(),
             method: method_label(&s.auth_method),
-            created_at: display_time(s.created_at),
-            last_seen_at: display_time(s.last_seen_at),
+            created_at: display_time(s.created_at, zone),
+            last_seen_at: display_time(s.last_seen_at, zone),
             id: s.id,
         })
         .collect();
@@ -439,7 +450,10 @@ struct MethodsQuery {
 
 async fn methods_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, query: web::Query<MethodsQuery>) -> AppResult<HttpResponse> {
     let user_id = me.user.id.clone();
-    let (accounts, buttons) = state.db.run(move |conn| Ok((Account::for_user(conn, &user_id)?, registry::buttons(conn)?))).await?;
+    let (accounts, buttons, zone) = state
+        .db
+        .run(move |conn| Ok((Account::for_user(conn, &user_id)?, registry::buttons(conn)?, profile::time_zone_of(conn, &user_id)?)))
+        .await?;
     let linked: Vec<&str> = accounts.iter().map(|a| a.provider_id.as_str()).collect();
     let linkable = buttons.iter().filter(|b| !linked.contains(&b.slug.as_str())).cloned().collect();
     let name_of = |slug: &str| buttons.iter().find(|b| b.slug == slug).map_or_else(|| slug.to_string(), |b| b.name.clone());
@@ -452,7 +466,7 @@ async fn methods_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn
                 account_id: a.id.clone(),
                 label: if credential { MethodName::Ours(Msg::new("methods-password")) } else { MethodName::Provider(name_of(&a.provider_id)) },
                 detail: if credential { me.user.email.clone() } else { a.email.clone().unwrap_or_else(|| a.account_id.clone()) },
-                created_at: display_time(a.created_at),
+                created_at: display_time(a.created_at, zone),
                 removable: !credential && !linking::is_last_method(&accounts, &a.id),
             }
         })

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::db::models::{Consent, Grant, OAuthClient};
 use crate::error::AppResult;
 use crate::i18n::Msg;
-use crate::identity::now;
+use crate::identity::time_zone::display_date;
+use crate::identity::{now, profile};
 use crate::oidc::scope::Scope;
 use crate::web::oidc::authorize::{describe, ScopeLine};
 use crate::web::viewer::SignedIn;
@@ -42,7 +43,7 @@ struct AppsQuery {
 
 async fn apps_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, query: web::Query<AppsQuery>) -> AppResult<HttpResponse> {
     let user_id = me.user.id.clone();
-    let (consents, grants) = state
+    let (consents, grants, zone) = state
         .db
         .run(move |conn| {
             let consents: Vec<(Consent, Option<String>)> = Consent::for_user(conn, &user_id)?
@@ -52,7 +53,7 @@ async fn apps_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, q
                     Ok((c, name))
                 })
                 .collect::<Result<_, diesel::result::Error>>()?;
-            Ok((consents, Grant::active_for_user(conn, &user_id)?))
+            Ok((consents, Grant::active_for_user(conn, &user_id)?, profile::time_zone_of(conn, &user_id)?))
         })
         .await?;
     // One row per application: consented ones, plus skip-consent ones that hold live grants.
@@ -63,7 +64,7 @@ async fn apps_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, q
             AppRow {
                 name: name.unwrap_or_else(|| c.client_id.clone()),
                 scopes: describe(&Scope::from_stored(&c.scope)),
-                granted_at: c.created_at.format("%Y-%m-%d").to_string(),
+                granted_at: display_date(c.created_at, zone),
                 client_id: c.client_id,
             },
         );
@@ -73,7 +74,7 @@ async fn apps_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, q
             client_id: g.client_id,
             name,
             scopes: describe(&Scope::from_stored(&g.scope)),
-            granted_at: g.created_at.format("%Y-%m-%d").to_string(),
+            granted_at: display_date(g.created_at, zone),
         });
     }
     let notice = query.notice.as_deref().filter(|n| *n == "revoked").map(|_| Msg::new("notice-app-revoked"));

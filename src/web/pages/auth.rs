@@ -6,14 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
 use crate::identity::credentials::{self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS};
-use crate::identity::email_flows::Links;
 use crate::i18n::Msg;
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
-use crate::web::viewer::{clear_session_cookie, client_info, session_cookie, Viewer};
-use crate::web::{csrf, locale, render, return_to, see_other, AppState};
+use crate::web::viewer::{add_session_cookies, browser_client, clear_session_cookie, client_info, Viewer};
+use crate::web::{csrf, render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
@@ -120,15 +119,15 @@ async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Si
     let form = form.into_inner();
     let request = SignUpRequest { name: form.name.clone(), email: form.email.clone(), password: form.password };
     note_ui_locales_of(&state, &req, Some(&form.return_to));
-    let links = Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone(), locale: locale::of(&req, None) };
+    let links = state.links(&req);
     let require_verified = state.settings.accounts.require_verified_email;
     let outcome =
-        credentials::sign_up(&state.db, &state.hasher, state.session_policy, request, client_info(&req), links, !require_verified).await;
+        credentials::sign_up(&state.db, &state.hasher, state.session_policy, request, browser_client(&state, &req), links, !require_verified).await;
     state.mail.wake();
     match outcome {
         Ok((_, Some(issued))) => {
             let mut res = see_other(&return_to::or_default(Some(&form.return_to)));
-            res.add_cookie(&session_cookie(&state, &issued))?;
+            add_session_cookies(&mut res, &state, &issued)?;
             Ok(res)
         }
         Ok((user, None)) => {
@@ -192,10 +191,12 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
             state.session_policy,
             &form.email,
             form.password,
-            client_info(&req),
+            browser_client(&state, &req),
             state.settings.accounts.require_verified_email,
+            state.links(&req),
         )
         .await;
+    state.mail.wake();
     match outcome {
         Ok((_, issued)) => {
             // Signing in again in this browser replaces the session it had.
@@ -203,7 +204,7 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
                 end_browser_session(&state, old, None).await?;
             }
             let mut res = see_other(&return_to::or_default(Some(&form.return_to)));
-            res.add_cookie(&session_cookie(&state, &issued))?;
+            add_session_cookies(&mut res, &state, &issued)?;
             Ok(res)
         }
         Err(SignInError::BadCredentials) => {

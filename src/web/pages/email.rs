@@ -3,8 +3,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
+use crate::db::models::User;
 use crate::error::{AppError, AppResult};
 use crate::identity::email::Email;
 use crate::identity::email_flows::{self, Links, Verified};
@@ -15,8 +17,8 @@ use crate::identity::{now, rate_limit, FieldErrors};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::pages::auth::MessageView;
-use crate::web::viewer::{client_info, session_cookie, SignedIn, Viewer};
-use crate::web::{csrf, locale, render, return_to, see_other, AppState};
+use crate::web::viewer::{add_session_cookies, browser_client, client_info, SignedIn, Viewer};
+use crate::web::{csrf, render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/verify-email", web::get().to(verify_page))
@@ -36,7 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn links(state: &AppState, req: &HttpRequest) -> Links {
-    Links { issuer: state.settings.issuer().to_string(), templates: state.templates.clone(), locale: locale::of(req, None) }
+    state.links(req)
 }
 
 /// The message page: catalogue keys for the title and text, and maybe a link (path, text key).
@@ -119,8 +121,9 @@ struct TokenForm {
 
 async fn verify(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, form: web::Form<TokenForm>) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
-    let token = form.token.clone();
-    let outcome = state.db.run(move |conn| email_flows::confirm(conn, &token, now())).await?;
+    let (token, links) = (form.token.clone(), links(&state, &req));
+    let outcome = state.db.run(move |conn| email_flows::confirm(conn, &links, &token, now())).await?;
+    state.mail.wake();
     let v = viewer.0.as_ref();
     match outcome {
         Verified::Address(_) => message(&state, &req, v, StatusCode::OK, "verified-title", "verified-message", Some(("/account", "go-to-account"))),
@@ -386,7 +389,7 @@ async fn magic_confirm(state: web::Data<AppState>, req: HttpRequest, form: web::
     let Some(user) = user else {
         return magic_link_expired(&state, &req);
     };
-    start_session(&state, &req, &user.id, &form.return_to).await
+    start_session(&state, &req, user, AuthMethod::MagicLink, &form.return_to).await
 }
 
 fn magic_link_expired(state: &AppState, req: &HttpRequest) -> AppResult<HttpResponse> {
@@ -442,27 +445,25 @@ async fn code_verify(state: web::Data<AppState>, req: HttpRequest, form: web::Fo
     let (e, code, max) = (email.clone(), form.code.clone(), state.settings.accounts.code_max_attempts);
     let (check, user) = state.db.run(move |conn| email_flows::verify_code(conn, &e, &code, max, now())).await?;
     match (check, user) {
-        (CodeCheck::Valid, Some(user)) => start_session(&state, &req, &user.id, &form.return_to).await,
+        (CodeCheck::Valid, Some(user)) => start_session(&state, &req, user, AuthMethod::EmailCode, &form.return_to).await,
         _ => render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "code.html", &CodeView { email: email.as_str(), return_to: back, error: Some(wrong) }),
     }
 }
 
 /// Opens a session for a person who proved their address, replacing this browser's old one.
-async fn start_session(state: &AppState, req: &HttpRequest, user_id: &str, back: &str) -> AppResult<HttpResponse> {
-    let (policy, client, uid) = (state.session_policy, client_info(req), user_id.to_string());
+async fn start_session(state: &AppState, req: &HttpRequest, user: User, method: AuthMethod, back: &str) -> AppResult<HttpResponse> {
+    let (policy, client, links) = (state.session_policy, browser_client(state, req), links(state, req));
     let issued = state
         .db
         .run(move |conn| {
-            let now = now();
-            let s = sessions::open(conn, &policy, &uid, AuthMethod::Email, &client, now)?;
-            crate::identity::audit::record(conn, crate::identity::audit::AuditKind::SignIn, Some(&uid), client.ip.as_deref(), Some("email"), now)?;
-            Ok(s)
+            conn.transaction::<_, AppError, _>(|conn| sessions::sign_in(conn, &policy, &links, &user, method.as_str(), &client, now()))
         })
         .await?;
+    state.mail.wake();
     if let Some(old) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
         end_browser_session(state, old, None).await?;
     }
     let mut res = see_other(&return_to::or_default(Some(back)));
-    res.add_cookie(&session_cookie(state, &issued))?;
+    add_session_cookies(&mut res, state, &issued)?;
     Ok(res)
 }

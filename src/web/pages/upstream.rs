@@ -3,6 +3,7 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::Connection;
 use serde::Deserialize;
 
 use crate::db::models::Account;
@@ -13,7 +14,7 @@ use crate::identity::{now, sessions};
 use crate::identity::sessions::AuthMethod;
 use crate::upstream::{connector, flow, registry, UpstreamError};
 use crate::web::oidc::logout::end_browser_session;
-use crate::web::viewer::{client_info, session_cookie, SignedIn};
+use crate::web::viewer::{add_session_cookies, browser_client, SignedIn};
 use crate::web::templates::{error_page, ErrorText};
 use crate::web::{csrf, return_to, see_other, AppState};
 
@@ -141,7 +142,8 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
         }
     };
 
-    let (mk, policy, client) = (state.master_key.clone(), state.session_policy, client_info(&req));
+    let (mk, policy, client) = (state.master_key.clone(), state.session_policy, browser_client(&state, &req));
+    let links = state.links(&req);
     let require_verified = state.settings.accounts.require_verified_email;
     let link_to = pending.link_user_id.clone();
     let method = format!("{}:{}", AuthMethod::Federated.as_str(), cfg.slug);
@@ -161,11 +163,13 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
             if require_verified && !resolution.user().email_verified {
                 return Ok(Err(linking::LinkRefusal::Unverified(resolution.user().email.clone())));
             }
-            let session = sessions::open_with(conn, &policy, &resolution.user().id, &method, &client, now)?;
-            crate::identity::audit::record(conn, crate::identity::audit::AuditKind::SignIn, Some(&resolution.user().id), client.ip.as_deref(), Some(&method), now)?;
+            let session = conn.transaction::<_, AppError, _>(|conn| {
+                sessions::sign_in(conn, &policy, &links, resolution.user(), &method, &client, now)
+            })?;
             Ok(Ok((resolution, session)))
         })
         .await?;
+    state.mail.wake();
     let (resolution, issued) = match outcome {
         Ok(found) => found,
         Err(refusal) => {
@@ -181,7 +185,7 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
         (_, back) => return_to::or_default(back),
     };
     let mut res = clear_flow_cookie(see_other(&target));
-    res.add_cookie(&session_cookie(&state, &issued))?;
+    add_session_cookies(&mut res, &state, &issued)?;
     Ok(res)
 }
 

@@ -87,7 +87,7 @@ mod inner {
         tab.press("Sign in").await;
         tab.is_at("/account").await;
         tab.open("/account/sessions").await;
-        tab.sees("Magic link").await;
+        tab.sees("Sign-in link by email").await;
     }
 
     pub async fn email_code_signs_in_from_the_sign_in_page(backend: Backend, chrome: &Chrome) {
@@ -106,6 +106,6 @@ mod inner {
         tab.press("Sign in").await;
         tab.is_at("/account").await;
         tab.open("/account/sessions").await;
-        tab.sees("Email code").await;
+        tab.sees("Code by email").await;
     }
 }

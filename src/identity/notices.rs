@@ -1,0 +1,100 @@
+//! Security notices: mail about things that happened to an account, so its owner notices when it
+//! was not them. Queued in the transaction of the change, and only for people who want them
+//! (the "Email me about security events" setting). The notice after a password RESET is not
+//! here: it goes out whatever the setting (see `email_flows::reset_password`).
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use super::email_flows::{recipient_locale, Links};
+use super::profile::{time_zone_of, wants_security_notices};
+use super::sessions::{describe_user_agent, method_name, ClientInfo};
+use super::time_zone::display_time;
+use crate::db::models::User;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::i18n::{text, Msg};
+use crate::mail::{compose, enqueue};
+
+#[derive(Serialize)]
+struct NewSignIn<'a> {
+    name: &'a str,
+    when: String,
+    device: String,
+    ip: String,
+    method: String,
+    sessions_link: String,
+    settings_link: String,
+}
+
+/// A sign-in from a browser the account had not used before.
+pub fn new_device_sign_in(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    method: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if !wants_security_notices(conn, &user.id)? {
+        return Ok(());
+    }
+    let locale = recipient_locale(conn, links, user)?;
+    let unknown = text(locale, &Msg::new("notice-unknown-ip"));
+    let notice = NewSignIn {
+        name: &user.name,
+        when: display_time(now, time_zone_of(conn, &user.id)?),
+        device: text(locale, &describe_user_agent(client.user_agent.as_deref())),
+        ip: client.ip.clone().unwrap_or(unknown),
+        method: method_name(method).map_or_else(|slug| slug, |m| text(locale, &m)),
+        sessions_link: format!("{}/account/sessions", links.issuer),
+        settings_link: format!("{}/account/settings", links.issuer),
+    };
+    let mail = compose(&links.templates, "new_device_sign_in", &user.email, locale, &notice)?;
+    enqueue(conn, &mail, now)
+}
+
+#[derive(Serialize)]
+struct Changed<'a> {
+    name: &'a str,
+    when: String,
+    old_email: &'a str,
+    new_email: &'a str,
+    reset_link: String,
+    settings_link: String,
+}
+
+/// The password changed from the account page (by someone signed in).
+pub fn password_changed(conn: &mut DbConnection, links: &Links, user: &User, now: NaiveDateTime) -> Result<(), AppError> {
+    changed(conn, links, user, "account_password_changed", &user.email, &user.email, now)
+}
+
+/// The address changed: the notice goes to the OLD address, the one an intruder cannot read.
+pub fn email_changed(conn: &mut DbConnection, links: &Links, user: &User, new_email: &str, now: NaiveDateTime) -> Result<(), AppError> {
+    changed(conn, links, user, "email_changed", &user.email, new_email, now)
+}
+
+fn changed(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    template: &str,
+    old_email: &str,
+    new_email: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if !wants_security_notices(conn, &user.id)? {
+        return Ok(());
+    }
+    let locale = recipient_locale(conn, links, user)?;
+    let notice = Changed {
+        name: &user.name,
+        when: display_time(now, time_zone_of(conn, &user.id)?),
+        old_email,
+        new_email,
+        reset_link: format!("{}/forgot", links.issuer),
+        settings_link: format!("{}/account/settings", links.issuer),
+    };
+    let mail = compose(&links.templates, template, old_email, locale, &notice)?;
+    enqueue(conn, &mail, now)
+}
