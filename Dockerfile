@@ -19,10 +19,12 @@ RUN mkdir src \
  && cargo build --release --locked \
  && rm -rf src
 
-# The real sources. Migrations, templates and the default config are embedded at compile time.
+# The real sources. Migrations, templates, translations and the default config are embedded at
+# compile time.
 COPY src src
 COPY migrations migrations
 COPY templates templates
+COPY locales locales
 COPY config config
 # COPY keeps the files' own modification times, which can be older than the stub build; touch so
 # cargo rebuilds the crate itself.

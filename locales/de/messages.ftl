@@ -91,7 +91,20 @@ upstream-unreachable = { $provider } war nicht erreichbar oder hat nicht rechtze
 upstream-invalid = Die Antwort von { $provider } konnte nicht überprüft werden ({ $detail }).
 upstream-bad-state = Dieser Anmeldelink ist abgelaufen oder wurde bereits verwendet. Bitte beginnen Sie erneut.
 upstream-no-verified-email = { $provider } hat uns keine bestätigte E-Mail-Adresse übermittelt, die für die Anmeldung jedoch erforderlich ist.
+upstream-restricted-domains = Die Anmeldung mit { $provider } ist auf bestätigte Adressen bei { $domains } beschränkt.
+upstream-restricted-orgs = Die Anmeldung mit { $provider } ist auf Mitglieder von { $orgs } beschränkt.
 link-linked-elsewhere = Dieses { $provider }-Konto ist bereits mit einem anderen Portcullis-Konto verknüpft.
 link-sign-in-to-link = Mit der E-Mail-Adresse { $email } gibt es bereits ein Konto. Melden Sie sich zuerst dort an und verknüpfen Sie { $provider } dann auf Ihrer Kontoseite.
 link-no-email = { $provider } hat keine E-Mail-Adresse übermittelt, die für die Erstellung eines Kontos jedoch erforderlich ist.
 link-unverified = Bestätigen Sie zuerst Ihre E-Mail-Adresse { $email }: Folgen Sie dem Link, den wir Ihnen gesendet haben, und melden Sie sich dann erneut an.
+
+## Anfragen von Anwendungen, die nicht bearbeitet werden können
+authorize-no-client-id = Die Anwendung hat nicht angegeben, wer sie ist (client_id fehlt).
+authorize-unknown-client = Die Anwendung ist hier nicht registriert (unbekannte client_id).
+authorize-no-redirect-uri = Die Anwendung hat nicht angegeben, wohin Sie zurückgeleitet werden sollen (redirect_uri fehlt).
+authorize-redirect-mismatch = Die Anwendung möchte Sie an eine Adresse weiterleiten, die sie nicht registriert hat (redirect_uri stimmt nicht überein).
+authorize-repeated = Die Anmeldeanfrage ist fehlerhaft (client_id oder redirect_uri mehrfach angegeben).
+logout-bad-id-token = Die Abmeldeanfrage enthielt ein ungültiges ID-Token.
+logout-two-clients = Die Abmeldeanfrage nennt zwei verschiedene Anwendungen.
+logout-unknown-client = Die Abmeldeanfrage nennt eine unbekannte Anwendung.
+logout-unregistered-redirect = Die Anwendung möchte zu einer Adresse zurückkehren, die sie nicht registriert hat.

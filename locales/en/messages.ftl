@@ -91,7 +91,20 @@ upstream-unreachable = { $provider } could not be reached or did not answer in t
 upstream-invalid = The answer from { $provider } could not be verified ({ $detail }).
 upstream-bad-state = This sign-in link has expired or was already used. Please start again.
 upstream-no-verified-email = { $provider } did not share a verified email address with us, and one is needed to sign in.
+upstream-restricted-domains = Sign-in with { $provider } is limited to verified addresses at { $domains }.
+upstream-restricted-orgs = Sign-in with { $provider } is limited to members of { $orgs }.
 link-linked-elsewhere = This { $provider } account is already linked to another Portcullis account.
 link-sign-in-to-link = An account with the email { $email } already exists. Sign in to it first, then link { $provider } from your account page.
 link-no-email = { $provider } did not share an email address, and one is needed to create an account.
 link-unverified = Confirm your email address { $email } first: follow the link we sent you, then sign in again.
+
+## Requests from applications that cannot be served
+authorize-no-client-id = The application did not say who it is (client_id is missing).
+authorize-unknown-client = The application is not registered here (unknown client_id).
+authorize-no-redirect-uri = The application did not say where to send you back (redirect_uri is missing).
+authorize-redirect-mismatch = The application asked to send you to an address it has not registered (redirect_uri mismatch).
+authorize-repeated = The sign-in request is malformed (client_id or redirect_uri repeated).
+logout-bad-id-token = The sign-out request carried an invalid ID token.
+logout-two-clients = The sign-out request names two different applications.
+logout-unknown-client = The sign-out request names an unknown application.
+logout-unregistered-redirect = The application asked to return to an address it has not registered.

@@ -91,7 +91,20 @@ upstream-unreachable = { $provider } est injoignable ou n'a pas répondu à temp
 upstream-invalid = La réponse de { $provider } n'a pas pu être vérifiée ({ $detail }).
 upstream-bad-state = Ce lien de connexion a expiré ou a déjà été utilisé. Veuillez recommencer.
 upstream-no-verified-email = { $provider } ne nous a pas communiqué d'adresse e-mail confirmée, or il en faut une pour se connecter.
+upstream-restricted-domains = La connexion avec { $provider } est réservée aux adresses confirmées chez { $domains }.
+upstream-restricted-orgs = La connexion avec { $provider } est réservée aux membres de { $orgs }.
 link-linked-elsewhere = Ce compte { $provider } est déjà associé à un autre compte Portcullis.
 link-sign-in-to-link = Un compte existe déjà avec l'adresse e-mail { $email }. Connectez-vous d'abord à ce compte, puis associez { $provider } depuis la page de votre compte.
 link-no-email = { $provider } ne nous a pas communiqué d'adresse e-mail, or il en faut une pour créer un compte.
 link-unverified = Confirmez d'abord votre adresse e-mail { $email } : suivez le lien que nous vous avons envoyé, puis reconnectez-vous.
+
+## Demandes d'applications qui ne peuvent pas être traitées
+authorize-no-client-id = L'application n'a pas indiqué qui elle est (client_id manquant).
+authorize-unknown-client = L'application n'est pas enregistrée ici (client_id inconnu).
+authorize-no-redirect-uri = L'application n'a pas indiqué où vous renvoyer (redirect_uri manquant).
+authorize-redirect-mismatch = L'application demande à vous envoyer vers une adresse qu'elle n'a pas enregistrée (redirect_uri non concordant).
+authorize-repeated = La demande de connexion est mal formée (client_id ou redirect_uri répété).
+logout-bad-id-token = La demande de déconnexion contenait un jeton d'identité invalide.
+logout-two-clients = La demande de déconnexion désigne deux applications différentes.
+logout-unknown-client = La demande de déconnexion désigne une application inconnue.
+logout-unregistered-redirect = L'application demande à revenir vers une adresse qu'elle n'a pas enregistrée.

@@ -13,7 +13,9 @@ use crate::identity::management::FormError;
 
 pub const THEMES: [&str; 3] = ["light", "dark", "system"];
 
-/// Languages offered in settings; the choice becomes the OIDC `locale` claim.
+/// Language settings we accept; the choice becomes the OIDC `locale` claim. Only those with a
+/// catalogue (`crate::i18n::Locale`) are offered on the settings page; the others stay valid so
+/// that values stored before translations existed can be kept.
 pub const LANGUAGES: [(&str, &str); 10] = [
     ("en", "English"),
     ("de", "Deutsch"),

@@ -20,6 +20,7 @@ use crate::crypto::{random_token, sha256_hex, MasterKey};
 use crate::db::models::{AuthorizationCode, Consent, Grant, Session};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::i18n::Msg;
 
 /// Request parameters as sent, with repeated names noted (a repeated parameter is an error).
 #[derive(Debug, Default, Clone)]
@@ -107,7 +108,7 @@ impl Reply {
 /// otherwise sent back to the client.
 #[derive(Debug, Clone)]
 pub enum Rejection {
-    Page(String),
+    Page(Msg),
     Redirect(Reply),
 }
 
@@ -143,19 +144,19 @@ const MAX_NONCE: usize = 512;
 /// Checks the request. Until the client and redirect URI are known good, problems are shown on
 /// a page; after that they go back to the client.
 pub fn parse(params: &RawParams, client: Option<&Client>, issuer: &str, now: NaiveDateTime) -> Result<AuthorizationRequest, Rejection> {
-    let page = |m: &str| Rejection::Page(m.to_string());
+    let page = |key: &'static str| Rejection::Page(Msg::new(key));
     if params.get("client_id").is_none() {
-        return Err(page("The application did not say who it is (client_id is missing)."));
+        return Err(page("authorize-no-client-id"));
     }
-    let client = client.ok_or_else(|| page("The application is not registered here (unknown client_id)."))?;
+    let client = client.ok_or_else(|| page("authorize-unknown-client"))?;
     let redirect_uri = params
         .get("redirect_uri")
-        .ok_or_else(|| page("The application did not say where to send you back (redirect_uri is missing)."))?;
+        .ok_or_else(|| page("authorize-no-redirect-uri"))?;
     if !client.has_redirect_uri(redirect_uri) {
-        return Err(page("The application asked to send you to an address it has not registered (redirect_uri mismatch)."));
+        return Err(page("authorize-redirect-mismatch"));
     }
     if params.repeated.iter().any(|p| p == "client_id" || p == "redirect_uri") {
-        return Err(page("The sign-in request is malformed (client_id or redirect_uri repeated)."));
+        return Err(page("authorize-repeated"));
     }
 
     let state = params.get("state").map(str::to_string);

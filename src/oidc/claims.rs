@@ -71,6 +71,8 @@ pub fn userinfo(user: &User, profile: Option<&Profile>, settings: Option<&UserSe
             }
         }
         if let Some(s) = settings {
+            // The user's preference as stored, even a language our pages are not translated
+            // into: the client may well have it.
             claims.insert("locale".into(), Value::String(s.language.clone()));
         }
         let updated = profile.map_or(user.updated_at, |p| p.updated_at.max(user.updated_at));

@@ -14,6 +14,7 @@ use crate::crypto::random_token;
 use crate::db::models::Grant;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::i18n::Msg;
 
 /// What the end-session endpoint received.
 #[derive(Debug, Default, Clone)]
@@ -42,17 +43,17 @@ pub fn check(
     keys: &KeySet,
     issuer: &str,
     req: &EndSessionRequest,
-) -> Result<Result<EndSession, String>, AppError> {
+) -> Result<Result<EndSession, Msg>, AppError> {
     let hint: Option<IdClaims> = match &req.id_token_hint {
         None => None,
         Some(t) => match verify_id_token_hint(keys, t, issuer) {
             Ok(c) => Some(c),
-            Err(_) => return Ok(Err("The sign-out request carried an invalid ID token.".into())),
+            Err(_) => return Ok(Err(Msg::new("logout-bad-id-token"))),
         },
     };
     let client_id = match (&hint, &req.client_id) {
         (Some(h), Some(c)) if &h.aud != c => {
-            return Ok(Err("The sign-out request names two different applications.".into()));
+            return Ok(Err(Msg::new("logout-two-clients")));
         }
         (Some(h), _) => Some(h.aud.clone()),
         (None, c) => c.clone(),
@@ -60,7 +61,7 @@ pub fn check(
     let client = match &client_id {
         Some(id) => match Client::find(conn, id)? {
             Some(c) => Some(c),
-            None => return Ok(Err("The sign-out request names an unknown application.".into())),
+            None => return Ok(Err(Msg::new("logout-unknown-client"))),
         },
         None => None,
     };
@@ -74,7 +75,7 @@ pub fn check(
             Some(target.to_string())
         }
         (Some(_), _) => {
-            return Ok(Err("The application asked to return to an address it has not registered.".into()));
+            return Ok(Err(Msg::new("logout-unregistered-redirect")));
         }
     };
     Ok(Ok(EndSession {

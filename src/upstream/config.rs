@@ -133,14 +133,16 @@ impl ProviderConfig {
             .filter(|_| profile.email_verified)
             .and_then(|e| e.rsplit_once('@'))
             .map(|(_, d)| d.to_ascii_lowercase());
-        let refuse = |what: String| Err(super::UpstreamError::Restricted(format!("Sign-in with {} is limited to {what}.", self.display_name)));
+        let refuse = |domains: String| {
+            Err(super::UpstreamError::Restricted { provider: self.display_name.clone(), to: super::Restriction::Domains(domains) })
+        };
         if let Some(hd) = &self.hosted_domain {
             if domain.as_deref() != Some(hd.to_ascii_lowercase().as_str()) {
-                return refuse(format!("verified addresses at {hd}"));
+                return refuse(hd.clone());
             }
         }
         if !self.allowed_domains.is_empty() && !domain.as_deref().is_some_and(|d| self.allowed_domains.iter().any(|a| a.eq_ignore_ascii_case(d))) {
-            return refuse(format!("verified addresses at {}", self.allowed_domains.join(", ")));
+            return refuse(self.allowed_domains.join(", "));
         }
         Ok(())
     }

@@ -79,10 +79,7 @@ pub async fn callback(cfg: &ProviderConfig, http: &reqwest::Client, cb: &Callbac
     if !cfg.github_orgs.is_empty() {
         let orgs: Vec<GithubOrg> = api_get(http, cfg, "/user/orgs", &access).await?;
         if !orgs.iter().any(|o| cfg.github_orgs.iter().any(|w| w.eq_ignore_ascii_case(&o.login))) {
-            return Err(UpstreamError::Restricted(format!(
-                "Sign-in with {name} is limited to members of {}.",
-                cfg.github_orgs.join(", ")
-            )));
+            return Err(UpstreamError::Restricted { provider: name.clone(), to: super::Restriction::Orgs(cfg.github_orgs.join(", ")) });
         }
     }
     let profile = UpstreamProfile {

@@ -46,23 +46,38 @@ pub enum UpstreamError {
     BadState,
     #[error("{0} did not share a verified email address with us, and one is needed to sign in.")]
     NoEmail(String),
-    #[error("{0}")]
-    Restricted(String),
+    #[error("Sign-in with {provider} is limited to {to}.")]
+    Restricted { provider: String, to: Restriction },
+}
+
+/// Whom an administrator limited a provider to (`ProviderConfig` restrictions).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Restriction {
+    /// Verified addresses at these domains (comma-separated).
+    #[error("verified addresses at {0}")]
+    Domains(String),
+    /// Members of these GitHub organisations (comma-separated).
+    #[error("members of {0}")]
+    Orgs(String),
 }
 
 impl UpstreamError {
-    /// What the failure page says. `Restricted` carries a sentence built from the provider's
-    /// configuration and is shown as written (English).
-    pub fn message(&self) -> Result<crate::i18n::Msg, &str> {
+    /// What the failure page says.
+    pub fn message(&self) -> crate::i18n::Msg {
         use crate::i18n::Msg;
-        Ok(match self {
+        match self {
             UpstreamError::Denied(p) => Msg::new("upstream-denied").with("provider", p.as_str()),
             UpstreamError::ProviderError(p, d) => Msg::new("upstream-provider-error").with("provider", p.as_str()).with("detail", d.as_str()),
             UpstreamError::Unreachable(p) => Msg::new("upstream-unreachable").with("provider", p.as_str()),
             UpstreamError::Invalid(p, d) => Msg::new("upstream-invalid").with("provider", p.as_str()).with("detail", d.as_str()),
             UpstreamError::BadState => Msg::new("upstream-bad-state"),
             UpstreamError::NoEmail(p) => Msg::new("upstream-no-verified-email").with("provider", p.as_str()),
-            UpstreamError::Restricted(sentence) => return Err(sentence),
-        })
+            UpstreamError::Restricted { provider, to: Restriction::Domains(d) } => {
+                Msg::new("upstream-restricted-domains").with("provider", provider.as_str()).with("domains", d.as_str())
+            }
+            UpstreamError::Restricted { provider, to: Restriction::Orgs(o) } => {
+                Msg::new("upstream-restricted-orgs").with("provider", provider.as_str()).with("orgs", o.as_str())
+            }
+        }
     }
 }

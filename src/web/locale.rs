@@ -91,3 +91,27 @@ pub async fn track(
 pub fn current() -> Locale {
     CURRENT.try_with(|hints| decide(&hints.borrow(), None)).unwrap_or(Locale::En)
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn hints_noted_while_handling_join_the_accept_language_header() {
+        let req = TestRequest::default().insert_header((header::ACCEPT_LANGUAGE, "fr, en;q=0.5")).to_http_request();
+        assert_eq!(of(&req, None), Locale::Fr);
+        note_ui_locales(&req, Some("de-CH"));
+        assert_eq!(of(&req, None), Locale::De, "ui_locales beats Accept-Language");
+        note_setting(&req, "en");
+        assert_eq!(of(&req, None), Locale::En, "the user's setting beats both");
+        note_setting(&req, "ja");
+        assert_eq!(of(&req, None), Locale::De, "an untranslated setting falls through");
+    }
+
+    #[test]
+    fn outside_a_request_errors_are_english() {
+        assert_eq!(current(), Locale::En);
+    }
+}

@@ -21,8 +21,9 @@ pub struct SignedIn {
     pub session: Session,
     pub user: User,
     pub theme: String,
-    /// Their language setting; `None` until they save settings (so the browser's languages and
-    /// `ui_locales` still count for someone who never chose).
+    /// Their language setting. Accounts get one at creation (the language they signed up in);
+    /// `None` only for a user without a settings row, for whom the browser's languages and
+    /// `ui_locales` then count.
     pub language: Option<String>,
 }
 

@@ -53,6 +53,15 @@ async fn accept_language_de_gets_a_german_login_page(backend: Backend) {
         assert!(html.contains("<h1>Sign in</h1>") && html.contains("Forgot your password?"));
     }
 
+    // Error pages, rendered without the handler's help, follow the same negotiation.
+    let (status, html) = get_with_language(&b, "/no-such-page", "de").await;
+    assert_eq!(status, 404);
+    assert_eq!(lang_of(&html), "de");
+    assert!(html.contains("Seite nicht gefunden") && html.contains("Fehler 404"), "{html}");
+    let res = b.client.post(format!("{}/login", b.base)).header("Accept-Language", "fr").form(&[("email", "a@b.c")]).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("Ce formulaire a expiré"), "the CSRF error page is French");
+
     // q-values decide between languages we have.
     let (_, html) = get_with_language(&b, "/signup", "en;q=0.3, fr;q=0.9, de;q=0.8").await;
     assert_eq!(lang_of(&html), "fr");

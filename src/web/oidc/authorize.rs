@@ -38,7 +38,7 @@ async fn start(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, par
             locale::note_ui_locales(&req, areq.ui_locales.as_deref());
             proceed(&state, &req, viewer.0.as_ref(), areq, false).await
         }
-        Err(Rejection::Page(message)) => Err(AppError::BadRequest(message)),
+        Err(Rejection::Page(message)) => Err(AppError::Refused(message)),
         Err(Rejection::Redirect(reply)) => reply_to_client(&state, &reply),
     }
 }

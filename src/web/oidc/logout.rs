@@ -86,7 +86,7 @@ async fn check(state: &AppState, params: EndSessionRequest) -> AppResult<logout:
         .db
         .run(move |conn| logout::check(conn, &provider.keys.current(), &provider.issuer, &params))
         .await?
-        .map_err(AppError::BadRequest)
+        .map_err(AppError::Refused)
 }
 
 async fn end_session(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, params: EndSessionRequest) -> AppResult<HttpResponse> {

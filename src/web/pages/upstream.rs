@@ -192,14 +192,10 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
 fn failure_page(e: &UpstreamError) -> HttpResponse {
     let status = match e {
         UpstreamError::Unreachable(_) => StatusCode::BAD_GATEWAY,
-        UpstreamError::Restricted(_) => StatusCode::FORBIDDEN,
+        UpstreamError::Restricted { .. } => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
-    let text = match e.message() {
-        Ok(msg) => ErrorText::Message(msg),
-        Err(sentence) => ErrorText::Detail(sentence),
-    };
-    error_page(status, Msg::new("upstream-failed-title"), text)
+    error_page(status, Msg::new("upstream-failed-title"), ErrorText::Message(e.message()))
 }
 
 fn clear_flow_cookie(mut res: HttpResponse) -> HttpResponse {
