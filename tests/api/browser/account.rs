@@ -24,11 +24,20 @@ mod inner {
         tab.fill("#name", "Ada King").await;
         tab.fill("#website", "https://ada.example.org").await;
         tab.fill("#bio", "Wrote the first program.").await;
+        tab.select("#timezone", "Europe/Berlin").await;
         tab.press("Save profile").await;
         tab.sees("Your profile has been saved.").await;
         tab.sees("Ada King").await;
         let website: String = tab.find("#website").await.property("value").await.unwrap().unwrap().as_str().unwrap().into();
         assert!(website.starts_with("https://ada.example.org"), "{website}");
+
+        let zone: String = tab.find("#timezone").await.property("value").await.unwrap().unwrap().as_str().unwrap().into();
+        assert_eq!(zone, "Europe/Berlin", "the saved zone is selected");
+        // Times on the account pages are in that zone now.
+        tab.open("/account/sessions").await;
+        let text = tab.text().await;
+        assert!(text.contains(" CET") || text.contains(" CEST"), "times in Berlin time:\n{text}");
+        tab.open("/account").await;
 
         // A bad value is explained next to its field, and nothing is saved.
         tab.fill("#website", "javascript:alert(1)").await;
