@@ -75,6 +75,8 @@ async fn sign_in_through(app: &TestApp, tab: &Tab<'_>, client: &App) -> CoreIdTo
     tab.press("Sign in").await;
     assert_eq!(tab.heading().await, "Notes wants to access your account");
     tab.sees("Signed in as Ada Lovelace (ada@example.com)").await;
+    let host = url::Url::parse(&client.server.uri()).unwrap();
+    tab.sees(&format!("You will be returned to {}:{}", host.host_str().unwrap(), host.port().unwrap())).await;
     tab.press("Allow").await;
     let params = client.callback(tab).await;
     assert_eq!(params.get("state").map(String::as_str), Some(started.state.secret().as_str()));
