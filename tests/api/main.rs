@@ -16,6 +16,7 @@ mod oidc_prompts;
 mod oidc_tokens;
 mod rp;
 mod security;
+mod serve;
 mod sessions;
 mod smtp_sink;
 mod storage;
