@@ -222,23 +222,39 @@ impl Application {
 /// SIGINT and SIGTERM, caught from the moment of `install` (a signal that arrives while the
 /// application is still being built is kept and acted on once it runs).
 pub struct ShutdownSignals {
+    #[cfg(unix)]
     int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
     term: tokio::signal::unix::Signal,
 }
 
 impl ShutdownSignals {
     /// Needs a running Tokio runtime (the one `main` starts).
+    #[cfg(unix)]
     pub fn install() -> Result<ShutdownSignals, AppError> {
         use tokio::signal::unix::{signal, SignalKind};
         let install = |kind| signal(kind).map_err(|e| AppError::Internal(format!("cannot handle SIGINT/SIGTERM: {e}")));
         Ok(ShutdownSignals { int: install(SignalKind::interrupt())?, term: install(SignalKind::terminate())? })
     }
 
+    #[cfg(unix)]
     async fn next(&mut self) -> &'static str {
         tokio::select! {
             _ = self.int.recv() => "SIGINT",
             _ = self.term.recv() => "SIGTERM",
         }
+    }
+
+    /// Elsewhere only Ctrl-C, registered when first awaited.
+    #[cfg(not(unix))]
+    pub fn install() -> Result<ShutdownSignals, AppError> {
+        Ok(ShutdownSignals {})
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     }
 }
 

@@ -193,7 +193,10 @@ impl Db {
         if self.backend != "sqlite" {
             return Ok(());
         }
-        self.run(|conn| Ok(conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?)).await
+        // TRUNCATE waits (busy handler) for readers on older snapshots; at shutdown a second is
+        // enough, a test restarting on the same file must not wait ten. The connection is not
+        // used again.
+        self.run(|conn| Ok(conn.batch_execute("PRAGMA busy_timeout = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?)).await
     }
 
     /// A connection for synchronous callers (CLI, migrations).
