@@ -164,7 +164,7 @@ impl Application {
         .map_err(|e| AppError::Internal(e.to_string()))?
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         // actix's own handlers treat SIGINT (Ctrl-C) as a forced stop that drops requests in
-        // flight; `stop_on_signals` makes SIGINT and SIGTERM both graceful. Tests run without
+        // flight; `Application::stop_on` makes SIGINT and SIGTERM both graceful. Tests run without
         // signal handlers, so Ctrl-C still ends a test run at once.
         .disable_signals()
         .run();
@@ -199,7 +199,7 @@ impl Application {
         });
     }
 
-    /// Serves until stopped (`stop_on_signals`, or a `handle()`), then stops the background work:
+    /// Serves until stopped (`stop_on`, or a `handle()`), then stops the background work:
     /// the mail sender finishes the message it is sending, and SQLite's WAL is checkpointed into
     /// the database file.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
