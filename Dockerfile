@@ -1,4 +1,6 @@
 # syntax=docker/dockerfile:1
+# .ci/dockerfile-check builds this file without Docker (COPY, RUN, WORKDIR, USER, ENV, …): keep
+# to the instructions it understands, or teach it the new one.
 
 # ---- build ----
 FROM rust:1-slim-bookworm AS builder
@@ -10,18 +12,23 @@ RUN apt-get update \
 
 WORKDIR /build
 
-# Dependencies first, against stub sources, so this slow layer is reused until Cargo.toml or
-# Cargo.lock change.
+# Dependencies first, against stub sources, so this slow layer is reused until Cargo.toml,
+# Cargo.lock or the build settings change. .cargo/config.toml builds the bundled SQLite with
+# SQLITE_ENABLE_QPSG (see README "Performance"), so it must be here before SQLite is compiled.
+# Cargo.toml names benches/pieces.rs, which must exist for cargo to read the manifest.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+COPY .cargo .cargo
+RUN mkdir src benches \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
+ && echo 'fn main() {}' > benches/pieces.rs \
  && cargo build --release --locked \
- && rm -rf src
+ && rm -rf src benches
 
 # The real sources. Migrations, templates, translations and the default config are embedded at
 # compile time.
 COPY src src
+COPY benches benches
 COPY migrations migrations
 COPY templates templates
 COPY locales locales
@@ -35,6 +42,7 @@ RUN touch src/main.rs src/lib.rs \
 # ---- runtime ----
 FROM debian:bookworm-slim
 
+# /data belongs to the unprivileged user, owner-only: the database and the master key live there.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
@@ -47,13 +55,19 @@ RUN apt-get update \
 
 COPY --from=builder /usr/local/bin/portcullis /usr/local/bin/portcullis
 
+# The file transport (mail.transport = "file") writes into the volume too.
 ENV PORTCULLIS_LISTEN=0.0.0.0:8080 \
-    PORTCULLIS_DATA_DIR=/data
+    PORTCULLIS_DATA_DIR=/data \
+    PORTCULLIS_MAIL__FILE_DIR=/data/mail
 
 VOLUME /data
 EXPOSE 8080
-USER 10001
+USER 10001:10001
 WORKDIR /data
+
+# No curl in the image: the binary asks its own /healthz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["/usr/local/bin/portcullis", "healthcheck"]
 
 ENTRYPOINT ["/usr/local/bin/portcullis"]
 CMD ["serve"]

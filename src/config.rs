@@ -288,7 +288,7 @@ impl Settings {
 
     fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
         let settings: Settings = figment.extract().map_err(|e| {
-            ConfigError(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+            ConfigError(e.into_iter().map(|e| describe(&e)).collect::<Vec<_>>().join("; "))
         })?;
         settings.validate()?;
         Ok(settings)
@@ -351,6 +351,60 @@ impl Settings {
     }
 }
 
+/// Prefix of the environment variables read as settings.
+const ENV_PREFIX: &str = "PORTCULLIS_";
+
+/// One extraction error, with the key named the way the user wrote it and where: figment's own
+/// message names a key by its internal path, profile included ("default.sesion"), or as
+/// "SESSION.SESION" for a variable, which is neither what is in the file nor in the environment.
+fn describe(e: &figment::Error) -> String {
+    let key = e.path.join(".");
+    let what = match &e.kind {
+        figment::error::Kind::UnknownField(found, expected) => {
+            let valid = expected.join(", ");
+            format!("unknown key `{found}` (valid keys here: {valid})")
+        }
+        kind => kind.to_string(),
+    };
+    let Some(md) = &e.metadata else {
+        return if key.is_empty() { what } else { format!("key `{key}`: {what}") };
+    };
+    if md.name.ends_with("environment variable(s)") {
+        let vars = env_vars_for(&e.path, std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()));
+        return format!("environment variable {}: {what}", vars.join(", "));
+    }
+    let place = match &md.source {
+        Some(figment::Source::File(path)) => format!("config file {}", path.display()),
+        // The only other TOML provider is the built-in config/default.toml.
+        _ if md.name.starts_with("TOML") => "the built-in defaults".to_string(),
+        _ => md.name.to_string(),
+    };
+    if key.is_empty() {
+        format!("{place}: {what}")
+    } else {
+        format!("key `{key}` in {place}: {what}")
+    }
+}
+
+/// The variables of `env` that set `path` or something below it: `PORTCULLIS_SESION__IDLE_TIMEOUT_SECS`
+/// for the path `sesion`. When none is found (the environment changed since), the name that
+/// `path` itself would have.
+fn env_vars_for(path: &[String], env: impl Iterator<Item = String>) -> Vec<String> {
+    let exact = format!("{ENV_PREFIX}{}", path.iter().map(|p| p.to_ascii_uppercase()).collect::<Vec<_>>().join("__"));
+    let below = format!("{exact}__");
+    let mut found: Vec<String> = env
+        .filter(|name| {
+            let upper = name.to_ascii_uppercase();
+            upper == exact || upper.starts_with(&below)
+        })
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        found.push(exact);
+    }
+    found
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
@@ -372,6 +426,35 @@ mod tests {
         let f = Figment::from(Toml::string(DEFAULTS)).merge(Toml::string("[session]\nidle_timout_secs = 3\n"));
         let err = Settings::from_figment(f).unwrap_err();
         assert!(err.0.contains("idle_timout_secs"), "{}", err.0);
+    }
+
+    /// The key as written in the file, and the file; not figment's "default.sesion".
+    #[test]
+    fn errors_in_a_file_name_the_key_as_written_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("portcullis.toml");
+        std::fs::write(&path, "[sesion]\nidle_timeout_secs = 3\n").unwrap();
+        let load = |path: &Path| Settings::from_figment(Figment::from(Toml::string(DEFAULTS)).merge(Toml::file_exact(path)));
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("configuration error: key `sesion` in config file {}: unknown key `sesion`", path.display())), "{err}");
+        assert!(err.contains("valid keys here: listen, issuer"), "{err}");
+        assert!(!err.contains("default."), "{err}");
+
+        std::fs::write(&path, "[session]\nidle_timout_secs = 3\n").unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("key `session.idle_timout_secs` in config file"), "{err}");
+
+        std::fs::write(&path, "[session]\nidle_timeout_secs = \"soon\"\n").unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("key `session.idle_timeout_secs` in config file") && err.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn environment_errors_name_the_variable() {
+        let env = ["PATH", "PORTCULLIS_SESION__IDLE_TIMEOUT_SECS", "PORTCULLIS_SESSION__POOL"].map(String::from);
+        assert_eq!(env_vars_for(&["sesion".into()], env.clone().into_iter()), ["PORTCULLIS_SESION__IDLE_TIMEOUT_SECS"]);
+        assert_eq!(env_vars_for(&["session".into(), "pool".into()], env.clone().into_iter()), ["PORTCULLIS_SESSION__POOL"]);
+        assert_eq!(env_vars_for(&["listen".into()], env.into_iter()), ["PORTCULLIS_LISTEN"]);
     }
 
     #[test]

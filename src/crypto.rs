@@ -70,7 +70,7 @@ impl MasterKey {
         match std::fs::read_to_string(&path) {
             Ok(contents) => Ok((Self::from_hex(&contents)?, false)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir).map_err(io)?;
+                crate::files::create_private_dir(data_dir).map_err(io)?;
                 let mut key = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut key);
                 write_private_file(&path, hex::encode(key).as_bytes()).map_err(io)?;

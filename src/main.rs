@@ -6,12 +6,25 @@ use portcullis::cli::{run, Cli};
 #[actix_web::main]
 async fn main() -> ExitCode {
     tune_allocator();
+    private_umask();
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Everything this process creates (the data directory, the database and its -wal/-shm files,
+/// the master key, mail files) is for its owner only; the code asks for owner-only modes as
+/// well, the umask covers what it does not know about.
+fn private_umask() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file creation mask; it cannot fail. No other thread
+    // exists yet, so no file is being created with the old mask meanwhile.
+    unsafe {
+        libc::umask(0o077);
     }
 }
 

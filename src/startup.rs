@@ -29,7 +29,14 @@ use crate::web::{self as webmod, AppState};
 pub struct Application {
     port: u16,
     server: Server,
+    db: Db,
+    mail: worker::WorkerTask,
+    /// Periodic tasks (key refresher, WAL checkpointer, sweeper), stopped after the server.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// How long requests in flight may take to finish once a stop is asked for.
+const SHUTDOWN_GRACE_SECS: u64 = 10;
 
 /// Opens the database named by the settings and applies pending migrations.
 pub async fn open_database(settings: &Settings) -> Result<Db, AppError> {
@@ -77,6 +84,7 @@ impl Application {
     pub async fn build_on(settings: Settings, listener: TcpListener) -> Result<Application, AppError> {
         let master_key = master_key(&settings)?;
         let db = open_database(&settings).await?;
+        crate::files::warn_if_open_to_others(&settings.data_dir, "the data directory");
         let theme_dir = Some(settings.theme_dir.as_str()).filter(|d| !d.is_empty()).map(std::path::Path::new);
         let templates = Templates::new(theme_dir);
         templates::install_for_errors(&templates);
@@ -94,7 +102,14 @@ impl Application {
             .map_err(|e| AppError::Internal(format!("http client: {e}")))?;
         let upstream_ttl = chrono::Duration::seconds(settings.upstream.state_ttl_secs.max(60));
         let transport = Transport::from_settings(&settings.mail)?;
-        let mail = worker::spawn(
+        if matches!(transport, Transport::Log) {
+            tracing::warn!(
+                "mail.transport is \"log\": messages, with their sign-in and verification links, are \
+                 written to this log and never sent. For development only; configure mail.transport = \
+                 \"smtp\" (or \"file\") for real use."
+            );
+        }
+        let (mail, mail_task) = worker::spawn(
             db.clone(),
             transport,
             WorkerPolicy {
@@ -105,19 +120,20 @@ impl Application {
             },
         );
         let keys = Arc::new(KeyStore::open(db.clone(), master_key.clone(), settings.keys.clone(), lifetimes.key_retention()).await?);
-        keys.spawn_refresher();
+        let mut background = vec![keys.spawn_refresher()];
         let provider = Arc::new(Provider::new(&settings, keys)?);
         let session_policy = SessionPolicy::from(&settings.session);
 
         let port = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?.port();
 
-        db.spawn_checkpointer();
-        spawn_sweeper(
+        background.extend(db.spawn_checkpointer());
+        background.push(spawn_sweeper(
             db.clone(),
             session_policy,
             lifetimes.key_retention(),
             Duration::from_secs(settings.session.sweep_interval_secs.max(1)),
-        );
+        ));
+        let app_db = db.clone();
 
         let https = settings.secure_cookies();
         let body_limit = settings.http.body_limit_bytes;
@@ -147,9 +163,13 @@ impl Application {
         })
         .listen(listener)
         .map_err(|e| AppError::Internal(e.to_string()))?
-        .shutdown_timeout(10)
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        // actix's own handlers treat SIGINT (Ctrl-C) as a forced stop that drops requests in
+        // flight; `Application::stop_on` makes SIGINT and SIGTERM both graceful. Tests run without
+        // signal handlers, so Ctrl-C still ends a test run at once.
+        .disable_signals()
         .run();
-        Ok(Application { port, server })
+        Ok(Application { port, server, db: app_db, mail: mail_task, background })
     }
 
     pub fn port(&self) -> u16 {
@@ -161,15 +181,87 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    /// Makes SIGINT (Ctrl-C) and SIGTERM stop the server gracefully: no new connections, requests
+    /// in flight get up to 10 s. A second signal during that time stops the process at once.
+    pub fn stop_on(&self, mut signals: ShutdownSignals) {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            let first = signals.next().await;
+            tracing::info!(
+                signal = first,
+                grace_secs = SHUTDOWN_GRACE_SECS,
+                "shutting down gracefully: finishing requests in flight (send the signal again to stop at once)"
+            );
+            tokio::spawn(async move { handle.stop(true).await });
+            let second = signals.next().await;
+            tracing::warn!(signal = second, "second signal: stopping at once");
+            // Committed transactions are already durable (WAL); only requests in flight are cut.
+            std::process::exit(130);
+        });
+    }
+
+    /// Serves until stopped (`stop_on`, or a `handle()`), then stops the background work:
+    /// the mail sender finishes the message it is sending, and SQLite's WAL is checkpointed into
+    /// the database file.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.mail.shutdown(Duration::from_secs(SHUTDOWN_GRACE_SECS)).await;
+        for task in &self.background {
+            task.abort();
+        }
+        for task in self.background {
+            let _ = task.await;
+        }
+        if let Err(e) = self.db.final_checkpoint().await {
+            tracing::warn!(error = %e, "final WAL checkpoint failed (the next start recovers the WAL)");
+        }
+        tracing::info!("shutdown complete");
+        served
+    }
+}
+
+/// SIGINT and SIGTERM, caught from the moment of `install` (a signal that arrives while the
+/// application is still being built is kept and acted on once it runs).
+pub struct ShutdownSignals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Needs a running Tokio runtime (the one `main` starts).
+    #[cfg(unix)]
+    pub fn install() -> Result<ShutdownSignals, AppError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let install = |kind| signal(kind).map_err(|e| AppError::Internal(format!("cannot handle SIGINT/SIGTERM: {e}")));
+        Ok(ShutdownSignals { int: install(SignalKind::interrupt())?, term: install(SignalKind::terminate())? })
+    }
+
+    #[cfg(unix)]
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
+
+    /// Elsewhere only Ctrl-C, registered when first awaited.
+    #[cfg(not(unix))]
+    pub fn install() -> Result<ShutdownSignals, AppError> {
+        Ok(ShutdownSignals {})
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     }
 }
 
 /// Deletes expired sessions, verifications, codes, refresh tokens, revocation markers and
 /// retired keys periodically. Every replica may run it: the DELETEs are idempotent.
-fn spawn_sweeper(db: Db, policy: SessionPolicy, key_retention: chrono::Duration, every: Duration) {
+fn spawn_sweeper(db: Db, policy: SessionPolicy, key_retention: chrono::Duration, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         loop {
@@ -193,5 +285,5 @@ fn spawn_sweeper(db: Db, policy: SessionPolicy, key_retention: chrono::Duration,
                 Err(e) => tracing::warn!(error = %e, "sweep failed"),
             }
         }
-    });
+    })
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::db::{self, Db};
 use crate::error::AppError;
-use crate::startup::{open_database, Application};
+use crate::startup::{open_database, Application, ShutdownSignals};
 pub use clients::{ClientCommand, CreateClient};
 pub use keys::KeysCommand;
 pub use mail::MailCommand;
@@ -58,6 +58,9 @@ pub enum Command {
     /// Inspect outgoing mail.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Ask the server at `listen` for /healthz; exit 0 when it answers 200 (the image's
+    /// HEALTHCHECK: there is no curl in it).
+    Healthcheck,
 }
 
 
@@ -76,7 +79,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     crate::telemetry::init(&settings.log);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            // Before the (slow) build, so that a Ctrl-C during startup is not lost either.
+            let signals = ShutdownSignals::install()?;
             let app = Application::build(settings).await?;
+            app.stop_on(signals);
             app.run_until_stopped().await.map_err(|e| AppError::Internal(e.to_string()))?;
             Ok(())
         }
@@ -86,6 +92,40 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(&settings, cmd).await,
         Command::Provider(cmd) => providers::run(&settings, cmd).await,
         Command::Mail(MailCommand::Queue { json }) => mail::queue(&settings, json).await,
+        Command::Healthcheck => healthcheck(settings.listen),
+    }
+}
+
+/// One plain HTTP/1.0 GET of /healthz at the listen address (the loopback address when the
+/// server listens on all of them).
+fn healthcheck(listen: std::net::SocketAddr) -> Result<(), CliError> {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+    use std::time::Duration;
+
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let target = SocketAddr::new(ip, listen.port());
+    let fail = |why: String| CliError::Usage(format!("healthcheck {target}: {why}"));
+    let timeout = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&target, timeout).map_err(|e| fail(e.to_string()))?;
+    stream.set_read_timeout(Some(timeout)).map_err(|e| fail(e.to_string()))?;
+    stream.set_write_timeout(Some(timeout)).map_err(|e| fail(e.to_string()))?;
+    stream
+        .write_all(format!("GET /healthz HTTP/1.0\r\nHost: {target}\r\n\r\n").as_bytes())
+        .map_err(|e| fail(e.to_string()))?;
+    let mut response = Vec::new();
+    stream.take(4096).read_to_end(&mut response).map_err(|e| fail(e.to_string()))?;
+    let response = String::from_utf8_lossy(&response);
+    let status = response.lines().next().unwrap_or_default();
+    if status.starts_with("HTTP/1.0 200") || status.starts_with("HTTP/1.1 200") {
+        println!("ok");
+        Ok(())
+    } else {
+        Err(fail(format!("answered {status:?}")))
     }
 }
 

@@ -122,9 +122,14 @@ impl Db {
         let backend = Backend::from_url(url)?;
         if let Backend::Sqlite(path) = &backend {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
+                crate::files::create_private_dir(dir)
                     .map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
             }
+            // SQLite would create the file 0644 (less the umask), and its -wal and -shm files
+            // after it; made here first, owner-only, they all stay 0600.
+            crate::files::create_private_file(path)
+                .map_err(|e| AppError::Config(format!("cannot create {}: {e}", path.display())))?;
+            crate::files::warn_if_open_to_others(path, "the SQLite database");
         }
         let name = backend.name();
         let pool = r2d2::Pool::builder()
@@ -164,12 +169,12 @@ impl Db {
     /// SQLite: checkpoints the WAL into the database file once a second, off the write path.
     /// PASSIVE never waits for (or blocks) readers and writers; what a reader still needs stays
     /// in the WAL until the next round. (The last connection to close checkpoints as well.)
-    pub fn spawn_checkpointer(&self) {
+    pub fn spawn_checkpointer(&self) -> Option<tokio::task::JoinHandle<()>> {
         if self.backend != "sqlite" {
-            return;
+            return None;
         }
         let db = self.clone();
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
@@ -179,7 +184,19 @@ impl Db {
                     tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
                 }
             }
-        });
+        }))
+    }
+
+    /// SQLite: copies the whole WAL into the database file and empties it, so that a stopped
+    /// server leaves a self-contained database file (for a backup or a copy) behind.
+    pub async fn final_checkpoint(&self) -> Result<(), AppError> {
+        if self.backend != "sqlite" {
+            return Ok(());
+        }
+        // TRUNCATE waits (busy handler) for readers on older snapshots; at shutdown a second is
+        // enough, a test restarting on the same file must not wait ten. The connection is not
+        // used again.
+        self.run(|conn| Ok(conn.batch_execute("PRAGMA busy_timeout = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?)).await
     }
 
     /// A connection for synchronous callers (CLI, migrations).
@@ -277,5 +294,22 @@ mod tests {
         assert!(matches!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres(_)));
         assert!(Backend::from_url("mysql://h/db").is_err());
         assert!(Backend::from_url("sqlite://:memory:").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sqlite_files_and_a_new_directory_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data");
+        let file = dir.join("portcullis.db");
+        let db = Db::connect(&format!("sqlite://{}", file.display()), 1, Duration::from_secs(5)).unwrap();
+        let mut conn = db.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        for name in ["portcullis.db", "portcullis.db-wal", "portcullis.db-shm"] {
+            assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+        }
     }
 }

@@ -24,7 +24,8 @@ impl Transport {
         match s.transport.as_str() {
             "log" => Ok(Transport::Log),
             "file" => {
-                std::fs::create_dir_all(&s.file_dir).map_err(|e| AppError::Config(format!("mail.file_dir: {e}")))?;
+                // The files carry single-use sign-in links.
+                crate::files::create_private_dir(&s.file_dir).map_err(|e| AppError::Config(format!("mail.file_dir: {e}")))?;
                 Ok(Transport::File(s.file_dir.clone()))
             }
             "smtp" => {
@@ -52,9 +53,10 @@ impl Transport {
     pub async fn send(&self, from: &str, m: &OutboxMessage) -> Result<(), String> {
         match self {
             Transport::Log => {
-                // The body carries single-use links; log it only where the operator asked for it.
-                tracing::info!(to = %m.recipient, subject = %m.subject, "mail (log transport)");
-                tracing::debug!(body = %m.body_text, "mail body");
+                // The whole text, links included, at info: the log transport exists so that a
+                // development setup without a mail server can follow verification and sign-in
+                // links (the README sends people here). Startup warns that it is for development.
+                tracing::info!(to = %m.recipient, subject = %m.subject, "mail (log transport, not sent):\n{}", log_text(m));
                 Ok(())
             }
             Transport::File(dir) => {
@@ -71,6 +73,11 @@ impl Transport {
     }
 }
 
+/// The message as the log transport shows it: the headers a reader needs, then the plain text.
+fn log_text(m: &OutboxMessage) -> String {
+    format!("To: {}\nSubject: {}\n\n{}", m.recipient, m.subject, m.body_text.trim_end())
+}
+
 fn build(from: &str, m: &OutboxMessage) -> Result<lettre::Message, String> {
     let from: Mailbox = from.parse().map_err(|e| format!("mail.from: {e}"))?;
     let to: Mailbox = m.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
@@ -84,4 +91,64 @@ fn build(from: &str, m: &OutboxMessage) -> Result<lettre::Message, String> {
                 .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(m.body_html.clone())),
         )
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn message(body: &str) -> OutboxMessage {
+        let now = chrono::Utc::now().naive_utc();
+        OutboxMessage {
+            id: "mail_1".into(),
+            recipient: "ada@example.com".into(),
+            subject: "Confirm your email address".into(),
+            body_text: body.into(),
+            body_html: "<p>html</p>".into(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            locked_until: None,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn log_transport_shows_the_text_and_its_links_at_the_default_level() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        // The same filter as config/default.toml's log.filter.
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let link = "http://127.0.0.1:8080/verify?token=abc123";
+        Transport::Log.send("Portcullis <no-reply@localhost>", &message(&format!("Hello Ada,\n\nConfirm: {link}\n"))).await.unwrap();
+        let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(out.contains(" INFO "), "{out}");
+        assert!(out.contains(link), "{out}");
+        assert!(out.contains("Subject: Confirm your email address") && out.contains("To: ada@example.com"), "{out}");
+        assert!(!out.contains("<p>html</p>"), "{out}");
+    }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
 
 use super::transport::Transport;
 use crate::db::models::OutboxMessage;
@@ -39,13 +40,41 @@ pub struct WorkerPolicy {
     pub retry_base_secs: i64,
 }
 
-pub fn spawn(db: Db, transport: Transport, policy: WorkerPolicy) -> MailWorker {
+/// The running sender task, kept by the application so that shutdown can let it finish the
+/// message it is sending instead of cutting it off (which would send it again after the claim
+/// expires).
+pub struct WorkerTask {
+    stop: watch::Sender<bool>,
+    join: JoinHandle<()>,
+}
+
+impl WorkerTask {
+    /// Asks the worker to stop after the current message and waits up to `grace` for it.
+    pub async fn shutdown(self, grace: StdDuration) {
+        let _ = self.stop.send(true);
+        let abort = self.join.abort_handle();
+        if tokio::time::timeout(grace, self.join).await.is_err() {
+            tracing::warn!("mail worker still busy at shutdown; stopping it (its message is retried later)");
+            abort.abort();
+        }
+    }
+}
+
+pub fn spawn(db: Db, transport: Transport, policy: WorkerPolicy) -> (MailWorker, WorkerTask) {
     let WorkerPolicy { from, poll, max_attempts, retry_base_secs } = policy;
     let notify = Arc::new(Notify::new());
     let worker = MailWorker { notify: notify.clone() };
-    tokio::spawn(async move {
+    let (stop, mut stopping) = watch::channel(false);
+    let join = tokio::spawn(async move {
         loop {
-            let _ = tokio::time::timeout(poll, notify.notified()).await;
+            tokio::select! {
+                _ = tokio::time::timeout(poll, notify.notified()) => {}
+                // An error means the application (the sender) is gone: stop as well.
+                changed = stopping.changed() => if changed.is_err() { break },
+            }
+            if *stopping.borrow() {
+                break;
+            }
             let due = db.run(|conn| Ok(OutboxMessage::due(conn, now(), 20)?)).await;
             let due = match due {
                 Ok(d) => d,
@@ -55,6 +84,9 @@ pub fn spawn(db: Db, transport: Transport, policy: WorkerPolicy) -> MailWorker {
                 }
             };
             for m in due {
+                if *stopping.borrow() {
+                    break;
+                }
                 let id = m.id.clone();
                 let claimed = db
                     .run(move |conn| {
@@ -92,7 +124,7 @@ pub fn spawn(db: Db, transport: Transport, policy: WorkerPolicy) -> MailWorker {
             }
         }
     });
-    worker
+    (worker, WorkerTask { stop, join })
 }
 
 #[cfg(test)]

@@ -194,7 +194,7 @@ impl KeyStore {
     }
 
     /// Keeps this replica's view current: another replica or the CLI may rotate keys.
-    pub fn spawn_refresher(self: &Arc<Self>) {
+    pub fn spawn_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let store = Arc::downgrade(self);
         let every = StdDuration::from_secs(self.settings.refresh_interval_secs.max(1));
         tokio::spawn(async move {
@@ -207,7 +207,7 @@ impl KeyStore {
                     tracing::warn!(error = %e, "reloading signing keys failed");
                 }
             }
-        });
+        })
     }
 }
 

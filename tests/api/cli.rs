@@ -115,7 +115,24 @@ async fn cli_errors_are_clear_and_exit_non_zero(backend: Backend) {
         .output()
         .unwrap();
     assert!(!typo.status.success());
-    assert!(stderr(&typo).contains("sesion"), "{}", stderr(&typo));
+    // The variable as the user spelled it, not figment's internal "SESION.IDLE_TIMEOUT_SECS".
+    assert!(
+        stderr(&typo).contains("environment variable PORTCULLIS_SESION__IDLE_TIMEOUT_SECS: unknown key `sesion`"),
+        "{}",
+        stderr(&typo)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("portcullis.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\n\n[sesion]\nidle_timeout_secs = 5\n").unwrap();
+    let typo = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["--config", file.to_str().unwrap(), "user", "list"])
+        .env("PORTCULLIS_DATABASE__URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(!typo.status.success());
+    let expected = format!("error: configuration error: key `sesion` in config file {}: unknown key `sesion`", file.display());
+    assert!(stderr(&typo).contains(&expected), "{}", stderr(&typo));
 
     let missing_file = Command::new(env!("CARGO_BIN_EXE_portcullis")).args(["--config", "/nonexistent.toml", "migrate"]).output().unwrap();
     assert!(!missing_file.status.success() && stderr(&missing_file).contains("not found"));

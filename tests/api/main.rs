@@ -18,6 +18,7 @@ mod oidc_prompts;
 mod oidc_tokens;
 mod rp;
 mod security;
+mod serve;
 mod sessions;
 mod settings;
 mod smtp_sink;

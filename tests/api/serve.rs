@@ -1,0 +1,166 @@
+//! `portcullis serve` as a person starts it: the real binary, default settings, a fresh data
+//! directory. Stopping it with Ctrl-C (SIGINT) or SIGTERM lets a request in flight finish.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The server's standard error, line by line, gathered by a thread.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .arg("serve")
+            .env("PORTCULLIS_LISTEN", "127.0.0.1:0")
+            .env("PORTCULLIS_DATA_DIR", data_dir)
+            .env("PORTCULLIS_MAIL__FILE_DIR", data_dir.join("mail"))
+            .env("PORTCULLIS_LOG__FORMAT", "json")
+            .env_remove("PORTCULLIS_CONFIG")
+            .env_remove("PORTCULLIS_DATABASE__URL")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server { child, lines, log: Vec::new() }
+    }
+
+    /// Reads log lines until one has this message; returns it as JSON.
+    fn wait_for(&mut self, message: &str, within: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
+                        if json["message"].as_str().is_some_and(|m| m.contains(message)) {
+                            return json;
+                        }
+                    }
+                }
+                Err(_) => panic!("no log line {message:?} within {within:?}; log so far:\n{}", self.log.join("\n")),
+            }
+        }
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: kill only sends a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The rest of the log, now that the writer is gone.
+                self.log.extend(self.lines.iter());
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still running {within:?} after the signal; log:\n{}", self.log.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+fn stops_gracefully_on(signal: libc::c_int, name: &str) {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+    let mut server = Server::start(&data_dir);
+    let listening = server.wait_for("portcullis listening", Duration::from_secs(60));
+    let port: u16 = listening["port"].as_str().map(|p| p.parse().unwrap()).or(listening["port"].as_u64().map(|p| p as u16)).unwrap();
+
+    // The default log transport says, at start, that it prints sign-in links: development only.
+    assert!(
+        server.log.iter().any(|l| l.contains("\"WARN\"") && l.contains("mail.transport is \\\"log\\\"")),
+        "{}",
+        server.log.join("\n")
+    );
+
+    // A fresh data directory and what is in it are the owner's alone.
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&data_dir), 0o700);
+        for name in ["portcullis.db", "portcullis.db-wal", "portcullis.db-shm", "master.key"] {
+            assert_eq!(mode(&data_dir.join(name)), 0o600, "{name}");
+        }
+    }
+
+    // The image's HEALTHCHECK command.
+    let health = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("healthcheck")
+        .env("PORTCULLIS_LISTEN", format!("0.0.0.0:{port}"))
+        .env_remove("PORTCULLIS_CONFIG")
+        .output()
+        .unwrap();
+    assert!(health.status.success(), "{}", String::from_utf8_lossy(&health.stderr));
+
+        // A request in flight: headers and half the body sent when the signal arrives.
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    conn.write_all(b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 23\r\n\r\ngrant_type=").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    server.signal(signal);
+    server.wait_for("shutting down gracefully", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    conn.write_all(b"client_creds").unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 4"), "the request in flight got no answer after {name}: {response:?}");
+
+    let status = server.wait_exit(Duration::from_secs(12));
+    assert!(status.success(), "{name}: {status:?}; log:\n{}", server.log.join("\n"));
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{name}: took {:?}", signalled.elapsed());
+    let log = server.log.join("\n");
+    assert!(log.contains(&format!("\"signal\":\"{name}\"")), "{log}");
+    assert!(log.contains("shutdown complete"), "{log}");
+    // The final checkpoint leaves the database self-contained: the WAL is emptied.
+    let wal = data_dir.join("portcullis.db-wal");
+    assert!(std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true), "{log}");
+}
+
+#[test]
+fn ctrl_c_stops_gracefully() {
+    stops_gracefully_on(libc::SIGINT, "SIGINT");
+}
+
+#[test]
+fn sigterm_stops_gracefully() {
+    stops_gracefully_on(libc::SIGTERM, "SIGTERM");
+}
