@@ -955,6 +955,19 @@ impl Drop for PeerOp {
 }
 
 impl PeerOp {
+    /// The peer as a generic OIDC provider of Portcullis (slug `peer`, its `idp` client).
+    pub(crate) fn provider(&self) -> ProviderSpec {
+        ProviderSpec {
+            slug: "peer".into(),
+            kind: "oidc".into(),
+            display_name: "Reference OP".into(),
+            client_id: "idp".into(),
+            client_secret: "idp-secret".into(),
+            issuer: Some(self.issuer.clone()),
+            ..Default::default()
+        }
+    }
+
     pub(crate) async fn start(dir: &Path, redirect_uri: &str) -> PeerOp {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1067,19 +1080,7 @@ async fn certified_peer_op_works_as_an_upstream_oidc_issuer(backend: Backend) {
     let Some(dir) = peer_ready() else { return };
     let app = spawn_app(backend).await;
     let peer = PeerOp::start(&dir, &format!("{}/auth/callback/peer", app.address)).await;
-    add_provider(
-        &app,
-        ProviderSpec {
-            slug: "peer".into(),
-            kind: "oidc".into(),
-            display_name: "Reference OP".into(),
-            client_id: "idp".into(),
-            client_secret: "idp-secret".into(),
-            issuer: Some(peer.issuer.clone()),
-            ..Default::default()
-        },
-    )
-    .await;
+    add_provider(&app, peer.provider()).await;
     let b = app.browser();
     assert!(b.get("/login").await.text().await.unwrap().contains("Continue with Reference OP"));
 

@@ -123,19 +123,7 @@ mod inner {
         let Some(dir) = peer_ready() else { return };
         let app = spawn_app(backend).await;
         let peer = PeerOp::start(&dir, &format!("{}/auth/callback/peer", app.address)).await;
-        add_provider(
-            &app,
-            ProviderSpec {
-                slug: "peer".into(),
-                kind: "oidc".into(),
-                display_name: "Reference OP".into(),
-                client_id: "idp".into(),
-                client_secret: "idp-secret".into(),
-                issuer: Some(peer.issuer.clone()),
-                ..Default::default()
-            },
-        )
-        .await;
+        add_provider(&app, peer.provider()).await;
         let tab = chrome.tab(&app).await;
         tab.open("/login").await;
         tab.press("Continue with Reference OP").await;
