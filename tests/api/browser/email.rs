@@ -100,7 +100,7 @@ mod inner {
         assert_eq!(tab.heading().await, "Enter your code");
         tab.fill("#code", "000000").await;
         tab.press("Sign in").await;
-        tab.sees("code").await;
+        tab.sees("That code is not right, or it has expired.").await;
         let code = nth_code(&app, "ada@example.com", 1).await;
         tab.fill("#code", &code).await;
         tab.press("Sign in").await;
