@@ -4,7 +4,7 @@
 //! handlers that know it) and `Accept-Language`.
 //!
 //! Error responses are built by `AppError::error_response`, which gets no request. The `track`
-//! middleware keeps the request in a task-local for the duration of the handler, so error pages
+//! middleware keeps the request's language hints in a task-local for the duration of the handler, so error pages
 //! are rendered in the same locale as the page would have been.
 
 use std::cell::RefCell;
