@@ -75,7 +75,8 @@ pub fn warn_if_open_to_others(path: &Path, what: &str) {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 

@@ -1,3 +1,4 @@
+#![cfg(test)]
 //! The catalogues against each other and against the templates.
 
 use std::collections::BTreeSet;
