@@ -8,13 +8,13 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use portcullis::config::{Secret, Settings};
 use portcullis::crypto::MasterKey;
-use portcullis::db::{self, Db};
 use portcullis::db::models::Session;
+use portcullis::db::{self, Db};
 use portcullis::identity::credentials::{create_user, NewIdentity};
 use portcullis::identity::email::Email;
+use portcullis::identity::now;
 use portcullis::identity::password::PasswordHasher;
 use portcullis::identity::sessions::{self, AuthMethod, ClientInfo, SessionPolicy};
-use portcullis::identity::now;
 use portcullis::oidc::authorize::{self, AuthorizationRequest, ResponseMode};
 use portcullis::oidc::claims::AccessClaims;
 use portcullis::oidc::clients::{self, Client, ClientSpec};
@@ -32,7 +32,8 @@ struct Fixture {
 fn fixture(rt: &tokio::runtime::Runtime, url: Option<String>) -> Fixture {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let url = url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+        let url =
+            url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
         let mut settings = Settings::defaults().unwrap();
         settings.database.url = Secret::new(url.clone());
         settings.data_dir = dir.path().to_path_buf();
@@ -40,7 +41,16 @@ fn fixture(rt: &tokio::runtime::Runtime, url: Option<String>) -> Fixture {
         db.run(|c| db::run_migrations(c)).await.unwrap();
         let mk = MasterKey::from_hex(&"42".repeat(32)).unwrap();
         let lifetimes = Lifetimes::from(&settings.oidc);
-        let keys = Arc::new(KeyStore::open(db.clone(), mk, settings.keys.clone(), lifetimes.key_retention()).await.unwrap());
+        let keys = Arc::new(
+            KeyStore::open(
+                db.clone(),
+                mk,
+                settings.keys.clone(),
+                lifetimes.key_retention(),
+            )
+            .await
+            .unwrap(),
+        );
         let provider = Arc::new(Provider::new(&settings, keys).unwrap());
         let policy = SessionPolicy::from(&settings.session);
         let (client, session) = db
@@ -53,15 +63,44 @@ fn fixture(rt: &tokio::runtime::Runtime, url: Option<String>) -> Fixture {
                     ..Default::default()
                 };
                 let client = clients::register(c, &spec)?.client;
-                let email = Email::parse(&format!("bench-{}@example.com", portcullis::crypto::random_token(6).to_lowercase())).unwrap();
-                let user = create_user(c, &NewIdentity { email: &email, name: "Bench", password_hash: Some("x"), email_verified: true, is_admin: false })?.unwrap();
-                let issued = sessions::open(c, &policy, &user.id, AuthMethod::Password, &ClientInfo::default(), now())?;
-                let session = Session::find_by_token_hash(c, &portcullis::crypto::sha256_hex(&issued.token))?.unwrap();
+                let email = Email::parse(&format!(
+                    "bench-{}@example.com",
+                    portcullis::crypto::random_token(6).to_lowercase()
+                ))
+                .unwrap();
+                let user = create_user(
+                    c,
+                    &NewIdentity {
+                        email: &email,
+                        name: "Bench",
+                        password_hash: Some("x"),
+                        email_verified: true,
+                        is_admin: false,
+                    },
+                )?
+                .unwrap();
+                let issued = sessions::open(
+                    c,
+                    &policy,
+                    &user.id,
+                    AuthMethod::Password,
+                    &ClientInfo::default(),
+                    now(),
+                )?;
+                let session =
+                    Session::find_by_token_hash(c, &portcullis::crypto::sha256_hex(&issued.token))?
+                        .unwrap();
                 Ok((client, session))
             })
             .await
             .unwrap();
-        Fixture { db, provider, client, session, _dir: dir }
+        Fixture {
+            db,
+            provider,
+            client,
+            session,
+            _dir: dir,
+        }
     })
 }
 
@@ -102,7 +141,9 @@ fn signing(c: &mut Criterion) {
     };
     for alg in Alg::ALL {
         let signer = keys.signer(alg).unwrap();
-        c.bench_function(&format!("sign access token {}", alg.as_str()), |b| b.iter(|| jwt::sign(signer, "at+jwt", &claims).unwrap()));
+        c.bench_function(&format!("sign access token {}", alg.as_str()), |b| {
+            b.iter(|| jwt::sign(signer, "at+jwt", &claims).unwrap())
+        });
         let token = jwt::sign(signer, "at+jwt", &claims).unwrap();
         c.bench_function(&format!("verify access token {}", alg.as_str()), |b| {
             b.iter(|| jwt::verify::<AccessClaims>(&keys, &token, Some("at+jwt"), false).unwrap())
@@ -114,12 +155,22 @@ fn scrypt(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let settings = Settings::defaults().unwrap();
     let hasher = PasswordHasher::new(&settings.password, 1).unwrap();
-    let hash = rt.block_on(hasher.hash("correct horse battery".into())).unwrap();
+    let hash = rt
+        .block_on(hasher.hash("correct horse battery".into()))
+        .unwrap();
     let mut group = c.benchmark_group("scrypt");
     group.sample_size(10);
     group.bench_function(
-        format!("verify N=2^{},r={},p={}", settings.password.log_n, settings.password.r, settings.password.p),
-        |b| b.iter(|| rt.block_on(hasher.verify("correct horse battery".into(), Some(hash.clone()))).unwrap()),
+        format!(
+            "verify N=2^{},r={},p={}",
+            settings.password.log_n, settings.password.r, settings.password.p
+        ),
+        |b| {
+            b.iter(|| {
+                rt.block_on(hasher.verify("correct horse battery".into(), Some(hash.clone())))
+                    .unwrap()
+            })
+        },
     );
     group.finish();
 }
@@ -135,13 +186,26 @@ fn code_exchange(c: &mut Criterion) {
         c.bench_function(&format!("code exchange transaction ({name})"), |b| {
             b.iter_batched(
                 || {
-                    let (req, session, lifetimes) = (request(&f), f.session.clone(), f.provider.lifetimes);
-                    rt.block_on(f.db.run(move |conn| authorize::issue_code(conn, &req, &session, &lifetimes, now()))).unwrap()
+                    let (req, session, lifetimes) =
+                        (request(&f), f.session.clone(), f.provider.lifetimes);
+                    rt.block_on(f.db.run(move |conn| {
+                        authorize::issue_code(conn, &req, &session, &lifetimes, now())
+                    }))
+                    .unwrap()
                 },
                 |code| {
                     let (provider, client) = (f.provider.clone(), f.client.clone());
                     rt.block_on(f.db.run(move |conn| {
-                        token::exchange_code(conn, &provider, &provider.keys.current(), &client, &code, Some("https://app.example/cb"), None, now())
+                        token::exchange_code(
+                            conn,
+                            &provider,
+                            &provider.keys.current(),
+                            &client,
+                            &code,
+                            Some("https://app.example/cb"),
+                            None,
+                            now(),
+                        )
                     }))
                     .unwrap()
                     .unwrap()

@@ -255,7 +255,11 @@ impl Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"[redacted]\"" })
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"[redacted]\""
+        })
     }
 }
 
@@ -268,7 +272,10 @@ impl Settings {
             .or_else(|| std::env::var_os("PORTCULLIS_CONFIG").map(PathBuf::from));
         if let Some(path) = file {
             if !path.is_file() {
-                return Err(ConfigError(format!("config file {} not found", path.display())));
+                return Err(ConfigError(format!(
+                    "config file {} not found",
+                    path.display()
+                )));
             }
             figment = figment.merge(Toml::file_exact(path));
         }
@@ -288,7 +295,12 @@ impl Settings {
 
     fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
         let settings: Settings = figment.extract().map_err(|e| {
-            ConfigError(e.into_iter().map(|e| describe(&e)).collect::<Vec<_>>().join("; "))
+            ConfigError(
+                e.into_iter()
+                    .map(|e| describe(&e))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
         })?;
         settings.validate()?;
         Ok(settings)
@@ -298,26 +310,39 @@ impl Settings {
         let issuer = url::Url::parse(&self.issuer)
             .map_err(|e| ConfigError(format!("issuer: not a URL ({e})")))?;
         if !matches!(issuer.scheme(), "http" | "https") || issuer.query().is_some() {
-            return Err(ConfigError("issuer: must be an http(s) URL without a query".into()));
+            return Err(ConfigError(
+                "issuer: must be an http(s) URL without a query".into(),
+            ));
         }
         if scrypt::Params::new(self.password.log_n, self.password.r, self.password.p).is_err() {
             return Err(ConfigError("password: invalid scrypt parameters".into()));
         }
         if self.password.min_length == 0 || self.password.min_length > self.password.max_length {
-            return Err(ConfigError("password: need 0 < min_length <= max_length".into()));
+            return Err(ConfigError(
+                "password: need 0 < min_length <= max_length".into(),
+            ));
         }
         if self.session.idle_timeout_secs <= 0 || self.session.absolute_timeout_secs <= 0 {
             return Err(ConfigError("session: timeouts must be positive".into()));
         }
         let o = &self.oidc;
-        if [o.access_token_ttl_secs, o.id_token_ttl_secs, o.code_ttl_secs, o.refresh_token_ttl_secs, o.authorization_request_ttl_secs]
-            .iter()
-            .any(|t| *t <= 0)
+        if [
+            o.access_token_ttl_secs,
+            o.id_token_ttl_secs,
+            o.code_ttl_secs,
+            o.refresh_token_ttl_secs,
+            o.authorization_request_ttl_secs,
+        ]
+        .iter()
+        .any(|t| *t <= 0)
         {
             return Err(ConfigError("oidc: lifetimes must be positive".into()));
         }
         if self.keys.rotation_period_secs <= 0 || self.keys.publish_ahead_secs < 0 {
-            return Err(ConfigError("keys: rotation_period_secs must be positive, publish_ahead_secs not negative".into()));
+            return Err(ConfigError(
+                "keys: rotation_period_secs must be positive, publish_ahead_secs not negative"
+                    .into(),
+            ));
         }
         if self.database.pool_size == 0 {
             return Err(ConfigError("database.pool_size: must be at least 1".into()));
@@ -345,7 +370,9 @@ impl Settings {
 
     pub fn hash_concurrency(&self) -> usize {
         match self.password.max_concurrent_hashes {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             n => n,
         }
     }
@@ -367,10 +394,17 @@ fn describe(e: &figment::Error) -> String {
         kind => kind.to_string(),
     };
     let Some(md) = &e.metadata else {
-        return if key.is_empty() { what } else { format!("key `{key}`: {what}") };
+        return if key.is_empty() {
+            what
+        } else {
+            format!("key `{key}`: {what}")
+        };
     };
     if md.name.ends_with("environment variable(s)") {
-        let vars = env_vars_for(&e.path, std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()));
+        let vars = env_vars_for(
+            &e.path,
+            std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()),
+        );
         return format!("environment variable {}: {what}", vars.join(", "));
     }
     let place = match &md.source {
@@ -390,7 +424,13 @@ fn describe(e: &figment::Error) -> String {
 /// for the path `sesion`. When none is found (the environment changed since), the name that
 /// `path` itself would have.
 fn env_vars_for(path: &[String], env: impl Iterator<Item = String>) -> Vec<String> {
-    let exact = format!("{ENV_PREFIX}{}", path.iter().map(|p| p.to_ascii_uppercase()).collect::<Vec<_>>().join("__"));
+    let exact = format!(
+        "{ENV_PREFIX}{}",
+        path.iter()
+            .map(|p| p.to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join("__")
+    );
     let below = format!("{exact}__");
     let mut found: Vec<String> = env
         .filter(|name| {
@@ -423,7 +463,8 @@ mod tests {
 
     #[test]
     fn unknown_key_is_an_error_naming_it() {
-        let f = Figment::from(Toml::string(DEFAULTS)).merge(Toml::string("[session]\nidle_timout_secs = 3\n"));
+        let f = Figment::from(Toml::string(DEFAULTS))
+            .merge(Toml::string("[session]\nidle_timout_secs = 3\n"));
         let err = Settings::from_figment(f).unwrap_err();
         assert!(err.0.contains("idle_timout_secs"), "{}", err.0);
     }
@@ -434,27 +475,58 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("portcullis.toml");
         std::fs::write(&path, "[sesion]\nidle_timeout_secs = 3\n").unwrap();
-        let load = |path: &Path| Settings::from_figment(Figment::from(Toml::string(DEFAULTS)).merge(Toml::file_exact(path)));
+        let load = |path: &Path| {
+            Settings::from_figment(
+                Figment::from(Toml::string(DEFAULTS)).merge(Toml::file_exact(path)),
+            )
+        };
         let err = load(&path).unwrap_err().to_string();
-        assert!(err.starts_with(&format!("configuration error: key `sesion` in config file {}: unknown key `sesion`", path.display())), "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "configuration error: key `sesion` in config file {}: unknown key `sesion`",
+                path.display()
+            )),
+            "{err}"
+        );
         assert!(err.contains("valid keys here: listen, issuer"), "{err}");
         assert!(!err.contains("default."), "{err}");
 
         std::fs::write(&path, "[session]\nidle_timout_secs = 3\n").unwrap();
         let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("key `session.idle_timout_secs` in config file"), "{err}");
+        assert!(
+            err.contains("key `session.idle_timout_secs` in config file"),
+            "{err}"
+        );
 
         std::fs::write(&path, "[session]\nidle_timeout_secs = \"soon\"\n").unwrap();
         let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("key `session.idle_timeout_secs` in config file") && err.contains("invalid type"), "{err}");
+        assert!(
+            err.contains("key `session.idle_timeout_secs` in config file")
+                && err.contains("invalid type"),
+            "{err}"
+        );
     }
 
     #[test]
     fn environment_errors_name_the_variable() {
-        let env = ["PATH", "PORTCULLIS_SESION__IDLE_TIMEOUT_SECS", "PORTCULLIS_SESSION__POOL"].map(String::from);
-        assert_eq!(env_vars_for(&["sesion".into()], env.clone().into_iter()), ["PORTCULLIS_SESION__IDLE_TIMEOUT_SECS"]);
-        assert_eq!(env_vars_for(&["session".into(), "pool".into()], env.clone().into_iter()), ["PORTCULLIS_SESSION__POOL"]);
-        assert_eq!(env_vars_for(&["listen".into()], env.into_iter()), ["PORTCULLIS_LISTEN"]);
+        let env = [
+            "PATH",
+            "PORTCULLIS_SESION__IDLE_TIMEOUT_SECS",
+            "PORTCULLIS_SESSION__POOL",
+        ]
+        .map(String::from);
+        assert_eq!(
+            env_vars_for(&["sesion".into()], env.clone().into_iter()),
+            ["PORTCULLIS_SESION__IDLE_TIMEOUT_SECS"]
+        );
+        assert_eq!(
+            env_vars_for(&["session".into(), "pool".into()], env.clone().into_iter()),
+            ["PORTCULLIS_SESSION__POOL"]
+        );
+        assert_eq!(
+            env_vars_for(&["listen".into()], env.into_iter()),
+            ["PORTCULLIS_LISTEN"]
+        );
     }
 
     #[test]

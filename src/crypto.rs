@@ -43,7 +43,10 @@ pub enum MasterKeyError {
     #[error("master key must be 64 hex characters (32 bytes)")]
     Malformed,
     #[error("master key file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("decryption failed: wrong master key or corrupted data")]
     Decrypt,
 }
@@ -61,12 +64,18 @@ impl MasterKey {
 
     /// Uses the configured key, or the key file in `data_dir`, generating it on first start.
     /// Returns whether a new key file was generated so the caller can warn about it.
-    pub fn load_or_generate(configured: &str, data_dir: &Path) -> Result<(Self, bool), MasterKeyError> {
+    pub fn load_or_generate(
+        configured: &str,
+        data_dir: &Path,
+    ) -> Result<(Self, bool), MasterKeyError> {
         if !configured.is_empty() {
             return Ok((Self::from_hex(configured)?, false));
         }
         let path = data_dir.join("master.key");
-        let io = |source| MasterKeyError::Io { path: path.display().to_string(), source };
+        let io = |source| MasterKeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(&path) {
             Ok(contents) => Ok((Self::from_hex(&contents)?, false)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -85,19 +94,26 @@ impl MasterKey {
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         // Encryption with a valid key only fails for inputs beyond 256 GiB.
-        let sealed = self.0.encrypt(XNonce::from_slice(&nonce), plaintext).unwrap_or_default();
+        let sealed = self
+            .0
+            .encrypt(XNonce::from_slice(&nonce), plaintext)
+            .unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         URL_SAFE_NO_PAD.encode(out)
     }
 
     pub fn decrypt(&self, sealed: &str) -> Result<Vec<u8>, MasterKeyError> {
-        let raw = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| MasterKeyError::Decrypt)?;
+        let raw = URL_SAFE_NO_PAD
+            .decode(sealed)
+            .map_err(|_| MasterKeyError::Decrypt)?;
         if raw.len() < 24 + 16 {
             return Err(MasterKeyError::Decrypt);
         }
         let (nonce, body) = raw.split_at(24);
-        self.0.decrypt(XNonce::from_slice(nonce), body).map_err(|_| MasterKeyError::Decrypt)
+        self.0
+            .decrypt(XNonce::from_slice(nonce), body)
+            .map_err(|_| MasterKeyError::Decrypt)
     }
 }
 

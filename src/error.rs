@@ -39,13 +39,25 @@ impl AppError {
         use crate::web::templates::ErrorText::{Detail, Message};
         let msg = |key: &'static str| Message(Msg::new(key));
         match self {
-            AppError::NotFound => (Msg::new("error-not-found-title"), msg("error-not-found-message")),
+            AppError::NotFound => (
+                Msg::new("error-not-found-title"),
+                msg("error-not-found-message"),
+            ),
             AppError::BadRequest(why) => (Msg::new("error-bad-request-title"), Detail(why)),
             AppError::Refused(why) => (Msg::new("error-bad-request-title"), Message(why.clone())),
             AppError::Csrf => (Msg::new("error-csrf-title"), msg("error-csrf-message")),
-            AppError::LoginRequired { .. } => (Msg::new("error-login-required-title"), msg("error-login-required-message")),
-            AppError::Pool(_) => (Msg::new("error-unavailable-title"), msg("error-unavailable-message")),
-            _ => (Msg::new("error-generic-title"), msg("error-unexpected-message")),
+            AppError::LoginRequired { .. } => (
+                Msg::new("error-login-required-title"),
+                msg("error-login-required-message"),
+            ),
+            AppError::Pool(_) => (
+                Msg::new("error-unavailable-title"),
+                msg("error-unavailable-message"),
+            ),
+            _ => (
+                Msg::new("error-generic-title"),
+                msg("error-unexpected-message"),
+            ),
         }
     }
 }
@@ -66,8 +78,13 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if let AppError::LoginRequired { return_to } = self {
-            let location = format!("/login?return_to={}", crate::web::return_to::encode(return_to));
-            return HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish();
+            let location = format!(
+                "/login?return_to={}",
+                crate::web::return_to::encode(return_to)
+            );
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location))
+                .finish();
         }
         let status = self.status_code();
         if status.is_server_error() {

@@ -10,19 +10,19 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
+use crate::db::models::{revoked_token, AuthorizationCode, OutboxMessage, RefreshToken};
 use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::identity::now;
 use crate::identity::password::PasswordHasher;
 use crate::identity::sessions::{self, SessionPolicy};
-use crate::db::models::{revoked_token, AuthorizationCode, OutboxMessage, RefreshToken};
-use crate::identity::now;
+use crate::mail::transport::Transport;
+use crate::mail::worker::{self, WorkerPolicy};
 use crate::oidc::clients;
 use crate::oidc::keys::{self, KeyStore};
 use crate::oidc::{Lifetimes, Provider};
-use crate::mail::transport::Transport;
-use crate::mail::worker::{self, WorkerPolicy};
-use crate::upstream::registry;
 use crate::telemetry::{request_id_header, RequestSpan};
+use crate::upstream::registry;
 use crate::web::templates::{self, Templates};
 use crate::web::{self as webmod, AppState};
 
@@ -60,8 +60,9 @@ pub async fn open_database(settings: &Settings) -> Result<Db, AppError> {
 
 /// The master key, generated into the data directory when none is configured.
 pub fn master_key(settings: &Settings) -> Result<MasterKey, AppError> {
-    let (key, generated) = MasterKey::load_or_generate(settings.master_key.expose(), &settings.data_dir)
-        .map_err(|e| AppError::Config(e.to_string()))?;
+    let (key, generated) =
+        MasterKey::load_or_generate(settings.master_key.expose(), &settings.data_dir)
+            .map_err(|e| AppError::Config(e.to_string()))?;
     if generated {
         tracing::warn!(
             path = %settings.data_dir.join("master.key").display(),
@@ -81,19 +82,26 @@ impl Application {
 
     /// Builds on a socket bound by the caller (tests bind port 0 first, so that the issuer
     /// can name the real port).
-    pub async fn build_on(settings: Settings, listener: TcpListener) -> Result<Application, AppError> {
+    pub async fn build_on(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> Result<Application, AppError> {
         let master_key = master_key(&settings)?;
         let db = open_database(&settings).await?;
         crate::files::warn_if_open_to_others(&settings.data_dir, "the data directory");
-        let theme_dir = Some(settings.theme_dir.as_str()).filter(|d| !d.is_empty()).map(std::path::Path::new);
+        let theme_dir = Some(settings.theme_dir.as_str())
+            .filter(|d| !d.is_empty())
+            .map(std::path::Path::new);
         let templates = Templates::new(theme_dir);
         templates::install_for_errors(&templates);
         let hasher = PasswordHasher::new(&settings.password, settings.hash_concurrency())?;
         let lifetimes = Lifetimes::from(&settings.oidc);
         let static_clients = settings.clients.clone();
-        db.run(move |conn| clients::sync_static(conn, &static_clients)).await?;
+        db.run(move |conn| clients::sync_static(conn, &static_clients))
+            .await?;
         let (static_providers, mk) = (settings.providers.clone(), master_key.clone());
-        db.run(move |conn| registry::sync_static(conn, &mk, &static_providers, now())).await?;
+        db.run(move |conn| registry::sync_static(conn, &mk, &static_providers, now()))
+            .await?;
         let upstream_http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(settings.upstream.timeout_secs.max(1)))
@@ -119,12 +127,23 @@ impl Application {
                 retry_base_secs: settings.mail.retry_base_secs,
             },
         );
-        let keys = Arc::new(KeyStore::open(db.clone(), master_key.clone(), settings.keys.clone(), lifetimes.key_retention()).await?);
+        let keys = Arc::new(
+            KeyStore::open(
+                db.clone(),
+                master_key.clone(),
+                settings.keys.clone(),
+                lifetimes.key_retention(),
+            )
+            .await?,
+        );
         let mut background = vec![keys.spawn_refresher()];
         let provider = Arc::new(Provider::new(&settings, keys)?);
         let session_policy = SessionPolicy::from(&settings.session);
 
-        let port = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .port();
 
         background.extend(db.spawn_checkpointer());
         background.push(spawn_sweeper(
@@ -169,7 +188,13 @@ impl Application {
         // signal handlers, so Ctrl-C still ends a test run at once.
         .disable_signals()
         .run();
-        Ok(Application { port, server, db: app_db, mail: mail_task, background })
+        Ok(Application {
+            port,
+            server,
+            db: app_db,
+            mail: mail_task,
+            background,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -205,7 +230,9 @@ impl Application {
     /// the database file.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        self.mail.shutdown(Duration::from_secs(SHUTDOWN_GRACE_SECS)).await;
+        self.mail
+            .shutdown(Duration::from_secs(SHUTDOWN_GRACE_SECS))
+            .await;
         for task in &self.background {
             task.abort();
         }
@@ -234,8 +261,14 @@ impl ShutdownSignals {
     #[cfg(unix)]
     pub fn install() -> Result<ShutdownSignals, AppError> {
         use tokio::signal::unix::{signal, SignalKind};
-        let install = |kind| signal(kind).map_err(|e| AppError::Internal(format!("cannot handle SIGINT/SIGTERM: {e}")));
-        Ok(ShutdownSignals { int: install(SignalKind::interrupt())?, term: install(SignalKind::terminate())? })
+        let install = |kind| {
+            signal(kind)
+                .map_err(|e| AppError::Internal(format!("cannot handle SIGINT/SIGTERM: {e}")))
+        };
+        Ok(ShutdownSignals {
+            int: install(SignalKind::interrupt())?,
+            term: install(SignalKind::terminate())?,
+        })
     }
 
     #[cfg(unix)]
@@ -261,7 +294,12 @@ impl ShutdownSignals {
 
 /// Deletes expired sessions, verifications, codes, refresh tokens, revocation markers and
 /// retired keys periodically. Every replica may run it: the DELETEs are idempotent.
-fn spawn_sweeper(db: Db, policy: SessionPolicy, key_retention: chrono::Duration, every: Duration) -> tokio::task::JoinHandle<()> {
+fn spawn_sweeper(
+    db: Db,
+    policy: SessionPolicy,
+    key_retention: chrono::Duration,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
         loop {
@@ -274,7 +312,10 @@ fn spawn_sweeper(db: Db, policy: SessionPolicy, key_retention: chrono::Duration,
                     n += RefreshToken::delete_expired(conn, now)?;
                     n += revoked_token::delete_expired(conn, now)?;
                     n += keys::prune(conn, now, key_retention)?;
-                    n += crate::identity::rate_limit::delete_stale(conn, now - chrono::Duration::days(1))?;
+                    n += crate::identity::rate_limit::delete_stale(
+                        conn,
+                        now - chrono::Duration::days(1),
+                    )?;
                     n += OutboxMessage::delete_sent_before(conn, now - chrono::Duration::days(7))?;
                     Ok(n)
                 })

@@ -12,8 +12,11 @@ use crate::config::{LogFormat, LogSettings};
 
 /// Installs the global subscriber; a second call (tests) is a no-op.
 pub fn init(settings: &LogSettings) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder.try_init(),
@@ -51,8 +54,13 @@ pub async fn request_id_header(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = req.extensions().get::<RequestId>().copied();
     let mut res = next.call(req).await?;
-    if let Some(Ok(value)) = id.map(|id| actix_web::http::header::HeaderValue::from_str(&id.to_string())) {
-        res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), value);
+    if let Some(Ok(value)) =
+        id.map(|id| actix_web::http::header::HeaderValue::from_str(&id.to_string()))
+    {
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            value,
+        );
     }
     Ok(res)
 }

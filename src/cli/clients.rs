@@ -72,7 +72,6 @@ pub struct CreateClient {
     pub json: bool,
 }
 
-
 #[derive(Serialize)]
 struct ClientOut<'a> {
     client_id: &'a str,
@@ -131,7 +130,6 @@ fn print_client(c: &ClientOut<'_>) {
     println!("managed_by:     {}", c.managed_by);
 }
 
-
 pub async fn run(settings: &Settings, cmd: ClientCommand) -> Result<(), CliError> {
     let db = open_database(settings).await?;
     match cmd {
@@ -149,35 +147,62 @@ pub async fn run(settings: &Settings, cmd: ClientCommand) -> Result<(), CliError
                 id_token_alg: a.id_token_alg,
                 access_token_alg: a.access_token_alg,
             };
-            let registered = db.run(move |conn| oidc_clients::register(conn, &spec)).await.map_err(usage)?;
+            let registered = db
+                .run(move |conn| oidc_clients::register(conn, &spec))
+                .await
+                .map_err(usage)?;
             let out = client_out(&registered.client, registered.secret.as_deref());
-            if a.json { json_line(&out) } else { print_client(&out) }
+            if a.json {
+                json_line(&out)
+            } else {
+                print_client(&out)
+            }
             Ok(())
         }
         ClientCommand::List { json } => {
             let rows = db.run(|conn| Ok(OAuthClient::list(conn)?)).await?;
-            let list = rows.into_iter().map(oidc_clients::Client::from_row).collect::<Result<Vec<_>, _>>()?;
+            let list = rows
+                .into_iter()
+                .map(oidc_clients::Client::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
             if json {
                 json_line(&list.iter().map(|c| client_out(c, None)).collect::<Vec<_>>());
             } else {
-                println!("{:<36}  {:<24}  {:<20}  GRANTS", "CLIENT_ID", "NAME", "AUTH");
+                println!(
+                    "{:<36}  {:<24}  {:<20}  GRANTS",
+                    "CLIENT_ID", "NAME", "AUTH"
+                );
                 for c in &list {
                     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
-                    println!("{:<36}  {:<24}  {:<20}  {}", c.id, c.name, c.auth_method.as_str(), grants.join(","));
+                    println!(
+                        "{:<36}  {:<24}  {:<20}  {}",
+                        c.id,
+                        c.name,
+                        c.auth_method.as_str(),
+                        grants.join(",")
+                    );
                 }
             }
             Ok(())
         }
         ClientCommand::Show { id, json } => {
             let lookup = id.clone();
-            let found = db.run(move |conn| oidc_clients::Client::find(conn, &lookup)).await?;
+            let found = db
+                .run(move |conn| oidc_clients::Client::find(conn, &lookup))
+                .await?;
             let c = found.ok_or_else(|| CliError::Usage(format!("no client {id}")))?;
-            if json { json_line(&client_out(&c, None)) } else { print_client(&client_out(&c, None)) }
+            if json {
+                json_line(&client_out(&c, None))
+            } else {
+                print_client(&client_out(&c, None))
+            }
             Ok(())
         }
         ClientCommand::Delete { id } => {
             let lookup = id.clone();
-            let n = db.run(move |conn| Ok(OAuthClient::delete(conn, &lookup)?)).await?;
+            let n = db
+                .run(move |conn| Ok(OAuthClient::delete(conn, &lookup)?))
+                .await?;
             if n == 0 {
                 return Err(CliError::Usage(format!("no client {id}")));
             }
@@ -186,10 +211,13 @@ pub async fn run(settings: &Settings, cmd: ClientCommand) -> Result<(), CliError
         }
         ClientCommand::RotateSecret { id } => {
             let lookup = id.clone();
-            let secret = db.run(move |conn| oidc_clients::rotate_secret(conn, &lookup)).await.map_err(|e| match e {
-                AppError::NotFound => CliError::Usage(format!("no client {id}")),
-                other => usage(other),
-            })?;
+            let secret = db
+                .run(move |conn| oidc_clients::rotate_secret(conn, &lookup))
+                .await
+                .map_err(|e| match e {
+                    AppError::NotFound => CliError::Usage(format!("no client {id}")),
+                    other => usage(other),
+                })?;
             println!("client_secret:  {secret}");
             println!("                (shown once: the old secret no longer works)");
             Ok(())

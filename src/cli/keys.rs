@@ -26,7 +26,6 @@ pub enum KeysCommand {
     },
 }
 
-
 #[derive(Serialize)]
 struct KeyOut {
     kid: String,
@@ -40,14 +39,26 @@ pub async fn run(settings: &Settings, cmd: KeysCommand) -> Result<(), CliError> 
     let mk = master_key(settings)?;
     match cmd {
         KeysCommand::Rotate { immediately } => {
-            let ahead = if immediately { 0 } else { settings.keys.publish_ahead_secs };
+            let ahead = if immediately {
+                0
+            } else {
+                settings.keys.publish_ahead_secs
+            };
             let kids = db
                 .run(move |conn| {
                     let not_before = now() + chrono::Duration::seconds(ahead);
                     oidc_keys::rotate(conn, &mk, not_before)
                 })
                 .await?;
-            println!("new keys {}: published now, signing {}", kids.join(", "), if immediately { "now".to_string() } else { format!("in {ahead} s") });
+            println!(
+                "new keys {}: published now, signing {}",
+                kids.join(", "),
+                if immediately {
+                    "now".to_string()
+                } else {
+                    format!("in {ahead} s")
+                }
+            );
             Ok(())
         }
         KeysCommand::List { json } => {
@@ -57,8 +68,14 @@ pub async fn run(settings: &Settings, cmd: KeysCommand) -> Result<(), CliError> 
                 .map(|r| KeyOut {
                     kid: r.id,
                     alg: r.alg,
-                    not_before: r.not_before.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    created_at: r.created_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    not_before: r
+                        .not_before
+                        .and_utc()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    created_at: r
+                        .created_at
+                        .and_utc()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 })
                 .collect();
             if json {
@@ -66,7 +83,10 @@ pub async fn run(settings: &Settings, cmd: KeysCommand) -> Result<(), CliError> 
             } else {
                 println!("{:<18}  {:<6}  {:<20}  CREATED", "KID", "ALG", "SIGNS FROM");
                 for k in out {
-                    println!("{:<18}  {:<6}  {:<20}  {}", k.kid, k.alg, k.not_before, k.created_at);
+                    println!(
+                        "{:<18}  {:<6}  {:<20}  {}",
+                        k.kid, k.alg, k.not_before, k.created_at
+                    );
                 }
             }
             Ok(())

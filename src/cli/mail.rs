@@ -17,7 +17,6 @@ pub enum MailCommand {
     },
 }
 
-
 #[derive(Serialize)]
 struct QueuedOut {
     id: String,
@@ -40,7 +39,10 @@ pub async fn queue(settings: &Settings, json: bool) -> Result<(), CliError> {
             subject: m.subject,
             status: m.status,
             attempts: m.attempts,
-            next_attempt_at: m.next_attempt_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            next_attempt_at: m
+                .next_attempt_at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             last_error: m.last_error,
         })
         .collect();
@@ -52,7 +54,10 @@ pub async fn queue(settings: &Settings, json: bool) -> Result<(), CliError> {
         println!("the mail queue is empty");
     }
     for m in out {
-        println!("{}  {:<8} tries={} next={}  to={}  {}", m.id, m.status, m.attempts, m.next_attempt_at, m.to, m.subject);
+        println!(
+            "{}  {:<8} tries={} next={}  to={}  {}",
+            m.id, m.status, m.attempts, m.next_attempt_at, m.to, m.subject
+        );
         if let Some(e) = m.last_error {
             println!("    last error: {e}");
         }

@@ -24,7 +24,11 @@ pub use providers::{AddProvider, ProviderCommand};
 pub use users::{CreateUser, UserCommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about = "A standalone OpenID Connect identity server")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "A standalone OpenID Connect identity server"
+)]
 pub struct Cli {
     /// Configuration file (TOML); also read from PORTCULLIS_CONFIG.
     #[arg(long, global = true, value_name = "PATH")]
@@ -63,7 +67,6 @@ pub enum Command {
     Healthcheck,
 }
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
@@ -83,7 +86,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let signals = ShutdownSignals::install()?;
             let app = Application::build(settings).await?;
             app.stop_on(signals);
-            app.run_until_stopped().await.map_err(|e| AppError::Internal(e.to_string()))?;
+            app.run_until_stopped()
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
             Ok(())
         }
         Command::Migrate { revert_all } => migrate(&settings, revert_all).await,
@@ -111,14 +116,22 @@ fn healthcheck(listen: std::net::SocketAddr) -> Result<(), CliError> {
     let target = SocketAddr::new(ip, listen.port());
     let fail = |why: String| CliError::Usage(format!("healthcheck {target}: {why}"));
     let timeout = Duration::from_secs(3);
-    let mut stream = TcpStream::connect_timeout(&target, timeout).map_err(|e| fail(e.to_string()))?;
-    stream.set_read_timeout(Some(timeout)).map_err(|e| fail(e.to_string()))?;
-    stream.set_write_timeout(Some(timeout)).map_err(|e| fail(e.to_string()))?;
+    let mut stream =
+        TcpStream::connect_timeout(&target, timeout).map_err(|e| fail(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| fail(e.to_string()))?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(|e| fail(e.to_string()))?;
     stream
         .write_all(format!("GET /healthz HTTP/1.0\r\nHost: {target}\r\n\r\n").as_bytes())
         .map_err(|e| fail(e.to_string()))?;
     let mut response = Vec::new();
-    stream.take(4096).read_to_end(&mut response).map_err(|e| fail(e.to_string()))?;
+    stream
+        .take(4096)
+        .read_to_end(&mut response)
+        .map_err(|e| fail(e.to_string()))?;
     let response = String::from_utf8_lossy(&response);
     let status = response.lines().next().unwrap_or_default();
     if status.starts_with("HTTP/1.0 200") || status.starts_with("HTTP/1.1 200") {
@@ -131,7 +144,11 @@ fn healthcheck(listen: std::net::SocketAddr) -> Result<(), CliError> {
 
 async fn migrate(settings: &Settings, revert_all: bool) -> Result<(), CliError> {
     if revert_all {
-        let db = Db::connect(&settings.database_url(), 1, std::time::Duration::from_secs(settings.database.connect_timeout_secs))?;
+        let db = Db::connect(
+            &settings.database_url(),
+            1,
+            std::time::Duration::from_secs(settings.database.connect_timeout_secs),
+        )?;
         let reverted = db.run(|conn| db::revert_all_migrations(conn)).await?;
         println!("reverted {} migration(s)", reverted.len());
         return Ok(());
@@ -141,14 +158,12 @@ async fn migrate(settings: &Settings, revert_all: bool) -> Result<(), CliError> 
     Ok(())
 }
 
-
 /// First line of standard input, without its line ending.
 fn read_password_line() -> Result<String, CliError> {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError::Usage(format!("cannot read the password from standard input: {e}")))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        CliError::Usage(format!("cannot read the password from standard input: {e}"))
+    })?;
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
         return Err(CliError::Usage("no password on standard input".into()));
@@ -157,7 +172,10 @@ fn read_password_line() -> Result<String, CliError> {
 }
 
 fn json_line(value: &impl Serialize) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into()));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into())
+    );
 }
 
 /// Validation problems are the user's to fix; show them as such.

@@ -97,7 +97,6 @@ pub struct AddProvider {
     pub keep_tokens: bool,
 }
 
-
 #[derive(Serialize)]
 struct ProviderOut {
     slug: String,
@@ -144,11 +143,16 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
     let mk = master_key(settings)?;
     match cmd {
         ProviderCommand::Add(a) => {
-            let secret = read_password_line().map_err(|_| CliError::Usage("no client secret on standard input".into()))?;
+            let secret = read_password_line()
+                .map_err(|_| CliError::Usage("no client secret on standard input".into()))?;
             let slug = match (&a.slug, a.kind.as_str()) {
                 (Some(s), _) => s.clone(),
                 (None, k @ ("google" | "github")) => k.to_string(),
-                (None, _) => return Err(CliError::Usage("--slug is required for oidc and oauth2 providers".into())),
+                (None, _) => {
+                    return Err(CliError::Usage(
+                        "--slug is required for oidc and oauth2 providers".into(),
+                    ))
+                }
             };
             let claims = (a.kind == "oauth2").then(|| ClaimMapping {
                 subject: a.subject_claim.clone(),
@@ -175,8 +179,13 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
                 github_orgs: a.github_orgs,
                 keep_tokens: a.keep_tokens,
             };
-            db.run(move |conn| registry::add(conn, &mk, &spec, now())).await.map_err(usage)?;
-            println!("added provider {slug}; its callback URL is {}/auth/callback/{slug}", settings.issuer());
+            db.run(move |conn| registry::add(conn, &mk, &spec, now()))
+                .await
+                .map_err(usage)?;
+            println!(
+                "added provider {slug}; its callback URL is {}/auth/callback/{slug}",
+                settings.issuer()
+            );
             Ok(())
         }
         ProviderCommand::List { json } => {
@@ -185,17 +194,26 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
             if json {
                 json_line(&out);
             } else {
-                println!("{:<16}  {:<8}  {:<24}  {:<8}  MANAGED_BY", "SLUG", "KIND", "NAME", "ENABLED");
+                println!(
+                    "{:<16}  {:<8}  {:<24}  {:<8}  MANAGED_BY",
+                    "SLUG", "KIND", "NAME", "ENABLED"
+                );
                 for p in out {
-                    println!("{:<16}  {:<8}  {:<24}  {:<8}  {}", p.slug, p.kind, p.name, p.enabled, p.managed_by);
+                    println!(
+                        "{:<16}  {:<8}  {:<24}  {:<8}  {}",
+                        p.slug, p.kind, p.name, p.enabled, p.managed_by
+                    );
                 }
             }
             Ok(())
         }
         ProviderCommand::Show { slug, json } => {
             let lookup = slug.clone();
-            let row = db.run(move |conn| Ok(IdentityProviderRow::find(conn, &lookup)?)).await?;
-            let p = provider_out(row.ok_or_else(|| CliError::Usage(format!("no provider {slug}")))?);
+            let row = db
+                .run(move |conn| Ok(IdentityProviderRow::find(conn, &lookup)?))
+                .await?;
+            let p =
+                provider_out(row.ok_or_else(|| CliError::Usage(format!("no provider {slug}")))?);
             if json {
                 json_line(&p);
             } else {
@@ -205,7 +223,13 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
                 println!("enabled:       {}", p.enabled);
                 println!("client_id:     {}", p.client_id);
                 println!("client_secret: (stored encrypted; never shown)");
-                for (k, v) in [("issuer", &p.issuer), ("authorize_url", &p.authorize_url), ("token_url", &p.token_url), ("userinfo_url", &p.userinfo_url), ("hosted_domain", &p.hosted_domain)] {
+                for (k, v) in [
+                    ("issuer", &p.issuer),
+                    ("authorize_url", &p.authorize_url),
+                    ("token_url", &p.token_url),
+                    ("userinfo_url", &p.userinfo_url),
+                    ("hosted_domain", &p.hosted_domain),
+                ] {
                     if let Some(v) = v {
                         println!("{:<14} {v}", format!("{k}:"));
                     }
@@ -214,7 +238,11 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
                 println!("link_policy:   {}", p.link_policy);
                 println!("keep_tokens:   {}", p.keep_tokens);
                 println!("managed_by:    {}", p.managed_by);
-                println!("callback URL:  {}/auth/callback/{}", settings.issuer(), p.slug);
+                println!(
+                    "callback URL:  {}/auth/callback/{}",
+                    settings.issuer(),
+                    p.slug
+                );
             }
             Ok(())
         }
@@ -222,7 +250,9 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
         ProviderCommand::Disable { slug } => set_provider_enabled(&db, slug, false).await,
         ProviderCommand::Remove { slug } => {
             let lookup = slug.clone();
-            let n = db.run(move |conn| Ok(IdentityProviderRow::delete(conn, &lookup)?)).await?;
+            let n = db
+                .run(move |conn| Ok(IdentityProviderRow::delete(conn, &lookup)?))
+                .await?;
             if n == 0 {
                 return Err(CliError::Usage(format!("no provider {slug}")));
             }
@@ -234,10 +264,22 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
 
 async fn set_provider_enabled(db: &Db, slug: String, enabled: bool) -> Result<(), CliError> {
     let lookup = slug.clone();
-    let n = db.run(move |conn| Ok(IdentityProviderRow::set_enabled(conn, &lookup, enabled, now())?)).await?;
+    let n = db
+        .run(move |conn| {
+            Ok(IdentityProviderRow::set_enabled(
+                conn,
+                &lookup,
+                enabled,
+                now(),
+            )?)
+        })
+        .await?;
     if n == 0 {
         return Err(CliError::Usage(format!("no provider {slug}")));
     }
-    println!("provider {slug} {}", if enabled { "enabled" } else { "disabled" });
+    println!(
+        "provider {slug} {}",
+        if enabled { "enabled" } else { "disabled" }
+    );
     Ok(())
 }

@@ -49,7 +49,11 @@ pub struct CreateUser {
     #[arg(long)]
     pub name: String,
     /// Read the password from the first line of standard input.
-    #[arg(long, conflicts_with = "password", required_unless_present = "password")]
+    #[arg(
+        long,
+        conflicts_with = "password",
+        required_unless_present = "password"
+    )]
     pub password_stdin: bool,
     /// The password on the command line (visible in the process list; prefer --password-stdin).
     #[arg(long)]
@@ -73,15 +77,22 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             let name = clean_name(&args.name, &mut errors);
             if let Some(msg) = errors.get("name") {
                 // The command line speaks English, like the rest of the CLI.
-                return Err(CliError::Usage(format!("--name: {}", crate::i18n::text(crate::i18n::Locale::En, msg))));
+                return Err(CliError::Usage(format!(
+                    "--name: {}",
+                    crate::i18n::text(crate::i18n::Locale::En, msg)
+                )));
             }
-            let email = Email::parse(&args.email).map_err(|e| CliError::Usage(format!("--email: {e}")))?;
+            let email =
+                Email::parse(&args.email).map_err(|e| CliError::Usage(format!("--email: {e}")))?;
             let password = match args.password {
                 Some(p) => p,
                 None => read_password_line()?,
             };
             let hasher = hasher()?;
-            hasher.policy.check(&password).map_err(|e| CliError::Usage(format!("password: {e}")))?;
+            hasher
+                .policy
+                .check(&password)
+                .map_err(|e| CliError::Usage(format!("password: {e}")))?;
             // The master key is created now if missing, so later features find it in place.
             master_key(settings)?;
             let hash = hasher.hash(password).await?;
@@ -97,7 +108,8 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                     create_user(conn, &new)
                 })
                 .await?;
-            let user = created.ok_or_else(|| CliError::Usage("a user with this email already exists".into()))?;
+            let user = created
+                .ok_or_else(|| CliError::Usage("a user with this email already exists".into()))?;
             println!("{}", user.id);
             Ok(())
         }
@@ -116,7 +128,10 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             let found = find_user(&db, &user).await?;
             let password = read_password_line()?;
             let hasher = hasher()?;
-            hasher.policy.check(&password).map_err(|e| CliError::Usage(format!("password: {e}")))?;
+            hasher
+                .policy
+                .check(&password)
+                .map_err(|e| CliError::Usage(format!("password: {e}")))?;
             let hash = hasher.hash(password).await?;
             let user_id = found.id.clone();
             let ended = db
@@ -129,7 +144,10 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                 })
                 .await?;
             notify_ended_sessions(settings, &db, ended).await?;
-            println!("password set for {} <{}>; their sessions were ended", found.id, found.email);
+            println!(
+                "password set for {} <{}>; their sessions were ended",
+                found.id, found.email
+            );
             Ok(())
         }
     }
@@ -139,7 +157,8 @@ async fn find_user(db: &Db, key: &str) -> Result<User, CliError> {
     let lookup = if let Some(id) = UserId::parse(key) {
         Lookup::Id(id.as_str().to_string())
     } else {
-        let email = Email::parse(key).map_err(|_| CliError::Usage(format!("{key}: not a user ID or email")))?;
+        let email = Email::parse(key)
+            .map_err(|_| CliError::Usage(format!("{key}: not a user ID or email")))?;
         Lookup::Email(email.as_str().to_string())
     };
     let found = db
@@ -179,15 +198,26 @@ fn print_users(users: &[User], json: bool) {
             name: &u.name,
             email_verified: u.email_verified,
             admin: u.is_admin,
-            created_at: u.created_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            created_at: u
+                .created_at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         })
         .collect();
     let mut out = std::io::stdout().lock();
     if json {
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into()));
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
+        );
         return;
     }
-    let _ = writeln!(out, "{:<36}  {:<32}  {:<24}  {:<8}  {:<5}  CREATED", "ID", "EMAIL", "NAME", "VERIFIED", "ADMIN");
+    let _ = writeln!(
+        out,
+        "{:<36}  {:<32}  {:<24}  {:<8}  {:<5}  CREATED",
+        "ID", "EMAIL", "NAME", "VERIFIED", "ADMIN"
+    );
     for r in rows {
         let _ = writeln!(
             out,
@@ -197,15 +227,24 @@ fn print_users(users: &[User], json: bool) {
     }
 }
 
-
 /// Back-channel logout for sessions the CLI ended, delivered before the process exits.
-async fn notify_ended_sessions(settings: &Settings, db: &Db, ended: Vec<String>) -> Result<(), CliError> {
+async fn notify_ended_sessions(
+    settings: &Settings,
+    db: &Db,
+    ended: Vec<String>,
+) -> Result<(), CliError> {
     if ended.is_empty() {
         return Ok(());
     }
     let lifetimes = crate::oidc::Lifetimes::from(&settings.oidc);
     let keys = std::sync::Arc::new(
-        oidc_keys::KeyStore::open(db.clone(), master_key(settings)?, settings.keys.clone(), lifetimes.key_retention()).await?,
+        oidc_keys::KeyStore::open(
+            db.clone(),
+            master_key(settings)?,
+            settings.keys.clone(),
+            lifetimes.key_retention(),
+        )
+        .await?,
     );
     let provider = std::sync::Arc::new(crate::oidc::Provider::new(settings, keys)?);
     let p = provider.clone();
@@ -213,11 +252,22 @@ async fn notify_ended_sessions(settings: &Settings, db: &Db, ended: Vec<String>)
         .run(move |conn| {
             let mut all = Vec::new();
             for id in &ended {
-                all.extend(crate::oidc::logout::deliveries_for_session(conn, &p, &p.keys.current(), id, now())?);
+                all.extend(crate::oidc::logout::deliveries_for_session(
+                    conn,
+                    &p,
+                    &p.keys.current(),
+                    id,
+                    now(),
+                )?);
             }
             Ok(all)
         })
         .await?;
-    crate::oidc::logout::deliver_and_wait(provider.http.clone(), provider.backchannel_attempts, deliveries).await;
+    crate::oidc::logout::deliver_and_wait(
+        provider.http.clone(),
+        provider.backchannel_attempts,
+        deliveries,
+    )
+    .await;
     Ok(())
 }

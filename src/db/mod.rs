@@ -38,7 +38,10 @@ impl Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Backend::Postgres(url.to_string()));
         }
-        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
         if path.is_empty() || path.contains("://") {
             return Err(AppError::Config(format!(
                 "database.url: unsupported URL (use sqlite://PATH or postgres://…)"
@@ -46,7 +49,9 @@ impl Backend {
         }
         if path == ":memory:" {
             // Every pooled connection would get its own empty database.
-            return Err(AppError::Config("database.url: in-memory SQLite cannot be pooled; use a file".into()));
+            return Err(AppError::Config(
+                "database.url: in-memory SQLite cannot be pooled; use a file".into(),
+            ));
         }
         Ok(Backend::Sqlite(PathBuf::from(path)))
     }
@@ -122,8 +127,9 @@ impl Db {
         let backend = Backend::from_url(url)?;
         if let Backend::Sqlite(path) = &backend {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                crate::files::create_private_dir(dir)
-                    .map_err(|e| AppError::Config(format!("cannot create {}: {e}", dir.display())))?;
+                crate::files::create_private_dir(dir).map_err(|e| {
+                    AppError::Config(format!("cannot create {}: {e}", dir.display()))
+                })?;
             }
             // SQLite would create the file 0644 (less the umask), and its -wal and -shm files
             // after it; made here first, owner-only, they all stay 0600.
@@ -143,7 +149,11 @@ impl Db {
             .test_on_check_out(false)
             .build(ConnectionManager { backend })
             .map_err(|e| AppError::Config(format!("database: {e}")))?;
-        Ok(Db { pool, backend: name, slots: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size.max(1) as usize)) })
+        Ok(Db {
+            pool,
+            backend: name,
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size.max(1) as usize)),
+        })
     }
 
     pub fn backend(&self) -> &'static str {
@@ -156,7 +166,11 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
-        let _slot = self.slots.acquire().await.map_err(|_| AppError::Internal("database closed".into()))?;
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| AppError::Internal("database closed".into()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
@@ -179,7 +193,9 @@ impl Db {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 tick.tick().await;
-                let done = db.run(|conn| Ok(conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")?)).await;
+                let done = db
+                    .run(|conn| Ok(conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")?))
+                    .await;
                 if let Err(e) = done {
                     tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
                 }
@@ -196,7 +212,10 @@ impl Db {
         // TRUNCATE waits (busy handler) for readers on older snapshots; at shutdown a second is
         // enough, a test restarting on the same file must not wait ten. The connection is not
         // used again.
-        self.run(|conn| Ok(conn.batch_execute("PRAGMA busy_timeout = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?)).await
+        self.run(|conn| {
+            Ok(conn.batch_execute("PRAGMA busy_timeout = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?)
+        })
+        .await
     }
 
     /// A connection for synchronous callers (CLI, migrations).
@@ -258,7 +277,9 @@ where
 {
     static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
     if matches!(conn, DbConnection::Sqlite(_)) {
-        let _turn = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _turn = SQLITE_WRITER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         return conn.transaction(f);
     }
     conn.transaction(f)
@@ -289,9 +310,18 @@ mod tests {
 
     #[test]
     fn backend_follows_the_scheme() {
-        assert_eq!(Backend::from_url("sqlite://./data/p.db").unwrap(), Backend::Sqlite("./data/p.db".into()));
-        assert_eq!(Backend::from_url("/tmp/p.db").unwrap(), Backend::Sqlite("/tmp/p.db".into()));
-        assert!(matches!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres(_)));
+        assert_eq!(
+            Backend::from_url("sqlite://./data/p.db").unwrap(),
+            Backend::Sqlite("./data/p.db".into())
+        );
+        assert_eq!(
+            Backend::from_url("/tmp/p.db").unwrap(),
+            Backend::Sqlite("/tmp/p.db".into())
+        );
+        assert!(matches!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres(_)
+        ));
         assert!(Backend::from_url("mysql://h/db").is_err());
         assert!(Backend::from_url("sqlite://:memory:").is_err());
     }
@@ -304,9 +334,15 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("data");
         let file = dir.join("portcullis.db");
-        let db = Db::connect(&format!("sqlite://{}", file.display()), 1, Duration::from_secs(5)).unwrap();
+        let db = Db::connect(
+            &format!("sqlite://{}", file.display()),
+            1,
+            Duration::from_secs(5),
+        )
+        .unwrap();
         let mut conn = db.get().unwrap();
-        conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").unwrap();
+        conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
         assert_eq!(mode(&dir), 0o700);
         for name in ["portcullis.db", "portcullis.db-wal", "portcullis.db-shm"] {
             assert_eq!(mode(&dir.join(name)), 0o600, "{name}");

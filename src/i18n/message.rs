@@ -25,7 +25,10 @@ pub enum Arg {
 
 impl Msg {
     pub fn new(key: &'static str) -> Msg {
-        Msg { key, args: BTreeMap::new() }
+        Msg {
+            key,
+            args: BTreeMap::new(),
+        }
     }
 
     /// Adds an argument (`{ $name }` in the catalogue).

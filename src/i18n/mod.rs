@@ -56,7 +56,9 @@ impl Locale {
     /// `None` for languages without a catalogue.
     pub fn from_tag(tag: &str) -> Option<Locale> {
         let primary = tag.trim().split(['-', '_']).next()?;
-        Locale::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(primary))
+        Locale::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(primary))
     }
 
     fn langid(self) -> LanguageIdentifier {
@@ -70,7 +72,11 @@ impl Locale {
 
 /// The text of `key` in `locale` (English when the locale lacks it); `None` for a key that is
 /// not in the catalogues at all.
-pub fn lookup(locale: Locale, key: &str, args: &HashMap<Cow<'static, str>, FluentValue<'_>>) -> Option<String> {
+pub fn lookup(
+    locale: Locale,
+    key: &str,
+    args: &HashMap<Cow<'static, str>, FluentValue<'_>>,
+) -> Option<String> {
     let args = (!args.is_empty()).then_some(args);
     CATALOGUES.try_lookup_complete(&locale.langid(), key, args)
 }

@@ -42,8 +42,16 @@ fn from_accept_language(raw: &str) -> Option<Locale> {
     for item in raw.split(',') {
         let mut parts = item.split(';');
         let tag = parts.next().unwrap_or("").trim();
-        let q = parts.find_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q="))).map_or(Some(1000), quality);
-        let (Some(q), Some(locale)) = (q, Locale::from_tag(tag).filter(|_| tag != "*")) else { continue };
+        let q = parts
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .or_else(|| p.trim().strip_prefix("Q="))
+            })
+            .map_or(Some(1000), quality);
+        let (Some(q), Some(locale)) = (q, Locale::from_tag(tag).filter(|_| tag != "*")) else {
+            continue;
+        };
         if q > 0 && best.is_none_or(|(b, _)| q > b) {
             best = Some((q, locale));
         }
@@ -54,15 +62,26 @@ fn from_accept_language(raw: &str) -> Option<Locale> {
 /// A q-value (`0`, `0.8`, `1.000`) in thousandths; `None` when malformed.
 fn quality(raw: &str) -> Option<u16> {
     let value: f32 = raw.trim().parse().ok()?;
-    (0.0..=1.0).contains(&value).then(|| (value * 1000.0).round() as u16)
+    (0.0..=1.0)
+        .contains(&value)
+        .then(|| (value * 1000.0).round() as u16)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn pick(setting: Option<&str>, ui_locales: Option<&str>, accept_language: Option<&str>) -> &'static str {
-        negotiate(&Preferences { setting, ui_locales, accept_language }).code()
+    fn pick(
+        setting: Option<&str>,
+        ui_locales: Option<&str>,
+        accept_language: Option<&str>,
+    ) -> &'static str {
+        negotiate(&Preferences {
+            setting,
+            ui_locales,
+            accept_language,
+        })
+        .code()
     }
 
     #[test]

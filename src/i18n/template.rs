@@ -30,7 +30,12 @@ pub fn t(state: &State, message: Value, kwargs: Kwargs) -> Result<Value, Error> 
         Some(key) => key.to_string(),
         None => {
             let key = message.get_attr("key")?;
-            let key = key.as_str().ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "t() needs a key or a message"))?.to_string();
+            let key = key
+                .as_str()
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidOperation, "t() needs a key or a message")
+                })?
+                .to_string();
             let given = message.get_attr("args")?;
             if given.kind() == ValueKind::Map {
                 for name in given.try_iter()? {
@@ -46,9 +51,17 @@ pub fn t(state: &State, message: Value, kwargs: Kwargs) -> Result<Value, Error> 
         args.insert(Cow::Owned(name.to_string()), fluent_value(&value, html));
     }
     kwargs.assert_all_used()?;
-    let text = lookup(locale, &key, &args)
-        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no translation for {key:?}")))?;
-    Ok(if html { Value::from_safe_string(text) } else { Value::from(text) })
+    let text = lookup(locale, &key, &args).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("no translation for {key:?}"),
+        )
+    })?;
+    Ok(if html {
+        Value::from_safe_string(text)
+    } else {
+        Value::from(text)
+    })
 }
 
 /// Numbers stay numbers (plural selection); anything else becomes text, escaped for HTML
@@ -62,7 +75,11 @@ fn fluent_value(value: &Value, html: bool) -> FluentValue<'static> {
             return FluentValue::from(f);
         }
     }
-    let text = if value.is_none() || value.is_undefined() { String::new() } else { value.to_string() };
+    let text = if value.is_none() || value.is_undefined() {
+        String::new()
+    } else {
+        value.to_string()
+    };
     if html && !value.is_safe() {
         FluentValue::from(HtmlEscape(&text).to_string())
     } else {
@@ -80,31 +97,67 @@ mod tests {
     fn render(name: &str, source: &str, ctx: serde_json::Value) -> String {
         let mut env = Environment::new();
         env.add_function("t", super::t);
-        env.set_auto_escape_callback(|n| if n.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
-        env.add_template_owned(name.to_string(), source.to_string()).unwrap();
-        env.get_template(name).unwrap().render(minijinja::Value::from(minijinja::value::Serde(&ctx))).unwrap()
+        env.set_auto_escape_callback(|n| {
+            if n.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.add_template_owned(name.to_string(), source.to_string())
+            .unwrap();
+        env.get_template(name)
+            .unwrap()
+            .render(minijinja::Value::from(minijinja::value::Serde(&ctx)))
+            .unwrap()
     }
 
     #[test]
     fn messages_from_rust_and_keyword_arguments_are_translated_and_escaped() {
         let msg = Msg::new("changed-message").with("email", "<a@b.c>");
         let ctx = json!({ "locale": "de", "msg": msg, "who": "Ada & Co" });
-        let html = render("x.html", r#"{{ t(msg) }}|{{ t("signed-in-as", who=who) }}|{{ t(none) }}|{{ t(missing) }}"#, ctx.clone());
-        assert_eq!(html, "Ihre E-Mail-Adresse lautet jetzt &lt;a@b.c&gt;.|Angemeldet als Ada &amp; Co||");
-        let text = render("x.txt", r#"{{ t(msg) }}|{{ t("signed-in-as", who=who) }}"#, ctx);
-        assert_eq!(text, "Ihre E-Mail-Adresse lautet jetzt <a@b.c>.|Angemeldet als Ada & Co");
+        let html = render(
+            "x.html",
+            r#"{{ t(msg) }}|{{ t("signed-in-as", who=who) }}|{{ t(none) }}|{{ t(missing) }}"#,
+            ctx.clone(),
+        );
+        assert_eq!(
+            html,
+            "Ihre E-Mail-Adresse lautet jetzt &lt;a@b.c&gt;.|Angemeldet als Ada &amp; Co||"
+        );
+        let text = render(
+            "x.txt",
+            r#"{{ t(msg) }}|{{ t("signed-in-as", who=who) }}"#,
+            ctx,
+        );
+        assert_eq!(
+            text,
+            "Ihre E-Mail-Adresse lautet jetzt <a@b.c>.|Angemeldet als Ada & Co"
+        );
     }
 
     #[test]
     fn the_locale_comes_from_the_context_and_defaults_to_english() {
-        assert_eq!(render("x.html", r#"{{ t("nav-sign-in") }}"#, json!({ "locale": "fr-CA" })), "Se connecter");
-        assert_eq!(render("x.html", r#"{{ t("nav-sign-in") }}"#, json!({})), "Sign in");
+        assert_eq!(
+            render(
+                "x.html",
+                r#"{{ t("nav-sign-in") }}"#,
+                json!({ "locale": "fr-CA" })
+            ),
+            "Se connecter"
+        );
+        assert_eq!(
+            render("x.html", r#"{{ t("nav-sign-in") }}"#, json!({})),
+            "Sign in"
+        );
     }
 
     #[test]
     fn an_unknown_key_is_a_render_error() {
         let mut env = Environment::new();
         env.add_function("t", super::t);
-        assert!(env.render_str(r#"{{ t("no-such-key") }}"#, minijinja::Value::from(())).is_err());
+        assert!(env
+            .render_str(r#"{{ t("no-such-key") }}"#, minijinja::Value::from(()))
+            .is_err());
     }
 }

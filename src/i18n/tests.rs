@@ -38,18 +38,26 @@ fn german_and_french_have_exactly_the_english_keys() {
         let missing: Vec<_> = en.difference(&other).collect();
         let orphans: Vec<_> = other.difference(&en).collect();
         assert!(missing.is_empty(), "{lang} lacks {missing:?}");
-        assert!(orphans.is_empty(), "{lang} has keys English does not: {orphans:?}");
+        assert!(
+            orphans.is_empty(),
+            "{lang} has keys English does not: {orphans:?}"
+        );
     }
 }
 
 /// Every `$variable` named in a locale's catalogue, with a number as value (which formats as
 /// text and also selects plurals).
-fn all_arguments(lang: &str) -> std::collections::HashMap<std::borrow::Cow<'static, str>, FluentValue<'static>> {
+fn all_arguments(
+    lang: &str,
+) -> std::collections::HashMap<std::borrow::Cow<'static, str>, FluentValue<'static>> {
     let mut args = std::collections::HashMap::new();
     for entry in std::fs::read_dir(root().join("locales").join(lang)).unwrap() {
         let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         for (i, _) in source.match_indices('$') {
-            let name: String = source[i + 1..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let name: String = source[i + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
             args.insert(std::borrow::Cow::Owned(name), FluentValue::from(2));
         }
     }
@@ -62,7 +70,9 @@ fn every_catalogue_file_parses() {
         for entry in std::fs::read_dir(root().join("locales").join(locale.code())).unwrap() {
             let path = entry.unwrap().path();
             let source = std::fs::read_to_string(&path).unwrap();
-            if let Err((_, errors)) = fluent_templates::fluent_bundle::FluentResource::try_new(source) {
+            if let Err((_, errors)) =
+                fluent_templates::fluent_bundle::FluentResource::try_new(source)
+            {
                 panic!("{}: {errors:?}", path.display());
             }
         }
@@ -75,7 +85,8 @@ fn every_key_formats_in_every_locale() {
     for locale in Locale::ALL {
         let args = all_arguments(locale.code());
         for key in keys(locale.code()) {
-            let text = lookup(locale, &key, &args).unwrap_or_else(|| panic!("{}: {key} does not format", locale.code()));
+            let text = lookup(locale, &key, &args)
+                .unwrap_or_else(|| panic!("{}: {key} does not format", locale.code()));
             assert!(!text.contains('\u{2068}'), "{key}: isolation marks");
         }
     }
@@ -99,8 +110,12 @@ fn template_keys() -> BTreeSet<(String, String)> {
                     continue; // another function ending in t, such as `ui.flash(…)`'s neighbours
                 }
                 let rest = &source[i + 2..];
-                let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else { continue };
-                let Some(end) = rest[1..].find(quote) else { continue };
+                let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+                    continue;
+                };
+                let Some(end) = rest[1..].find(quote) else {
+                    continue;
+                };
                 found.insert((path.display().to_string(), rest[1..1 + end].to_string()));
             }
         }
@@ -114,21 +129,33 @@ fn every_key_the_templates_use_exists_in_english() {
     let used = template_keys();
     assert!(used.len() > 100, "only {} t(\"…\") calls found", used.len());
     let unknown: Vec<_> = used.iter().filter(|(_, k)| !en.contains(k)).collect();
-    assert!(unknown.is_empty(), "templates use keys missing from locales/en: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "templates use keys missing from locales/en: {unknown:?}"
+    );
 }
 
 #[test]
 fn arguments_are_inserted_without_isolation_marks() {
     let msg = Msg::new("signup-check-email").with("email", "ada@example.com");
-    assert_eq!(text(Locale::En, &msg), "We sent a confirmation link to ada@example.com. Follow it, then sign in.");
+    assert_eq!(
+        text(Locale::En, &msg),
+        "We sent a confirmation link to ada@example.com. Follow it, then sign in."
+    );
     assert!(text(Locale::De, &msg).contains("ada@example.com"));
     assert!(!text(Locale::Fr, &msg).contains('\u{2068}'));
 }
 
 #[test]
 fn plurals_follow_the_number() {
-    let one = text(Locale::En, &Msg::new("email-verify-validity-hours").with("hours", 1_i64));
-    let many = text(Locale::En, &Msg::new("email-verify-validity-hours").with("hours", 24_i64));
+    let one = text(
+        Locale::En,
+        &Msg::new("email-verify-validity-hours").with("hours", 1_i64),
+    );
+    let many = text(
+        Locale::En,
+        &Msg::new("email-verify-validity-hours").with("hours", 24_i64),
+    );
     assert_eq!(one, "The link is valid for 1 hour.");
     assert_eq!(many, "The link is valid for 24 hours.");
 }

@@ -50,7 +50,14 @@ pub fn record(
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let id = AuditEventId::generate();
-    NewAuditEvent { id: id.as_str(), user_id, kind: kind.as_str(), ip_address: ip, detail, created_at: now }
-        .insert(conn)
-        .map(|_| ())
+    NewAuditEvent {
+        id: id.as_str(),
+        user_id,
+        kind: kind.as_str(),
+        ip_address: ip,
+        detail,
+        created_at: now,
+    }
+    .insert(conn)
+    .map(|_| ())
 }

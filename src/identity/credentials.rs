@@ -8,7 +8,9 @@ use super::ids::{AccountId, UserId};
 use super::password::{PasswordHasher, Verdict};
 use super::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
 use super::{clean_name, now, FieldErrors};
-use crate::db::models::{Account, NewAccount, NewUser, Profile, Session, User, UserSettings, CREDENTIAL_PROVIDER};
+use crate::db::models::{
+    Account, NewAccount, NewUser, Profile, Session, User, UserSettings, CREDENTIAL_PROVIDER,
+};
 use crate::db::{is_unique_violation, Db, DbConnection};
 use crate::error::AppError;
 
@@ -44,7 +46,10 @@ pub struct NewIdentity<'a> {
 
 /// Creates the user with its credential account, profile and settings in one transaction.
 /// The database's UNIQUE(email) decides races: the loser gets `Ok(None)`.
-pub fn create_user(conn: &mut DbConnection, new: &NewIdentity<'_>) -> Result<Option<User>, AppError> {
+pub fn create_user(
+    conn: &mut DbConnection,
+    new: &NewIdentity<'_>,
+) -> Result<Option<User>, AppError> {
     let now = now();
     let user_id = UserId::generate();
     let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
@@ -78,7 +83,14 @@ pub fn create_user(conn: &mut DbConnection, new: &NewIdentity<'_>) -> Result<Opt
         }
         Profile::insert(conn, &Profile::empty(user_id.as_str(), now))?;
         UserSettings::insert(conn, &UserSettings::defaults(user_id.as_str(), now))?;
-        audit::record(conn, AuditKind::SignUp, Some(user_id.as_str()), None, None, now)?;
+        audit::record(
+            conn,
+            AuditKind::SignUp,
+            Some(user_id.as_str()),
+            None,
+            None,
+            now,
+        )?;
         User::find(conn, user_id.as_str())?.ok_or(diesel::result::Error::NotFound)
     });
     match result {
@@ -110,7 +122,14 @@ pub fn replace_password(
             Session::delete_all_for_user(conn, user_id)?;
         }
     }
-    audit::record(conn, AuditKind::PasswordChanged, Some(user_id), None, via, now)?;
+    audit::record(
+        conn,
+        AuditKind::PasswordChanged,
+        Some(user_id),
+        None,
+        via,
+        now,
+    )?;
     Ok(ended)
 }
 
@@ -152,7 +171,9 @@ pub async fn sign_up(
 ) -> Result<(User, Option<IssuedSession>), SignUpError> {
     let mut errors = FieldErrors::default();
     let name = clean_name(&request.name, &mut errors);
-    let email = Email::parse(&request.email).map_err(|e| errors.add("email", e.message())).ok();
+    let email = Email::parse(&request.email)
+        .map_err(|e| errors.add("email", e.message()))
+        .ok();
     if let Err(e) = hasher.policy.check(&request.password) {
         errors.add("password", e.message());
     }
@@ -162,7 +183,11 @@ pub async fn sign_up(
 
     // Cheap early answer for the common case; the UNIQUE constraint below is what guarantees it.
     let probe = email.as_str().to_string();
-    if db.run(move |conn| Ok(User::find_by_email(conn, &probe)?)).await?.is_some() {
+    if db
+        .run(move |conn| Ok(User::find_by_email(conn, &probe)?))
+        .await?
+        .is_some()
+    {
         errors.add("email", EMAIL_TAKEN);
         return Err(SignUpError::Invalid(errors));
     }
@@ -170,7 +195,13 @@ pub async fn sign_up(
     let hash = hasher.hash(request.password).await?;
     let outcome = db
         .run(move |conn| {
-            let new = NewIdentity { email: &email, name: &name, password_hash: Some(&hash), email_verified: false, is_admin: false };
+            let new = NewIdentity {
+                email: &email,
+                name: &name,
+                password_hash: Some(&hash),
+                email_verified: false,
+                is_admin: false,
+            };
             // One transaction: the user, the confirmation mail and (maybe) the session.
             conn.transaction::<_, AppError, _>(|conn| {
                 let Some(user) = create_user(conn, &new)? else {
@@ -179,7 +210,14 @@ pub async fn sign_up(
                 super::profile::adopt_language(conn, &user.id, links.locale, now())?;
                 super::email_flows::send_verification(conn, &links, &user, &user.email, now())?;
                 let session = if open_session {
-                    Some(sessions::open(conn, &policy, &user.id, AuthMethod::Password, &client, now())?)
+                    Some(sessions::open(
+                        conn,
+                        &policy,
+                        &user.id,
+                        AuthMethod::Password,
+                        &client,
+                        now(),
+                    )?)
                 } else {
                     None
                 };
@@ -230,22 +268,38 @@ pub async fn sign_in(
         }
         None => None,
     };
-    let stored = found.as_ref().and_then(|(_, a)| a.as_ref()).and_then(|a| a.password_hash.clone());
+    let stored = found
+        .as_ref()
+        .and_then(|(_, a)| a.as_ref())
+        .and_then(|a| a.password_hash.clone());
     let verdict = hasher.verify(password.clone(), stored).await?;
 
     let ip = client.ip.clone();
     let (user, account, new_hash) = match (verdict, found) {
-        (Verdict::Match { .. }, Some((user, Some(_)))) if require_verified && !user.email_verified => {
+        (Verdict::Match { .. }, Some((user, Some(_))))
+            if require_verified && !user.email_verified =>
+        {
             return Err(SignInError::Unverified(user.email));
         }
         (Verdict::Match { rehash }, Some((user, Some(account)))) => {
-            let new_hash = if rehash { Some(hasher.hash(password).await?) } else { None };
+            let new_hash = if rehash {
+                Some(hasher.hash(password).await?)
+            } else {
+                None
+            };
             (user, account, new_hash)
         }
         (_, found) => {
             let user_id = found.map(|(u, _)| u.id);
             db.run(move |conn| {
-                Ok(audit::record(conn, AuditKind::SignInFailed, user_id.as_deref(), ip.as_deref(), None, now())?)
+                Ok(audit::record(
+                    conn,
+                    AuditKind::SignInFailed,
+                    user_id.as_deref(),
+                    ip.as_deref(),
+                    None,
+                    now(),
+                )?)
             })
             .await?;
             return Err(SignInError::BadCredentials);
@@ -259,7 +313,15 @@ pub async fn sign_in(
                 if let Some(hash) = &new_hash {
                     Account::set_password_hash(conn, &account.id, hash, now)?;
                 }
-                let session = sessions::sign_in(conn, &policy, &links, &user, AuthMethod::Password.as_str(), &client, now)?;
+                let session = sessions::sign_in(
+                    conn,
+                    &policy,
+                    &links,
+                    &user,
+                    AuthMethod::Password.as_str(),
+                    &client,
+                    now,
+                )?;
                 Ok((user, session))
             })
         })

@@ -27,8 +27,11 @@ impl DeviceToken {
 
     /// A cookie value we could have issued (43 base64url characters); anything else is ignored.
     pub fn parse(raw: &str) -> Option<DeviceToken> {
-        (raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-            .then(|| DeviceToken(raw.to_string()))
+        (raw.len() == 43
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| DeviceToken(raw.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -55,17 +58,31 @@ pub enum Sighting {
 }
 
 /// Remembers `device` for the user and says whether it was new to them.
-pub fn remember(conn: &mut DbConnection, user_id: &str, device: &DeviceToken, now: NaiveDateTime) -> QueryResult<Sighting> {
+pub fn remember(
+    conn: &mut DbConnection,
+    user_id: &str,
+    device: &DeviceToken,
+    now: NaiveDateTime,
+) -> QueryResult<Sighting> {
     let hash = sha256_hex(device.as_str());
     if KnownDevice::touch(conn, user_id, &hash, now)? > 0 {
         return Ok(Sighting::Known);
     }
     let had_others = KnownDevice::any_for_user(conn, user_id)?;
-    let row = KnownDevice { user_id: user_id.to_string(), device_hash: hash, first_seen_at: now, last_seen_at: now };
+    let row = KnownDevice {
+        user_id: user_id.to_string(),
+        device_hash: hash,
+        first_seen_at: now,
+        last_seen_at: now,
+    };
     // A savepoint, so that losing a race with another sign-in from this very browser (both found
     // it unknown) does not abort the caller's transaction on PostgreSQL: the winner reports it.
     match conn.transaction(|conn| KnownDevice::insert(conn, &row)) {
-        Ok(_) => Ok(if had_others { Sighting::New } else { Sighting::First }),
+        Ok(_) => Ok(if had_others {
+            Sighting::New
+        } else {
+            Sighting::First
+        }),
         Err(e) if is_unique_violation(&e) => Ok(Sighting::Known),
         Err(e) => Err(e),
     }
@@ -85,7 +102,9 @@ mod tests {
         let token = DeviceToken::generate();
         assert_eq!(DeviceToken::parse(token.as_str()), Some(token.clone()));
         assert!(DeviceToken::parse("short").is_none());
-        assert!(DeviceToken::parse(&"a".repeat(42).chars().chain(['=']).collect::<String>()).is_none());
+        assert!(
+            DeviceToken::parse(&"a".repeat(42).chars().chain(['=']).collect::<String>()).is_none()
+        );
         assert_eq!(format!("{token:?}"), "DeviceToken([redacted])");
     }
 }

@@ -11,9 +11,9 @@ use super::credentials::replace_password;
 use super::email::Email;
 use super::verification::{self, CodeCheck, Purpose};
 use crate::db::models::{User, UserSettings};
-use crate::i18n::Locale;
 use crate::db::{begin_write, is_unique_violation, DbConnection};
 use crate::error::AppError;
+use crate::i18n::Locale;
 use crate::mail::{compose, enqueue};
 use crate::web::templates::Templates;
 
@@ -34,9 +34,15 @@ pub struct Links {
 
 /// The language of a mail to `user`: their own setting when we translate it, else the
 /// request's. Mail is read later and elsewhere, so the person's choice beats the browser's.
-pub(crate) fn recipient_locale(conn: &mut DbConnection, links: &Links, user: &User) -> Result<Locale, AppError> {
+pub(crate) fn recipient_locale(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+) -> Result<Locale, AppError> {
     let setting = UserSettings::find(conn, &user.id)?;
-    Ok(setting.and_then(|s| Locale::from_tag(&s.language)).unwrap_or(links.locale))
+    Ok(setting
+        .and_then(|s| Locale::from_tag(&s.language))
+        .unwrap_or(links.locale))
 }
 
 #[derive(Serialize)]
@@ -56,11 +62,33 @@ fn url(issuer: &str, path: &str, token: &str, return_to: Option<&str>) -> String
 }
 
 /// Queues a verification link for `email` (the user's address, or the new one they asked for).
-pub fn send_verification(conn: &mut DbConnection, links: &Links, user: &User, email: &str, now: NaiveDateTime) -> Result<(), AppError> {
-    let token = verification::issue_link(conn, &format!("{}|{email}", user.id), Purpose::VerifyEmail, Duration::hours(VERIFY_TTL_HOURS), now)?;
+pub fn send_verification(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    email: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let token = verification::issue_link(
+        conn,
+        &format!("{}|{email}", user.id),
+        Purpose::VerifyEmail,
+        Duration::hours(VERIFY_TTL_HOURS),
+        now,
+    )?;
     let link = url(&links.issuer, "/verify-email", &token, None);
     let locale = recipient_locale(conn, links, user)?;
-    let mail = compose(&links.templates, "verify_email", email, locale, &LinkMail { name: &user.name, link: &link, minutes: VERIFY_TTL_HOURS * 60 })?;
+    let mail = compose(
+        &links.templates,
+        "verify_email",
+        email,
+        locale,
+        &LinkMail {
+            name: &user.name,
+            link: &link,
+            minutes: VERIFY_TTL_HOURS * 60,
+        },
+    )?;
     enqueue(conn, &mail, now)
 }
 
@@ -77,24 +105,45 @@ pub enum Verified {
 
 /// Follows a verification link.
 /// A changed address sends a notice to the old one (when the person wants notices).
-pub fn confirm(conn: &mut DbConnection, links: &Links, token: &str, now: NaiveDateTime) -> Result<Verified, AppError> {
+pub fn confirm(
+    conn: &mut DbConnection,
+    links: &Links,
+    token: &str,
+    now: NaiveDateTime,
+) -> Result<Verified, AppError> {
     let outcome = conn.transaction::<_, AppError, _>(|conn| {
         begin_write(conn)?;
-        let Some(identifier) = verification::consume_link(conn, token, Purpose::VerifyEmail, now)? else {
+        let Some(identifier) = verification::consume_link(conn, token, Purpose::VerifyEmail, now)?
+        else {
             return Ok(Verified::Invalid);
         };
-        let Some((user_id, email)) = identifier.split_once('|') else { return Ok(Verified::Invalid) };
-        let Some(user) = User::find(conn, user_id)? else { return Ok(Verified::Invalid) };
+        let Some((user_id, email)) = identifier.split_once('|') else {
+            return Ok(Verified::Invalid);
+        };
+        let Some(user) = User::find(conn, user_id)? else {
+            return Ok(Verified::Invalid);
+        };
         User::set_email(conn, &user.id, email, true, now)?;
         if user.email != email {
             // Links still out there for this user (the old address, other pending changes) must
             // not be able to move the address again.
             verification::revoke_for_user(conn, &user.id, Purpose::VerifyEmail)?;
-            audit::record(conn, AuditKind::EmailChanged, Some(&user.id), None, None, now)?;
+            audit::record(
+                conn,
+                AuditKind::EmailChanged,
+                Some(&user.id),
+                None,
+                None,
+                now,
+            )?;
             super::notices::email_changed(conn, links, &user, email, now)?;
         }
         let fresh = User::find(conn, &user.id)?.ok_or(AppError::NotFound)?;
-        Ok(if user.email == email { Verified::Address(fresh) } else { Verified::Changed(fresh) })
+        Ok(if user.email == email {
+            Verified::Address(fresh)
+        } else {
+            Verified::Changed(fresh)
+        })
     });
     match outcome {
         Err(AppError::Database(e)) if is_unique_violation(&e) => Ok(Verified::Taken),
@@ -103,7 +152,13 @@ pub fn confirm(conn: &mut DbConnection, links: &Links, token: &str, now: NaiveDa
 }
 
 /// Starts an email change: the new address must be verified before it replaces the old one.
-pub fn request_change(conn: &mut DbConnection, links: &Links, user: &User, new_email: &Email, now: NaiveDateTime) -> Result<bool, AppError> {
+pub fn request_change(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    new_email: &Email,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
     if User::find_by_email(conn, new_email.as_str())?.is_some() {
         return Ok(false);
     }
@@ -112,22 +167,56 @@ pub fn request_change(conn: &mut DbConnection, links: &Links, user: &User, new_e
 }
 
 /// `/forgot`: a reset link, if the address has an account. Says nothing either way.
-pub fn request_reset(conn: &mut DbConnection, links: &Links, email: &Email, now: NaiveDateTime) -> Result<(), AppError> {
-    let Some(user) = User::find_by_email(conn, email.as_str())? else { return Ok(()) };
-    let token = verification::issue_link(conn, &user.email, Purpose::ResetPassword, Duration::hours(RESET_TTL_HOURS), now)?;
+pub fn request_reset(
+    conn: &mut DbConnection,
+    links: &Links,
+    email: &Email,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let Some(user) = User::find_by_email(conn, email.as_str())? else {
+        return Ok(());
+    };
+    let token = verification::issue_link(
+        conn,
+        &user.email,
+        Purpose::ResetPassword,
+        Duration::hours(RESET_TTL_HOURS),
+        now,
+    )?;
     let link = url(&links.issuer, "/reset", &token, None);
     let locale = recipient_locale(conn, links, &user)?;
-    let mail = compose(&links.templates, "reset_password", &user.email, locale, &LinkMail { name: &user.name, link: &link, minutes: RESET_TTL_HOURS * 60 })?;
+    let mail = compose(
+        &links.templates,
+        "reset_password",
+        &user.email,
+        locale,
+        &LinkMail {
+            name: &user.name,
+            link: &link,
+            minutes: RESET_TTL_HOURS * 60,
+        },
+    )?;
     enqueue(conn, &mail, now)
 }
 
 /// Sets the new password from a reset link, ends every session and sends a notice.
 /// `None` when the link is invalid, expired or used.
-pub fn reset_password(conn: &mut DbConnection, links: &Links, token: &str, new_hash: &str, now: NaiveDateTime) -> Result<Option<(User, Vec<String>)>, AppError> {
+pub fn reset_password(
+    conn: &mut DbConnection,
+    links: &Links,
+    token: &str,
+    new_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<(User, Vec<String>)>, AppError> {
     conn.transaction::<_, AppError, _>(|conn| {
         begin_write(conn)?;
-        let Some(email) = verification::consume_link(conn, token, Purpose::ResetPassword, now)? else { return Ok(None) };
-        let Some(user) = User::find_by_email(conn, &email)? else { return Ok(None) };
+        let Some(email) = verification::consume_link(conn, token, Purpose::ResetPassword, now)?
+        else {
+            return Ok(None);
+        };
+        let Some(user) = User::find_by_email(conn, &email)? else {
+            return Ok(None);
+        };
         let ended = replace_password(conn, &user.id, new_hash, None, Some("reset"), now)?;
         // Receiving the link proved the address.
         if !user.email_verified {
@@ -139,35 +228,82 @@ pub fn reset_password(conn: &mut DbConnection, links: &Links, token: &str, new_h
             link: String,
         }
         let locale = recipient_locale(conn, links, &user)?;
-        let mail = compose(&links.templates, "password_changed", &user.email, locale, &Notice { name: &user.name, link: format!("{}/forgot", links.issuer) })?;
+        let mail = compose(
+            &links.templates,
+            "password_changed",
+            &user.email,
+            locale,
+            &Notice {
+                name: &user.name,
+                link: format!("{}/forgot", links.issuer),
+            },
+        )?;
         enqueue(conn, &mail, now)?;
         Ok(Some((user, ended)))
     })
 }
 
 /// A magic sign-in link, if the address has an account.
-pub fn request_magic_link(conn: &mut DbConnection, links: &Links, email: &Email, return_to: Option<&str>, now: NaiveDateTime) -> Result<(), AppError> {
-    let Some(user) = User::find_by_email(conn, email.as_str())? else { return Ok(()) };
-    let token = verification::issue_link(conn, &user.email, Purpose::MagicLink, Duration::minutes(MAGIC_TTL_MINUTES), now)?;
+pub fn request_magic_link(
+    conn: &mut DbConnection,
+    links: &Links,
+    email: &Email,
+    return_to: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let Some(user) = User::find_by_email(conn, email.as_str())? else {
+        return Ok(());
+    };
+    let token = verification::issue_link(
+        conn,
+        &user.email,
+        Purpose::MagicLink,
+        Duration::minutes(MAGIC_TTL_MINUTES),
+        now,
+    )?;
     let link = url(&links.issuer, "/login/magic", &token, return_to);
     let locale = recipient_locale(conn, links, &user)?;
-    let mail = compose(&links.templates, "magic_link", &user.email, locale, &LinkMail { name: &user.name, link: &link, minutes: MAGIC_TTL_MINUTES })?;
+    let mail = compose(
+        &links.templates,
+        "magic_link",
+        &user.email,
+        locale,
+        &LinkMail {
+            name: &user.name,
+            link: &link,
+            minutes: MAGIC_TTL_MINUTES,
+        },
+    )?;
     enqueue(conn, &mail, now)
 }
 
 /// The user a magic link signs in (its address is thereby verified).
-pub fn consume_magic_link(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Result<Option<User>, AppError> {
+pub fn consume_magic_link(
+    conn: &mut DbConnection,
+    token: &str,
+    now: NaiveDateTime,
+) -> Result<Option<User>, AppError> {
     conn.transaction::<_, AppError, _>(|conn| {
         begin_write(conn)?;
-        let Some(email) = verification::consume_link(conn, token, Purpose::MagicLink, now)? else { return Ok(None) };
+        let Some(email) = verification::consume_link(conn, token, Purpose::MagicLink, now)? else {
+            return Ok(None);
+        };
         prove_address(conn, &email, now)
     })
 }
 
 /// A one-time code, if the address has an account.
-pub fn request_code(conn: &mut DbConnection, links: &Links, email: &Email, now: NaiveDateTime) -> Result<(), AppError> {
-    let Some(user) = User::find_by_email(conn, email.as_str())? else { return Ok(()) };
-    let code = verification::issue_code(conn, &user.email, Duration::minutes(CODE_TTL_MINUTES), now)?;
+pub fn request_code(
+    conn: &mut DbConnection,
+    links: &Links,
+    email: &Email,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let Some(user) = User::find_by_email(conn, email.as_str())? else {
+        return Ok(());
+    };
+    let code =
+        verification::issue_code(conn, &user.email, Duration::minutes(CODE_TTL_MINUTES), now)?;
     #[derive(Serialize)]
     struct CodeMail<'a> {
         name: &'a str,
@@ -175,22 +311,48 @@ pub fn request_code(conn: &mut DbConnection, links: &Links, email: &Email, now: 
         minutes: i64,
     }
     let locale = recipient_locale(conn, links, &user)?;
-    let mail = compose(&links.templates, "email_code", &user.email, locale, &CodeMail { name: &user.name, code: &code, minutes: CODE_TTL_MINUTES })?;
+    let mail = compose(
+        &links.templates,
+        "email_code",
+        &user.email,
+        locale,
+        &CodeMail {
+            name: &user.name,
+            code: &code,
+            minutes: CODE_TTL_MINUTES,
+        },
+    )?;
     enqueue(conn, &mail, now)
 }
 
 /// Checks a code; the user on success.
-pub fn verify_code(conn: &mut DbConnection, email: &Email, code: &str, max_attempts: i32, now: NaiveDateTime) -> Result<(CodeCheck, Option<User>), AppError> {
+pub fn verify_code(
+    conn: &mut DbConnection,
+    email: &Email,
+    code: &str,
+    max_attempts: i32,
+    now: NaiveDateTime,
+) -> Result<(CodeCheck, Option<User>), AppError> {
     conn.transaction::<_, AppError, _>(|conn| {
         begin_write(conn)?;
         let check = verification::check_code(conn, email.as_str(), code, max_attempts, now)?;
-        let user = if check == CodeCheck::Valid { prove_address(conn, email.as_str(), now)? } else { None };
+        let user = if check == CodeCheck::Valid {
+            prove_address(conn, email.as_str(), now)?
+        } else {
+            None
+        };
         Ok((check, user))
     })
 }
 
-fn prove_address(conn: &mut DbConnection, email: &str, now: NaiveDateTime) -> Result<Option<User>, AppError> {
-    let Some(user) = User::find_by_email(conn, email)? else { return Ok(None) };
+fn prove_address(
+    conn: &mut DbConnection,
+    email: &str,
+    now: NaiveDateTime,
+) -> Result<Option<User>, AppError> {
+    let Some(user) = User::find_by_email(conn, email)? else {
+        return Ok(None);
+    };
     if !user.email_verified {
         User::set_email(conn, &user.id, &user.email, true, now)?;
     }

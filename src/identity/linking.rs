@@ -47,7 +47,9 @@ pub enum LinkRefusal {
     SignInToLink(String, String),
     #[error("{0} did not share an email address, and one is needed to create an account.")]
     NoEmail(String),
-    #[error("Confirm your email address {0} first: follow the link we sent you, then sign in again.")]
+    #[error(
+        "Confirm your email address {0} first: follow the link we sent you, then sign in again."
+    )]
     Unverified(String),
 }
 
@@ -56,8 +58,12 @@ impl LinkRefusal {
     pub fn message(&self) -> crate::i18n::Msg {
         use crate::i18n::Msg;
         match self {
-            LinkRefusal::LinkedElsewhere(p) => Msg::new("link-linked-elsewhere").with("provider", p.as_str()),
-            LinkRefusal::SignInToLink(e, p) => Msg::new("link-sign-in-to-link").with("email", e.as_str()).with("provider", p.as_str()),
+            LinkRefusal::LinkedElsewhere(p) => {
+                Msg::new("link-linked-elsewhere").with("provider", p.as_str())
+            }
+            LinkRefusal::SignInToLink(e, p) => Msg::new("link-sign-in-to-link")
+                .with("email", e.as_str())
+                .with("provider", p.as_str()),
             LinkRefusal::NoEmail(p) => Msg::new("link-no-email").with("provider", p.as_str()),
             LinkRefusal::Unverified(e) => Msg::new("link-unverified").with("email", e.as_str()),
         }
@@ -72,16 +78,28 @@ struct SealedTokens {
     expires_at: Option<NaiveDateTime>,
 }
 
-fn seal(mk: &MasterKey, cfg: &ProviderConfig, tokens: &UpstreamTokens, now: NaiveDateTime) -> SealedTokens {
+fn seal(
+    mk: &MasterKey,
+    cfg: &ProviderConfig,
+    tokens: &UpstreamTokens,
+    now: NaiveDateTime,
+) -> SealedTokens {
     if !cfg.keep_tokens {
-        return SealedTokens { access: None, refresh: None, id: None, expires_at: None };
+        return SealedTokens {
+            access: None,
+            refresh: None,
+            id: None,
+            expires_at: None,
+        };
     }
     let enc = |t: &Option<String>| t.as_ref().map(|t| mk.encrypt(t.as_bytes()));
     SealedTokens {
         access: enc(&tokens.access_token),
         refresh: enc(&tokens.refresh_token),
         id: enc(&tokens.id_token),
-        expires_at: tokens.expires_in_secs.map(|s| now + chrono::Duration::seconds(s)),
+        expires_at: tokens
+            .expires_in_secs
+            .map(|s| now + chrono::Duration::seconds(s)),
     }
 }
 
@@ -97,7 +115,9 @@ pub fn resolve(
     let sealed = seal(mk, cfg, tokens, now);
     match resolve_once(conn, cfg, profile, &sealed, link_to, now) {
         // Two first sign-ins racing: the loser finds the winner's rows on its second try.
-        Err(AppError::Database(e)) if is_unique_violation(&e) => resolve_once(conn, cfg, profile, &sealed, link_to, now),
+        Err(AppError::Database(e)) if is_unique_violation(&e) => {
+            resolve_once(conn, cfg, profile, &sealed, link_to, now)
+        }
         other => other,
     }
 }
@@ -116,14 +136,30 @@ fn resolve_once(
             if link_to.is_some_and(|u| u != account.user_id) {
                 return Ok(Err(LinkRefusal::LinkedElsewhere(cfg.display_name.clone())));
             }
-            Account::store_upstream(conn, &account.id, profile.email.as_deref(), sealed.access.as_deref(), sealed.refresh.as_deref(), sealed.id.as_deref(), sealed.expires_at, now)?;
+            Account::store_upstream(
+                conn,
+                &account.id,
+                profile.email.as_deref(),
+                sealed.access.as_deref(),
+                sealed.refresh.as_deref(),
+                sealed.id.as_deref(),
+                sealed.expires_at,
+                now,
+            )?;
             let user = User::find(conn, &account.user_id)?.ok_or(AppError::NotFound)?;
             return Ok(Ok(Resolution::Existing(user)));
         }
         if let Some(user_id) = link_to {
             let user = User::find(conn, user_id)?.ok_or(AppError::NotFound)?;
             insert_account(conn, cfg, profile, sealed, &user.id, now)?;
-            audit::record(conn, AuditKind::AccountLinked, Some(&user.id), None, Some(&cfg.slug), now)?;
+            audit::record(
+                conn,
+                AuditKind::AccountLinked,
+                Some(&user.id),
+                None,
+                Some(&cfg.slug),
+                now,
+            )?;
             return Ok(Ok(Resolution::Linked(user)));
         }
         let email = profile.email.as_deref().and_then(|e| Email::parse(e).ok());
@@ -131,19 +167,53 @@ fn resolve_once(
             return Ok(Err(LinkRefusal::NoEmail(cfg.display_name.clone())));
         };
         if let Some(user) = User::find_by_email(conn, email.as_str())? {
-            let may_link = cfg.link_policy == LinkPolicy::VerifiedEmail && profile.email_verified && user.email_verified;
+            let may_link = cfg.link_policy == LinkPolicy::VerifiedEmail
+                && profile.email_verified
+                && user.email_verified;
             if !may_link {
-                return Ok(Err(LinkRefusal::SignInToLink(email.to_string(), cfg.display_name.clone())));
+                return Ok(Err(LinkRefusal::SignInToLink(
+                    email.to_string(),
+                    cfg.display_name.clone(),
+                )));
             }
             insert_account(conn, cfg, profile, sealed, &user.id, now)?;
-            audit::record(conn, AuditKind::AccountLinked, Some(&user.id), None, Some(&cfg.slug), now)?;
+            audit::record(
+                conn,
+                AuditKind::AccountLinked,
+                Some(&user.id),
+                None,
+                Some(&cfg.slug),
+                now,
+            )?;
             return Ok(Ok(Resolution::Linked(user)));
         }
-        let name = profile.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_string());
+        let name = profile
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| {
+                email
+                    .as_str()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            });
         let name: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
-        let new = NewIdentity { email: &email, name: &name, password_hash: None, email_verified: profile.email_verified, is_admin: false };
-        let user = create_user(conn, &new)?.ok_or_else(|| AppError::Internal("email taken during upstream sign-up".into()))?;
-        if let Some(picture) = profile.picture.as_deref().filter(|p| p.starts_with("https://") && p.len() <= 2048) {
+        let new = NewIdentity {
+            email: &email,
+            name: &name,
+            password_hash: None,
+            email_verified: profile.email_verified,
+            is_admin: false,
+        };
+        let user = create_user(conn, &new)?
+            .ok_or_else(|| AppError::Internal("email taken during upstream sign-up".into()))?;
+        if let Some(picture) = profile
+            .picture
+            .as_deref()
+            .filter(|p| p.starts_with("https://") && p.len() <= 2048)
+        {
             User::update_name_and_image(conn, &user.id, &user.name, Some(picture), now)?;
         }
         insert_account(conn, cfg, profile, sealed, &user.id, now)?;
@@ -172,15 +242,24 @@ fn insert_account(
             updated_at: now,
         },
     )?;
-    let account = Account::find_by_provider(conn, &cfg.slug, &profile.subject)?.ok_or(AppError::NotFound)?;
-    Account::store_upstream(conn, &account.id, profile.email.as_deref(), sealed.access.as_deref(), sealed.refresh.as_deref(), sealed.id.as_deref(), sealed.expires_at, now)?;
+    let account =
+        Account::find_by_provider(conn, &cfg.slug, &profile.subject)?.ok_or(AppError::NotFound)?;
+    Account::store_upstream(
+        conn,
+        &account.id,
+        profile.email.as_deref(),
+        sealed.access.as_deref(),
+        sealed.refresh.as_deref(),
+        sealed.id.as_deref(),
+        sealed.expires_at,
+        now,
+    )?;
     Ok(())
 }
 
 /// Whether removing `account_id` would leave the user with no way to sign in.
 pub fn is_last_method(accounts: &[Account], account_id: &str) -> bool {
-    !accounts
-        .iter()
-        .filter(|a| a.id != account_id)
-        .any(|a| a.provider_id != crate::db::models::CREDENTIAL_PROVIDER || a.password_hash.is_some())
+    !accounts.iter().filter(|a| a.id != account_id).any(|a| {
+        a.provider_id != crate::db::models::CREDENTIAL_PROVIDER || a.password_hash.is_some()
+    })
 }

@@ -5,8 +5,8 @@ use diesel::Connection;
 use super::audit::{self, AuditKind};
 use super::credentials::replace_password;
 use super::email_flows::Links;
-use super::notices;
 use super::ids::SessionId;
+use super::notices;
 use super::password::{PasswordHasher, Verdict};
 use super::{now, FieldErrors};
 use crate::db::models::{Account, Session, User};
@@ -38,7 +38,9 @@ pub struct PasswordChange {
 pub async fn has_password(db: &Db, user_id: &str) -> Result<bool, AppError> {
     let user_id = user_id.to_string();
     db.run(move |conn| {
-        Ok(Account::credential_for_user(conn, &user_id)?.and_then(|a| a.password_hash).is_some())
+        Ok(Account::credential_for_user(conn, &user_id)?
+            .and_then(|a| a.password_hash)
+            .is_some())
     })
     .await
 }
@@ -54,7 +56,9 @@ pub async fn change_password(
     change: PasswordChange,
 ) -> Result<Vec<String>, FormError> {
     let uid = user_id.to_string();
-    let account = db.run(move |conn| Ok(Account::credential_for_user(conn, &uid)?)).await?;
+    let account = db
+        .run(move |conn| Ok(Account::credential_for_user(conn, &uid)?))
+        .await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
 
     let mut errors = FieldErrors::default();
@@ -101,7 +105,9 @@ pub async fn delete_account(
 ) -> Result<(), FormError> {
     let uid = user_id.to_string();
     let stored = db
-        .run(move |conn| Ok(Account::credential_for_user(conn, &uid)?.and_then(|a| a.password_hash)))
+        .run(
+            move |conn| Ok(Account::credential_for_user(conn, &uid)?.and_then(|a| a.password_hash)),
+        )
         .await?;
     let mut errors = FieldErrors::default();
     if stored.is_some() && hasher.verify(password, stored).await? == Verdict::Mismatch {
@@ -123,7 +129,14 @@ pub async fn delete_user(db: &Db, user_id: &str) -> Result<bool, AppError> {
             let deleted = User::delete(conn, &user_id)?;
             if deleted > 0 {
                 let detail = format!("user {user_id}");
-                audit::record(conn, AuditKind::AccountDeleted, None, None, Some(&detail), now())?;
+                audit::record(
+                    conn,
+                    AuditKind::AccountDeleted,
+                    None,
+                    None,
+                    Some(&detail),
+                    now(),
+                )?;
             }
             Ok(deleted > 0)
         })?)
@@ -133,17 +146,29 @@ pub async fn delete_user(db: &Db, user_id: &str) -> Result<bool, AppError> {
 
 pub async fn list_sessions(db: &Db, user_id: &str) -> Result<Vec<Session>, AppError> {
     let user_id = user_id.to_string();
-    db.run(move |conn| Ok(Session::for_user(conn, &user_id)?)).await
+    db.run(move |conn| Ok(Session::for_user(conn, &user_id)?))
+        .await
 }
 
 /// Revokes one of the user's own sessions; false when there was no such session of theirs.
-pub async fn revoke_session(db: &Db, user_id: &str, session_id: &SessionId) -> Result<bool, AppError> {
+pub async fn revoke_session(
+    db: &Db,
+    user_id: &str,
+    session_id: &SessionId,
+) -> Result<bool, AppError> {
     let (user_id, session_id) = (user_id.to_string(), session_id.as_str().to_string());
     db.run(move |conn| {
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
             let n = Session::delete_for_user(conn, &user_id, &session_id)?;
             if n > 0 {
-                audit::record(conn, AuditKind::SessionRevoked, Some(&user_id), None, Some(&session_id), now())?;
+                audit::record(
+                    conn,
+                    AuditKind::SessionRevoked,
+                    Some(&user_id),
+                    None,
+                    Some(&session_id),
+                    now(),
+                )?;
             }
             Ok(n > 0)
         })?)
@@ -152,14 +177,28 @@ pub async fn revoke_session(db: &Db, user_id: &str, session_id: &SessionId) -> R
 }
 
 /// Ends every other session of the user; returns the ended sessions' ids.
-pub async fn revoke_other_sessions(db: &Db, user_id: &str, keep: &SessionId) -> Result<Vec<String>, AppError> {
+pub async fn revoke_other_sessions(
+    db: &Db,
+    user_id: &str,
+    keep: &SessionId,
+) -> Result<Vec<String>, AppError> {
     let (user_id, keep) = (user_id.to_string(), keep.as_str().to_string());
     db.run(move |conn| {
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
             crate::db::begin_write(conn)?;
-            let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?.into_iter().filter(|id| *id != keep).collect();
+            let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?
+                .into_iter()
+                .filter(|id| *id != keep)
+                .collect();
             Session::delete_others(conn, &user_id, &keep)?;
-            audit::record(conn, AuditKind::SessionRevoked, Some(&user_id), None, Some("all others"), now())?;
+            audit::record(
+                conn,
+                AuditKind::SessionRevoked,
+                Some(&user_id),
+                None,
+                Some("all others"),
+                now(),
+            )?;
             Ok(ended)
         })?)
     })

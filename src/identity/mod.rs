@@ -57,7 +57,11 @@ impl FieldErrors {
     }
     /// `Ok(())` when no field has a message.
     pub fn into_result(self) -> Result<(), FieldErrors> {
-        if self.is_empty() { Ok(()) } else { Err(self) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
     }
 }
 

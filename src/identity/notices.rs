@@ -50,7 +50,13 @@ pub fn new_device_sign_in(
         sessions_link: format!("{}/account/sessions", links.issuer),
         settings_link: format!("{}/account/settings", links.issuer),
     };
-    let mail = compose(&links.templates, "new_device_sign_in", &user.email, locale, &notice)?;
+    let mail = compose(
+        &links.templates,
+        "new_device_sign_in",
+        &user.email,
+        locale,
+        &notice,
+    )?;
     enqueue(conn, &mail, now)
 }
 
@@ -65,13 +71,40 @@ struct Changed<'a> {
 }
 
 /// The password changed from the account page (by someone signed in).
-pub fn password_changed(conn: &mut DbConnection, links: &Links, user: &User, now: NaiveDateTime) -> Result<(), AppError> {
-    changed(conn, links, user, "account_password_changed", &user.email, &user.email, now)
+pub fn password_changed(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    changed(
+        conn,
+        links,
+        user,
+        "account_password_changed",
+        &user.email,
+        &user.email,
+        now,
+    )
 }
 
 /// The address changed: the notice goes to the OLD address, the one an intruder cannot read.
-pub fn email_changed(conn: &mut DbConnection, links: &Links, user: &User, new_email: &str, now: NaiveDateTime) -> Result<(), AppError> {
-    changed(conn, links, user, "email_changed", &user.email, new_email, now)
+pub fn email_changed(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    new_email: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    changed(
+        conn,
+        links,
+        user,
+        "email_changed",
+        &user.email,
+        new_email,
+        now,
+    )
 }
 
 fn changed(

@@ -62,7 +62,9 @@ impl PasswordPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Correct; `rehash` when the stored hash used other parameters than the configured ones.
-    Match { rehash: bool },
+    Match {
+        rehash: bool,
+    },
     Mismatch,
 }
 
@@ -84,7 +86,10 @@ impl PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             decoy: decoy_hash(&params).into(),
-            policy: PasswordPolicy { min_length: settings.min_length, max_length: settings.max_length },
+            policy: PasswordPolicy {
+                min_length: settings.min_length,
+                max_length: settings.max_length,
+            },
         })
     }
 
@@ -96,7 +101,11 @@ impl PasswordHasher {
 
     /// Checks `password` against `stored`; with no stored hash it checks the decoy and fails,
     /// in the same time.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verdict, AppError> {
+    pub async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<Verdict, AppError> {
         let configured = self.params;
         let decoy = self.decoy.clone();
         self.blocking(move || {
@@ -108,12 +117,17 @@ impl PasswordHasher {
                 tracing::error!("stored password hash is not a valid PHC string");
                 return Verdict::Mismatch;
             };
-            let ok = Scrypt::new().verify_password(password.as_bytes(), &hash).is_ok();
+            let ok = Scrypt::new()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok();
             if !(ok && real) {
                 return Verdict::Mismatch;
             }
             let rehash = Params::try_from(&hash)
-                .map(|p| (p.log_n(), p.r(), p.p()) != (configured.log_n(), configured.r(), configured.p()))
+                .map(|p| {
+                    (p.log_n(), p.r(), p.p())
+                        != (configured.log_n(), configured.r(), configured.p())
+                })
                 .unwrap_or(true);
             Verdict::Match { rehash }
         })
@@ -121,7 +135,10 @@ impl PasswordHasher {
     }
 
     /// Waits for a hashing slot, then runs `f` on the blocking pool.
-    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
         let _permit = self
             .permits
             .acquire()
@@ -162,7 +179,14 @@ mod tests {
     use super::*;
 
     fn hasher(log_n: u8) -> PasswordHasher {
-        let settings = PasswordSettings { log_n, r: 8, p: 1, min_length: 8, max_length: 128, max_concurrent_hashes: 1 };
+        let settings = PasswordSettings {
+            log_n,
+            r: 8,
+            p: 1,
+            min_length: 8,
+            max_length: 128,
+            max_concurrent_hashes: 1,
+        };
         PasswordHasher::new(&settings, 1).unwrap()
     }
 
@@ -171,10 +195,26 @@ mod tests {
         let weak = hasher(4);
         let hash = weak.hash("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$scrypt$ln=4,r=8,p=1$"));
-        assert_eq!(weak.verify("correct horse".into(), Some(hash.clone())).await.unwrap(), Verdict::Match { rehash: false });
-        assert_eq!(weak.verify("wrong horse".into(), Some(hash.clone())).await.unwrap(), Verdict::Mismatch);
+        assert_eq!(
+            weak.verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap(),
+            Verdict::Match { rehash: false }
+        );
+        assert_eq!(
+            weak.verify("wrong horse".into(), Some(hash.clone()))
+                .await
+                .unwrap(),
+            Verdict::Mismatch
+        );
         let stronger = hasher(5);
-        assert_eq!(stronger.verify("correct horse".into(), Some(hash)).await.unwrap(), Verdict::Match { rehash: true });
+        assert_eq!(
+            stronger
+                .verify("correct horse".into(), Some(hash))
+                .await
+                .unwrap(),
+            Verdict::Match { rehash: true }
+        );
     }
 
     #[tokio::test]
@@ -186,7 +226,10 @@ mod tests {
 
     #[test]
     fn policy_counts_characters() {
-        let p = PasswordPolicy { min_length: 8, max_length: 10 };
+        let p = PasswordPolicy {
+            min_length: 8,
+            max_length: 10,
+        };
         assert_eq!(p.check(""), Err(PasswordError::Missing));
         assert_eq!(p.check("short"), Err(PasswordError::TooShort(8)));
         assert!(p.check("ääääääää").is_ok());

@@ -56,7 +56,8 @@ pub async fn load_profile(db: &Db, user_id: &str) -> Result<FullProfile, AppErro
     let user_id = user_id.to_string();
     db.run(move |conn| {
         let user = User::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
-        let profile = Profile::find(conn, &user_id)?.unwrap_or_else(|| Profile::empty(&user_id, now()));
+        let profile =
+            Profile::find(conn, &user_id)?.unwrap_or_else(|| Profile::empty(&user_id, now()));
         Ok(FullProfile { user, profile })
     })
     .await
@@ -68,7 +69,10 @@ pub async fn load_time_zone(db: &Db, user_id: &str) -> Result<Option<TimeZone>, 
     db.run(move |conn| Ok(time_zone_of(conn, &user_id)?)).await
 }
 
-pub fn time_zone_of(conn: &mut DbConnection, user_id: &str) -> diesel::QueryResult<Option<TimeZone>> {
+pub fn time_zone_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> diesel::QueryResult<Option<TimeZone>> {
     Ok(Profile::find(conn, user_id)?.and_then(|p| TimeZone::from_stored(p.timezone.as_deref())))
 }
 
@@ -80,11 +84,18 @@ pub fn wants_security_notices(conn: &mut DbConnection, user_id: &str) -> diesel:
 
 pub async fn load_settings(db: &Db, user_id: &str) -> Result<UserSettings, AppError> {
     let user_id = user_id.to_string();
-    db.run(move |conn| Ok(UserSettings::find(conn, &user_id)?.unwrap_or_else(|| UserSettings::defaults(&user_id, now()))))
-        .await
+    db.run(move |conn| {
+        Ok(UserSettings::find(conn, &user_id)?
+            .unwrap_or_else(|| UserSettings::defaults(&user_id, now())))
+    })
+    .await
 }
 
-pub async fn update_profile(db: &Db, user_id: &str, update: ProfileUpdate) -> Result<(), FormError> {
+pub async fn update_profile(
+    db: &Db,
+    user_id: &str,
+    update: ProfileUpdate,
+) -> Result<(), FormError> {
     let mut errors = FieldErrors::default();
     let name = clean_name(&update.name, &mut errors);
     let picture = optional_url(&update.picture, "picture", &mut errors);
@@ -111,18 +122,35 @@ pub async fn update_profile(db: &Db, user_id: &str, update: ProfileUpdate) -> Re
         let now = now();
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
             User::update_name_and_image(conn, &user_id, &name, picture.as_deref(), now)?;
-            let profile = Profile { user_id: user_id.clone(), bio, website, timezone, updated_at: now };
+            let profile = Profile {
+                user_id: user_id.clone(),
+                bio,
+                website,
+                timezone,
+                updated_at: now,
+            };
             if Profile::update(conn, &profile)? == 0 {
                 Profile::insert(conn, &profile)?;
             }
-            audit::record(conn, AuditKind::ProfileUpdated, Some(&user_id), None, None, now)
+            audit::record(
+                conn,
+                AuditKind::ProfileUpdated,
+                Some(&user_id),
+                None,
+                None,
+                now,
+            )
         })?)
     })
     .await?;
     Ok(())
 }
 
-pub async fn update_settings(db: &Db, user_id: &str, update: SettingsUpdate) -> Result<(), FormError> {
+pub async fn update_settings(
+    db: &Db,
+    user_id: &str,
+    update: SettingsUpdate,
+) -> Result<(), FormError> {
     let mut errors = FieldErrors::default();
     if !THEMES.contains(&update.theme.as_str()) {
         errors.add("theme", "error-theme");
@@ -153,8 +181,16 @@ pub async fn update_settings(db: &Db, user_id: &str, update: SettingsUpdate) -> 
 /// A new account starts in the language it was created in: the settings row sign-up inserts
 /// would otherwise say English (the column's default) and, as the user's own setting, outrank
 /// the browser's languages from then on.
-pub fn adopt_language(conn: &mut crate::db::DbConnection, user_id: &str, locale: Locale, now: chrono::NaiveDateTime) -> diesel::QueryResult<()> {
-    let settings = UserSettings { language: locale.code().to_string(), ..UserSettings::find(conn, user_id)?.unwrap_or_else(|| UserSettings::defaults(user_id, now)) };
+pub fn adopt_language(
+    conn: &mut crate::db::DbConnection,
+    user_id: &str,
+    locale: Locale,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let settings = UserSettings {
+        language: locale.code().to_string(),
+        ..UserSettings::find(conn, user_id)?.unwrap_or_else(|| UserSettings::defaults(user_id, now))
+    };
     if UserSettings::update(conn, &settings)? == 0 {
         UserSettings::insert(conn, &settings)?;
     }
@@ -168,7 +204,11 @@ fn optional_url(raw: &str, field: &'static str, errors: &mut FieldErrors) -> Opt
         return None;
     }
     match url::Url::parse(raw) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && raw.len() <= 2048 => {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && raw.len() <= 2048 =>
+        {
             Some(u.to_string())
         }
         _ => {
@@ -185,7 +225,10 @@ mod tests {
     #[test]
     fn urls_must_be_web_addresses() {
         let mut e = FieldErrors::default();
-        assert_eq!(optional_url("https://ada.dev", "website", &mut e).as_deref(), Some("https://ada.dev/"));
+        assert_eq!(
+            optional_url("https://ada.dev", "website", &mut e).as_deref(),
+            Some("https://ada.dev/")
+        );
         assert!(optional_url("javascript:alert(1)", "website", &mut e).is_none());
         assert!(e.get("website").is_some());
     }

@@ -8,7 +8,13 @@ use crate::db::schema::rate_limit;
 use crate::db::{begin_write, DbConnection};
 
 /// Counts one hit against `key`; false when `limit` hits already happened in the current window.
-pub fn hit(conn: &mut DbConnection, key: &str, limit: i32, window: Duration, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn hit(
+    conn: &mut DbConnection,
+    key: &str,
+    limit: i32,
+    window: Duration,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     match hit_once(conn, key, limit, window, now) {
         // Two first hits racing on PostgreSQL: the second finds the row on its retry.
         Err(e) if crate::db::is_unique_violation(&e) => hit_once(conn, key, limit, window, now),
@@ -16,17 +22,28 @@ pub fn hit(conn: &mut DbConnection, key: &str, limit: i32, window: Duration, now
     }
 }
 
-fn hit_once(conn: &mut DbConnection, key: &str, limit: i32, window: Duration, now: NaiveDateTime) -> QueryResult<bool> {
+fn hit_once(
+    conn: &mut DbConnection,
+    key: &str,
+    limit: i32,
+    window: Duration,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     conn.transaction(|conn| {
         begin_write(conn)?;
-        let current: Option<(NaiveDateTime, i32)> =
-            rate_limit::table.find(key).select((rate_limit::window_start, rate_limit::count)).first(conn).optional()?;
+        let current: Option<(NaiveDateTime, i32)> = rate_limit::table
+            .find(key)
+            .select((rate_limit::window_start, rate_limit::count))
+            .first(conn)
+            .optional()?;
         match current {
             Some((start, count)) if start + window > now => {
                 if count >= limit {
                     return Ok(false);
                 }
-                diesel::update(rate_limit::table.find(key)).set(rate_limit::count.eq(count + 1)).execute(conn)?;
+                diesel::update(rate_limit::table.find(key))
+                    .set(rate_limit::count.eq(count + 1))
+                    .execute(conn)?;
             }
             Some(_) => {
                 diesel::update(rate_limit::table.find(key))
@@ -35,7 +52,11 @@ fn hit_once(conn: &mut DbConnection, key: &str, limit: i32, window: Duration, no
             }
             None => {
                 diesel::insert_into(rate_limit::table)
-                    .values((rate_limit::key.eq(key), rate_limit::window_start.eq(now), rate_limit::count.eq(1)))
+                    .values((
+                        rate_limit::key.eq(key),
+                        rate_limit::window_start.eq(now),
+                        rate_limit::count.eq(1),
+                    ))
                     .execute(conn)?;
             }
         }

@@ -14,8 +14,8 @@ use crate::config::SessionSettings;
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::{Session, User, Verification};
 use crate::db::DbConnection;
-use crate::i18n::Msg;
 use crate::error::AppError;
+use crate::i18n::Msg;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
@@ -147,7 +147,13 @@ pub fn open_with(
             user_agent: user_agent.as_deref(),
         },
     )?;
-    Ok(IssuedSession { id, token, expires_at, device, sighting })
+    Ok(IssuedSession {
+        id,
+        token,
+        expires_at,
+        device,
+        sighting,
+    })
 }
 
 /// Signs a person in: opens the session, records the sign-in and, when the browser is new to an
@@ -163,7 +169,14 @@ pub fn sign_in(
     now: NaiveDateTime,
 ) -> Result<IssuedSession, AppError> {
     let issued = open_with(conn, policy, &user.id, method, client, now)?;
-    audit::record(conn, AuditKind::SignIn, Some(&user.id), client.ip.as_deref(), Some(method), now)?;
+    audit::record(
+        conn,
+        AuditKind::SignIn,
+        Some(&user.id),
+        client.ip.as_deref(),
+        Some(method),
+        now,
+    )?;
     if issued.sighting == Sighting::New {
         notices::new_device_sign_in(conn, links, user, method, client, now)?;
     }
@@ -222,14 +235,21 @@ pub fn close(conn: &mut DbConnection, token: &str) -> QueryResult<Option<String>
 }
 
 /// Deletes expired sessions, verifications and devices; returns how many rows went.
-pub fn sweep(conn: &mut DbConnection, policy: &SessionPolicy, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn sweep(
+    conn: &mut DbConnection,
+    policy: &SessionPolicy,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     let sessions = Session::delete_expired(conn, now, now - policy.idle)?;
     let verifications = Verification::delete_expired(conn, now)?;
     Ok(sessions + verifications + devices::sweep(conn, now)?)
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
-    s.chars().filter(|c| !c.is_control()).take(max_chars).collect()
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(max_chars)
+        .collect()
 }
 
 /// A short human description of a user agent ("Firefox on Linux"), for the sessions list; a
@@ -263,7 +283,9 @@ pub fn describe_user_agent(ua: Option<&str>) -> Msg {
     .find(|(needle, _)| ua.contains(needle))
     .map(|(_, name)| *name);
     match (browser, os) {
-        (Some(b), Some(o)) => Msg::new("device-browser-on-os").with("browser", b).with("os", o),
+        (Some(b), Some(o)) => Msg::new("device-browser-on-os")
+            .with("browser", b)
+            .with("os", o),
         (Some(b), None) => Msg::new("device-plain").with("text", b),
         (None, Some(o)) => Msg::new("device-some-browser-on-os").with("os", o),
         (None, None) => Msg::new("device-plain").with("text", truncate(ua, 40)),
@@ -283,14 +305,21 @@ mod tests {
         let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
         assert_eq!(english(Some(chrome)), "Chrome on Windows");
         assert_eq!(english(None), "Unknown device");
-        assert_eq!(text(Locale::De, &describe_user_agent(Some(firefox))), "Firefox unter Linux");
+        assert_eq!(
+            text(Locale::De, &describe_user_agent(Some(firefox))),
+            "Firefox unter Linux"
+        );
     }
 
     #[test]
     fn every_sign_in_method_has_a_label() {
         use crate::i18n::{text, Locale};
         let english = |code| method_name(code).map(|m| text(Locale::En, &m));
-        for method in [AuthMethod::Password, AuthMethod::MagicLink, AuthMethod::EmailCode] {
+        for method in [
+            AuthMethod::Password,
+            AuthMethod::MagicLink,
+            AuthMethod::EmailCode,
+        ] {
             assert_ne!(english(method.as_str()).unwrap(), "Other", "{method:?}");
         }
         assert_eq!(english("email:link").unwrap(), "Sign-in link by email");

@@ -10,8 +10,18 @@ pub struct TimeZone(Tz);
 
 /// Regions whose zones the profile page offers; the rest of tzdb (`Etc/GMT+3`, `US/Eastern`,
 /// `EST5EDT`) are aliases and legacy names, still accepted when they come in.
-const REGIONS: [&str; 10] =
-    ["Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific"];
+const REGIONS: [&str; 10] = [
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+];
 
 impl TimeZone {
     /// A zone from its IANA name, exactly as tzdb spells it (`Europe/Berlin`).
@@ -34,7 +44,10 @@ impl TimeZone {
         let mut names: Vec<&'static str> = TZ_VARIANTS
             .iter()
             .map(|tz| tz.name())
-            .filter(|name| name.split_once('/').is_some_and(|(region, _)| REGIONS.contains(&region)))
+            .filter(|name| {
+                name.split_once('/')
+                    .is_some_and(|(region, _)| REGIONS.contains(&region))
+            })
             .collect();
         names.sort_unstable();
         names
@@ -71,15 +84,32 @@ mod tests {
     use chrono::NaiveDate;
 
     fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap()
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, min, 0)
+            .unwrap()
     }
 
     #[test]
     fn only_real_zone_names_parse() {
-        assert_eq!(TimeZone::parse("Europe/Berlin").map(TimeZone::name), Some("Europe/Berlin"));
-        assert_eq!(TimeZone::parse("America/Argentina/Buenos_Aires").map(TimeZone::name), Some("America/Argentina/Buenos_Aires"));
+        assert_eq!(
+            TimeZone::parse("Europe/Berlin").map(TimeZone::name),
+            Some("Europe/Berlin")
+        );
+        assert_eq!(
+            TimeZone::parse("America/Argentina/Buenos_Aires").map(TimeZone::name),
+            Some("America/Argentina/Buenos_Aires")
+        );
         assert_eq!(TimeZone::parse("UTC").map(TimeZone::name), Some("UTC"));
-        for bad in ["Mars/Olympus", "europe/berlin", "Europe//Berlin", "", " Europe/Berlin", "<script>", "+01:00"] {
+        for bad in [
+            "Mars/Olympus",
+            "europe/berlin",
+            "Europe//Berlin",
+            "",
+            " Europe/Berlin",
+            "<script>",
+            "+01:00",
+        ] {
             assert!(TimeZone::parse(bad).is_none(), "{bad:?}");
         }
     }
@@ -104,27 +134,54 @@ mod tests {
     fn times_show_in_the_zone_on_both_sides_of_daylight_saving() {
         let berlin = TimeZone::parse("Europe/Berlin");
         // Winter: CET is UTC+1.
-        assert_eq!(display_time(utc(2026, 12, 2, 8, 14), berlin), "2026-12-02 09:14 CET");
+        assert_eq!(
+            display_time(utc(2026, 12, 2, 8, 14), berlin),
+            "2026-12-02 09:14 CET"
+        );
         // Summer: CEST is UTC+2.
-        assert_eq!(display_time(utc(2026, 7, 2, 8, 14), berlin), "2026-07-02 10:14 CEST");
+        assert_eq!(
+            display_time(utc(2026, 7, 2, 8, 14), berlin),
+            "2026-07-02 10:14 CEST"
+        );
         // Either side of the switch on 2026-03-29 at 01:00 UTC.
-        assert_eq!(display_time(utc(2026, 3, 29, 0, 59), berlin), "2026-03-29 01:59 CET");
-        assert_eq!(display_time(utc(2026, 3, 29, 1, 0), berlin), "2026-03-29 03:00 CEST");
+        assert_eq!(
+            display_time(utc(2026, 3, 29, 0, 59), berlin),
+            "2026-03-29 01:59 CET"
+        );
+        assert_eq!(
+            display_time(utc(2026, 3, 29, 1, 0), berlin),
+            "2026-03-29 03:00 CEST"
+        );
         let new_york = TimeZone::parse("America/New_York");
-        assert_eq!(display_time(utc(2026, 1, 15, 3, 30), new_york), "2026-01-14 22:30 EST");
-        assert_eq!(display_time(utc(2026, 6, 15, 3, 30), new_york), "2026-06-14 23:30 EDT");
+        assert_eq!(
+            display_time(utc(2026, 1, 15, 3, 30), new_york),
+            "2026-01-14 22:30 EST"
+        );
+        assert_eq!(
+            display_time(utc(2026, 6, 15, 3, 30), new_york),
+            "2026-06-14 23:30 EDT"
+        );
     }
 
     #[test]
     fn zones_without_letters_show_offset_and_name() {
         let istanbul = TimeZone::parse("Europe/Istanbul");
-        assert_eq!(display_time(utc(2026, 12, 2, 8, 14), istanbul), "2026-12-02 11:14 +03 Europe/Istanbul");
+        assert_eq!(
+            display_time(utc(2026, 12, 2, 8, 14), istanbul),
+            "2026-12-02 11:14 +03 Europe/Istanbul"
+        );
     }
 
     #[test]
     fn no_zone_means_utc() {
-        assert_eq!(display_time(utc(2026, 12, 2, 8, 14), None), "2026-12-02 08:14 UTC");
+        assert_eq!(
+            display_time(utc(2026, 12, 2, 8, 14), None),
+            "2026-12-02 08:14 UTC"
+        );
         assert_eq!(display_date(utc(2026, 12, 2, 23, 30), None), "2026-12-02");
-        assert_eq!(display_date(utc(2026, 12, 2, 23, 30), TimeZone::parse("Asia/Tokyo")), "2026-12-03");
+        assert_eq!(
+            display_date(utc(2026, 12, 2, 23, 30), TimeZone::parse("Asia/Tokyo")),
+            "2026-12-03"
+        );
     }
 }

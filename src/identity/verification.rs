@@ -30,7 +30,14 @@ impl Purpose {
     }
 }
 
-fn insert(conn: &mut DbConnection, identifier: &str, purpose: Purpose, secret: &str, ttl: Duration, now: NaiveDateTime) -> QueryResult<()> {
+fn insert(
+    conn: &mut DbConnection,
+    identifier: &str,
+    purpose: Purpose,
+    secret: &str,
+    ttl: Duration,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     Verification::insert(
         conn,
         &Verification {
@@ -47,14 +54,24 @@ fn insert(conn: &mut DbConnection, identifier: &str, purpose: Purpose, secret: &
 }
 
 /// Issues a 256-bit link token, replacing earlier ones for the same identifier and purpose.
-pub fn issue_link(conn: &mut DbConnection, identifier: &str, purpose: Purpose, ttl: Duration, now: NaiveDateTime) -> QueryResult<String> {
+pub fn issue_link(
+    conn: &mut DbConnection,
+    identifier: &str,
+    purpose: Purpose,
+    ttl: Duration,
+    now: NaiveDateTime,
+) -> QueryResult<String> {
     revoke(conn, identifier, purpose)?;
     let token = random_token(32);
     insert(conn, identifier, purpose, &token, ttl, now)?;
     Ok(token)
 }
 
-fn find_link(conn: &mut DbConnection, token: &str, purpose: Purpose) -> QueryResult<Option<Verification>> {
+fn find_link(
+    conn: &mut DbConnection,
+    token: &str,
+    purpose: Purpose,
+) -> QueryResult<Option<Verification>> {
     if token.len() != 43 {
         return Ok(None);
     }
@@ -68,25 +85,51 @@ fn find_link(conn: &mut DbConnection, token: &str, purpose: Purpose) -> QueryRes
 
 /// The identifier a link token of this purpose was issued for, if it is still valid, without
 /// using it up: pages opened from a mail say at once when the link is dead.
-pub fn peek_link(conn: &mut DbConnection, token: &str, purpose: Purpose, now: NaiveDateTime) -> QueryResult<Option<String>> {
-    Ok(find_link(conn, token, purpose)?.filter(|f| f.expires_at > now).map(|f| f.identifier))
+pub fn peek_link(
+    conn: &mut DbConnection,
+    token: &str,
+    purpose: Purpose,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    Ok(find_link(conn, token, purpose)?
+        .filter(|f| f.expires_at > now)
+        .map(|f| f.identifier))
 }
 
 /// Uses up a link token of this purpose; the identifier it was issued for, if valid.
-pub fn consume_link(conn: &mut DbConnection, token: &str, purpose: Purpose, now: NaiveDateTime) -> QueryResult<Option<String>> {
-    let Some(found) = find_link(conn, token, purpose)? else { return Ok(None) };
+pub fn consume_link(
+    conn: &mut DbConnection,
+    token: &str,
+    purpose: Purpose,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    let Some(found) = find_link(conn, token, purpose)? else {
+        return Ok(None);
+    };
     // Delete first: whoever deletes the row owns the token (single use under concurrency).
     let deleted = diesel::delete(verifications::table.find(&found.id)).execute(conn)?;
     Ok((deleted == 1 && found.expires_at > now).then_some(found.identifier))
 }
 
 /// A 6-digit code. Codes are short, so the row also counts wrong tries.
-pub fn issue_code(conn: &mut DbConnection, identifier: &str, ttl: Duration, now: NaiveDateTime) -> QueryResult<String> {
+pub fn issue_code(
+    conn: &mut DbConnection,
+    identifier: &str,
+    ttl: Duration,
+    now: NaiveDateTime,
+) -> QueryResult<String> {
     use rand::Rng;
     revoke(conn, identifier, Purpose::EmailCode)?;
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
     // The identifier salts the hash, so equal codes for two people hash differently.
-    insert(conn, identifier, Purpose::EmailCode, &format!("{identifier}|{code}"), ttl, now)?;
+    insert(
+        conn,
+        identifier,
+        Purpose::EmailCode,
+        &format!("{identifier}|{code}"),
+        ttl,
+        now,
+    )?;
     Ok(code)
 }
 
@@ -99,14 +142,22 @@ pub enum CodeCheck {
 }
 
 /// Checks a code; a wrong try counts, and the `max_attempts`-th wrong try destroys the code.
-pub fn check_code(conn: &mut DbConnection, identifier: &str, code: &str, max_attempts: i32, now: NaiveDateTime) -> QueryResult<CodeCheck> {
+pub fn check_code(
+    conn: &mut DbConnection,
+    identifier: &str,
+    code: &str,
+    max_attempts: i32,
+    now: NaiveDateTime,
+) -> QueryResult<CodeCheck> {
     let found: Option<Verification> = verifications::table
         .filter(verifications::identifier.eq(identifier))
         .filter(verifications::purpose.eq(Purpose::EmailCode.as_str()))
         .select(Verification::as_select())
         .first(conn)
         .optional()?;
-    let Some(found) = found else { return Ok(CodeCheck::Unusable) };
+    let Some(found) = found else {
+        return Ok(CodeCheck::Unusable);
+    };
     if found.expires_at <= now || found.attempts >= max_attempts {
         diesel::delete(verifications::table.find(&found.id)).execute(conn)?;
         return Ok(CodeCheck::Unusable);
@@ -114,19 +165,29 @@ pub fn check_code(conn: &mut DbConnection, identifier: &str, code: &str, max_att
     let candidate = sha256_hex(&format!("{identifier}|{}", code.trim()));
     if constant_time_eq(candidate.as_bytes(), found.value_hash.as_bytes()) {
         let deleted = diesel::delete(verifications::table.find(&found.id)).execute(conn)?;
-        return Ok(if deleted == 1 { CodeCheck::Valid } else { CodeCheck::Unusable });
+        return Ok(if deleted == 1 {
+            CodeCheck::Valid
+        } else {
+            CodeCheck::Unusable
+        });
     }
     let attempts = found.attempts + 1;
     if attempts >= max_attempts {
         diesel::delete(verifications::table.find(&found.id)).execute(conn)?;
     } else {
-        diesel::update(verifications::table.find(&found.id)).set(verifications::attempts.eq(attempts)).execute(conn)?;
+        diesel::update(verifications::table.find(&found.id))
+            .set(verifications::attempts.eq(attempts))
+            .execute(conn)?;
     }
     Ok(CodeCheck::Wrong)
 }
 
 /// Revokes every token of `purpose` issued for this user (identifiers `user_id|…`).
-pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str, purpose: Purpose) -> QueryResult<usize> {
+pub fn revoke_for_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+    purpose: Purpose,
+) -> QueryResult<usize> {
     let prefix = format!("{user_id}|");
     let ids: Vec<(String, String)> = verifications::table
         .filter(verifications::purpose.eq(purpose.as_str()))
@@ -142,7 +203,9 @@ pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str, purpose: Purpose)
 
 pub fn revoke(conn: &mut DbConnection, identifier: &str, purpose: Purpose) -> QueryResult<usize> {
     diesel::delete(
-        verifications::table.filter(verifications::identifier.eq(identifier)).filter(verifications::purpose.eq(purpose.as_str())),
+        verifications::table
+            .filter(verifications::identifier.eq(identifier))
+            .filter(verifications::purpose.eq(purpose.as_str())),
     )
     .execute(conn)
 }

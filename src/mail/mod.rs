@@ -33,16 +33,32 @@ struct Localized<'a, C: Serialize> {
 
 /// Renders `email/{name}.txt` and `email/{name}.html` in `locale`; the first line of the text
 /// template is `Subject: …`.
-pub fn compose<C: Serialize>(templates: &Templates, name: &str, to: &str, locale: Locale, ctx: &C) -> Result<Message, AppError> {
-    let ctx = Localized { view: ctx, locale: locale.code() };
+pub fn compose<C: Serialize>(
+    templates: &Templates,
+    name: &str,
+    to: &str,
+    locale: Locale,
+    ctx: &C,
+) -> Result<Message, AppError> {
+    let ctx = Localized {
+        view: ctx,
+        locale: locale.code(),
+    };
     let text = templates.render(&format!("email/{name}.txt"), &ctx)?;
     let html = templates.render(&format!("email/{name}.html"), &ctx)?;
     let (first, body) = text.split_once('\n').unwrap_or((&text, ""));
     let subject = first
         .strip_prefix("Subject:")
         .map(str::trim)
-        .ok_or_else(|| AppError::Internal(format!("email/{name}.txt must start with 'Subject: '")))?;
-    Ok(Message { to: to.into(), subject: subject.into(), text: body.trim_start().into(), html })
+        .ok_or_else(|| {
+            AppError::Internal(format!("email/{name}.txt must start with 'Subject: '"))
+        })?;
+    Ok(Message {
+        to: to.into(),
+        subject: subject.into(),
+        text: body.trim_start().into(),
+        html,
+    })
 }
 
 /// Queues a message; call it inside the transaction of the change it reports.

@@ -25,27 +25,37 @@ impl Transport {
             "log" => Ok(Transport::Log),
             "file" => {
                 // The files carry single-use sign-in links.
-                crate::files::create_private_dir(&s.file_dir).map_err(|e| AppError::Config(format!("mail.file_dir: {e}")))?;
+                crate::files::create_private_dir(&s.file_dir)
+                    .map_err(|e| AppError::Config(format!("mail.file_dir: {e}")))?;
                 Ok(Transport::File(s.file_dir.clone()))
             }
             "smtp" => {
                 let smtp = &s.smtp;
                 let host = smtp.host.clone();
-                let tls = || TlsParameters::new(host.clone()).map_err(|e| AppError::Config(format!("mail.smtp: {e}")));
-                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-                    .port(smtp.port)
-                    .timeout(Some(Duration::from_secs(smtp.timeout_secs.max(1))));
+                let tls = || {
+                    TlsParameters::new(host.clone())
+                        .map_err(|e| AppError::Config(format!("mail.smtp: {e}")))
+                };
+                let mut builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                        .port(smtp.port)
+                        .timeout(Some(Duration::from_secs(smtp.timeout_secs.max(1))));
                 builder = match smtp.security {
                     SmtpSecurity::None => builder.tls(Tls::None),
                     SmtpSecurity::Starttls => builder.tls(Tls::Required(tls()?)),
                     SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls()?)),
                 };
                 if !smtp.username.is_empty() {
-                    builder = builder.credentials(Credentials::new(smtp.username.clone(), smtp.password.expose().to_string()));
+                    builder = builder.credentials(Credentials::new(
+                        smtp.username.clone(),
+                        smtp.password.expose().to_string(),
+                    ));
                 }
                 Ok(Transport::Smtp(builder.build()))
             }
-            other => Err(AppError::Config(format!("mail.transport: {other:?} is not log, file or smtp"))),
+            other => Err(AppError::Config(format!(
+                "mail.transport: {other:?} is not log, file or smtp"
+            ))),
         }
     }
 
@@ -63,7 +73,9 @@ impl Transport {
                 let email = build(from, m)?;
                 let path = dir.join(format!("{}.eml", m.id));
                 let bytes = email.formatted();
-                tokio::fs::write(&path, bytes).await.map_err(|e| format!("writing {}: {e}", path.display()))
+                tokio::fs::write(&path, bytes)
+                    .await
+                    .map_err(|e| format!("writing {}: {e}", path.display()))
             }
             Transport::Smtp(t) => {
                 let email = build(from, m)?;
@@ -75,7 +87,12 @@ impl Transport {
 
 /// The message as the log transport shows it: the headers a reader needs, then the plain text.
 fn log_text(m: &OutboxMessage) -> String {
-    format!("To: {}\nSubject: {}\n\n{}", m.recipient, m.subject, m.body_text.trim_end())
+    format!(
+        "To: {}\nSubject: {}\n\n{}",
+        m.recipient,
+        m.subject,
+        m.body_text.trim_end()
+    )
 }
 
 fn build(from: &str, m: &OutboxMessage) -> Result<lettre::Message, String> {
@@ -87,8 +104,16 @@ fn build(from: &str, m: &OutboxMessage) -> Result<lettre::Message, String> {
         .subject(m.subject.clone())
         .multipart(
             MultiPart::alternative()
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(m.body_text.clone()))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(m.body_html.clone())),
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(m.body_text.clone()),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(m.body_html.clone()),
+                ),
         )
         .map_err(|e| e.to_string())
 }
@@ -144,11 +169,21 @@ mod tests {
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
         let link = "http://127.0.0.1:8080/verify?token=abc123";
-        Transport::Log.send("Portcullis <no-reply@localhost>", &message(&format!("Hello Ada,\n\nConfirm: {link}\n"))).await.unwrap();
+        Transport::Log
+            .send(
+                "Portcullis <no-reply@localhost>",
+                &message(&format!("Hello Ada,\n\nConfirm: {link}\n")),
+            )
+            .await
+            .unwrap();
         let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         assert!(out.contains(" INFO "), "{out}");
         assert!(out.contains(link), "{out}");
-        assert!(out.contains("Subject: Confirm your email address") && out.contains("To: ada@example.com"), "{out}");
+        assert!(
+            out.contains("Subject: Confirm your email address")
+                && out.contains("To: ada@example.com"),
+            "{out}"
+        );
         assert!(!out.contains("<p>html</p>"), "{out}");
     }
 }

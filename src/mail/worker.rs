@@ -54,16 +54,25 @@ impl WorkerTask {
         let _ = self.stop.send(true);
         let abort = self.join.abort_handle();
         if tokio::time::timeout(grace, self.join).await.is_err() {
-            tracing::warn!("mail worker still busy at shutdown; stopping it (its message is retried later)");
+            tracing::warn!(
+                "mail worker still busy at shutdown; stopping it (its message is retried later)"
+            );
             abort.abort();
         }
     }
 }
 
 pub fn spawn(db: Db, transport: Transport, policy: WorkerPolicy) -> (MailWorker, WorkerTask) {
-    let WorkerPolicy { from, poll, max_attempts, retry_base_secs } = policy;
+    let WorkerPolicy {
+        from,
+        poll,
+        max_attempts,
+        retry_base_secs,
+    } = policy;
     let notify = Arc::new(Notify::new());
-    let worker = MailWorker { notify: notify.clone() };
+    let worker = MailWorker {
+        notify: notify.clone(),
+    };
     let (stop, mut stopping) = watch::channel(false);
     let join = tokio::spawn(async move {
         loop {
@@ -75,7 +84,9 @@ pub fn spawn(db: Db, transport: Transport, policy: WorkerPolicy) -> (MailWorker,
             if *stopping.borrow() {
                 break;
             }
-            let due = db.run(|conn| Ok(OutboxMessage::due(conn, now(), 20)?)).await;
+            let due = db
+                .run(|conn| Ok(OutboxMessage::due(conn, now(), 20)?))
+                .await;
             let due = match due {
                 Ok(d) => d,
                 Err(e) => {

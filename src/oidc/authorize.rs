@@ -44,7 +44,10 @@ impl RawParams {
 
     /// A parameter; empty values count as absent (OIDC Core §3.1.2.1 / RFC 6749 §3.1).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -97,7 +100,9 @@ impl Reply {
     /// The URL for a query-mode redirect.
     pub fn location(&self) -> String {
         let mut url = self.redirect_uri.clone();
-        let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&self.params).finish();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&self.params)
+            .finish();
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&query);
         url
@@ -113,20 +118,39 @@ pub enum Rejection {
 }
 
 /// An error answer carrying `state` and `iss` (RFC 9207), and nothing else.
-pub fn error_reply(redirect_uri: &str, mode: ResponseMode, state: Option<&str>, issuer: &str, error: &OAuthError) -> Reply {
+pub fn error_reply(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    state: Option<&str>,
+    issuer: &str,
+    error: &OAuthError,
+) -> Reply {
     let mut params = vec![
         ("error".to_string(), error.error.as_str().to_string()),
-        ("error_description".to_string(), error.error_description.clone()),
+        (
+            "error_description".to_string(),
+            error.error_description.clone(),
+        ),
     ];
     if let Some(s) = state {
         params.push(("state".into(), s.into()));
     }
     params.push(("iss".into(), issuer.into()));
-    Reply { redirect_uri: redirect_uri.into(), mode, params }
+    Reply {
+        redirect_uri: redirect_uri.into(),
+        mode,
+        params,
+    }
 }
 
 pub fn rejection(req: &AuthorizationRequest, issuer: &str, error: OAuthError) -> Reply {
-    error_reply(&req.redirect_uri, req.response_mode, req.state.as_deref(), issuer, &error)
+    error_reply(
+        &req.redirect_uri,
+        req.response_mode,
+        req.state.as_deref(),
+        issuer,
+        &error,
+    )
 }
 
 pub fn success_reply(req: &AuthorizationRequest, code: &str, issuer: &str) -> Reply {
@@ -135,7 +159,11 @@ pub fn success_reply(req: &AuthorizationRequest, code: &str, issuer: &str) -> Re
         params.push(("state".into(), s.clone()));
     }
     params.push(("iss".into(), issuer.into()));
-    Reply { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params }
+    Reply {
+        redirect_uri: req.redirect_uri.clone(),
+        mode: req.response_mode,
+        params,
+    }
 }
 
 const MAX_STATE: usize = 2048;
@@ -143,7 +171,12 @@ const MAX_NONCE: usize = 512;
 
 /// Checks the request. Until the client and redirect URI are known good, problems are shown on
 /// a page; after that they go back to the client.
-pub fn parse(params: &RawParams, client: Option<&Client>, issuer: &str, now: NaiveDateTime) -> Result<AuthorizationRequest, Rejection> {
+pub fn parse(
+    params: &RawParams,
+    client: Option<&Client>,
+    issuer: &str,
+    now: NaiveDateTime,
+) -> Result<AuthorizationRequest, Rejection> {
     let page = |key: &'static str| Rejection::Page(Msg::new(key));
     if params.get("client_id").is_none() {
         return Err(page("authorize-no-client-id"));
@@ -155,7 +188,11 @@ pub fn parse(params: &RawParams, client: Option<&Client>, issuer: &str, now: Nai
     if !client.has_redirect_uri(redirect_uri) {
         return Err(page("authorize-redirect-mismatch"));
     }
-    if params.repeated.iter().any(|p| p == "client_id" || p == "redirect_uri") {
+    if params
+        .repeated
+        .iter()
+        .any(|p| p == "client_id" || p == "redirect_uri")
+    {
         return Err(page("authorize-repeated"));
     }
 
@@ -166,67 +203,134 @@ pub fn parse(params: &RawParams, client: Option<&Client>, issuer: &str, now: Nai
         Some(_) => (ResponseMode::Query, Some("unsupported response_mode")),
     };
     let fail = |code: ErrorCode, d: &str| {
-        Rejection::Redirect(error_reply(redirect_uri, mode, state.as_deref(), issuer, &OAuthError::new(code, d)))
+        Rejection::Redirect(error_reply(
+            redirect_uri,
+            mode,
+            state.as_deref(),
+            issuer,
+            &OAuthError::new(code, d),
+        ))
     };
     if let Some(d) = mode_error {
         return Err(fail(ErrorCode::InvalidRequest, d));
     }
     if let Some(p) = params.repeated.first() {
-        return Err(fail(ErrorCode::InvalidRequest, &format!("parameter {p} is repeated")));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            &format!("parameter {p} is repeated"),
+        ));
     }
     if state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
         return Err(fail(ErrorCode::InvalidRequest, "state is too long"));
     }
     if params.get("request").is_some() {
-        return Err(fail(ErrorCode::RequestNotSupported, "request objects are not supported"));
+        return Err(fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
     }
     if params.get("request_uri").is_some() {
-        return Err(fail(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
     }
     match params.get("response_type") {
         None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
         Some("code") => {}
-        Some(_) => return Err(fail(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ))
+        }
     }
     if !client.allows(GrantType::AuthorizationCode) {
-        return Err(fail(ErrorCode::UnauthorizedClient, "this client may not use the authorization code flow"));
+        return Err(fail(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        ));
     }
     let scope = Scope::parse_supported(params.get("scope").unwrap_or_default());
     if scope.is_empty() {
-        return Err(fail(ErrorCode::InvalidScope, "no supported scope requested (openid, profile, email, offline_access)"));
+        return Err(fail(
+            ErrorCode::InvalidScope,
+            "no supported scope requested (openid, profile, email, offline_access)",
+        ));
     }
 
-    let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
+    let code_challenge = match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
         (None, None) => None,
         (Some(c), Some("S256")) if is_pkce_value(c) => Some(c.to_string()),
-        (Some(_), Some("S256")) => return Err(fail(ErrorCode::InvalidRequest, "malformed code_challenge")),
-        (Some(_), _) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method must be S256 (plain is not allowed)")),
-        (None, Some(_)) => return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method without code_challenge")),
+        (Some(_), Some("S256")) => {
+            return Err(fail(ErrorCode::InvalidRequest, "malformed code_challenge"))
+        }
+        (Some(_), _) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method must be S256 (plain is not allowed)",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method without code_challenge",
+            ))
+        }
     };
     if client.is_public() && code_challenge.is_none() {
-        return Err(fail(ErrorCode::InvalidRequest, "PKCE (code_challenge with S256) is required for public clients"));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "PKCE (code_challenge with S256) is required for public clients",
+        ));
     }
 
-    let prompt: Vec<String> = params.get("prompt").unwrap_or_default().split(' ').filter(|p| !p.is_empty()).map(str::to_string).collect();
-    if prompt.iter().any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account")) {
+    let prompt: Vec<String> = params
+        .get("prompt")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    if prompt
+        .iter()
+        .any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
+    {
         return Err(fail(ErrorCode::InvalidRequest, "unknown prompt value"));
     }
     if prompt.len() > 1 && prompt.iter().any(|p| p == "none") {
-        return Err(fail(ErrorCode::InvalidRequest, "prompt=none cannot be combined with other values"));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        ));
     }
     let max_age = match params.get("max_age") {
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
-            _ => return Err(fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer")),
+            _ => {
+                return Err(fail(
+                    ErrorCode::InvalidRequest,
+                    "max_age must be a non-negative integer",
+                ))
+            }
         },
     };
     let nonce = params.get("nonce").map(str::to_string);
     if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE) {
         return Err(fail(ErrorCode::InvalidRequest, "nonce is too long"));
     }
-    let login_hint = params.get("login_hint").filter(|h| h.len() <= 254).map(str::to_string);
-    let ui_locales = params.get("ui_locales").filter(|l| l.len() <= 256).map(str::to_string);
+    let login_hint = params
+        .get("login_hint")
+        .filter(|h| h.len() <= 254)
+        .map(str::to_string);
+    let ui_locales = params
+        .get("ui_locales")
+        .filter(|l| l.len() <= 256)
+        .map(str::to_string);
     Ok(AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.to_string(),
@@ -246,7 +350,9 @@ pub fn parse(params: &RawParams, client: Option<&Client>, issuer: &str, now: Nai
 
 /// RFC 7636 §4.1: 43-128 characters of [A-Z a-z 0-9 - . _ ~].
 fn is_pkce_value(v: &str) -> bool {
-    (43..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// The signed-in person as far as this decision is concerned.
@@ -260,7 +366,9 @@ pub struct SessionFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
     /// Show the login page; `force` even to someone signed in.
-    Login { force: bool },
+    Login {
+        force: bool,
+    },
     Consent,
     Issue,
 }
@@ -281,23 +389,35 @@ pub fn decide(
         None => true,
         Some(s) => {
             let reauth = req.has_prompt("login") || req.has_prompt("select_account");
-            let authenticated_since_request = s.auth_time.and_utc().timestamp_micros() >= req.issued_at;
-            let too_old = req.max_age.is_some_and(|max| (now - s.auth_time).num_seconds() > max);
+            let authenticated_since_request =
+                s.auth_time.and_utc().timestamp_micros() >= req.issued_at;
+            let too_old = req
+                .max_age
+                .is_some_and(|max| (now - s.auth_time).num_seconds() > max);
             let other_user = hint_subject.is_some_and(|sub| sub != s.user_id);
             (reauth && !authenticated_since_request) || too_old || other_user
         }
     };
     if needs_login {
         if silent {
-            return Err(OAuthError::new(ErrorCode::LoginRequired, "the user must sign in"));
+            return Err(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the user must sign in",
+            ));
         }
-        return Ok(Next::Login { force: session.is_some() });
+        return Ok(Next::Login {
+            force: session.is_some(),
+        });
     }
     let covered = consented.is_some_and(|c| req.scope().is_subset_of(c));
-    let needs_consent = !consent_just_given && ((!client.skip_consent && !covered) || req.has_prompt("consent"));
+    let needs_consent =
+        !consent_just_given && ((!client.skip_consent && !covered) || req.has_prompt("consent"));
     if needs_consent {
         if silent {
-            return Err(OAuthError::new(ErrorCode::ConsentRequired, "the user must approve this application"));
+            return Err(OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "the user must approve this application",
+            ));
         }
         return Ok(Next::Consent);
     }
@@ -305,7 +425,11 @@ pub fn decide(
 }
 
 /// Verifies `id_token_hint`: our signature and issuer, expiry not checked (OIDC Core §3.1.2.1).
-pub fn verify_id_token_hint(keys: &KeySet, token: &str, issuer: &str) -> Result<IdClaims, VerifyError> {
+pub fn verify_id_token_hint(
+    keys: &KeySet,
+    token: &str,
+    issuer: &str,
+) -> Result<IdClaims, VerifyError> {
     let claims: IdClaims = jwt::verify(keys, token, None, true)?;
     if claims.iss != issuer {
         return Err(VerifyError::Invalid);
@@ -321,19 +445,39 @@ pub fn seal(req: &AuthorizationRequest, mk: &MasterKey) -> String {
 }
 
 /// Opens a sealed request; `None` when forged, corrupted or older than `ttl`.
-pub fn unseal(sealed: &str, mk: &MasterKey, now: NaiveDateTime, lifetimes: &Lifetimes) -> Option<AuthorizationRequest> {
+pub fn unseal(
+    sealed: &str,
+    mk: &MasterKey,
+    now: NaiveDateTime,
+    lifetimes: &Lifetimes,
+) -> Option<AuthorizationRequest> {
     let plain = mk.decrypt(sealed).ok()?;
     let req: AuthorizationRequest = serde_json::from_slice(&plain).ok()?;
     let age_micros = now.and_utc().timestamp_micros() - req.issued_at;
-    (age_micros >= 0 && age_micros <= lifetimes.authorization_request.num_microseconds()?).then_some(req)
+    (age_micros >= 0 && age_micros <= lifetimes.authorization_request.num_microseconds()?)
+        .then_some(req)
 }
 
 /// Remembers that the user approved these scopes for this client (added to earlier ones).
-pub fn record_consent(conn: &mut DbConnection, user_id: &str, client_id: &str, scope: &Scope, now: NaiveDateTime) -> Result<(), AppError> {
+pub fn record_consent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+    scope: &Scope,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     conn.transaction::<_, diesel::result::Error, _>(|conn| {
         crate::db::begin_write(conn)?;
-        let earlier = Consent::find(conn, user_id, client_id)?.map(|c| Scope::from_stored(&c.scope)).unwrap_or_default();
-        Consent::save(conn, user_id, client_id, &earlier.union(scope).to_string(), now)
+        let earlier = Consent::find(conn, user_id, client_id)?
+            .map(|c| Scope::from_stored(&c.scope))
+            .unwrap_or_default();
+        Consent::save(
+            conn,
+            user_id,
+            client_id,
+            &earlier.union(scope).to_string(),
+            now,
+        )
     })?;
     Ok(())
 }
@@ -385,7 +529,9 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     use sha2::{Digest, Sha256};
     is_pkce_value(verifier)
         && crate::crypto::constant_time_eq(
-            URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())).as_bytes(),
+            URL_SAFE_NO_PAD
+                .encode(Sha256::digest(verifier.as_bytes()))
+                .as_bytes(),
             challenge.as_bytes(),
         )
 }
@@ -397,13 +543,25 @@ mod tests {
     #[test]
     fn pkce_s256_matches_the_rfc_example() {
         // RFC 7636 Appendix B.
-        assert!(pkce_matches("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-        assert!(!pkce_matches("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
     }
 
     #[test]
     fn error_replies_carry_state_and_iss_only() {
-        let r = error_reply("https://app/cb?x=1", ResponseMode::Query, Some("s t"), "https://id", &OAuthError::new(ErrorCode::AccessDenied, "no"));
+        let r = error_reply(
+            "https://app/cb?x=1",
+            ResponseMode::Query,
+            Some("s t"),
+            "https://id",
+            &OAuthError::new(ErrorCode::AccessDenied, "no"),
+        );
         assert_eq!(r.location(), "https://app/cb?x=1&error=access_denied&error_description=no&state=s+t&iss=https%3A%2F%2Fid");
     }
 }

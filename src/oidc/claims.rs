@@ -53,7 +53,12 @@ pub fn unix(t: NaiveDateTime) -> i64 {
 }
 
 /// UserInfo claims for the granted scopes (OIDC Core §5.4).
-pub fn userinfo(user: &User, profile: Option<&Profile>, settings: Option<&UserSettings>, scope: &Scope) -> Value {
+pub fn userinfo(
+    user: &User,
+    profile: Option<&Profile>,
+    settings: Option<&UserSettings>,
+    scope: &Scope,
+) -> Value {
     let mut claims = Map::new();
     claims.insert("sub".into(), Value::String(user.id.clone()));
     if scope.contains("profile") {
@@ -108,8 +113,13 @@ mod tests {
         let scope = Scope::from_stored("openid profile");
         let mut profile = Profile::empty("usr_1", now);
         profile.timezone = Some("Europe/Berlin".into());
-        assert_eq!(userinfo(&user(now), Some(&profile), None, &scope)["zoneinfo"], "Europe/Berlin");
+        assert_eq!(
+            userinfo(&user(now), Some(&profile), None, &scope)["zoneinfo"],
+            "Europe/Berlin"
+        );
         profile.timezone = Some("Mars/Olympus".into());
-        assert!(userinfo(&user(now), Some(&profile), None, &scope).get("zoneinfo").is_none());
+        assert!(userinfo(&user(now), Some(&profile), None, &scope)
+            .get("zoneinfo")
+            .is_none());
     }
 }

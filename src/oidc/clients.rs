@@ -92,13 +92,18 @@ pub struct Client {
 impl Client {
     pub fn from_row(row: OAuthClient) -> Result<Client, AppError> {
         let list = |json: &str| -> Result<Vec<String>, AppError> {
-            serde_json::from_str(json).map_err(|_| AppError::Internal(format!("client {}: malformed list", row.id)))
+            serde_json::from_str(json)
+                .map_err(|_| AppError::Internal(format!("client {}: malformed list", row.id)))
         };
         Ok(Client {
             redirect_uris: list(&row.redirect_uris)?,
             post_logout_redirect_uris: list(&row.post_logout_redirect_uris)?,
-            grant_types: list(&row.grant_types)?.iter().filter_map(|g| GrantType::parse(g)).collect(),
-            auth_method: ClientAuthMethod::parse(&row.auth_method).unwrap_or(ClientAuthMethod::Basic),
+            grant_types: list(&row.grant_types)?
+                .iter()
+                .filter_map(|g| GrantType::parse(g))
+                .collect(),
+            auth_method: ClientAuthMethod::parse(&row.auth_method)
+                .unwrap_or(ClientAuthMethod::Basic),
             id_token_alg: Alg::parse(&row.id_token_alg).unwrap_or(Alg::RS256),
             access_token_alg: row
                 .access_token_alg
@@ -116,7 +121,9 @@ impl Client {
     }
 
     pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Client>, AppError> {
-        OAuthClient::find(conn, id)?.map(Client::from_row).transpose()
+        OAuthClient::find(conn, id)?
+            .map(Client::from_row)
+            .transpose()
     }
 
     pub fn is_public(&self) -> bool {
@@ -157,7 +164,10 @@ impl ClientCredentials {
     /// Parses an `Authorization` header value; `Err` when it is Basic but malformed.
     pub fn parse_basic(header: Option<&str>) -> Result<Option<(String, String)>, OAuthError> {
         let Some(value) = header else { return Ok(None) };
-        let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
+        let Some(encoded) = value
+            .strip_prefix("Basic ")
+            .or_else(|| value.strip_prefix("basic "))
+        else {
             return Ok(None);
         };
         let malformed = || OAuthError::invalid_client("malformed Basic authorization header");
@@ -165,7 +175,10 @@ impl ClientCredentials {
         let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
         let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
         let unescape = |s: &str| -> String {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
         };
         Ok(Some((unescape(id), unescape(secret))))
     }
@@ -173,21 +186,33 @@ impl ClientCredentials {
 
 /// Authenticates a client at the token, revocation and introspection endpoints.
 /// `allow_public` lets a public client identify itself by `client_id` alone.
-pub fn authenticate(conn: &mut DbConnection, creds: &ClientCredentials, allow_public: bool) -> Result<Client, OAuthError> {
+pub fn authenticate(
+    conn: &mut DbConnection,
+    creds: &ClientCredentials,
+    allow_public: bool,
+) -> Result<Client, OAuthError> {
     let internal = |_| OAuthError::server_error();
     let (id, secret) = match (&creds.basic, &creds.client_secret) {
         (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_request("use one client authentication method, not several"));
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not several",
+            ));
         }
         (Some((id, secret)), None) => {
             if creds.client_id.as_ref().is_some_and(|c| c != id) {
-                return Err(OAuthError::invalid_request("client_id does not match the authenticated client"));
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client",
+                ));
             }
             (id.clone(), Some(secret.clone()))
         }
         (None, secret) => match &creds.client_id {
             Some(id) => (id.clone(), secret.clone()),
-            None => return Err(OAuthError::invalid_client("client authentication is required")),
+            None => {
+                return Err(OAuthError::invalid_client(
+                    "client authentication is required",
+                ))
+            }
         },
     };
     let client = Client::find(conn, &id).map_err(internal)?;
@@ -221,13 +246,20 @@ pub struct ClientSpec {
 }
 
 /// Checks a spec and turns it into a row (without id, secret and timestamps decided).
-fn build_row(spec: &ClientSpec, id: String, secret_hash: Option<String>, managed_by: &str) -> Result<OAuthClient, String> {
+fn build_row(
+    spec: &ClientSpec,
+    id: String,
+    secret_hash: Option<String>,
+    managed_by: &str,
+) -> Result<OAuthClient, String> {
     if spec.name.trim().is_empty() || spec.name.chars().count() > 100 {
         return Err("name: required, at most 100 characters".into());
     }
     let mut grants: Vec<GrantType> = Vec::new();
     for g in &spec.grant_types {
-        let grant = GrantType::parse(g).ok_or_else(|| format!("grant type {g}: use authorization_code, refresh_token or client_credentials"))?;
+        let grant = GrantType::parse(g).ok_or_else(|| {
+            format!("grant type {g}: use authorization_code, refresh_token or client_credentials")
+        })?;
         if !grants.contains(&grant) {
             grants.push(grant);
         }
@@ -236,7 +268,9 @@ fn build_row(spec: &ClientSpec, id: String, secret_hash: Option<String>, managed
         grants = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
     }
     let auth_method = match (&spec.auth_method, spec.public) {
-        (Some(m), _) => ClientAuthMethod::parse(m).ok_or_else(|| format!("auth method {m}: use client_secret_basic, client_secret_post or none"))?,
+        (Some(m), _) => ClientAuthMethod::parse(m).ok_or_else(|| {
+            format!("auth method {m}: use client_secret_basic, client_secret_post or none")
+        })?,
         (None, true) => ClientAuthMethod::None,
         (None, false) => ClientAuthMethod::Basic,
     };
@@ -256,14 +290,25 @@ fn build_row(spec: &ClientSpec, id: String, secret_hash: Option<String>, managed
         check_redirect_uri(uri).map_err(|e| format!("post-logout redirect URI {uri}: {e}"))?;
     }
     if let Some(uri) = &spec.backchannel_logout_uri {
-        let u = url::Url::parse(uri).map_err(|_| format!("back-channel logout URI {uri}: not a URL"))?;
+        let u = url::Url::parse(uri)
+            .map_err(|_| format!("back-channel logout URI {uri}: not a URL"))?;
         if !matches!(u.scheme(), "http" | "https") || u.fragment().is_some() {
-            return Err(format!("back-channel logout URI {uri}: must be http(s) without a fragment"));
+            return Err(format!(
+                "back-channel logout URI {uri}: must be http(s) without a fragment"
+            ));
         }
     }
-    let alg = Alg::parse(&spec.id_token_alg).ok_or_else(|| format!("id token alg {}: use RS256, ES256 or EdDSA", spec.id_token_alg))?;
+    let alg = Alg::parse(&spec.id_token_alg).ok_or_else(|| {
+        format!(
+            "id token alg {}: use RS256, ES256 or EdDSA",
+            spec.id_token_alg
+        )
+    })?;
     let access_alg = match &spec.access_token_alg {
-        Some(a) => Some(Alg::parse(a).ok_or_else(|| format!("access token alg {a}: use RS256, ES256 or EdDSA"))?),
+        Some(a) => Some(
+            Alg::parse(a)
+                .ok_or_else(|| format!("access token alg {a}: use RS256, ES256 or EdDSA"))?,
+        ),
         None => None,
     };
     let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
@@ -295,7 +340,10 @@ fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
     if u.fragment().is_some() {
         return Err("must not contain a fragment");
     }
-    if matches!(u.scheme(), "javascript" | "data" | "file" | "vbscript" | "blob") {
+    if matches!(
+        u.scheme(),
+        "javascript" | "data" | "file" | "vbscript" | "blob"
+    ) {
         return Err("scheme not allowed");
     }
     Ok(())
@@ -311,9 +359,13 @@ pub struct Registered {
 pub fn register(conn: &mut DbConnection, spec: &ClientSpec) -> Result<Registered, AppError> {
     let id = format!("cli_{}", &sha256_hex(&random_token(32))[..32]);
     let secret = (!spec.public).then(|| random_token(32));
-    let row = build_row(spec, id, secret.as_deref().map(sha256_hex), "cli").map_err(AppError::BadRequest)?;
+    let row = build_row(spec, id, secret.as_deref().map(sha256_hex), "cli")
+        .map_err(AppError::BadRequest)?;
     OAuthClient::insert(conn, &row)?;
-    Ok(Registered { client: Client::from_row(row)?, secret })
+    Ok(Registered {
+        client: Client::from_row(row)?,
+        secret,
+    })
 }
 
 /// A fresh secret for a confidential client; the old one stops working at once.
@@ -346,14 +398,20 @@ pub fn sync_static(conn: &mut DbConnection, clients: &[StaticClient]) -> Result<
             access_token_alg: c.access_token_alg.clone(),
         };
         if c.id.is_empty() || c.id.len() > 255 || !c.id.chars().all(|ch| ch.is_ascii_graphic()) {
-            return Err(AppError::Config(format!("clients: id {:?} must be 1-255 visible ASCII characters", c.id)));
+            return Err(AppError::Config(format!(
+                "clients: id {:?} must be 1-255 visible ASCII characters",
+                c.id
+            )));
         }
         let hash = c.secret.as_ref().map(|s| sha256_hex(s.expose()));
         let mut row = build_row(&spec, c.id.clone(), hash, "config")
             .map_err(|e| AppError::Config(format!("clients.{}: {e}", c.id)))?;
         match OAuthClient::find(conn, &c.id)? {
             Some(existing) if existing.managed_by != "config" => {
-                return Err(AppError::Config(format!("clients.{}: a client with this id was created with the CLI", c.id)));
+                return Err(AppError::Config(format!(
+                    "clients.{}: a client with this id was created with the CLI",
+                    c.id
+                )));
             }
             Some(existing) => {
                 row.created_at = existing.created_at;
@@ -385,26 +443,56 @@ mod tests {
             Some(("my app".to_string(), "s:cr+et".to_string()))
         );
         assert!(ClientCredentials::parse_basic(Some("Basic !!!")).is_err());
-        assert_eq!(ClientCredentials::parse_basic(Some("Bearer x")).unwrap(), None);
+        assert_eq!(
+            ClientCredentials::parse_basic(Some("Bearer x")).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn specs_are_checked() {
-        let ok = ClientSpec { name: "App".into(), redirect_uris: vec!["https://app/cb".into()], id_token_alg: "RS256".into(), ..Default::default() };
+        let ok = ClientSpec {
+            name: "App".into(),
+            redirect_uris: vec!["https://app/cb".into()],
+            id_token_alg: "RS256".into(),
+            ..Default::default()
+        };
         assert!(build_row(&ok, "c".into(), None, "cli").is_ok());
-        let fragment = ClientSpec { redirect_uris: vec!["https://app/cb#x".into()], ..ok.clone() };
+        let fragment = ClientSpec {
+            redirect_uris: vec!["https://app/cb#x".into()],
+            ..ok.clone()
+        };
         assert!(build_row(&fragment, "c".into(), None, "cli").is_err());
-        let js = ClientSpec { redirect_uris: vec!["javascript:alert(1)".into()], ..ok.clone() };
+        let js = ClientSpec {
+            redirect_uris: vec!["javascript:alert(1)".into()],
+            ..ok.clone()
+        };
         assert!(build_row(&js, "c".into(), None, "cli").is_err());
-        let public_cc = ClientSpec { public: true, grant_types: vec!["client_credentials".into()], ..ok.clone() };
+        let public_cc = ClientSpec {
+            public: true,
+            grant_types: vec!["client_credentials".into()],
+            ..ok.clone()
+        };
         assert!(build_row(&public_cc, "c".into(), None, "cli").is_err());
-        let bad_alg = ClientSpec { id_token_alg: "HS256".into(), ..ok.clone() };
+        let bad_alg = ClientSpec {
+            id_token_alg: "HS256".into(),
+            ..ok.clone()
+        };
         assert!(build_row(&bad_alg, "c".into(), None, "cli").is_err());
-        let bad_access_alg = ClientSpec { access_token_alg: Some("none".into()), ..ok.clone() };
+        let bad_access_alg = ClientSpec {
+            access_token_alg: Some("none".into()),
+            ..ok.clone()
+        };
         assert!(build_row(&bad_access_alg, "c".into(), None, "cli").is_err());
-        let es_access = ClientSpec { access_token_alg: Some("ES256".into()), ..ok };
+        let es_access = ClientSpec {
+            access_token_alg: Some("ES256".into()),
+            ..ok
+        };
         let row = build_row(&es_access, "c".into(), None, "cli").unwrap();
         let client = Client::from_row(row).unwrap();
-        assert_eq!((client.id_token_alg, client.access_token_alg), (Alg::RS256, Alg::ES256));
+        assert_eq!(
+            (client.id_token_alg, client.access_token_alg),
+            (Alg::RS256, Alg::ES256)
+        );
     }
 }

@@ -72,7 +72,10 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
-        OAuthError { error, error_description: description.into() }
+        OAuthError {
+            error,
+            error_description: description.into(),
+        }
     }
     pub fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, d)
@@ -87,6 +90,9 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidToken, d)
     }
     pub fn server_error() -> Self {
-        Self::new(ErrorCode::ServerError, "the server could not complete the request")
+        Self::new(
+            ErrorCode::ServerError,
+            "the server could not complete the request",
+        )
     }
 }

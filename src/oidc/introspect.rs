@@ -33,7 +33,11 @@ pub fn active_access_token(
 }
 
 /// A refresh token that is current (not rotated, expired or revoked) and whose grant it is.
-fn active_refresh_token(conn: &mut DbConnection, token: &str, now: NaiveDateTime) -> Result<Option<(RefreshToken, Grant)>, AppError> {
+fn active_refresh_token(
+    conn: &mut DbConnection,
+    token: &str,
+    now: NaiveDateTime,
+) -> Result<Option<(RefreshToken, Grant)>, AppError> {
     let Some(stored) = RefreshToken::find_by_hash(conn, &sha256_hex(token))? else {
         return Ok(None);
     };
@@ -111,7 +115,11 @@ pub fn revoke(
                     Some(gid) => {
                         Grant::revoke(conn, gid, now)?;
                     }
-                    None => revoked_token::revoke(conn, &c.jti, chrono::DateTime::from_timestamp(c.exp, 0).map_or(now, |t| t.naive_utc()))?,
+                    None => revoked_token::revoke(
+                        conn,
+                        &c.jti,
+                        chrono::DateTime::from_timestamp(c.exp, 0).map_or(now, |t| t.naive_utc()),
+                    )?,
                 }
             }
         }

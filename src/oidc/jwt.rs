@@ -12,7 +12,8 @@ use crate::error::AppError;
 /// Signs `claims` with `signer`; `typ` is `JWT`, `at+jwt` (RFC 9068) or `logout+jwt`.
 pub fn sign<C: Serialize>(signer: &Signer, typ: &str, claims: &C) -> Result<String, AppError> {
     let header = json!({ "alg": signer.alg.as_str(), "typ": typ, "kid": signer.kid });
-    let body = serde_json::to_vec(claims).map_err(|e| AppError::Internal(format!("claims: {e}")))?;
+    let body =
+        serde_json::to_vec(claims).map_err(|e| AppError::Internal(format!("claims: {e}")))?;
     let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(body));
@@ -47,7 +48,11 @@ pub fn verify<C: DeserializeOwned>(
         return Err(VerifyError::Invalid);
     }
     if let Some(typ) = expected_typ {
-        if !header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(typ)) {
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(typ))
+        {
             return Err(VerifyError::Invalid);
         }
     }
@@ -58,7 +63,9 @@ pub fn verify<C: DeserializeOwned>(
     validation.validate_exp = !allow_expired;
     match jsonwebtoken::decode::<C>(token, &verifier.key, &validation) {
         Ok(data) => Ok(data.claims),
-        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => Err(VerifyError::Expired),
+        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+            Err(VerifyError::Expired)
+        }
         Err(_) => Err(VerifyError::Invalid),
     }
 }

@@ -78,10 +78,20 @@ impl Signer {
         match &self.pair {
             Pair::Rsa(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
-                k.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig).map_err(fail)?;
+                k.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut sig,
+                )
+                .map_err(fail)?;
                 Ok(sig)
             }
-            Pair::Ec(k) => Ok(k.sign(&SystemRandom::new(), message).map_err(fail)?.as_ref().to_vec()),
+            Pair::Ec(k) => Ok(k
+                .sign(&SystemRandom::new(), message)
+                .map_err(fail)?
+                .as_ref()
+                .to_vec()),
             Pair::Ed(k) => Ok(k.sign(message).as_ref().to_vec()),
         }
     }
@@ -101,7 +111,9 @@ pub struct KeySet {
 
 impl KeySet {
     pub fn signer(&self, alg: Alg) -> Result<&Signer, AppError> {
-        self.signers.get(&alg).ok_or_else(|| AppError::Internal(format!("no active {} key", alg.as_str())))
+        self.signers
+            .get(&alg)
+            .ok_or_else(|| AppError::Internal(format!("no active {} key", alg.as_str())))
     }
 
     pub fn verifier(&self, kid: &str) -> Option<&Verifier> {
@@ -127,7 +139,12 @@ pub struct KeyStore {
 
 impl KeyStore {
     /// Makes sure every algorithm has a key (first start), rotates by age, and loads the set.
-    pub async fn open(db: Db, master_key: MasterKey, settings: KeySettings, retention: Duration) -> Result<KeyStore, AppError> {
+    pub async fn open(
+        db: Db,
+        master_key: MasterKey,
+        settings: KeySettings,
+        retention: Duration,
+    ) -> Result<KeyStore, AppError> {
         let set = load(&db, &master_key, &settings, retention, true).await?;
         Ok(KeyStore {
             current: RwLock::new(Arc::new(set)),
@@ -148,7 +165,14 @@ impl KeyStore {
 
     /// Re-reads the keys (and rotates any that are due).
     pub async fn refresh(&self) -> Result<(), AppError> {
-        let set = load(&self.db, &self.master_key, &self.settings, self.retention, true).await?;
+        let set = load(
+            &self.db,
+            &self.master_key,
+            &self.settings,
+            self.retention,
+            true,
+        )
+        .await?;
         match self.current.write() {
             Ok(mut guard) => *guard = Arc::new(set),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
@@ -170,7 +194,10 @@ impl KeyStore {
                 let now_secs = now().and_utc().timestamp();
                 let last = self.last_miss_reload.load(Ordering::Relaxed);
                 if now_secs - last < 5
-                    || self.last_miss_reload.compare_exchange(last, now_secs, Ordering::Relaxed, Ordering::Relaxed).is_err()
+                    || self
+                        .last_miss_reload
+                        .compare_exchange(last, now_secs, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_err()
                 {
                     return Err(VerifyError::UnknownKey);
                 }
@@ -235,7 +262,12 @@ async fn load(
 /// Creates a key for every algorithm that has none (signing at once), and a pending successor
 /// for every active key older than the rotation period. Replicas doing this at the same moment
 /// are serialised (an advisory lock on PostgreSQL), so only one successor is made.
-pub fn ensure_keys(conn: &mut DbConnection, mk: &MasterKey, settings: &KeySettings, now: NaiveDateTime) -> Result<(), AppError> {
+pub fn ensure_keys(
+    conn: &mut DbConnection,
+    mk: &MasterKey,
+    settings: &KeySettings,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
     conn.transaction::<_, AppError, _>(|conn| {
@@ -247,18 +279,37 @@ pub fn ensure_keys(conn: &mut DbConnection, mk: &MasterKey, settings: &KeySettin
     })
 }
 
-fn ensure_keys_locked(conn: &mut DbConnection, mk: &MasterKey, settings: &KeySettings, now: NaiveDateTime) -> Result<(), AppError> {
+fn ensure_keys_locked(
+    conn: &mut DbConnection,
+    mk: &MasterKey,
+    settings: &KeySettings,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     let rows = SigningKeyRow::all(conn)?;
     for alg in Alg::ALL {
-        let newest = rows.iter().filter(|r| r.alg == alg.as_str()).map(|r| r.not_before).max();
+        let newest = rows
+            .iter()
+            .filter(|r| r.alg == alg.as_str())
+            .map(|r| r.not_before)
+            .max();
         match newest {
             None => {
                 SigningKeyRow::insert(conn, &generate(alg, mk, now)?)?;
                 tracing::info!(alg = alg.as_str(), "generated signing key");
             }
             Some(nb) if nb + Duration::seconds(settings.rotation_period_secs) <= now => {
-                SigningKeyRow::insert(conn, &generate(alg, mk, now + Duration::seconds(settings.publish_ahead_secs))?)?;
-                tracing::info!(alg = alg.as_str(), "rotated signing key (new key published ahead of use)");
+                SigningKeyRow::insert(
+                    conn,
+                    &generate(
+                        alg,
+                        mk,
+                        now + Duration::seconds(settings.publish_ahead_secs),
+                    )?,
+                )?;
+                tracing::info!(
+                    alg = alg.as_str(),
+                    "rotated signing key (new key published ahead of use)"
+                );
             }
             Some(_) => {}
         }
@@ -267,7 +318,11 @@ fn ensure_keys_locked(conn: &mut DbConnection, mk: &MasterKey, settings: &KeySet
 }
 
 /// `portcullis keys rotate`: a new key for every algorithm, signing from `not_before`.
-pub fn rotate(conn: &mut DbConnection, mk: &MasterKey, not_before: NaiveDateTime) -> Result<Vec<String>, AppError> {
+pub fn rotate(
+    conn: &mut DbConnection,
+    mk: &MasterKey,
+    not_before: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
     let mut kids = Vec::new();
     for alg in Alg::ALL {
         let row = generate(alg, mk, not_before)?;
@@ -278,11 +333,19 @@ pub fn rotate(conn: &mut DbConnection, mk: &MasterKey, not_before: NaiveDateTime
 }
 
 /// Deletes keys whose successors have been active for longer than `retention`.
-pub fn prune(conn: &mut DbConnection, now: NaiveDateTime, retention: Duration) -> Result<usize, AppError> {
+pub fn prune(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    retention: Duration,
+) -> Result<usize, AppError> {
     let rows = SigningKeyRow::all(conn)?;
     let mut removed = 0;
     for alg in Alg::ALL {
-        for row in expired(rows.iter().filter(|r| r.alg == alg.as_str()), now, retention) {
+        for row in expired(
+            rows.iter().filter(|r| r.alg == alg.as_str()),
+            now,
+            retention,
+        ) {
             removed += SigningKeyRow::delete(conn, &row.id)?;
         }
     }
@@ -304,33 +367,58 @@ fn expired<'a>(
             }
         }
         if row.not_before <= now {
-            successor_since = Some(successor_since.map_or(row.not_before, |s: NaiveDateTime| s.min(row.not_before)));
+            successor_since = Some(
+                successor_since.map_or(row.not_before, |s: NaiveDateTime| s.min(row.not_before)),
+            );
         }
     }
     out
 }
 
-fn generate(alg: Alg, mk: &MasterKey, not_before: NaiveDateTime) -> Result<SigningKeyRow, AppError> {
+fn generate(
+    alg: Alg,
+    mk: &MasterKey,
+    not_before: NaiveDateTime,
+) -> Result<SigningKeyRow, AppError> {
     let fail = |what: &str| AppError::Internal(format!("key generation failed: {what}"));
     let (pkcs8, jwk_fields) = match alg {
         Alg::RS256 => {
             let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| fail("rsa"))?;
-            let der = pair.as_der().map_err(|_| fail("rsa der"))?.as_ref().to_vec();
+            let der = pair
+                .as_der()
+                .map_err(|_| fail("rsa der"))?
+                .as_ref()
+                .to_vec();
             let c = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
             (der, json!({ "kty": "RSA", "n": b64(&c.n), "e": b64(&c.e) }))
         }
         Alg::ES256 => {
-            let pair = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| fail("ec"))?;
-            let der = pair.to_pkcs8v1().map_err(|_| fail("ec der"))?.as_ref().to_vec();
+            let pair = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+                .map_err(|_| fail("ec"))?;
+            let der = pair
+                .to_pkcs8v1()
+                .map_err(|_| fail("ec der"))?
+                .as_ref()
+                .to_vec();
             let point = pair.public_key().as_ref();
             // Uncompressed SEC1 point: 0x04 || x (32 bytes) || y (32 bytes).
             let (x, y) = point.get(1..).ok_or_else(|| fail("ec point"))?.split_at(32);
-            (der, json!({ "kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y) }))
+            (
+                der,
+                json!({ "kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y) }),
+            )
         }
         Alg::EdDSA => {
             let pair = Ed25519KeyPair::generate().map_err(|_| fail("ed25519"))?;
-            let der = pair.to_pkcs8().map_err(|_| fail("ed25519 der"))?.as_ref().to_vec();
-            (der, json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref()) }))
+            let der = pair
+                .to_pkcs8()
+                .map_err(|_| fail("ed25519 der"))?
+                .as_ref()
+                .to_vec();
+            (
+                der,
+                json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref()) }),
+            )
         }
     };
     // A random kid: distinct across algorithms and rotations, and says nothing about the key.
@@ -353,17 +441,32 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn build_keyset(rows: Vec<SigningKeyRow>, mk: &MasterKey, now: NaiveDateTime, retention: Duration) -> Result<KeySet, AppError> {
+fn build_keyset(
+    rows: Vec<SigningKeyRow>,
+    mk: &MasterKey,
+    now: NaiveDateTime,
+    retention: Duration,
+) -> Result<KeySet, AppError> {
     let mut signers = HashMap::new();
     let mut verifiers = HashMap::new();
     let mut published = Vec::new();
     for alg in Alg::ALL {
         let of_alg: Vec<&SigningKeyRow> = rows.iter().filter(|r| r.alg == alg.as_str()).collect();
-        let gone: Vec<&str> = expired(of_alg.iter().copied(), now, retention).iter().map(|r| r.id.as_str()).collect();
+        let gone: Vec<&str> = expired(of_alg.iter().copied(), now, retention)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
         for row in of_alg.iter().filter(|r| !gone.contains(&r.id.as_str())) {
-            let jwk: Value = serde_json::from_str(&row.public_jwk)
-                .map_err(|_| AppError::Internal(format!("signing key {}: bad public JWK", row.id)))?;
-            verifiers.insert(row.id.clone(), Verifier { alg, key: decoding_key(alg, &jwk)? });
+            let jwk: Value = serde_json::from_str(&row.public_jwk).map_err(|_| {
+                AppError::Internal(format!("signing key {}: bad public JWK", row.id))
+            })?;
+            verifiers.insert(
+                row.id.clone(),
+                Verifier {
+                    alg,
+                    key: decoding_key(alg, &jwk)?,
+                },
+            );
             published.push(jwk);
             if row.not_before <= now && !signers.contains_key(&alg) {
                 signers.insert(alg, parse_signer(row, alg, mk)?);
@@ -371,7 +474,11 @@ fn build_keyset(rows: Vec<SigningKeyRow>, mk: &MasterKey, now: NaiveDateTime, re
         }
     }
     let jwks = json!({ "keys": published }).to_string();
-    Ok(KeySet { signers, verifiers, jwks })
+    Ok(KeySet {
+        signers,
+        verifiers,
+        jwks,
+    })
 }
 
 fn parse_signer(row: &SigningKeyRow, alg: Alg, mk: &MasterKey) -> Result<Signer, AppError> {
@@ -384,18 +491,29 @@ fn parse_signer(row: &SigningKeyRow, alg: Alg, mk: &MasterKey) -> Result<Signer,
     let bad = |_| AppError::Internal(format!("signing key {}: unreadable private key", row.id));
     let pair = match alg {
         Alg::RS256 => Pair::Rsa(RsaKeyPair::from_pkcs8(&der).map_err(bad)?),
-        Alg::ES256 => Pair::Ec(EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &der).map_err(bad)?),
+        Alg::ES256 => Pair::Ec(
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &der)
+                .map_err(bad)?,
+        ),
         Alg::EdDSA => Pair::Ed(Ed25519KeyPair::from_pkcs8(&der).map_err(bad)?),
     };
-    Ok(Signer { kid: row.id.clone(), alg, pair })
+    Ok(Signer {
+        kid: row.id.clone(),
+        alg,
+        pair,
+    })
 }
 
 fn decoding_key(alg: Alg, jwk: &Value) -> Result<jsonwebtoken::DecodingKey, AppError> {
     let field = |name: &str| jwk[name].as_str().unwrap_or_default().to_string();
     let bad = |_| AppError::Internal("bad public key".into());
     match alg {
-        Alg::RS256 => jsonwebtoken::DecodingKey::from_rsa_components(&field("n"), &field("e")).map_err(bad),
-        Alg::ES256 => jsonwebtoken::DecodingKey::from_ec_components(&field("x"), &field("y")).map_err(bad),
+        Alg::RS256 => {
+            jsonwebtoken::DecodingKey::from_rsa_components(&field("n"), &field("e")).map_err(bad)
+        }
+        Alg::ES256 => {
+            jsonwebtoken::DecodingKey::from_ec_components(&field("x"), &field("y")).map_err(bad)
+        }
         Alg::EdDSA => jsonwebtoken::DecodingKey::from_ed_components(&field("x")).map_err(bad),
     }
 }
@@ -423,10 +541,16 @@ mod tests {
         let active = row("active", now - Duration::minutes(30));
         let previous = row("previous", now - Duration::days(10));
         let rows = [pending.clone(), active.clone(), previous.clone()];
-        assert!(expired(rows.iter(), now, retention).is_empty(), "successor active for 30 min only");
+        assert!(
+            expired(rows.iter(), now, retention).is_empty(),
+            "successor active for 30 min only"
+        );
         let active = row("active", now - Duration::hours(2));
         let rows = [pending, active, previous];
-        let gone: Vec<&str> = expired(rows.iter(), now, retention).iter().map(|r| r.id.as_str()).collect();
+        let gone: Vec<&str> = expired(rows.iter(), now, retention)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
         assert_eq!(gone, vec!["previous"]);
     }
 }

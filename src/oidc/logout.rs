@@ -68,7 +68,8 @@ pub fn check(
     let redirect = match (&req.post_logout_redirect_uri, &client) {
         (None, _) => None,
         (Some(uri), Some(c)) if c.has_post_logout_redirect_uri(uri) => {
-            let mut target = url::Url::parse(uri).map_err(|_| AppError::BadRequest("bad redirect".into()))?;
+            let mut target =
+                url::Url::parse(uri).map_err(|_| AppError::BadRequest("bad redirect".into()))?;
             if let Some(state) = &req.state {
                 target.query_pairs_mut().append_pair("state", state);
             }
@@ -116,7 +117,9 @@ pub fn deliveries_for_session(
 ) -> Result<Vec<Delivery>, AppError> {
     let mut out = Vec::new();
     for (client_id, user_id, uri) in Grant::clients_for_session(conn, session_id)? {
-        let alg = Client::find(conn, &client_id)?.map(|c| c.id_token_alg).unwrap_or(super::keys::Alg::RS256);
+        let alg = Client::find(conn, &client_id)?
+            .map(|c| c.id_token_alg)
+            .unwrap_or(super::keys::Alg::RS256);
         let claims = LogoutClaims {
             iss: provider.issuer.clone(),
             sub: user_id,
@@ -128,7 +131,11 @@ pub fn deliveries_for_session(
             events: json!({ "http://schemas.openid.net/event/backchannel-logout": {} }),
         };
         let logout_token = jwt::sign(keys.signer(alg)?, "logout+jwt", &claims)?;
-        out.push(Delivery { client_id, uri, logout_token });
+        out.push(Delivery {
+            client_id,
+            uri,
+            logout_token,
+        });
     }
     Ok(out)
 }
@@ -150,14 +157,22 @@ pub async fn deliver_and_wait(http: reqwest::Client, attempts: u32, deliveries: 
 
 async fn deliver_one(http: reqwest::Client, attempts: u32, d: Delivery) {
     for attempt in 1..=attempts {
-        let sent = http.post(&d.uri).form(&[("logout_token", d.logout_token.as_str())]).send().await;
+        let sent = http
+            .post(&d.uri)
+            .form(&[("logout_token", d.logout_token.as_str())])
+            .send()
+            .await;
         match sent {
             Ok(res) if res.status().is_success() => {
                 tracing::info!(client = %d.client_id, "back-channel logout delivered");
                 return;
             }
-            Ok(res) => tracing::warn!(client = %d.client_id, status = res.status().as_u16(), attempt, "back-channel logout refused"),
-            Err(e) => tracing::warn!(client = %d.client_id, error = %e, attempt, "back-channel logout failed"),
+            Ok(res) => {
+                tracing::warn!(client = %d.client_id, status = res.status().as_u16(), attempt, "back-channel logout refused")
+            }
+            Err(e) => {
+                tracing::warn!(client = %d.client_id, error = %e, attempt, "back-channel logout failed")
+            }
         }
         if attempt < attempts {
             tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(attempt))).await;

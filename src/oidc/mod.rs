@@ -63,10 +63,15 @@ pub struct Provider {
 }
 
 impl Provider {
-    pub fn new(settings: &Settings, keys: Arc<KeyStore>) -> Result<Provider, crate::error::AppError> {
+    pub fn new(
+        settings: &Settings,
+        keys: Arc<KeyStore>,
+    ) -> Result<Provider, crate::error::AppError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(settings.oidc.backchannel_timeout_secs.max(1)))
+            .timeout(std::time::Duration::from_secs(
+                settings.oidc.backchannel_timeout_secs.max(1),
+            ))
             .build()
             .map_err(|e| crate::error::AppError::Internal(format!("http client: {e}")))?;
         Ok(Provider {

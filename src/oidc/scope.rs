@@ -12,12 +12,22 @@ pub struct Scope(BTreeSet<String>);
 impl Scope {
     /// The known scopes among `raw`.
     pub fn parse_supported(raw: &str) -> Scope {
-        Scope(raw.split(' ').filter(|s| SUPPORTED.contains(s)).map(str::to_string).collect())
+        Scope(
+            raw.split(' ')
+                .filter(|s| SUPPORTED.contains(s))
+                .map(str::to_string)
+                .collect(),
+        )
     }
 
     /// Scopes as stored (already filtered).
     pub fn from_stored(raw: &str) -> Scope {
-        Scope(raw.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect())
+        Scope(
+            raw.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
     }
 
     pub fn contains(&self, s: &str) -> bool {

@@ -53,7 +53,9 @@ impl From<AppError> for Abort {
     }
 }
 
-fn settle<T>(outcome: Result<Result<T, OAuthError>, Abort>) -> Result<Result<T, OAuthError>, AppError> {
+fn settle<T>(
+    outcome: Result<Result<T, OAuthError>, Abort>,
+) -> Result<Result<T, OAuthError>, AppError> {
     match outcome {
         Ok(result) => Ok(result),
         Err(Abort::Reject(e)) => Ok(Err(e)),
@@ -75,7 +77,10 @@ pub fn exchange_code(
     now: NaiveDateTime,
 ) -> Result<TokenResult, AppError> {
     if !client.allows(GrantType::AuthorizationCode) {
-        return Ok(Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use authorization codes")));
+        return Ok(Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use authorization codes",
+        )));
     }
     let hash = sha256_hex(code);
     let reject = |d: &str| Abort::Reject(OAuthError::invalid_grant(d));
@@ -83,14 +88,18 @@ pub fn exchange_code(
         // Claim the code first: the write makes concurrent redemptions queue behind each other
         // (and takes SQLite's write lock before any read).
         let claimed = AuthorizationCode::mark_used(conn, &hash, now)? == 1;
-        let stored = AuthorizationCode::find(conn, &hash)?.ok_or_else(|| reject("unknown authorization code"))?;
+        let stored = AuthorizationCode::find(conn, &hash)?
+            .ok_or_else(|| reject("unknown authorization code"))?;
         if !claimed {
             // A second redemption: whoever holds the first one's tokens may be an attacker.
             Grant::revoke(conn, &stored.grant_id, now)?;
             tracing::warn!(grant = %stored.grant_id, "authorization code reused; grant revoked");
-            return Ok(Err(OAuthError::invalid_grant("authorization code already used")));
+            return Ok(Err(OAuthError::invalid_grant(
+                "authorization code already used",
+            )));
         }
-        let grant = Grant::find(conn, &stored.grant_id)?.ok_or_else(|| reject("unknown authorization code"))?;
+        let grant = Grant::find(conn, &stored.grant_id)?
+            .ok_or_else(|| reject("unknown authorization code"))?;
         if grant.client_id != client.id {
             return Err(reject("the code was issued to another client"));
         }
@@ -98,7 +107,9 @@ pub fn exchange_code(
             return Err(reject("authorization code expired"));
         }
         if redirect_uri != Some(stored.redirect_uri.as_str()) {
-            return Err(reject("redirect_uri does not match the authorization request"));
+            return Err(reject(
+                "redirect_uri does not match the authorization request",
+            ));
         }
         match (&stored.code_challenge, code_verifier) {
             (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
@@ -109,10 +120,19 @@ pub fn exchange_code(
         if grant.revoked_at.is_some() {
             return Err(reject("the authorization was revoked"));
         }
-        Ok(Ok(persist_for_grant(conn, provider, client, grant, stored.nonce, now)?))
+        Ok(Ok(persist_for_grant(
+            conn,
+            provider,
+            client,
+            grant,
+            stored.nonce,
+            now,
+        )?))
     }))?;
     // Signing happens after the commit: the write transaction stays short.
-    prepared.map(|p| sign_for_grant(provider, keys, client, p, now)).transpose_result()
+    prepared
+        .map(|p| sign_for_grant(provider, keys, client, p, now))
+        .transpose_result()
 }
 
 /// `grant_type=refresh_token`: rotates the token; a rotated token presented again revokes the
@@ -127,14 +147,19 @@ pub fn refresh(
     now: NaiveDateTime,
 ) -> Result<TokenResult, AppError> {
     if !client.allows(GrantType::RefreshToken) {
-        return Ok(Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use refresh tokens")));
+        return Ok(Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use refresh tokens",
+        )));
     }
     let hash = sha256_hex(token);
     let reject = |d: &str| Abort::Reject(OAuthError::invalid_grant(d));
     let prepared = settle(write_transaction::<_, Abort, _>(conn, |conn| {
         let claimed = RefreshToken::mark_used_by_hash(conn, &hash, now)? == 1;
-        let stored = RefreshToken::find_by_hash(conn, &hash)?.ok_or_else(|| reject("unknown refresh token"))?;
-        let mut grant = Grant::find(conn, &stored.grant_id)?.ok_or_else(|| reject("unknown refresh token"))?;
+        let stored = RefreshToken::find_by_hash(conn, &hash)?
+            .ok_or_else(|| reject("unknown refresh token"))?;
+        let mut grant =
+            Grant::find(conn, &stored.grant_id)?.ok_or_else(|| reject("unknown refresh token"))?;
         if grant.client_id != client.id {
             return Err(reject("the refresh token was issued to another client"));
         }
@@ -152,13 +177,20 @@ pub fn refresh(
         if let Some(raw) = requested_scope {
             let narrower = Scope::parse_supported(raw);
             if !narrower.is_subset_of(&Scope::from_stored(&grant.scope)) {
-                return Err(Abort::Reject(OAuthError::new(ErrorCode::InvalidScope, "scope exceeds what was granted")));
+                return Err(Abort::Reject(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "scope exceeds what was granted",
+                )));
             }
             grant.scope = narrower.to_string();
         }
-        Ok(Ok(persist_for_grant(conn, provider, client, grant, None, now)?))
+        Ok(Ok(persist_for_grant(
+            conn, provider, client, grant, None, now,
+        )?))
     }))?;
-    prepared.map(|p| sign_for_grant(provider, keys, client, p, now)).transpose_result()
+    prepared
+        .map(|p| sign_for_grant(provider, keys, client, p, now))
+        .transpose_result()
 }
 
 /// `Result<Result<T, AppError>, OAuthError>` (signing can fail) into the token result shape.
@@ -185,15 +217,24 @@ pub fn client_credentials(
     now: NaiveDateTime,
 ) -> Result<TokenResult, AppError> {
     if client.is_public() || !client.allows(GrantType::ClientCredentials) {
-        return Ok(Err(OAuthError::new(ErrorCode::UnauthorizedClient, "this client may not use client_credentials")));
+        return Ok(Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use client_credentials",
+        )));
     }
     let scope: Vec<&str> = requested_scope
         .unwrap_or_default()
         .split(' ')
         .filter(|s| !s.is_empty() && !matches!(*s, "openid" | "offline_access"))
         .collect();
-    if scope.iter().any(|s| !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')) {
-        return Ok(Err(OAuthError::new(ErrorCode::InvalidScope, "malformed scope")));
+    if scope.iter().any(|s| {
+        !s.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    }) {
+        return Ok(Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "malformed scope",
+        )));
     }
     let scope = scope.join(" ");
     let claims = AccessClaims {
@@ -238,7 +279,8 @@ fn persist_for_grant(
     now: NaiveDateTime,
 ) -> Result<Prepared, AppError> {
     let scope = Scope::from_stored(&grant.scope);
-    let wants_refresh = (scope.contains("offline_access") || client.always_issue_refresh) && client.allows(GrantType::RefreshToken);
+    let wants_refresh = (scope.contains("offline_access") || client.always_issue_refresh)
+        && client.allows(GrantType::RefreshToken);
     let refresh_token = if wants_refresh {
         let token = random_token(32);
         RefreshToken::insert(
@@ -256,12 +298,26 @@ fn persist_for_grant(
     } else {
         None
     };
-    Ok(Prepared { grant, nonce, refresh_token })
+    Ok(Prepared {
+        grant,
+        nonce,
+        refresh_token,
+    })
 }
 
 /// The signing half: access token and, with `openid`, the ID token.
-fn sign_for_grant(provider: &Provider, keys: &KeySet, client: &Client, prepared: Prepared, now: NaiveDateTime) -> Result<TokenResponse, AppError> {
-    let Prepared { grant, nonce, refresh_token } = prepared;
+fn sign_for_grant(
+    provider: &Provider,
+    keys: &KeySet,
+    client: &Client,
+    prepared: Prepared,
+    now: NaiveDateTime,
+) -> Result<TokenResponse, AppError> {
+    let Prepared {
+        grant,
+        nonce,
+        refresh_token,
+    } = prepared;
     let grant = &grant;
     let scope = Scope::from_stored(&grant.scope);
     let access = AccessClaims {

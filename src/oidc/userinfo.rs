@@ -47,16 +47,24 @@ pub fn claims_for(
     let access = match checked {
         Checked::Signed(c) => c,
         Checked::Invalid => return Ok(None),
-        Checked::UnknownKey => match keys.verify::<AccessClaims>(conn, token, Some("at+jwt"), false) {
-            Ok(c) if c.iss == issuer => c,
-            _ => return Ok(None),
-        },
+        Checked::UnknownKey => {
+            match keys.verify::<AccessClaims>(conn, token, Some("at+jwt"), false) {
+                Ok(c) if c.iss == issuer => c,
+                _ => return Ok(None),
+            }
+        }
     };
     let Some(gid) = access.gid.as_deref() else {
         return Ok(None);
     };
-    let Some((user, profile, settings)) = User::find_with_live_grant(conn, &access.sub, gid)? else {
+    let Some((user, profile, settings)) = User::find_with_live_grant(conn, &access.sub, gid)?
+    else {
         return Ok(None);
     };
-    Ok(Some(claims::userinfo(&user, profile.as_ref(), settings.as_ref(), &Scope::from_stored(&access.scope))))
+    Ok(Some(claims::userinfo(
+        &user,
+        profile.as_ref(),
+        settings.as_ref(),
+        &Scope::from_stored(&access.scope),
+    )))
 }

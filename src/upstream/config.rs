@@ -79,7 +79,13 @@ fn default_picture() -> String {
 
 impl Default for ClaimMapping {
     fn default() -> Self {
-        ClaimMapping { subject: "sub".into(), email: "email".into(), email_verified: Some("email_verified".into()), name: default_name(), picture: default_picture() }
+        ClaimMapping {
+            subject: "sub".into(),
+            email: "email".into(),
+            email_verified: Some("email_verified".into()),
+            name: default_name(),
+            picture: default_picture(),
+        }
     }
 }
 
@@ -126,7 +132,10 @@ impl std::fmt::Debug for ProviderConfig {
 impl ProviderConfig {
     /// The restrictions admins asked for, checked on the normalised profile: every one set must
     /// hold, and domain checks need a verified address.
-    pub fn check_restrictions(&self, profile: &super::UpstreamProfile) -> Result<(), super::UpstreamError> {
+    pub fn check_restrictions(
+        &self,
+        profile: &super::UpstreamProfile,
+    ) -> Result<(), super::UpstreamError> {
         let domain = profile
             .email
             .as_deref()
@@ -134,14 +143,23 @@ impl ProviderConfig {
             .and_then(|e| e.rsplit_once('@'))
             .map(|(_, d)| d.to_ascii_lowercase());
         let refuse = |domains: String| {
-            Err(super::UpstreamError::Restricted { provider: self.display_name.clone(), to: super::Restriction::Domains(domains) })
+            Err(super::UpstreamError::Restricted {
+                provider: self.display_name.clone(),
+                to: super::Restriction::Domains(domains),
+            })
         };
         if let Some(hd) = &self.hosted_domain {
             if domain.as_deref() != Some(hd.to_ascii_lowercase().as_str()) {
                 return refuse(hd.clone());
             }
         }
-        if !self.allowed_domains.is_empty() && !domain.as_deref().is_some_and(|d| self.allowed_domains.iter().any(|a| a.eq_ignore_ascii_case(d))) {
+        if !self.allowed_domains.is_empty()
+            && !domain.as_deref().is_some_and(|d| {
+                self.allowed_domains
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(d))
+            })
+        {
             return refuse(self.allowed_domains.join(", "));
         }
         Ok(())

@@ -23,7 +23,11 @@ pub struct Callback {
 }
 
 /// Builds the URL to send the browser to.
-pub async fn authorization_url(cfg: &ProviderConfig, http: &reqwest::Client, start: &Start) -> Result<String, UpstreamError> {
+pub async fn authorization_url(
+    cfg: &ProviderConfig,
+    http: &reqwest::Client,
+    start: &Start,
+) -> Result<String, UpstreamError> {
     match cfg.kind {
         Kind::Google | Kind::Oidc => oidc::start(cfg, http, start).await,
         Kind::Github => github::start(cfg, start),
@@ -32,16 +36,26 @@ pub async fn authorization_url(cfg: &ProviderConfig, http: &reqwest::Client, sta
 }
 
 /// Exchanges the code and returns who signed in.
-pub async fn complete(cfg: &ProviderConfig, http: &reqwest::Client, cb: &Callback) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
+pub async fn complete(
+    cfg: &ProviderConfig,
+    http: &reqwest::Client,
+    cb: &Callback,
+) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
     let (mut profile, tokens) = match cfg.kind {
         Kind::Google | Kind::Oidc => oidc::callback(cfg, http, cb).await?,
         Kind::Github => github::callback(cfg, http, cb).await?,
         Kind::Oauth2 => oauth2_generic::callback(cfg, http, cb).await?,
     };
     if profile.subject.is_empty() || profile.subject.len() > 255 {
-        return Err(UpstreamError::Invalid(cfg.display_name.clone(), "unusable subject".into()));
+        return Err(UpstreamError::Invalid(
+            cfg.display_name.clone(),
+            "unusable subject".into(),
+        ));
     }
-    profile.email = profile.email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+    profile.email = profile
+        .email
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| !e.is_empty());
     cfg.check_restrictions(&profile)?;
     Ok((profile, tokens))
 }

@@ -57,7 +57,8 @@ pub fn begin(
             attempts: 0,
         },
     )?;
-    let sealed = mk.encrypt(&serde_json::to_vec(&pending).map_err(|e| AppError::Internal(e.to_string()))?);
+    let sealed =
+        mk.encrypt(&serde_json::to_vec(&pending).map_err(|e| AppError::Internal(e.to_string()))?);
     Ok((pending, sealed))
 }
 

@@ -9,20 +9,35 @@ use super::oauth2_generic::{self, Endpoints};
 use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
 
 fn web_base(cfg: &ProviderConfig) -> String {
-    cfg.authorize_url.clone().unwrap_or_else(|| GITHUB_WEB.into()).trim_end_matches('/').to_string()
+    cfg.authorize_url
+        .clone()
+        .unwrap_or_else(|| GITHUB_WEB.into())
+        .trim_end_matches('/')
+        .to_string()
 }
 
 fn api_base(cfg: &ProviderConfig) -> String {
-    cfg.userinfo_url.clone().unwrap_or_else(|| GITHUB_API.into()).trim_end_matches('/').to_string()
+    cfg.userinfo_url
+        .clone()
+        .unwrap_or_else(|| GITHUB_API.into())
+        .trim_end_matches('/')
+        .to_string()
 }
 
 fn endpoints(cfg: &ProviderConfig) -> Endpoints {
     let web = web_base(cfg);
-    Endpoints { authorize: format!("{web}/login/oauth/authorize"), token: format!("{web}/login/oauth/access_token") }
+    Endpoints {
+        authorize: format!("{web}/login/oauth/authorize"),
+        token: format!("{web}/login/oauth/access_token"),
+    }
 }
 
 pub fn scopes(cfg: &ProviderConfig) -> Vec<String> {
-    let mut s = if cfg.scopes.is_empty() { vec!["read:user".to_string(), "user:email".to_string()] } else { cfg.scopes.clone() };
+    let mut s = if cfg.scopes.is_empty() {
+        vec!["read:user".to_string(), "user:email".to_string()]
+    } else {
+        cfg.scopes.clone()
+    };
     if !cfg.github_orgs.is_empty() && !s.iter().any(|x| x == "read:org") {
         s.push("read:org".into());
     }
@@ -53,7 +68,12 @@ struct GithubOrg {
     login: String,
 }
 
-async fn api_get<T: for<'de> Deserialize<'de>>(http: &reqwest::Client, cfg: &ProviderConfig, path: &str, token: &str) -> Result<T, UpstreamError> {
+async fn api_get<T: for<'de> Deserialize<'de>>(
+    http: &reqwest::Client,
+    cfg: &ProviderConfig,
+    path: &str,
+    token: &str,
+) -> Result<T, UpstreamError> {
     let name = cfg.display_name.clone();
     let res = http
         .get(format!("{}{path}", api_base(cfg)))
@@ -64,22 +84,41 @@ async fn api_get<T: for<'de> Deserialize<'de>>(http: &reqwest::Client, cfg: &Pro
         .await
         .map_err(|_| UpstreamError::Unreachable(name.clone()))?;
     if !res.status().is_success() {
-        return Err(UpstreamError::ProviderError(name, format!("{path} answered {}", res.status().as_u16())));
+        return Err(UpstreamError::ProviderError(
+            name,
+            format!("{path} answered {}", res.status().as_u16()),
+        ));
     }
-    res.json::<T>().await.map_err(|e| UpstreamError::Invalid(name, format!("{path}: {e}")))
+    res.json::<T>()
+        .await
+        .map_err(|e| UpstreamError::Invalid(name, format!("{path}: {e}")))
 }
 
-pub async fn callback(cfg: &ProviderConfig, http: &reqwest::Client, cb: &Callback) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
+pub async fn callback(
+    cfg: &ProviderConfig,
+    http: &reqwest::Client,
+    cb: &Callback,
+) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
     let name = cfg.display_name.clone();
     let tokens = oauth2_generic::exchange(cfg, &endpoints(cfg), http, cb).await?;
     let access = tokens.access_token.clone().unwrap_or_default();
     let user: GithubUser = api_get(http, cfg, "/user", &access).await?;
     let emails: Vec<GithubEmail> = api_get(http, cfg, "/user/emails", &access).await?;
-    let primary = emails.into_iter().find(|e| e.primary && e.verified).ok_or_else(|| UpstreamError::NoEmail(name.clone()))?;
+    let primary = emails
+        .into_iter()
+        .find(|e| e.primary && e.verified)
+        .ok_or_else(|| UpstreamError::NoEmail(name.clone()))?;
     if !cfg.github_orgs.is_empty() {
         let orgs: Vec<GithubOrg> = api_get(http, cfg, "/user/orgs", &access).await?;
-        if !orgs.iter().any(|o| cfg.github_orgs.iter().any(|w| w.eq_ignore_ascii_case(&o.login))) {
-            return Err(UpstreamError::Restricted { provider: name.clone(), to: super::Restriction::Orgs(cfg.github_orgs.join(", ")) });
+        if !orgs.iter().any(|o| {
+            cfg.github_orgs
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(&o.login))
+        }) {
+            return Err(UpstreamError::Restricted {
+                provider: name.clone(),
+                to: super::Restriction::Orgs(cfg.github_orgs.join(", ")),
+            });
         }
     }
     let profile = UpstreamProfile {

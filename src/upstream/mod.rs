@@ -67,17 +67,31 @@ impl UpstreamError {
         use crate::i18n::Msg;
         match self {
             UpstreamError::Denied(p) => Msg::new("upstream-denied").with("provider", p.as_str()),
-            UpstreamError::ProviderError(p, d) => Msg::new("upstream-provider-error").with("provider", p.as_str()).with("detail", d.as_str()),
-            UpstreamError::Unreachable(p) => Msg::new("upstream-unreachable").with("provider", p.as_str()),
-            UpstreamError::Invalid(p, d) => Msg::new("upstream-invalid").with("provider", p.as_str()).with("detail", d.as_str()),
+            UpstreamError::ProviderError(p, d) => Msg::new("upstream-provider-error")
+                .with("provider", p.as_str())
+                .with("detail", d.as_str()),
+            UpstreamError::Unreachable(p) => {
+                Msg::new("upstream-unreachable").with("provider", p.as_str())
+            }
+            UpstreamError::Invalid(p, d) => Msg::new("upstream-invalid")
+                .with("provider", p.as_str())
+                .with("detail", d.as_str()),
             UpstreamError::BadState => Msg::new("upstream-bad-state"),
-            UpstreamError::NoEmail(p) => Msg::new("upstream-no-verified-email").with("provider", p.as_str()),
-            UpstreamError::Restricted { provider, to: Restriction::Domains(d) } => {
-                Msg::new("upstream-restricted-domains").with("provider", provider.as_str()).with("domains", d.as_str())
+            UpstreamError::NoEmail(p) => {
+                Msg::new("upstream-no-verified-email").with("provider", p.as_str())
             }
-            UpstreamError::Restricted { provider, to: Restriction::Orgs(o) } => {
-                Msg::new("upstream-restricted-orgs").with("provider", provider.as_str()).with("orgs", o.as_str())
-            }
+            UpstreamError::Restricted {
+                provider,
+                to: Restriction::Domains(d),
+            } => Msg::new("upstream-restricted-domains")
+                .with("provider", provider.as_str())
+                .with("domains", d.as_str()),
+            UpstreamError::Restricted {
+                provider,
+                to: Restriction::Orgs(o),
+            } => Msg::new("upstream-restricted-orgs")
+                .with("provider", provider.as_str())
+                .with("orgs", o.as_str()),
         }
     }
 }

@@ -2,7 +2,10 @@
 //! through the configured claim mapping.
 
 use oauth2::basic::BasicClient;
-use oauth2::{AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
 use serde_json::Value;
 
 use super::config::{ClaimMapping, ProviderConfig};
@@ -28,7 +31,11 @@ pub(super) struct Endpoints {
     pub token: String,
 }
 
-fn client(cfg: &ProviderConfig, endpoints: &Endpoints, redirect_uri: &str) -> Result<Oauth2Client, UpstreamError> {
+fn client(
+    cfg: &ProviderConfig,
+    endpoints: &Endpoints,
+    redirect_uri: &str,
+) -> Result<Oauth2Client, UpstreamError> {
     let bad = |what: &str| UpstreamError::Invalid(cfg.display_name.clone(), what.into());
     Ok(BasicClient::new(ClientId::new(cfg.client_id.clone()))
         .set_client_secret(ClientSecret::new(cfg.client_secret.clone()))
@@ -38,12 +45,19 @@ fn client(cfg: &ProviderConfig, endpoints: &Endpoints, redirect_uri: &str) -> Re
 }
 
 /// The authorization URL with `state` and PKCE (S256).
-pub(super) fn authorization_url(cfg: &ProviderConfig, endpoints: &Endpoints, start: &Start, scopes: &[String]) -> Result<String, UpstreamError> {
+pub(super) fn authorization_url(
+    cfg: &ProviderConfig,
+    endpoints: &Endpoints,
+    start: &Start,
+    scopes: &[String],
+) -> Result<String, UpstreamError> {
     let client = client(cfg, endpoints, &start.redirect_uri)?;
     let state = start.state.clone();
     let mut req = client
         .authorize_url(move || CsrfToken::new(state))
-        .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(start.pkce_verifier.clone())));
+        .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(
+            &PkceCodeVerifier::new(start.pkce_verifier.clone()),
+        ));
     for s in scopes {
         req = req.add_scope(Scope::new(s.clone()));
     }
@@ -51,7 +65,12 @@ pub(super) fn authorization_url(cfg: &ProviderConfig, endpoints: &Endpoints, sta
 }
 
 /// Exchanges the code (with the PKCE verifier) for the provider's tokens.
-pub(super) async fn exchange(cfg: &ProviderConfig, endpoints: &Endpoints, http: &reqwest::Client, cb: &Callback) -> Result<UpstreamTokens, UpstreamError> {
+pub(super) async fn exchange(
+    cfg: &ProviderConfig,
+    endpoints: &Endpoints,
+    http: &reqwest::Client,
+    cb: &Callback,
+) -> Result<UpstreamTokens, UpstreamError> {
     let name = cfg.display_name.clone();
     let token = client(cfg, endpoints, &cb.redirect_uri)?
         .exchange_code(AuthorizationCode::new(cb.code.clone()))
@@ -59,7 +78,9 @@ pub(super) async fn exchange(cfg: &ProviderConfig, endpoints: &Endpoints, http: 
         .request_async(http)
         .await
         .map_err(|e| match e {
-            RequestTokenError::ServerResponse(r) => UpstreamError::ProviderError(name.clone(), r.error().to_string()),
+            RequestTokenError::ServerResponse(r) => {
+                UpstreamError::ProviderError(name.clone(), r.error().to_string())
+            }
             RequestTokenError::Request(_) => UpstreamError::Unreachable(name.clone()),
             other => UpstreamError::Invalid(name.clone(), other.to_string()),
         })?;
@@ -67,14 +88,24 @@ pub(super) async fn exchange(cfg: &ProviderConfig, endpoints: &Endpoints, http: 
         access_token: Some(token.access_token().secret().clone()),
         refresh_token: token.refresh_token().map(|r| r.secret().clone()),
         id_token: None,
-        expires_in_secs: token.expires_in().and_then(|d| i64::try_from(d.as_secs()).ok()),
+        expires_in_secs: token
+            .expires_in()
+            .and_then(|d| i64::try_from(d.as_secs()).ok()),
     })
 }
 
 fn endpoints(cfg: &ProviderConfig) -> Result<Endpoints, UpstreamError> {
-    let missing = |what: &str| UpstreamError::Invalid(cfg.display_name.clone(), format!("no {what} URL configured"));
+    let missing = |what: &str| {
+        UpstreamError::Invalid(
+            cfg.display_name.clone(),
+            format!("no {what} URL configured"),
+        )
+    };
     Ok(Endpoints {
-        authorize: cfg.authorize_url.clone().ok_or_else(|| missing("authorize"))?,
+        authorize: cfg
+            .authorize_url
+            .clone()
+            .ok_or_else(|| missing("authorize"))?,
         token: cfg.token_url.clone().ok_or_else(|| missing("token"))?,
     })
 }
@@ -99,7 +130,10 @@ fn as_text(v: Option<&Value>) -> Option<String> {
 /// Reads a profile out of userinfo JSON through the mapping.
 pub fn map_profile(json: &Value, m: &ClaimMapping) -> Option<UpstreamProfile> {
     let verified = match m.email_verified.as_deref() {
-        Some(path) => matches!(lookup(json, path), Some(Value::Bool(true))) || as_text(lookup(json, path)).as_deref() == Some("true"),
+        Some(path) => {
+            matches!(lookup(json, path), Some(Value::Bool(true)))
+                || as_text(lookup(json, path)).as_deref() == Some("true")
+        }
         None => false,
     };
     Some(UpstreamProfile {
@@ -111,10 +145,17 @@ pub fn map_profile(json: &Value, m: &ClaimMapping) -> Option<UpstreamProfile> {
     })
 }
 
-pub async fn callback(cfg: &ProviderConfig, http: &reqwest::Client, cb: &Callback) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
+pub async fn callback(
+    cfg: &ProviderConfig,
+    http: &reqwest::Client,
+    cb: &Callback,
+) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
     let name = cfg.display_name.clone();
     let tokens = exchange(cfg, &endpoints(cfg)?, http, cb).await?;
-    let url = cfg.userinfo_url.clone().ok_or_else(|| UpstreamError::Invalid(name.clone(), "no userinfo URL configured".into()))?;
+    let url = cfg
+        .userinfo_url
+        .clone()
+        .ok_or_else(|| UpstreamError::Invalid(name.clone(), "no userinfo URL configured".into()))?;
     let res = http
         .get(url)
         .bearer_auth(tokens.access_token.as_deref().unwrap_or_default())
@@ -123,10 +164,17 @@ pub async fn callback(cfg: &ProviderConfig, http: &reqwest::Client, cb: &Callbac
         .await
         .map_err(|_| UpstreamError::Unreachable(name.clone()))?;
     if !res.status().is_success() {
-        return Err(UpstreamError::ProviderError(name, format!("userinfo answered {}", res.status().as_u16())));
+        return Err(UpstreamError::ProviderError(
+            name,
+            format!("userinfo answered {}", res.status().as_u16()),
+        ));
     }
-    let json: Value = res.json().await.map_err(|e| UpstreamError::Invalid(name.clone(), e.to_string()))?;
-    let profile = map_profile(&json, &cfg.claims).ok_or_else(|| UpstreamError::Invalid(name.clone(), "no subject in userinfo".into()))?;
+    let json: Value = res
+        .json()
+        .await
+        .map_err(|e| UpstreamError::Invalid(name.clone(), e.to_string()))?;
+    let profile = map_profile(&json, &cfg.claims)
+        .ok_or_else(|| UpstreamError::Invalid(name.clone(), "no subject in userinfo".into()))?;
     Ok((profile, tokens))
 }
 

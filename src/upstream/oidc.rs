@@ -2,10 +2,12 @@
 //! exchange with PKCE, and full ID token validation (JWKS signature, issuer, audience, expiry,
 //! nonce).
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata, CoreUserInfoClaims,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
 };
 
 use super::config::{ProviderConfig, GOOGLE_ISSUER};
@@ -13,31 +15,61 @@ use super::connector::{Callback, Start};
 use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
 
 fn issuer(cfg: &ProviderConfig) -> String {
-    cfg.issuer.clone().unwrap_or_else(|| GOOGLE_ISSUER.to_string())
+    cfg.issuer
+        .clone()
+        .unwrap_or_else(|| GOOGLE_ISSUER.to_string())
 }
 
 async fn client(
     cfg: &ProviderConfig,
     http: &openidconnect::reqwest::Client,
     redirect_uri: &str,
-) -> Result<CoreClient<openidconnect::EndpointSet, openidconnect::EndpointNotSet, openidconnect::EndpointNotSet, openidconnect::EndpointNotSet, openidconnect::EndpointMaybeSet, openidconnect::EndpointMaybeSet>, UpstreamError> {
+) -> Result<
+    CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+    UpstreamError,
+> {
     let name = cfg.display_name.clone();
-    let issuer = IssuerUrl::new(issuer(cfg)).map_err(|_| UpstreamError::Invalid(name.clone(), "bad issuer URL".into()))?;
-    let meta = CoreProviderMetadata::discover_async(issuer, http).await.map_err(|e| {
-        tracing::warn!(provider = %cfg.slug, error = %e, "upstream discovery failed");
-        UpstreamError::Unreachable(name.clone())
-    })?;
-    let redirect = RedirectUrl::new(redirect_uri.to_string()).map_err(|_| UpstreamError::Invalid(name.clone(), "bad redirect URI".into()))?;
-    Ok(CoreClient::from_provider_metadata(meta, ClientId::new(cfg.client_id.clone()), Some(ClientSecret::new(cfg.client_secret.clone())))
-        .set_redirect_uri(redirect))
+    let issuer = IssuerUrl::new(issuer(cfg))
+        .map_err(|_| UpstreamError::Invalid(name.clone(), "bad issuer URL".into()))?;
+    let meta = CoreProviderMetadata::discover_async(issuer, http)
+        .await
+        .map_err(|e| {
+            tracing::warn!(provider = %cfg.slug, error = %e, "upstream discovery failed");
+            UpstreamError::Unreachable(name.clone())
+        })?;
+    let redirect = RedirectUrl::new(redirect_uri.to_string())
+        .map_err(|_| UpstreamError::Invalid(name.clone(), "bad redirect URI".into()))?;
+    Ok(CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new(cfg.client_id.clone()),
+        Some(ClientSecret::new(cfg.client_secret.clone())),
+    )
+    .set_redirect_uri(redirect))
 }
 
-pub async fn start(cfg: &ProviderConfig, http: &openidconnect::reqwest::Client, start: &Start) -> Result<String, UpstreamError> {
+pub async fn start(
+    cfg: &ProviderConfig,
+    http: &openidconnect::reqwest::Client,
+    start: &Start,
+) -> Result<String, UpstreamError> {
     let client = client(cfg, http, &start.redirect_uri).await?;
     let (state, nonce) = (start.state.clone(), start.nonce.clone());
     let mut req = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, move || CsrfToken::new(state), move || Nonce::new(nonce))
-        .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(start.pkce_verifier.clone())));
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            move || CsrfToken::new(state),
+            move || Nonce::new(nonce),
+        )
+        .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(
+            &PkceCodeVerifier::new(start.pkce_verifier.clone()),
+        ));
     for s in &cfg.scopes {
         req = req.add_scope(Scope::new(s.clone()));
     }
@@ -62,11 +94,15 @@ pub async fn callback(
         .request_async(http)
         .await
         .map_err(|e| match e {
-            RequestTokenError::ServerResponse(r) => UpstreamError::ProviderError(name.clone(), r.error().to_string()),
+            RequestTokenError::ServerResponse(r) => {
+                UpstreamError::ProviderError(name.clone(), r.error().to_string())
+            }
             RequestTokenError::Request(_) => UpstreamError::Unreachable(name.clone()),
             other => UpstreamError::Invalid(name.clone(), other.to_string()),
         })?;
-    let id_token = token.id_token().ok_or_else(|| UpstreamError::Invalid(name.clone(), "no ID token".into()))?;
+    let id_token = token
+        .id_token()
+        .ok_or_else(|| UpstreamError::Invalid(name.clone(), "no ID token".into()))?;
     let claims = id_token
         .claims(&client.id_token_verifier(), &Nonce::new(cb.nonce.clone()))
         .map_err(|e| UpstreamError::Invalid(name.clone(), e.to_string()))?;
@@ -74,12 +110,20 @@ pub async fn callback(
         subject: claims.subject().to_string(),
         email: claims.email().map(|e| e.to_string()),
         email_verified: claims.email_verified().unwrap_or(false),
-        name: claims.name().and_then(|n| n.get(None)).map(|n| n.to_string()),
-        picture: claims.picture().and_then(|p| p.get(None)).map(|p| p.to_string()),
+        name: claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string()),
+        picture: claims
+            .picture()
+            .and_then(|p| p.get(None))
+            .map(|p| p.to_string()),
     };
     // Providers that keep the email out of the ID token give it through UserInfo.
     if profile.email.is_none() {
-        if let Ok(req) = client.user_info(token.access_token().clone(), Some(claims.subject().clone())) {
+        if let Ok(req) =
+            client.user_info(token.access_token().clone(), Some(claims.subject().clone()))
+        {
             if let Ok(info) = req.request_async::<_, _, CoreGenderClaim>(http).await {
                 let info: CoreUserInfoClaims = info;
                 profile.email = info.email().map(|e| e.to_string());
@@ -94,7 +138,9 @@ pub async fn callback(
         access_token: Some(token.access_token().secret().clone()),
         refresh_token: token.refresh_token().map(|r| r.secret().clone()),
         id_token: Some(id_token.to_string()),
-        expires_in_secs: token.expires_in().and_then(|d| i64::try_from(d.as_secs()).ok()),
+        expires_in_secs: token
+            .expires_in()
+            .and_then(|d| i64::try_from(d.as_secs()).ok()),
     };
     Ok((profile, tokens))
 }

@@ -25,10 +25,16 @@ pub fn to_config(row: &IdentityProviderRow, mk: &MasterKey) -> Result<ProviderCo
         .decrypt(&row.client_secret)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| AppError::Config(format!("provider {}: client secret cannot be decrypted with this master key", row.slug)))?;
+        .ok_or_else(|| {
+            AppError::Config(format!(
+                "provider {}: client secret cannot be decrypted with this master key",
+                row.slug
+            ))
+        })?;
     Ok(ProviderConfig {
         slug: row.slug.clone(),
-        kind: Kind::parse(&row.kind).ok_or_else(|| AppError::Internal(format!("provider {}: unknown kind", row.slug)))?,
+        kind: Kind::parse(&row.kind)
+            .ok_or_else(|| AppError::Internal(format!("provider {}: unknown kind", row.slug)))?,
         display_name: row.display_name.clone(),
         client_id: row.client_id.clone(),
         client_secret: secret,
@@ -36,7 +42,12 @@ pub fn to_config(row: &IdentityProviderRow, mk: &MasterKey) -> Result<ProviderCo
         authorize_url: row.authorize_url.clone(),
         token_url: row.token_url.clone(),
         userinfo_url: row.userinfo_url.clone(),
-        scopes: row.scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        scopes: row
+            .scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
         claims: serde_json::from_str(&row.claim_mapping).unwrap_or_default(),
         enabled: row.enabled,
         link_policy: LinkPolicy::parse(&row.link_policy).unwrap_or(LinkPolicy::VerifiedEmail),
@@ -48,7 +59,11 @@ pub fn to_config(row: &IdentityProviderRow, mk: &MasterKey) -> Result<ProviderCo
 }
 
 /// An enabled provider by slug.
-pub fn enabled(conn: &mut DbConnection, mk: &MasterKey, slug: &str) -> Result<Option<ProviderConfig>, AppError> {
+pub fn enabled(
+    conn: &mut DbConnection,
+    mk: &MasterKey,
+    slug: &str,
+) -> Result<Option<ProviderConfig>, AppError> {
     match IdentityProviderRow::find(conn, slug)? {
         Some(row) if row.enabled => Ok(Some(to_config(&row, mk)?)),
         _ => Ok(None),
@@ -67,7 +82,11 @@ pub fn buttons(conn: &mut DbConnection) -> Result<Vec<Button>, AppError> {
     Ok(IdentityProviderRow::list(conn)?
         .into_iter()
         .filter(|r| r.enabled)
-        .map(|r| Button { kind: Kind::parse(&r.kind).map_or("oidc", Kind::as_str), slug: r.slug, name: r.display_name })
+        .map(|r| Button {
+            kind: Kind::parse(&r.kind).map_or("oidc", Kind::as_str),
+            slug: r.slug,
+            name: r.display_name,
+        })
         .collect())
 }
 
@@ -103,11 +122,19 @@ fn check_url(what: &str, v: &Option<String>) -> Result<(), String> {
 }
 
 /// Checks a spec and builds the row (secret encrypted).
-pub fn build_row(spec: &ProviderSpec, mk: &MasterKey, managed_by: &str, now: NaiveDateTime) -> Result<IdentityProviderRow, String> {
+pub fn build_row(
+    spec: &ProviderSpec,
+    mk: &MasterKey,
+    managed_by: &str,
+    now: NaiveDateTime,
+) -> Result<IdentityProviderRow, String> {
     let kind = Kind::parse(&spec.kind).ok_or("kind: use google, github, oidc or oauth2")?;
     let slug_ok = !spec.slug.is_empty()
         && spec.slug.len() <= 40
-        && spec.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && spec
+            .slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !slug_ok || spec.slug == crate::db::models::CREDENTIAL_PROVIDER {
         return Err("slug: 1-40 lowercase letters, digits or '-', not 'credential'".into());
     }
@@ -116,8 +143,14 @@ pub fn build_row(spec: &ProviderSpec, mk: &MasterKey, managed_by: &str, now: Nai
     }
     match kind {
         Kind::Oidc if spec.issuer.is_none() => return Err("an oidc provider needs --issuer".into()),
-        Kind::Oauth2 if spec.authorize_url.is_none() || spec.token_url.is_none() || spec.userinfo_url.is_none() => {
-            return Err("an oauth2 provider needs --authorize-url, --token-url and --userinfo-url".into());
+        Kind::Oauth2
+            if spec.authorize_url.is_none()
+                || spec.token_url.is_none()
+                || spec.userinfo_url.is_none() =>
+        {
+            return Err(
+                "an oauth2 provider needs --authorize-url, --token-url and --userinfo-url".into(),
+            );
         }
         _ => {}
     }
@@ -131,7 +164,9 @@ pub fn build_row(spec: &ProviderSpec, mk: &MasterKey, managed_by: &str, now: Nai
     };
     let scopes = if spec.scopes.is_empty() {
         match kind {
-            Kind::Google | Kind::Oidc => vec!["openid".to_string(), "email".into(), "profile".into()],
+            Kind::Google | Kind::Oidc => {
+                vec!["openid".to_string(), "email".into(), "profile".into()]
+            }
             Kind::Github => vec!["read:user".into(), "user:email".into()],
             Kind::Oauth2 => Vec::new(),
         }
@@ -158,7 +193,8 @@ pub fn build_row(spec: &ProviderSpec, mk: &MasterKey, managed_by: &str, now: Nai
         token_url: spec.token_url.clone(),
         userinfo_url: spec.userinfo_url.clone(),
         scopes: scopes.join(" "),
-        claim_mapping: serde_json::to_string(&spec.claims.clone().unwrap_or_default()).unwrap_or_else(|_| "{}".into()),
+        claim_mapping: serde_json::to_string(&spec.claims.clone().unwrap_or_default())
+            .unwrap_or_else(|_| "{}".into()),
         enabled: true,
         link_policy: link_policy.as_str().into(),
         allowed_domains: list_json(&spec.allowed_domains),
@@ -171,17 +207,30 @@ pub fn build_row(spec: &ProviderSpec, mk: &MasterKey, managed_by: &str, now: Nai
     })
 }
 
-pub fn add(conn: &mut DbConnection, mk: &MasterKey, spec: &ProviderSpec, now: NaiveDateTime) -> Result<(), AppError> {
+pub fn add(
+    conn: &mut DbConnection,
+    mk: &MasterKey,
+    spec: &ProviderSpec,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     let row = build_row(spec, mk, "cli", now).map_err(AppError::BadRequest)?;
     if IdentityProviderRow::find(conn, &row.slug)?.is_some() {
-        return Err(AppError::BadRequest(format!("a provider with slug {} already exists", row.slug)));
+        return Err(AppError::BadRequest(format!(
+            "a provider with slug {} already exists",
+            row.slug
+        )));
     }
     IdentityProviderRow::insert(conn, &row)?;
     Ok(())
 }
 
 /// Makes the database match the `[[providers]]` of the config file.
-pub fn sync_static(conn: &mut DbConnection, mk: &MasterKey, providers: &[StaticProvider], now: NaiveDateTime) -> Result<(), AppError> {
+pub fn sync_static(
+    conn: &mut DbConnection,
+    mk: &MasterKey,
+    providers: &[StaticProvider],
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     let mut seen = Vec::new();
     for p in providers {
         let spec = ProviderSpec {
@@ -202,11 +251,15 @@ pub fn sync_static(conn: &mut DbConnection, mk: &MasterKey, providers: &[StaticP
             github_orgs: p.github_orgs.clone(),
             keep_tokens: p.keep_tokens,
         };
-        let mut row = build_row(&spec, mk, "config", now).map_err(|e| AppError::Config(format!("providers.{}: {e}", p.slug)))?;
+        let mut row = build_row(&spec, mk, "config", now)
+            .map_err(|e| AppError::Config(format!("providers.{}: {e}", p.slug)))?;
         row.enabled = p.enabled;
         match IdentityProviderRow::find(conn, &p.slug)? {
             Some(existing) if existing.managed_by != "config" => {
-                return Err(AppError::Config(format!("providers.{}: a provider with this slug was added with the CLI", p.slug)));
+                return Err(AppError::Config(format!(
+                    "providers.{}: a provider with this slug was added with the CLI",
+                    p.slug
+                )));
             }
             Some(existing) => {
                 row.created_at = existing.created_at;

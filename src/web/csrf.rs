@@ -27,7 +27,10 @@ pub const COOKIE: &str = "portcullis_csrf";
 pub struct CsrfToken(pub String);
 
 fn well_formed(token: &str) -> bool {
-    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Middleware: makes sure the browser has a CSRF cookie and the handler knows its value.
@@ -35,10 +38,15 @@ pub async fn ensure_cookie(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let existing = req.cookie(COOKIE).map(|c| c.value().to_string()).filter(|t| well_formed(t));
+    let existing = req
+        .cookie(COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|t| well_formed(t));
     let fresh = existing.is_none();
     let token = existing.unwrap_or_else(|| random_token(32));
-    let secure = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.secure_cookies());
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.secure_cookies());
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let mut res = next.call(req).await?;
     if fresh {
@@ -55,13 +63,19 @@ pub async fn ensure_cookie(
 
 /// The token to put into this page's forms.
 pub fn token(req: &HttpRequest) -> String {
-    req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default()
+    req.extensions()
+        .get::<CsrfToken>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default()
 }
 
 /// Checks a submitted form: the field must match the cookie the browser sent, and a present
 /// Origin must be this server's.
 pub fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
-    let cookie = req.cookie(COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let cookie = req
+        .cookie(COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
     if cookie.is_empty() || !constant_time_eq(cookie.as_bytes(), submitted.as_bytes()) {
         return Err(AppError::Csrf);
     }
@@ -88,6 +102,10 @@ fn is_own_origin(req: &HttpRequest, origin: &url::Url) -> bool {
     if issuer.is_some_and(|i| i == origin.origin()) {
         return true;
     }
-    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
     origin[url::Position::BeforeHost..url::Position::AfterPort] == *host
 }

@@ -14,11 +14,16 @@ pub async fn alive() -> HttpResponse {
 /// The database answers; 503 otherwise, so traffic goes elsewhere.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.db.backend();
-    match state.db.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await {
+    match state
+        .db
+        .run(|conn| Ok(conn.batch_execute("SELECT 1")?))
+        .await
+    {
         Ok(()) => HttpResponse::Ok().json(json!({ "status": "ready", "database": backend })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "database": backend }))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "unavailable", "database": backend }))
         }
     }
 }

@@ -42,7 +42,10 @@ fn shared(req: &HttpRequest) -> Shared {
 }
 
 fn accept_language(headers: &header::HeaderMap) -> Option<String> {
-    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_string)
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// The signed-in user's language setting, as soon as the session is known.
@@ -89,7 +92,9 @@ pub async fn track(
 
 /// The locale of the request being handled on this task; English outside one.
 pub fn current() -> Locale {
-    CURRENT.try_with(|hints| decide(&hints.borrow(), None)).unwrap_or(Locale::En)
+    CURRENT
+        .try_with(|hints| decide(&hints.borrow(), None))
+        .unwrap_or(Locale::En)
 }
 
 #[cfg(test)]
@@ -100,14 +105,24 @@ mod tests {
 
     #[test]
     fn hints_noted_while_handling_join_the_accept_language_header() {
-        let req = TestRequest::default().insert_header((header::ACCEPT_LANGUAGE, "fr, en;q=0.5")).to_http_request();
+        let req = TestRequest::default()
+            .insert_header((header::ACCEPT_LANGUAGE, "fr, en;q=0.5"))
+            .to_http_request();
         assert_eq!(of(&req, None), Locale::Fr);
         note_ui_locales(&req, Some("de-CH"));
-        assert_eq!(of(&req, None), Locale::De, "ui_locales beats Accept-Language");
+        assert_eq!(
+            of(&req, None),
+            Locale::De,
+            "ui_locales beats Accept-Language"
+        );
         note_setting(&req, "en");
         assert_eq!(of(&req, None), Locale::En, "the user's setting beats both");
         note_setting(&req, "ja");
-        assert_eq!(of(&req, None), Locale::De, "an untranslated setting falls through");
+        assert_eq!(
+            of(&req, None),
+            Locale::De,
+            "an untranslated setting falls through"
+        );
     }
 
     #[test]

@@ -109,21 +109,27 @@ pub fn render<T: Serialize>(
         lang: locale,
     };
     let body = state.templates.render(template, &page)?;
-    Ok(HttpResponse::build(status).insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(body))
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .body(body))
 }
 
 /// Post/redirect/get: a 303 to a local path.
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_string())).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
 }
 
 /// Form extractor settings: size limit, and a page (not a bare 400) for undecodable bodies.
 pub fn form_config(limit: usize) -> web::FormConfig {
-    web::FormConfig::default().limit(limit).error_handler(|err, _req| {
-        let why = match &err {
-            actix_web::error::UrlencodedError::Overflow { .. } => "error-form-too-large",
-            _ => "error-form-unreadable",
-        };
-        AppError::Refused(why.into()).into()
-    })
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(|err, _req| {
+            let why = match &err {
+                actix_web::error::UrlencodedError::Overflow { .. } => "error-form-too-large",
+                _ => "error-form-unreadable",
+            };
+            AppError::Refused(why.into()).into()
+        })
 }

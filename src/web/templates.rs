@@ -79,9 +79,16 @@ impl Templates {
         let dir = theme_dir.clone();
         env.set_loader(move |name| Ok(load(dir.as_deref(), name)));
         env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None }
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
         });
-        Templates { env: Arc::new(env), theme_dir }
+        Templates {
+            env: Arc::new(env),
+            theme_dir,
+        }
     }
 
     /// Renders a page; `ctx` is any serialisable view model.
@@ -99,15 +106,22 @@ impl Templates {
     pub fn static_file(&self, file: &str) -> Option<String> {
         let valid = !file.is_empty()
             && !file.starts_with('.')
-            && file.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        valid.then(|| load(self.theme_dir.as_deref(), &format!("static/{file}"))).flatten()
+            && file
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        valid
+            .then(|| load(self.theme_dir.as_deref(), &format!("static/{file}")))
+            .flatten()
     }
 }
 
 /// Theme file first (only for names we know, so a theme cannot be made to read arbitrary paths),
 /// then the embedded one.
 fn load(theme_dir: Option<&Path>, name: &str) -> Option<String> {
-    let builtin = EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, src)| *src);
+    let builtin = EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, src)| *src);
     if let (Some(dir), Some(_)) = (theme_dir, builtin) {
         if let Ok(source) = std::fs::read_to_string(dir.join(name)) {
             return Some(source);
@@ -150,10 +164,20 @@ pub fn error_page(status: StatusCode, title: Msg, text: ErrorText<'_>) -> HttpRe
         ErrorText::Message(m) => (Some(m), None),
         ErrorText::Detail(d) => (None, Some(d)),
     };
-    let view = ErrorView { status: status.as_u16(), title, message, detail, locale, lang: locale };
-    let body = templates
-        .render("error.html", &view)
-        .unwrap_or_else(|_| format!("<!doctype html><title>{0}</title><h1>{0}</h1>", status.as_u16()));
+    let view = ErrorView {
+        status: status.as_u16(),
+        title,
+        message,
+        detail,
+        locale,
+        lang: locale,
+    };
+    let body = templates.render("error.html", &view).unwrap_or_else(|_| {
+        format!(
+            "<!doctype html><title>{0}</title><h1>{0}</h1>",
+            status.as_u16()
+        )
+    });
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -168,7 +192,9 @@ mod tests {
     fn every_embedded_template_compiles() {
         let t = Templates::new(None);
         for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".html")) {
-            t.env.get_template(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            t.env
+                .get_template(name)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 
@@ -177,10 +203,18 @@ mod tests {
         let t = Templates::new(None);
         for locale in crate::i18n::Locale::ALL {
             let ctx = serde_json::json!({ "locale": locale.code(), "minutes": 60, "name": "Ada", "status": 404 });
-            for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".html") || n.ends_with(".txt")) {
-                let out = t.render(name, &ctx).unwrap_or_else(|e| panic!("{name} in {}: {e}", locale.code()));
+            for (name, _) in EMBEDDED
+                .iter()
+                .filter(|(n, _)| n.ends_with(".html") || n.ends_with(".txt"))
+            {
+                let out = t
+                    .render(name, &ctx)
+                    .unwrap_or_else(|e| panic!("{name} in {}: {e}", locale.code()));
                 if name.ends_with(".html") && *name != "macros.html" {
-                    assert!(out.contains(&format!("lang=\"{}\"", locale.code())), "{name} lacks lang");
+                    assert!(
+                        out.contains(&format!("lang=\"{}\"", locale.code())),
+                        "{name} lacks lang"
+                    );
                 }
             }
         }
@@ -191,9 +225,20 @@ mod tests {
         let t = Templates::new(None);
         let ctx = serde_json::json!({ "locale": "en", "user": { "name": "<b>Ada</b>", "email": "a@b.c" } });
         let out = t.render("home.html", &ctx).unwrap();
-        assert!(out.contains("Signed in as &lt;b&gt;Ada&lt;&#x2f;b&gt; (a@b.c)"), "{out}");
-        let sessions = t.render("account/sessions.html", &serde_json::json!({ "locale": "en" })).unwrap();
-        assert!(sessions.contains("If you don't recognise one"), "catalogue text must not be escaped");
+        assert!(
+            out.contains("Signed in as &lt;b&gt;Ada&lt;&#x2f;b&gt; (a@b.c)"),
+            "{out}"
+        );
+        let sessions = t
+            .render(
+                "account/sessions.html",
+                &serde_json::json!({ "locale": "en" }),
+            )
+            .unwrap();
+        assert!(
+            sessions.contains("If you don't recognise one"),
+            "catalogue text must not be escaped"
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use crate::db::models::{Session, User, UserSettings};
 use crate::error::AppError;
 use crate::identity::devices::{DeviceToken, DEVICE_LIFETIME_DAYS};
 use crate::identity::ids::SessionId;
-use crate::identity::sessions::{self, ClientInfo, IssuedSession};
 use crate::identity::now;
+use crate::identity::sessions::{self, ClientInfo, IssuedSession};
 use crate::web::AppState;
 
 /// A signed-in person and their display preferences.
@@ -52,7 +52,10 @@ async fn lookup(req: &HttpRequest) -> Result<Option<SignedIn>, AppError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("application state missing".into()))?
         .clone();
-    let Some(token) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) else {
+    let Some(token) = req
+        .cookie(&state.settings.session.cookie_name)
+        .map(|c| c.value().to_string())
+    else {
         return Ok(None);
     };
     let policy = state.session_policy;
@@ -63,8 +66,15 @@ async fn lookup(req: &HttpRequest) -> Result<Option<SignedIn>, AppError> {
                 return Ok(None);
             };
             let settings = UserSettings::find(conn, &active.user.id)?;
-            let (theme, language) = settings.map(|s| (s.theme, Some(s.language))).unwrap_or_else(|| ("system".into(), None));
-            Ok(Some(SignedIn { session: active.session, user: active.user, theme, language }))
+            let (theme, language) = settings
+                .map(|s| (s.theme, Some(s.language)))
+                .unwrap_or_else(|| ("system".into(), None));
+            Ok(Some(SignedIn {
+                session: active.session,
+                user: active.user,
+                theme,
+                language,
+            }))
         })
         .await
 }
@@ -90,7 +100,9 @@ impl FromRequest for SignedIn {
                 Some(pq) if req.method() == actix_web::http::Method::GET => pq.as_str().to_string(),
                 _ => "/account".to_string(),
             };
-            resolve(req).await?.ok_or(AppError::LoginRequired { return_to })
+            resolve(req)
+                .await?
+                .ok_or(AppError::LoginRequired { return_to })
         })
     }
 }
@@ -105,7 +117,11 @@ pub struct UserView {
 
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
-        UserView { id: u.id.clone(), name: u.name.clone(), email: u.email.clone() }
+        UserView {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+        }
     }
 }
 
@@ -126,37 +142,53 @@ pub fn client_info(req: &HttpRequest) -> ClientInfo {
 /// `client_info` plus the browser's device cookie: what signing in needs.
 pub fn browser_client(state: &AppState, req: &HttpRequest) -> ClientInfo {
     ClientInfo {
-        device: req.cookie(&state.settings.session.device_cookie_name).and_then(|c| DeviceToken::parse(c.value())),
+        device: req
+            .cookie(&state.settings.session.device_cookie_name)
+            .and_then(|c| DeviceToken::parse(c.value())),
         ..client_info(req)
     }
 }
 
 /// The cookies a sign-in sets: the session, and the device cookie (renewed, so a browser in use
 /// stays known).
-pub fn add_session_cookies(res: &mut HttpResponse, state: &AppState, issued: &IssuedSession) -> Result<(), AppError> {
+pub fn add_session_cookies(
+    res: &mut HttpResponse,
+    state: &AppState,
+    issued: &IssuedSession,
+) -> Result<(), AppError> {
     res.add_cookie(&session_cookie(state, issued))?;
     res.add_cookie(&device_cookie(state, &issued.device))?;
     Ok(())
 }
 
 fn device_cookie(state: &AppState, device: &DeviceToken) -> Cookie<'static> {
-    Cookie::build(state.settings.session.device_cookie_name.clone(), device.as_str().to_string())
-        .path("/")
-        .http_only(true)
-        .secure(state.settings.secure_cookies())
-        .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::days(DEVICE_LIFETIME_DAYS))
-        .finish()
+    Cookie::build(
+        state.settings.session.device_cookie_name.clone(),
+        device.as_str().to_string(),
+    )
+    .path("/")
+    .http_only(true)
+    .secure(state.settings.secure_cookies())
+    .same_site(SameSite::Lax)
+    .max_age(actix_web::cookie::time::Duration::days(
+        DEVICE_LIFETIME_DAYS,
+    ))
+    .finish()
 }
 
 fn session_cookie(state: &AppState, issued: &IssuedSession) -> Cookie<'static> {
-    Cookie::build(state.settings.session.cookie_name.clone(), issued.token.clone())
-        .path("/")
-        .http_only(true)
-        .secure(state.settings.secure_cookies())
-        .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::seconds(state.settings.session.absolute_timeout_secs))
-        .finish()
+    Cookie::build(
+        state.settings.session.cookie_name.clone(),
+        issued.token.clone(),
+    )
+    .path("/")
+    .http_only(true)
+    .secure(state.settings.secure_cookies())
+    .same_site(SameSite::Lax)
+    .max_age(actix_web::cookie::time::Duration::seconds(
+        state.settings.session.absolute_timeout_secs,
+    ))
+    .finish()
 }
 
 pub fn clear_session_cookie(state: &AppState) -> Cookie<'static> {

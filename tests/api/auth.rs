@@ -61,7 +61,12 @@ async fn sign_up_then_account_then_sign_out_and_in(backend: Backend) {
 async fn email_is_normalised_and_duplicates_get_a_form_error(backend: Backend) {
     let app = spawn_app(backend).await;
     let b = app.browser();
-    assert_eq!(b.signup("Ada", "  Ada@Example.COM ", PASSWORD).await.status(), 303);
+    assert_eq!(
+        b.signup("Ada", "  Ada@Example.COM ", PASSWORD)
+            .await
+            .status(),
+        303
+    );
 
     let other = app.browser();
     let res = other.signup("Impostor", "ada@example.com", PASSWORD).await;
@@ -73,7 +78,9 @@ async fn email_is_normalised_and_duplicates_get_a_form_error(backend: Backend) {
     // Sign-in works with any capitalisation.
     let res = app.browser().login("ADA@example.com", PASSWORD).await;
     assert_eq!(res.status(), 303);
-    let emails: Vec<String> = app.query(|c| users::table.select(users::email).load(c)).await;
+    let emails: Vec<String> = app
+        .query(|c| users::table.select(users::email).load(c))
+        .await;
     assert_eq!(emails, vec!["ada@example.com".to_string()]);
 }
 
@@ -84,11 +91,21 @@ async fn concurrent_duplicate_sign_ups_create_exactly_one_user(backend: Backend)
         b.csrf().await;
     }
     let attempts = browsers.iter().enumerate().map(|(i, b)| async move {
-        b.signup(&format!("Racer {i}"), "race@example.com", PASSWORD).await.status().as_u16()
+        b.signup(&format!("Racer {i}"), "race@example.com", PASSWORD)
+            .await
+            .status()
+            .as_u16()
     });
     let statuses = futures_util::future::join_all(attempts).await;
-    assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 303 || *s == 422), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 422),
+        "{statuses:?}"
+    );
     let count: i64 = app.query(|c| users::table.count().get_result(c)).await;
     assert_eq!(count, 1);
     let accounts: i64 = app.query(|c| accounts::table.count().get_result(c)).await;
@@ -110,12 +127,18 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(backend: Backend) 
     let unknown_html = unknown.text().await.unwrap();
     assert!(wrong_html.contains("Incorrect email or password."));
     // Same page apart from the echoed email.
-    assert_eq!(wrong_html.replace("ada@example.com", "X"), unknown_html.replace("nobody@example.com", "X"));
+    assert_eq!(
+        wrong_html.replace("ada@example.com", "X"),
+        unknown_html.replace("nobody@example.com", "X")
+    );
 
     let failures: i64 = app
         .query(|c| {
             use portcullis::db::schema::audit_event::dsl::*;
-            audit_event.filter(kind.eq("session.sign_in_failed")).count().get_result(c)
+            audit_event
+                .filter(kind.eq("session.sign_in_failed"))
+                .count()
+                .get_result(c)
         })
         .await;
     assert_eq!(failures, 2);
@@ -128,7 +151,11 @@ async fn sign_up_form_errors_reshow_the_form(backend: Backend) {
     let res = b.post("/signup", &[]).await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    for msg in ["Enter your name.", "Enter your email address.", "Enter a password."] {
+    for msg in [
+        "Enter your name.",
+        "Enter your email address.",
+        "Enter a password.",
+    ] {
         assert!(html.contains(msg), "missing {msg}");
     }
 
@@ -136,10 +163,18 @@ async fn sign_up_form_errors_reshow_the_form(backend: Backend) {
     let html = res.text().await.unwrap();
     assert!(html.contains("Enter a valid email address"));
     assert!(html.contains("Use at least 8 characters."));
-    assert!(html.contains(r#"value="not-an-email""#), "the email is kept");
+    assert!(
+        html.contains(r#"value="not-an-email""#),
+        "the email is kept"
+    );
 
     let long = "x".repeat(129);
-    let html = b.signup("Ada", "ada@example.com", &long).await.text().await.unwrap();
+    let html = b
+        .signup("Ada", "ada@example.com", &long)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Use at most 128 characters."));
 
     let count: i64 = app.query(|c| users::table.count().get_result(c)).await;
@@ -158,7 +193,16 @@ async fn return_to_only_follows_local_paths(backend: Backend) {
     ];
     for (return_to, expected) in cases {
         let b = app.browser();
-        let res = b.post("/login", &[("email", "ada@example.com"), ("password", PASSWORD), ("return_to", return_to)]).await;
+        let res = b
+            .post(
+                "/login",
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", PASSWORD),
+                    ("return_to", return_to),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), 303);
         assert_eq!(location(&res), expected, "return_to={return_to}");
     }
@@ -168,7 +212,13 @@ async fn return_to_only_follows_local_paths(backend: Backend) {
     let res = b.get("/login?return_to=%2F%2Fevil.example").await;
     assert_eq!(location(&res), "/account");
     // And the page does not carry it into the form.
-    let html = app.browser().get("/login?return_to=%2F%2Fevil.example").await.text().await.unwrap();
+    let html = app
+        .browser()
+        .get("/login?return_to=%2F%2Fevil.example")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains("evil.example"));
 }
 
@@ -177,10 +227,24 @@ async fn outdated_password_hash_is_upgraded_at_sign_in(backend: Backend) {
     signed_up(&app, "ada@example.com").await;
     let app = app.restart_with(|s| s.password.log_n = 5).await;
 
-    assert_eq!(app.browser().login("ada@example.com", PASSWORD).await.status(), 303);
-    let hash: Option<String> = app.query(|c| accounts::table.select(accounts::password_hash).first(c)).await;
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    let hash: Option<String> = app
+        .query(|c| accounts::table.select(accounts::password_hash).first(c))
+        .await;
     let hash = hash.unwrap();
     assert!(hash.starts_with("$scrypt$ln=5,r=8,p=1$"), "{hash}");
     // The upgraded hash still verifies.
-    assert_eq!(app.browser().login("ada@example.com", PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
 }

@@ -24,7 +24,12 @@ fn portcullis(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -42,13 +47,36 @@ async fn user_commands_create_list_set_password_and_delete(backend: Backend) {
     let db = TestDb::new(backend);
     let out = portcullis(
         &db,
-        &["user", "create", "--email", "Admin@Example.com", "--name", "Admin", "--password-stdin", "--admin", "--verified"],
+        &[
+            "user",
+            "create",
+            "--email",
+            "Admin@Example.com",
+            "--name",
+            "Admin",
+            "--password-stdin",
+            "--admin",
+            "--verified",
+        ],
         Some("an admin passphrase\n"),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let id = stdout(&out).trim().to_string();
     assert!(id.starts_with("usr_"), "{id}");
-    let out = portcullis(&db, &["user", "create", "--email", "bob@example.com", "--name", "Bob", "--password", "bobs passphrase"], None);
+    let out = portcullis(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--name",
+            "Bob",
+            "--password",
+            "bobs passphrase",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
 
     let out = portcullis(&db, &["user", "list", "--json"], None);
@@ -59,23 +87,47 @@ async fn user_commands_create_list_set_password_and_delete(backend: Backend) {
     assert!(table.contains("admin@example.com") && table.contains("bob@example.com"));
 
     // set-password, then the server accepts the new password and refuses the old one.
-    let out = portcullis(&db, &["user", "set-password", &id, "--password-stdin"], Some("a fresh passphrase\n"));
+    let out = portcullis(
+        &db,
+        &["user", "set-password", &id, "--password-stdin"],
+        Some("a fresh passphrase\n"),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let test_db = std::sync::Arc::new(db);
     let app = spawn_on(backend, test_db.clone()).await;
-    assert_eq!(app.browser().login("admin@example.com", "an admin passphrase").await.status(), 401);
-    assert_eq!(app.browser().login("admin@example.com", "a fresh passphrase").await.status(), 303);
+    assert_eq!(
+        app.browser()
+            .login("admin@example.com", "an admin passphrase")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.browser()
+            .login("admin@example.com", "a fresh passphrase")
+            .await
+            .status(),
+        303
+    );
 
     let out = portcullis(&test_db, &["user", "delete", "bob@example.com"], None);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(app.browser().login("bob@example.com", "bobs passphrase").await.status(), 401);
+    assert_eq!(
+        app.browser()
+            .login("bob@example.com", "bobs passphrase")
+            .await
+            .status(),
+        401
+    );
     let table = stdout(&portcullis(&test_db, &["user", "list"], None));
     assert!(!table.contains("bob@example.com"));
 }
 
 async fn spawn_on(_backend: Backend, db: std::sync::Arc<TestDb>) -> TestApp {
     let settings = test_settings(&db);
-    let app = portcullis::startup::Application::build(settings.clone()).await.unwrap();
+    let app = portcullis::startup::Application::build(settings.clone())
+        .await
+        .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let _handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -85,9 +137,23 @@ async fn spawn_on(_backend: Backend, db: std::sync::Arc<TestDb>) -> TestApp {
 async fn cli_errors_are_clear_and_exit_non_zero(backend: Backend) {
     let db = TestDb::new(backend);
     let create = |email: &str, pw: &str| {
-        portcullis(&db, &["user", "create", "--email", email, "--name", "Ada", "--password-stdin"], Some(pw))
+        portcullis(
+            &db,
+            &[
+                "user",
+                "create",
+                "--email",
+                email,
+                "--name",
+                "Ada",
+                "--password-stdin",
+            ],
+            Some(pw),
+        )
     };
-    assert!(create("ada@example.com", "long enough pw\n").status.success());
+    assert!(create("ada@example.com", "long enough pw\n")
+        .status
+        .success());
 
     let dup = create("ADA@example.com", "long enough pw\n");
     assert!(!dup.status.success());
@@ -105,7 +171,11 @@ async fn cli_errors_are_clear_and_exit_non_zero(backend: Backend) {
     let missing = portcullis(&db, &["user", "delete", "nobody@example.com"], None);
     assert!(!missing.status.success() && stderr(&missing).contains("no user"));
 
-    let neither = portcullis(&db, &["user", "create", "--email", "x@example.com", "--name", "X"], None);
+    let neither = portcullis(
+        &db,
+        &["user", "create", "--email", "x@example.com", "--name", "X"],
+        None,
+    );
     assert!(!neither.status.success());
 
     let typo = Command::new(env!("CARGO_BIN_EXE_portcullis"))
@@ -117,24 +187,36 @@ async fn cli_errors_are_clear_and_exit_non_zero(backend: Backend) {
     assert!(!typo.status.success());
     // The variable as the user spelled it, not figment's internal "SESION.IDLE_TIMEOUT_SECS".
     assert!(
-        stderr(&typo).contains("environment variable PORTCULLIS_SESION__IDLE_TIMEOUT_SECS: unknown key `sesion`"),
+        stderr(&typo).contains(
+            "environment variable PORTCULLIS_SESION__IDLE_TIMEOUT_SECS: unknown key `sesion`"
+        ),
         "{}",
         stderr(&typo)
     );
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("portcullis.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:0\"\n\n[sesion]\nidle_timeout_secs = 5\n").unwrap();
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:0\"\n\n[sesion]\nidle_timeout_secs = 5\n",
+    )
+    .unwrap();
     let typo = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(["--config", file.to_str().unwrap(), "user", "list"])
         .env("PORTCULLIS_DATABASE__URL", &db.url)
         .output()
         .unwrap();
     assert!(!typo.status.success());
-    let expected = format!("error: configuration error: key `sesion` in config file {}: unknown key `sesion`", file.display());
+    let expected = format!(
+        "error: configuration error: key `sesion` in config file {}: unknown key `sesion`",
+        file.display()
+    );
     assert!(stderr(&typo).contains(&expected), "{}", stderr(&typo));
 
-    let missing_file = Command::new(env!("CARGO_BIN_EXE_portcullis")).args(["--config", "/nonexistent.toml", "migrate"]).output().unwrap();
+    let missing_file = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["--config", "/nonexistent.toml", "migrate"])
+        .output()
+        .unwrap();
     assert!(!missing_file.status.success() && stderr(&missing_file).contains("not found"));
 }
 

@@ -73,7 +73,9 @@ pub(crate) fn link_in(text: &str, path: &str) -> Option<String> {
     let at = text.find(&format!("{path}?token="))?;
     let start = text[..at].rfind("http")?;
     let rest = &text[start..];
-    let end = rest.find(|c: char| c.is_whitespace() || c == '"' || c == '<').unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .unwrap_or(rest.len());
     Some(rest[..end].to_string())
 }
 
@@ -88,7 +90,9 @@ pub(crate) fn path_of(link: &str) -> String {
 
 fn query_param(link: &str, name: &str) -> Option<String> {
     let u = url::Url::parse(link).unwrap();
-    u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    u.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 fn token_of(link: &str) -> String {
@@ -116,7 +120,10 @@ async fn follow(b: &Browser, link: &str, action: &str) -> reqwest::Response {
     }
     assert_eq!(page.status(), 200, "opening {link}");
     let html = page.text().await.unwrap();
-    assert!(has_form(&html, action), "the page of {link} posts to {action}: {html}");
+    assert!(
+        has_form(&html, action),
+        "the page of {link} posts to {action}: {html}"
+    );
     let token = hidden(&html, "token").expect("the page carries the token");
     assert_eq!(token, token_of(link));
     let mut fields: Vec<(&str, String)> = vec![("token", token)];
@@ -129,7 +136,11 @@ async fn follow(b: &Browser, link: &str, action: &str) -> reqwest::Response {
 
 /// Parsed messages the file transport wrote to `email`, oldest first.
 fn mails_to(app: &TestApp, email: &str) -> Vec<Mail> {
-    app.mails().into_iter().filter(|m| m.is_to(email)).map(|m| Mail::parse(&m.raw)).collect()
+    app.mails()
+        .into_iter()
+        .filter(|m| m.is_to(email))
+        .map(|m| Mail::parse(&m.raw))
+        .collect()
 }
 
 fn subject(m: &Mail) -> String {
@@ -138,24 +149,42 @@ fn subject(m: &Mail) -> String {
 
 /// Waits (up to 10 s) until at least `n` messages to `email` have a subject starting with
 /// `subject_prefix`; returns them oldest first.
-pub(crate) async fn wait_mails(app: &TestApp, email: &str, subject_prefix: &str, n: usize) -> Vec<Mail> {
+pub(crate) async fn wait_mails(
+    app: &TestApp,
+    email: &str,
+    subject_prefix: &str,
+    n: usize,
+) -> Vec<Mail> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let found: Vec<Mail> = mails_to(app, email).into_iter().filter(|m| subject(m).starts_with(subject_prefix)).collect();
+        let found: Vec<Mail> = mails_to(app, email)
+            .into_iter()
+            .filter(|m| subject(m).starts_with(subject_prefix))
+            .collect();
         if found.len() >= n {
             return found;
         }
         if Instant::now() > deadline {
-            panic!("expected {n} mail(s) to {email} with subject {subject_prefix:?}; found {}", found.len());
+            panic!(
+                "expected {n} mail(s) to {email} with subject {subject_prefix:?}; found {}",
+                found.len()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// The link of the `n`-th (1-based) mail to `email` with that subject.
-pub(crate) async fn nth_link(app: &TestApp, email: &str, subject_prefix: &str, path: &str, n: usize) -> String {
+pub(crate) async fn nth_link(
+    app: &TestApp,
+    email: &str,
+    subject_prefix: &str,
+    path: &str,
+    n: usize,
+) -> String {
     let mails = wait_mails(app, email, subject_prefix, n).await;
-    link_in(&mails[n - 1].text(), path).unwrap_or_else(|| panic!("no {path} link in: {}", mails[n - 1].text()))
+    link_in(&mails[n - 1].text(), path)
+        .unwrap_or_else(|| panic!("no {path} link in: {}", mails[n - 1].text()))
 }
 
 async fn verify_link(app: &TestApp, email: &str, n: usize) -> String {
@@ -179,7 +208,10 @@ pub(crate) async fn nth_code(app: &TestApp, email: &str, n: usize) -> String {
         .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()))
         .unwrap_or_else(|| panic!("no 6-digit code in: {text}"))
         .to_string();
-    assert!(subject(&mails[n - 1]).ends_with(&code), "the subject carries the code too");
+    assert!(
+        subject(&mails[n - 1]).ends_with(&code),
+        "the subject carries the code too"
+    );
     code
 }
 
@@ -198,7 +230,13 @@ async fn user_by_email(app: &TestApp, email: &str) -> Option<(String, String, bo
 
 async fn user_by_id(app: &TestApp, id: &str) -> (String, String, bool) {
     let id = id.to_string();
-    app.query(move |c| users::table.find(id).select((users::id, users::email, users::email_verified)).first(c)).await
+    app.query(move |c| {
+        users::table
+            .find(id)
+            .select((users::id, users::email, users::email_verified))
+            .first(c)
+    })
+    .await
 }
 
 async fn is_verified(app: &TestApp, email: &str) -> bool {
@@ -232,14 +270,20 @@ async fn outbox_to(app: &TestApp, email: &str) -> Vec<OutboxMessage> {
 
 async fn session_methods(app: &TestApp, user_id: &str) -> Vec<String> {
     let id = user_id.to_string();
-    app.query(move |c| sessions::table.filter(sessions::user_id.eq(id)).select(sessions::auth_method).load(c)).await
+    app.query(move |c| {
+        sessions::table
+            .filter(sessions::user_id.eq(id))
+            .select(sessions::auth_method)
+            .load(c)
+    })
+    .await
 }
 
 fn sets_session_cookie(res: &reqwest::Response) -> bool {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .any(|v| v.to_str().unwrap_or("").starts_with("portcullis_session=") && !v.to_str().unwrap_or("").starts_with("portcullis_session=;"))
+    res.headers().get_all("set-cookie").iter().any(|v| {
+        v.to_str().unwrap_or("").starts_with("portcullis_session=")
+            && !v.to_str().unwrap_or("").starts_with("portcullis_session=;")
+    })
 }
 
 /// `portcullis mail queue --json` against the test database, with the app's SMTP settings.
@@ -261,17 +305,33 @@ async fn mail_queue_json(db: &TestDb, port: u16) -> serde_json::Value {
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "mail queue failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "mail queue failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Polls (at most `within`) until the outbox row satisfies `pred`; the last row seen otherwise.
-async fn wait_outbox(app: &TestApp, id: &str, within: Duration, pred: impl Fn(&OutboxMessage) -> bool) -> Result<OutboxMessage, OutboxMessage> {
+async fn wait_outbox(
+    app: &TestApp,
+    id: &str,
+    within: Duration,
+    pred: impl Fn(&OutboxMessage) -> bool,
+) -> Result<OutboxMessage, OutboxMessage> {
     let deadline = Instant::now() + within;
     loop {
         let id2 = id.to_string();
-        let row: OutboxMessage =
-            app.query(move |c| mail_outbox::table.find(id2).select(OutboxMessage::as_select()).first(c)).await;
+        let row: OutboxMessage = app
+            .query(move |c| {
+                mail_outbox::table
+                    .find(id2)
+                    .select(OutboxMessage::as_select())
+                    .first(c)
+            })
+            .await;
         if pred(&row) {
             return Ok(row);
         }
@@ -297,32 +357,72 @@ async fn smtp_delivers_the_verification_mail_and_its_link_verifies(backend: Back
     let b = signed_up(&app, "ada@example.com").await;
 
     let got = sink
-        .wait_for(Duration::from_secs(15), |m| m.rcpt_to.iter().any(|r| r == "ada@example.com"))
+        .wait_for(Duration::from_secs(15), |m| {
+            m.rcpt_to.iter().any(|r| r == "ada@example.com")
+        })
         .await
         .expect("the SMTP server received the verification mail");
-    assert_eq!(got.rcpt_to, vec!["ada@example.com".to_string()], "envelope recipient");
+    assert_eq!(
+        got.rcpt_to,
+        vec!["ada@example.com".to_string()],
+        "envelope recipient"
+    );
     assert_eq!(got.mail_from, "no-reply@localhost", "envelope sender");
     assert!(got.auth.is_none(), "no credentials configured, so no AUTH");
     assert!(!got.helo.is_empty());
 
     let mail = got.mail();
-    assert!(mail.header("To").unwrap_or_default().contains("ada@example.com"), "{:?}", mail.headers);
-    assert!(mail.header("From").unwrap_or_default().contains("no-reply@localhost"));
-    assert_eq!(mail.header("Subject").as_deref(), Some("Confirm your email address"));
-    assert!(mail.content_type().starts_with("multipart/alternative"), "{}", mail.content_type());
-    assert!(mail.part("text/plain").is_some() && mail.part("text/html").is_some(), "{:?}", mail.parts);
+    assert!(
+        mail.header("To")
+            .unwrap_or_default()
+            .contains("ada@example.com"),
+        "{:?}",
+        mail.headers
+    );
+    assert!(mail
+        .header("From")
+        .unwrap_or_default()
+        .contains("no-reply@localhost"));
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("Confirm your email address")
+    );
+    assert!(
+        mail.content_type().starts_with("multipart/alternative"),
+        "{}",
+        mail.content_type()
+    );
+    assert!(
+        mail.part("text/plain").is_some() && mail.part("text/html").is_some(),
+        "{:?}",
+        mail.parts
+    );
     let link = link_in(&mail.text(), "/verify-email").expect("the text part has the link");
-    assert!(link.starts_with(&format!("{}/verify-email?token=", app.address)), "{link}");
+    assert!(
+        link.starts_with(&format!("{}/verify-email?token=", app.address)),
+        "{link}"
+    );
 
     assert!(!is_verified(&app, "ada@example.com").await);
     let res = follow(&b, &link, "/verify-email").await;
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("Email address confirmed"));
-    assert!(is_verified(&app, "ada@example.com").await, "users.email_verified is set");
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Email address confirmed"));
+    assert!(
+        is_verified(&app, "ada@example.com").await,
+        "users.email_verified is set"
+    );
 
     let rows = outbox_to(&app, "ada@example.com").await;
     assert_eq!(rows.len(), 1);
-    let sent = wait_outbox(&app, &rows[0].id, Duration::from_secs(5), |r| r.status == "sent").await.expect("the row is marked sent");
+    let sent = wait_outbox(&app, &rows[0].id, Duration::from_secs(5), |r| {
+        r.status == "sent"
+    })
+    .await
+    .expect("the row is marked sent");
     assert_eq!(sent.attempts, 1);
     assert!(sent.sent_at.is_some() && sent.last_error.is_none());
     assert_eq!(sink.messages().len(), 1, "sent exactly once");
@@ -337,34 +437,51 @@ async fn dead_smtp_server_loses_nothing_and_mail_arrives_when_it_comes_back(back
     // Signing up answers at once although the mail server is down.
     let b = app.browser();
     let res = b.signup("Ada Lovelace", "ada@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 303, "sign-up succeeds while the mail server is down");
+    assert_eq!(
+        res.status(),
+        303,
+        "sign-up succeeds while the mail server is down"
+    );
     assert_eq!(location(&res), "/account");
     assert!(user_by_email(&app, "ada@example.com").await.is_some());
 
     let rows = outbox_to(&app, "ada@example.com").await;
     assert_eq!(rows.len(), 1, "the mail is queued");
     let id = rows[0].id.clone();
-    let failed = wait_outbox(&app, &id, Duration::from_secs(15), |r| r.attempts >= 1 && r.last_error.is_some())
-        .await
-        .unwrap_or_else(|r| panic!("no failed attempt recorded: {r:?}"));
-    assert_eq!(failed.status, "pending", "a failed attempt is retried, not dropped");
+    let failed = wait_outbox(&app, &id, Duration::from_secs(15), |r| {
+        r.attempts >= 1 && r.last_error.is_some()
+    })
+    .await
+    .unwrap_or_else(|r| panic!("no failed attempt recorded: {r:?}"));
+    assert_eq!(
+        failed.status, "pending",
+        "a failed attempt is retried, not dropped"
+    );
     assert!(failed.sent_at.is_none());
     assert!(!failed.last_error.as_deref().unwrap().is_empty());
 
     // The operator sees it in the queue.
     let queue = mail_queue_json(&app.test_db, port).await;
     let queued = queue.as_array().expect("a JSON array");
-    let entry = queued.iter().find(|e| e["id"] == id.as_str()).unwrap_or_else(|| panic!("{id} not in {queue}"));
+    let entry = queued
+        .iter()
+        .find(|e| e["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} not in {queue}"));
     assert_eq!(entry["to"], "ada@example.com");
     assert_eq!(entry["subject"], "Confirm your email address");
     assert_eq!(entry["status"], "pending");
     assert!(entry["attempts"].as_i64().unwrap() >= 1, "{entry}");
-    assert!(entry["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{entry}");
+    assert!(
+        entry["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{entry}"
+    );
 
     // The server comes up on that port: the message arrives and the row is sent.
     let sink = SmtpSink::start_on(port);
     let got = sink
-        .wait_for(Duration::from_secs(15), |m| m.rcpt_to.iter().any(|r| r == "ada@example.com"))
+        .wait_for(Duration::from_secs(15), |m| {
+            m.rcpt_to.iter().any(|r| r == "ada@example.com")
+        })
         .await
         .expect("the queued mail arrives once the server is up");
     let first_link = link_in(&got.mail().text(), "/verify-email").expect("verification link");
@@ -372,7 +489,11 @@ async fn dead_smtp_server_loses_nothing_and_mail_arrives_when_it_comes_back(back
         .await
         .unwrap_or_else(|r| panic!("row not marked sent: {r:?}"));
     assert!(sent.attempts >= 2 && sent.sent_at.is_some(), "{sent:?}");
-    assert_eq!(mail_queue_json(&app.test_db, port).await, serde_json::json!([]), "nothing left unsent");
+    assert_eq!(
+        mail_queue_json(&app.test_db, port).await,
+        serde_json::json!([]),
+        "nothing left unsent"
+    );
 
     // The server goes away again (cutting lettre's pooled connection) and comes back on the same port.
     let mut sink = sink;
@@ -382,9 +503,11 @@ async fn dead_smtp_server_loses_nothing_and_mail_arrives_when_it_comes_back(back
     let rows = outbox_to(&app, "ada@example.com").await;
     assert_eq!(rows.len(), 2);
     let second = rows.iter().find(|r| r.id != id).unwrap().id.clone();
-    let failed = wait_outbox(&app, &second, Duration::from_secs(15), |r| r.attempts >= 1 && r.last_error.is_some())
-        .await
-        .unwrap_or_else(|r| panic!("no failed attempt recorded while the server was down: {r:?}"));
+    let failed = wait_outbox(&app, &second, Duration::from_secs(15), |r| {
+        r.attempts >= 1 && r.last_error.is_some()
+    })
+    .await
+    .unwrap_or_else(|r| panic!("no failed attempt recorded while the server was down: {r:?}"));
     assert_eq!(failed.status, "pending");
     let sink = sink.restart();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -392,10 +515,19 @@ async fn dead_smtp_server_loses_nothing_and_mail_arrives_when_it_comes_back(back
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let messages = sink.messages();
-    assert_eq!(messages.len(), 2, "the second mail arrives after the restart, the first is not re-sent");
-    let second_link = link_in(&messages[1].mail().text(), "/verify-email").expect("verification link");
+    assert_eq!(
+        messages.len(),
+        2,
+        "the second mail arrives after the restart, the first is not re-sent"
+    );
+    let second_link =
+        link_in(&messages[1].mail().text(), "/verify-email").expect("verification link");
     assert_ne!(first_link, second_link);
-    wait_outbox(&app, &second, Duration::from_secs(15), |r| r.status == "sent").await.expect("second row sent");
+    wait_outbox(&app, &second, Duration::from_secs(15), |r| {
+        r.status == "sent"
+    })
+    .await
+    .expect("second row sent");
 
     // The mail that made it through works.
     let res = follow(&b, &second_link, "/verify-email").await;
@@ -419,12 +551,20 @@ async fn verification_link_works_once(backend: Backend) {
 
     let res = follow(&b, &link, "/verify-email").await;
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("Email address confirmed"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Email address confirmed"));
     assert!(is_verified(&app, "ada@example.com").await);
 
     let again = follow(&app.browser(), &link, "/verify-email").await;
     assert_eq!(again.status(), 400, "a verification link works once");
-    assert!(again.text().await.unwrap().contains("expired or already used"));
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("expired or already used"));
 
     let junk = b.post("/verify-email", &[("token", "not-a-token")]).await;
     assert_eq!(junk.status(), 400);
@@ -438,7 +578,11 @@ async fn expired_verification_link_fails(backend: Backend) {
 
     let res = follow(&b, &link, "/verify-email").await;
     assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("expired or already used"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("expired or already used"));
     assert!(!is_verified(&app, "ada@example.com").await);
 }
 
@@ -447,28 +591,75 @@ async fn reset_and_verification_tokens_are_not_interchangeable(backend: Backend)
     let b = signed_up(&app, "ada@example.com").await;
     let verify = verify_link(&app, "ada@example.com", 1).await;
     let stranger = app.browser();
-    assert_eq!(stranger.post("/forgot", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        stranger
+            .post("/forgot", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let reset = reset_link(&app, "ada@example.com", 1).await;
 
     // A reset token at /verify-email.
-    let res = b.post("/verify-email", &[("token", &token_of(&reset))]).await;
-    assert_eq!(res.status(), 400, "a reset token does not verify an address");
+    let res = b
+        .post("/verify-email", &[("token", &token_of(&reset))])
+        .await;
+    assert_eq!(
+        res.status(),
+        400,
+        "a reset token does not verify an address"
+    );
     assert!(!is_verified(&app, "ada@example.com").await);
 
     // A verification token at /reset.
     let res = stranger
-        .post("/reset", &[("token", &token_of(&verify)), ("new_password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)])
+        .post(
+            "/reset",
+            &[
+                ("token", &token_of(&verify)),
+                ("new_password", NEW_PASSWORD),
+                ("confirm_password", NEW_PASSWORD),
+            ],
+        )
         .await;
-    assert_eq!(res.status(), 400, "a verification token does not reset a password");
-    assert!(res.text().await.unwrap().contains("invalid, expired or already used"));
-    assert_eq!(app.browser().login("ada@example.com", PASSWORD).await.status(), 303, "the password is unchanged");
-    assert_eq!(app.browser().login("ada@example.com", NEW_PASSWORD).await.status(), 401);
+    assert_eq!(
+        res.status(),
+        400,
+        "a verification token does not reset a password"
+    );
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("invalid, expired or already used"));
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        303,
+        "the password is unchanged"
+    );
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        401
+    );
 
     // Each still works for its own purpose.
     assert_eq!(follow(&b, &verify, "/verify-email").await.status(), 200);
     assert!(is_verified(&app, "ada@example.com").await);
     let res = stranger
-        .post("/reset", &[("token", &token_of(&reset)), ("new_password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)])
+        .post(
+            "/reset",
+            &[
+                ("token", &token_of(&reset)),
+                ("new_password", NEW_PASSWORD),
+                ("confirm_password", NEW_PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 303);
 }
@@ -483,20 +674,43 @@ async fn verification_resend_is_rate_limited_per_address(backend: Backend) {
         assert_eq!(location(&res), "/account?notice=verification-sent");
     }
     let res = b.post("/account/verify-email/resend", &[]).await;
-    assert_eq!(res.status(), 429, "the third resend within the hour is refused");
+    assert_eq!(
+        res.status(),
+        429,
+        "the third resend within the hour is refused"
+    );
     assert!(res.text().await.unwrap().contains("Too many requests"));
     // The public resend form counts against the same address.
-    let res = app.browser().post("/verify-email/resend", &[("email", "ada@example.com")]).await;
+    let res = app
+        .browser()
+        .post("/verify-email/resend", &[("email", "ada@example.com")])
+        .await;
     assert_eq!(res.status(), 429);
 
     let queued = outbox_to(&app, "ada@example.com").await;
-    assert_eq!(queued.len(), 3, "sign-up + two resends, nothing for the refused ones");
+    assert_eq!(
+        queued.len(),
+        3,
+        "sign-up + two resends, nothing for the refused ones"
+    );
     let mails = wait_mails(&app, "ada@example.com", "Confirm your email address", 3).await;
     // Each resend replaces the previous link: one live token, and exactly one of the links works.
-    let links: Vec<String> = mails.iter().map(|m| link_in(&m.text(), "/verify-email").unwrap()).collect();
-    assert_eq!(links.iter().collect::<std::collections::HashSet<_>>().len(), 3, "three different links");
+    let links: Vec<String> = mails
+        .iter()
+        .map(|m| link_in(&m.text(), "/verify-email").unwrap())
+        .collect();
+    assert_eq!(
+        links.iter().collect::<std::collections::HashSet<_>>().len(),
+        3,
+        "three different links"
+    );
     let live: i64 = app
-        .query(|c| verifications::table.filter(verifications::purpose.eq("verify_email")).count().get_result(c))
+        .query(|c| {
+            verifications::table
+                .filter(verifications::purpose.eq("verify_email"))
+                .count()
+                .get_result(c)
+        })
         .await;
     assert_eq!(live, 1, "earlier verification tokens were replaced");
     let mut working = 0;
@@ -516,80 +730,179 @@ async fn email_change_takes_effect_only_after_the_new_address_is_confirmed(backe
     let b = signed_up(&app, "ada@example.com").await;
     let (id, _, _) = user_by_email(&app, "ada@example.com").await.unwrap();
 
-    let res = b.post("/account/email", &[("new_email", "Ada.New@Example.com"), ("current_password", PASSWORD)]).await;
+    let res = b
+        .post(
+            "/account/email",
+            &[
+                ("new_email", "Ada.New@Example.com"),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account?notice=change-sent");
-    let html = b.get("/account?notice=change-sent").await.text().await.unwrap();
+    let html = b
+        .get("/account?notice=change-sent")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("We sent a confirmation link to the new address"));
 
     // Nothing changes until the link is followed.
     assert_eq!(user_by_id(&app, &id).await.1, "ada@example.com");
-    assert_eq!(app.browser().login("ada.new@example.com", PASSWORD).await.status(), 401);
+    assert_eq!(
+        app.browser()
+            .login("ada.new@example.com", PASSWORD)
+            .await
+            .status(),
+        401
+    );
 
     // The link goes to the new address only.
     let link = verify_link(&app, "ada.new@example.com", 1).await;
-    assert_eq!(outbox_to(&app, "ada@example.com").await.len(), 1, "the old address only got its sign-up mail");
+    assert_eq!(
+        outbox_to(&app, "ada@example.com").await.len(),
+        1,
+        "the old address only got its sign-up mail"
+    );
 
     let res = follow(&b, &link, "/verify-email").await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
-    assert!(html.contains("Email address changed") && html.contains("ada.new@example.com"), "{html}");
+    assert!(
+        html.contains("Email address changed") && html.contains("ada.new@example.com"),
+        "{html}"
+    );
     let (_, email, verified) = user_by_id(&app, &id).await;
     assert_eq!(email, "ada.new@example.com");
     assert!(verified, "the new address is verified");
 
-    assert_eq!(app.browser().login("ada.new@example.com", PASSWORD).await.status(), 303);
-    assert_eq!(app.browser().login("ada@example.com", PASSWORD).await.status(), 401);
-    assert_eq!(follow(&b, &link, "/verify-email").await.status(), 400, "the change link works once");
+    assert_eq!(
+        app.browser()
+            .login("ada.new@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        follow(&b, &link, "/verify-email").await.status(),
+        400,
+        "the change link works once"
+    );
 }
 
 async fn email_change_with_a_wrong_current_password_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let b = signed_up(&app, "ada@example.com").await;
 
-    let res = b.post("/account/email", &[("new_email", "ada.new@example.com"), ("current_password", "not my password")]).await;
+    let res = b
+        .post(
+            "/account/email",
+            &[
+                ("new_email", "ada.new@example.com"),
+                ("current_password", "not my password"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert!(html.contains("Your current password is incorrect."), "{html}");
-    assert!(!html.contains("not my password"), "passwords are never echoed");
+    assert!(
+        html.contains("Your current password is incorrect."),
+        "{html}"
+    );
+    assert!(
+        !html.contains("not my password"),
+        "passwords are never echoed"
+    );
 
-    assert!(outbox_to(&app, "ada.new@example.com").await.is_empty(), "no mail to the new address");
+    assert!(
+        outbox_to(&app, "ada.new@example.com").await.is_empty(),
+        "no mail to the new address"
+    );
     assert!(user_by_email(&app, "ada@example.com").await.is_some());
     assert!(user_by_email(&app, "ada.new@example.com").await.is_none());
 }
 
-async fn email_change_to_a_taken_address_looks_the_same_and_conflicts_if_taken_later(backend: Backend) {
+async fn email_change_to_a_taken_address_looks_the_same_and_conflicts_if_taken_later(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
     let ada = signed_up(&app, "ada@example.com").await;
     signed_up(&app, "bob@example.com").await;
     let (ada_id, _, _) = user_by_email(&app, "ada@example.com").await.unwrap();
 
     // Taken and free addresses get the same answer.
-    let taken = ada.post("/account/email", &[("new_email", "bob@example.com"), ("current_password", PASSWORD)]).await;
-    let free = ada.post("/account/email", &[("new_email", "carol@example.com"), ("current_password", PASSWORD)]).await;
+    let taken = ada
+        .post(
+            "/account/email",
+            &[
+                ("new_email", "bob@example.com"),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
+    let free = ada
+        .post(
+            "/account/email",
+            &[
+                ("new_email", "carol@example.com"),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(taken.status(), free.status());
     assert_eq!(taken.status(), 303);
     assert_eq!(location(&taken), location(&free));
-    assert_eq!(outbox_to(&app, "bob@example.com").await.len(), 1, "bob only got his own sign-up mail");
+    assert_eq!(
+        outbox_to(&app, "bob@example.com").await.len(),
+        1,
+        "bob only got his own sign-up mail"
+    );
 
     // Carol takes the address before Ada follows her link.
     let link = verify_link(&app, "carol@example.com", 1).await;
     signed_up(&app, "carol@example.com").await;
     let res = follow(&ada, &link, "/verify-email").await;
     assert_eq!(res.status(), 409);
-    assert!(res.text().await.unwrap().contains("Another account now uses this address"));
-    assert_eq!(user_by_id(&app, &ada_id).await.1, "ada@example.com", "Ada keeps her address");
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Another account now uses this address"));
+    assert_eq!(
+        user_by_id(&app, &ada_id).await.1,
+        "ada@example.com",
+        "Ada keeps her address"
+    );
     let carol = user_by_email(&app, "carol@example.com").await.unwrap();
     assert_ne!(carol.0, ada_id);
 }
 
-async fn stale_verification_link_of_the_old_address_does_not_undo_an_email_change(backend: Backend) {
+async fn stale_verification_link_of_the_old_address_does_not_undo_an_email_change(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
     let b = signed_up(&app, "ada@example.com").await;
     let (id, _, _) = user_by_email(&app, "ada@example.com").await.unwrap();
     // The sign-up link to the old address is never used; Ada moves to a new address.
     let old_link = verify_link(&app, "ada@example.com", 1).await;
-    let res = b.post("/account/email", &[("new_email", "ada.new@example.com"), ("current_password", PASSWORD)]).await;
+    let res = b
+        .post(
+            "/account/email",
+            &[
+                ("new_email", "ada.new@example.com"),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let change = verify_link(&app, "ada.new@example.com", 1).await;
     assert_eq!(follow(&b, &change, "/verify-email").await.status(), 200);
@@ -601,8 +914,14 @@ async fn stale_verification_link_of_the_old_address_does_not_undo_an_email_chang
     let (_, email, _) = user_by_id(&app, &id).await;
     // An old link must not move the address back: whoever reads the old mailbox would take the
     // account back (and could then reset its password).
-    assert_eq!(email, "ada.new@example.com", "the confirmed change must stand (old link answered {status})");
-    assert_eq!(status, 400, "a link for an address that is no longer the account's is dead");
+    assert_eq!(
+        email, "ada.new@example.com",
+        "the confirmed change must stand (old link answered {status})"
+    );
+    assert_eq!(
+        status, 400,
+        "a link for an address that is no longer the account's is dead"
+    );
 }
 
 // ---- 5. require_verified_email ----
@@ -615,7 +934,10 @@ async fn required_verification_blocks_sign_in_until_the_link_is_followed(backend
     assert_eq!(res.status(), 200);
     assert!(!sets_session_cookie(&res), "sign-up does not sign in");
     let html = res.text().await.unwrap();
-    assert!(html.contains("Check your email") && html.contains("ada@example.com"), "{html}");
+    assert!(
+        html.contains("Check your email") && html.contains("ada@example.com"),
+        "{html}"
+    );
     assert!(b.session_token().await.is_none());
     assert_signed_out(&b).await;
 
@@ -625,20 +947,38 @@ async fn required_verification_blocks_sign_in_until_the_link_is_followed(backend
     assert!(!sets_session_cookie(&res));
     let html = res.text().await.unwrap();
     assert!(html.contains("Confirm your email address first"), "{html}");
-    assert!(has_form(&html, "/verify-email/resend"), "a resend form: {html}");
+    assert!(
+        has_form(&html, "/verify-email/resend"),
+        "a resend form: {html}"
+    );
     assert_eq!(hidden(&html, "email").as_deref(), Some("ada@example.com"));
     assert_signed_out(&b).await;
     // A wrong password says nothing about the address.
-    assert_eq!(b.login("ada@example.com", "not the password").await.status(), 401);
+    assert_eq!(
+        b.login("ada@example.com", "not the password")
+            .await
+            .status(),
+        401
+    );
 
     let first = verify_link(&app, "ada@example.com", 1).await;
-    let res = b.post("/verify-email/resend", &[("email", "ada@example.com")]).await;
+    let res = b
+        .post("/verify-email/resend", &[("email", "ada@example.com")])
+        .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Check your email"));
     let second = verify_link(&app, "ada@example.com", 2).await;
     assert_ne!(first, second);
-    assert_eq!(follow(&b, &first, "/verify-email").await.status(), 400, "the resent link replaces the first");
-    assert_eq!(b.login("ada@example.com", PASSWORD).await.status(), 403, "still unverified");
+    assert_eq!(
+        follow(&b, &first, "/verify-email").await.status(),
+        400,
+        "the resent link replaces the first"
+    );
+    assert_eq!(
+        b.login("ada@example.com", PASSWORD).await.status(),
+        403,
+        "still unverified"
+    );
 
     let res = follow(&b, &second, "/verify-email").await;
     assert_eq!(res.status(), 200);
@@ -661,7 +1001,11 @@ async fn required_verification_refuses_oidc_authorization_for_an_unverified_user
         })
         .await;
     b.base = app.address.clone();
-    assert_eq!(b.get("/account").await.status(), 200, "the session survived the restart");
+    assert_eq!(
+        b.get("/account").await.status(),
+        200,
+        "the session survived the restart"
+    );
 
     let (client_id, secret) = rp::register(&app, rp::spec("Notes")).await;
     let client = rp::rp(&app, &client_id, secret.as_deref()).await;
@@ -683,8 +1027,13 @@ async fn required_verification_refuses_oidc_authorization_for_an_unverified_user
     let link = verify_link(&app, "ada@example.com", 1).await;
     assert_eq!(follow(&b, &link, "/verify-email").await.status(), 200);
     let started = client.start(&["openid", "email"], true, &[]);
-    let Outcome::Callback(cb) = drive(&b, &started.url, Some("allow")).await else { panic!("no callback after verifying") };
-    let tokens = client.exchange(cb.code(), started.verifier).await.expect("code exchange");
+    let Outcome::Callback(cb) = drive(&b, &started.url, Some("allow")).await else {
+        panic!("no callback after verifying")
+    };
+    let tokens = client
+        .exchange(cb.code(), started.verifier)
+        .await
+        .expect("code exchange");
     let _ = tokens;
 }
 
@@ -703,25 +1052,40 @@ async fn forgot_answers_the_same_for_known_and_unknown_addresses(backend: Backen
     let known = known.text().await.unwrap();
     let unknown = unknown.text().await.unwrap();
     assert!(known.contains("If an account uses that address"), "{known}");
-    assert_eq!(known.replace("ada@example.com", "X"), unknown.replace("nobody@example.com", "X"));
+    assert_eq!(
+        known.replace("ada@example.com", "X"),
+        unknown.replace("nobody@example.com", "X")
+    );
 
     let mail = &wait_mails(&app, "ada@example.com", "Reset your password", 1).await[0];
     assert!(link_in(&mail.text(), "/reset").is_some());
-    assert!(outbox_to(&app, "nobody@example.com").await.is_empty(), "no mail for an unknown address");
+    assert!(
+        outbox_to(&app, "nobody@example.com").await.is_empty(),
+        "no mail for an unknown address"
+    );
 }
 
 async fn password_reset_sets_the_password_and_ends_every_session(backend: Backend) {
     let app = spawn_app(backend).await;
     let first = signed_up(&app, "ada@example.com").await;
     let second = app.browser();
-    assert_eq!(second.login("ada@example.com", PASSWORD).await.status(), 303);
+    assert_eq!(
+        second.login("ada@example.com", PASSWORD).await.status(),
+        303
+    );
     assert_eq!(first.get("/account").await.status(), 200);
     assert_eq!(second.get("/account").await.status(), 200);
     let (id, _, _) = user_by_email(&app, "ada@example.com").await.unwrap();
     assert_eq!(session_methods(&app, &id).await.len(), 2);
 
     let stranger = app.browser();
-    assert_eq!(stranger.post("/forgot", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        stranger
+            .post("/forgot", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let link = reset_link(&app, "ada@example.com", 1).await;
     let page = stranger.get(&path_of(&link)).await;
     assert_eq!(page.status(), 200);
@@ -731,7 +1095,16 @@ async fn password_reset_sets_the_password_and_ends_every_session(backend: Backen
     let token = hidden(&html, "token").expect("the form carries the token");
     assert_eq!(token, token_of(&link));
 
-    let res = stranger.post("/reset", &[("token", &token), ("new_password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)]).await;
+    let res = stranger
+        .post(
+            "/reset",
+            &[
+                ("token", &token),
+                ("new_password", NEW_PASSWORD),
+                ("confirm_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/login?notice=reset");
 
@@ -743,9 +1116,25 @@ async fn password_reset_sets_the_password_and_ends_every_session(backend: Backen
     let notice = &wait_mails(&app, "ada@example.com", "Your password was changed", 1).await[0];
     assert!(notice.text().contains("all your sessions were signed out"));
 
-    assert_eq!(app.browser().login("ada@example.com", PASSWORD).await.status(), 401, "the old password fails");
-    assert_eq!(app.browser().login("ada@example.com", NEW_PASSWORD).await.status(), 303);
-    assert!(is_verified(&app, "ada@example.com").await, "receiving the link proved the address");
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        401,
+        "the old password fails"
+    );
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert!(
+        is_verified(&app, "ada@example.com").await,
+        "receiving the link proved the address"
+    );
 }
 
 async fn reset_link_works_once_and_expires(backend: Backend) {
@@ -753,46 +1142,155 @@ async fn reset_link_works_once_and_expires(backend: Backend) {
     signed_up(&app, "ada@example.com").await;
     let b = app.browser();
 
-    assert_eq!(b.post("/forgot", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        b.post("/forgot", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let link = reset_link(&app, "ada@example.com", 1).await;
     let token = token_of(&link);
-    let res = b.post("/reset", &[("token", &token), ("new_password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)]).await;
+    let res = b
+        .post(
+            "/reset",
+            &[
+                ("token", &token),
+                ("new_password", NEW_PASSWORD),
+                ("confirm_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
-    let again = b.post("/reset", &[("token", &token), ("new_password", "yet another passphrase"), ("confirm_password", "yet another passphrase")]).await;
+    let again = b
+        .post(
+            "/reset",
+            &[
+                ("token", &token),
+                ("new_password", "yet another passphrase"),
+                ("confirm_password", "yet another passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(again.status(), 400, "a reset link works once");
-    assert!(again.text().await.unwrap().contains("invalid, expired or already used"));
-    assert_eq!(app.browser().login("ada@example.com", NEW_PASSWORD).await.status(), 303);
-    assert_eq!(app.browser().login("ada@example.com", "yet another passphrase").await.status(), 401);
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("invalid, expired or already used"));
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", "yet another passphrase")
+            .await
+            .status(),
+        401
+    );
 
     // An expired link.
-    assert_eq!(b.post("/forgot", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        b.post("/forgot", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let link = reset_link(&app, "ada@example.com", 2).await;
     expire_tokens(&app, "reset_password").await;
-    let res = b.post("/reset", &[("token", &token_of(&link)), ("new_password", "expired passphrase"), ("confirm_password", "expired passphrase")]).await;
+    let res = b
+        .post(
+            "/reset",
+            &[
+                ("token", &token_of(&link)),
+                ("new_password", "expired passphrase"),
+                ("confirm_password", "expired passphrase"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 400, "an expired reset link fails");
-    assert_eq!(app.browser().login("ada@example.com", NEW_PASSWORD).await.status(), 303, "the password is unchanged");
-    assert_eq!(app.browser().login("ada@example.com", "expired passphrase").await.status(), 401);
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        303,
+        "the password is unchanged"
+    );
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", "expired passphrase")
+            .await
+            .status(),
+        401
+    );
 }
 
 async fn reset_with_a_mismatched_confirmation_is_refused_and_keeps_the_link(backend: Backend) {
     let app = spawn_app(backend).await;
     signed_up(&app, "ada@example.com").await;
     let b = app.browser();
-    assert_eq!(b.post("/forgot", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        b.post("/forgot", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let token = token_of(&reset_link(&app, "ada@example.com", 1).await);
 
-    let res = b.post("/reset", &[("token", &token), ("new_password", NEW_PASSWORD), ("confirm_password", "something else entirely")]).await;
+    let res = b
+        .post(
+            "/reset",
+            &[
+                ("token", &token),
+                ("new_password", NEW_PASSWORD),
+                ("confirm_password", "something else entirely"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains("The passwords do not match."), "{html}");
-    assert!(!html.contains(NEW_PASSWORD) && !html.contains("something else entirely"), "passwords are never echoed");
-    assert_eq!(hidden(&html, "token").as_deref(), Some(token.as_str()), "the form keeps the token");
-    assert_eq!(app.browser().login("ada@example.com", PASSWORD).await.status(), 303, "the password is unchanged");
+    assert!(
+        !html.contains(NEW_PASSWORD) && !html.contains("something else entirely"),
+        "passwords are never echoed"
+    );
+    assert_eq!(
+        hidden(&html, "token").as_deref(),
+        Some(token.as_str()),
+        "the form keeps the token"
+    );
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        303,
+        "the password is unchanged"
+    );
 
     // The link was not spent by the refused attempt.
-    let res = b.post("/reset", &[("token", &token), ("new_password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)]).await;
+    let res = b
+        .post(
+            "/reset",
+            &[
+                ("token", &token),
+                ("new_password", NEW_PASSWORD),
+                ("confirm_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(app.browser().login("ada@example.com", NEW_PASSWORD).await.status(), 303);
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        303
+    );
 }
 
 async fn forgot_is_rate_limited_per_address(backend: Backend) {
@@ -804,10 +1302,18 @@ async fn forgot_is_rate_limited_per_address(backend: Backend) {
             assert_eq!(b.post("/forgot", &[("email", email)]).await.status(), 200);
         }
         let res = b.post("/forgot", &[("email", email)]).await;
-        assert_eq!(res.status(), 429, "the third request for {email} within the hour is refused");
+        assert_eq!(
+            res.status(),
+            429,
+            "the third request for {email} within the hour is refused"
+        );
         assert!(res.text().await.unwrap().contains("Too many requests"));
     }
-    let resets = outbox_to(&app, "ada@example.com").await.into_iter().filter(|m| m.subject == "Reset your password").count();
+    let resets = outbox_to(&app, "ada@example.com")
+        .await
+        .into_iter()
+        .filter(|m| m.subject == "Reset your password")
+        .count();
     assert_eq!(resets, 2);
 }
 
@@ -819,11 +1325,32 @@ async fn forgot_is_rate_limited_per_ip(backend: Backend) {
     .await;
     signed_up(&app, "carol@example.com").await;
     let b = app.browser();
-    assert_eq!(b.post("/forgot", &[("email", "ada@example.com")]).await.status(), 200);
-    assert_eq!(app.browser().post("/forgot", &[("email", "bob@example.com")]).await.status(), 200);
-    let res = app.browser().post("/forgot", &[("email", "carol@example.com")]).await;
-    assert_eq!(res.status(), 429, "the third request from one IP within the hour is refused, whatever the address");
-    assert!(outbox_to(&app, "carol@example.com").await.iter().all(|m| m.subject != "Reset your password"));
+    assert_eq!(
+        b.post("/forgot", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.browser()
+            .post("/forgot", &[("email", "bob@example.com")])
+            .await
+            .status(),
+        200
+    );
+    let res = app
+        .browser()
+        .post("/forgot", &[("email", "carol@example.com")])
+        .await;
+    assert_eq!(
+        res.status(),
+        429,
+        "the third request from one IP within the hour is refused, whatever the address"
+    );
+    assert!(outbox_to(&app, "carol@example.com")
+        .await
+        .iter()
+        .all(|m| m.subject != "Reset your password"));
 }
 
 // ---- 7. magic links ----
@@ -833,14 +1360,21 @@ async fn magic_link_request_answers_the_same_for_known_and_unknown_addresses(bac
     signed_up(&app, "ada@example.com").await;
     let b = app.browser();
 
-    let known = b.post("/login/magic", &[("email", "ada@example.com")]).await;
-    let unknown = b.post("/login/magic", &[("email", "nobody@example.com")]).await;
+    let known = b
+        .post("/login/magic", &[("email", "ada@example.com")])
+        .await;
+    let unknown = b
+        .post("/login/magic", &[("email", "nobody@example.com")])
+        .await;
     assert_eq!(known.status(), 200);
     assert_eq!(known.status(), unknown.status());
     let known = known.text().await.unwrap();
     let unknown = unknown.text().await.unwrap();
     assert!(known.contains("a sign-in link is on its way"), "{known}");
-    assert_eq!(known.replace("ada@example.com", "X"), unknown.replace("nobody@example.com", "X"));
+    assert_eq!(
+        known.replace("ada@example.com", "X"),
+        unknown.replace("nobody@example.com", "X")
+    );
 
     magic_link(&app, "ada@example.com", 1).await;
     assert!(outbox_to(&app, "nobody@example.com").await.is_empty());
@@ -852,12 +1386,26 @@ async fn magic_link_signs_in_once_and_honours_a_local_return_to(backend: Backend
     let (id, _, _) = user_by_email(&app, "ada@example.com").await.unwrap();
     let b = app.browser();
     let login = b.get("/login").await.text().await.unwrap();
-    assert!(has_form(&login, "/login/magic"), "the sign-in page offers a sign-in link");
+    assert!(
+        has_form(&login, "/login/magic"),
+        "the sign-in page offers a sign-in link"
+    );
 
-    let res = b.post("/login/magic", &[("email", "ada@example.com"), ("return_to", "/account/settings?x=1")]).await;
+    let res = b
+        .post(
+            "/login/magic",
+            &[
+                ("email", "ada@example.com"),
+                ("return_to", "/account/settings?x=1"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let link = magic_link(&app, "ada@example.com", 1).await;
-    assert_eq!(query_param(&link, "return_to").as_deref(), Some("/account/settings?x=1"));
+    assert_eq!(
+        query_param(&link, "return_to").as_deref(),
+        Some("/account/settings?x=1")
+    );
     assert!(b.session_token().await.is_none());
 
     let res = follow(&b, &link, "/login/magic/confirm").await;
@@ -866,12 +1414,20 @@ async fn magic_link_signs_in_once_and_honours_a_local_return_to(backend: Backend
     assert!(sets_session_cookie(&res));
     assert_eq!(b.get("/account").await.status(), 200);
     let methods = session_methods(&app, &id).await;
-    assert_eq!(methods.iter().filter(|m| *m == "email:link").count(), 1, "{methods:?}");
+    assert_eq!(
+        methods.iter().filter(|m| *m == "email:link").count(),
+        1,
+        "{methods:?}"
+    );
 
     let other = app.browser();
     let again = follow(&other, &link, "/login/magic/confirm").await;
     assert_eq!(again.status(), 400, "a magic link works once");
-    assert!(again.text().await.unwrap().contains("invalid, expired or already used"));
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("invalid, expired or already used"));
     assert_signed_out(&other).await;
 }
 
@@ -881,7 +1437,18 @@ async fn magic_link_ignores_a_hostile_return_to(backend: Backend) {
 
     // Asked for with a hostile return_to: the link does not carry it.
     let b = app.browser();
-    assert_eq!(b.post("/login/magic", &[("email", "ada@example.com"), ("return_to", "//evil.example")]).await.status(), 200);
+    assert_eq!(
+        b.post(
+            "/login/magic",
+            &[
+                ("email", "ada@example.com"),
+                ("return_to", "//evil.example")
+            ]
+        )
+        .await
+        .status(),
+        200
+    );
     let link = magic_link(&app, "ada@example.com", 1).await;
     assert!(!link.contains("evil"), "{link}");
     let res = follow(&b, &link, "/login/magic/confirm").await;
@@ -890,13 +1457,30 @@ async fn magic_link_ignores_a_hostile_return_to(backend: Backend) {
 
     // A link tampered with afterwards.
     let c = app.browser();
-    assert_eq!(c.post("/login/magic", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        c.post("/login/magic", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let link = magic_link(&app, "ada@example.com", 2).await;
     let token = token_of(&link);
-    let page = c.get(&format!("/login/magic?token={token}&return_to=%2F%2Fevil.example")).await;
+    let page = c
+        .get(&format!(
+            "/login/magic?token={token}&return_to=%2F%2Fevil.example"
+        ))
+        .await;
     assert_eq!(page.status(), 200);
-    assert!(!page.text().await.unwrap().contains("evil.example"), "the page does not carry a hostile return_to");
-    let res = c.post("/login/magic/confirm", &[("token", &token), ("return_to", "//evil.example")]).await;
+    assert!(
+        !page.text().await.unwrap().contains("evil.example"),
+        "the page does not carry a hostile return_to"
+    );
+    let res = c
+        .post(
+            "/login/magic/confirm",
+            &[("token", &token), ("return_to", "//evil.example")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account");
     assert!(sets_session_cookie(&res));
@@ -906,7 +1490,12 @@ async fn expired_magic_link_fails(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.accounts.magic_link = true).await;
     signed_up(&app, "ada@example.com").await;
     let b = app.browser();
-    assert_eq!(b.post("/login/magic", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        b.post("/login/magic", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let link = magic_link(&app, "ada@example.com", 1).await;
     expire_tokens(&app, "magic_link").await;
 
@@ -920,13 +1509,29 @@ async fn magic_link_routes_are_404_when_disabled(backend: Backend) {
     let app = spawn_app(backend).await;
     signed_up(&app, "ada@example.com").await;
     let b = app.browser();
-    assert_eq!(b.post("/login/magic", &[("email", "ada@example.com")]).await.status(), 404);
+    assert_eq!(
+        b.post("/login/magic", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        404
+    );
     assert_eq!(b.get("/login/magic?token=x").await.status(), 404);
-    assert_eq!(b.post("/login/magic/confirm", &[("token", "x")]).await.status(), 404);
+    assert_eq!(
+        b.post("/login/magic/confirm", &[("token", "x")])
+            .await
+            .status(),
+        404
+    );
     let queued = outbox_to(&app, "ada@example.com").await;
-    assert!(queued.iter().all(|m| m.subject != "Your sign-in link"), "no link sent");
+    assert!(
+        queued.iter().all(|m| m.subject != "Your sign-in link"),
+        "no link sent"
+    );
     let login = b.get("/login").await.text().await.unwrap();
-    assert!(!has_form(&login, "/login/magic"), "the sign-in page does not offer it");
+    assert!(
+        !has_form(&login, "/login/magic"),
+        "the sign-in page does not offer it"
+    );
 }
 
 // ---- 8. email codes ----
@@ -949,22 +1554,46 @@ async fn email_code_signs_in_once(backend: Backend) {
     let (id, _, _) = user_by_email(&app, "ada@example.com").await.unwrap();
     let b = app.browser();
 
-    let res = b.post("/login/code", &[("email", "ada@example.com"), ("return_to", "/account/sessions")]).await;
+    let res = b
+        .post(
+            "/login/code",
+            &[
+                ("email", "ada@example.com"),
+                ("return_to", "/account/sessions"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(has_form(&html, "/login/code/verify"));
     assert_eq!(hidden(&html, "email").as_deref(), Some("ada@example.com"));
     let code = nth_code(&app, "ada@example.com", 1).await;
 
-    let res = b.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &code), ("return_to", "/account/sessions")]).await;
+    let res = b
+        .post(
+            "/login/code/verify",
+            &[
+                ("email", "ada@example.com"),
+                ("code", &code),
+                ("return_to", "/account/sessions"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account/sessions");
     assert!(sets_session_cookie(&res));
     assert_eq!(b.get("/account").await.status(), 200);
-    assert!(session_methods(&app, &id).await.contains(&"email:code".to_string()));
+    assert!(session_methods(&app, &id)
+        .await
+        .contains(&"email:code".to_string()));
 
     let other = app.browser();
-    let res = other.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &code)]).await;
+    let res = other
+        .post(
+            "/login/code/verify",
+            &[("email", "ada@example.com"), ("code", &code)],
+        )
+        .await;
     assert_eq!(res.status(), 422, "a code works once");
     assert_signed_out(&other).await;
 }
@@ -974,26 +1603,60 @@ async fn wrong_email_codes_are_refused_and_lock_the_code(backend: Backend) {
     signed_up(&app, "ada@example.com").await;
     let b = app.browser();
 
-    assert_eq!(b.post("/login/code", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        b.post("/login/code", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let code = nth_code(&app, "ada@example.com", 1).await;
     for _ in 0..3 {
-        let res = b.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &wrong(&code))]).await;
+        let res = b
+            .post(
+                "/login/code/verify",
+                &[("email", "ada@example.com"), ("code", &wrong(&code))],
+            )
+            .await;
         assert_eq!(res.status(), 422);
         assert!(res.text().await.unwrap().contains("That code is not right"));
     }
-    let res = b.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &code)]).await;
-    assert_eq!(res.status(), 422, "after 3 wrong tries even the right code fails");
+    let res = b
+        .post(
+            "/login/code/verify",
+            &[("email", "ada@example.com"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        422,
+        "after 3 wrong tries even the right code fails"
+    );
     assert!(!sets_session_cookie(&res));
     assert_signed_out(&b).await;
 
     // Under the limit the right code still works.
-    assert_eq!(b.post("/login/code", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        b.post("/login/code", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let code = nth_code(&app, "ada@example.com", 2).await;
     for _ in 0..2 {
-        let res = b.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &wrong(&code))]).await;
+        let res = b
+            .post(
+                "/login/code/verify",
+                &[("email", "ada@example.com"), ("code", &wrong(&code))],
+            )
+            .await;
         assert_eq!(res.status(), 422);
     }
-    let res = b.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &code)]).await;
+    let res = b
+        .post(
+            "/login/code/verify",
+            &[("email", "ada@example.com"), ("code", &code)],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(b.get("/account").await.status(), 200);
 }
@@ -1002,11 +1665,21 @@ async fn expired_email_code_fails(backend: Backend) {
     let app = email_code_app(backend).await;
     signed_up(&app, "ada@example.com").await;
     let b = app.browser();
-    assert_eq!(b.post("/login/code", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        b.post("/login/code", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let code = nth_code(&app, "ada@example.com", 1).await;
     expire_tokens(&app, "email_code").await;
 
-    let res = b.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &code)]).await;
+    let res = b
+        .post(
+            "/login/code/verify",
+            &[("email", "ada@example.com"), ("code", &code)],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert!(!sets_session_cookie(&res));
     assert_signed_out(&b).await;
@@ -1019,9 +1692,19 @@ async fn email_code_is_bound_to_its_address(backend: Backend) {
     let b = app.browser();
 
     // Bob has no code: Ada's does not work for him.
-    assert_eq!(b.post("/login/code", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        b.post("/login/code", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let ada_code = nth_code(&app, "ada@example.com", 1).await;
-    let res = b.post("/login/code/verify", &[("email", "bob@example.com"), ("code", &ada_code)]).await;
+    let res = b
+        .post(
+            "/login/code/verify",
+            &[("email", "bob@example.com"), ("code", &ada_code)],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert_signed_out(&b).await;
 
@@ -1029,32 +1712,73 @@ async fn email_code_is_bound_to_its_address(backend: Backend) {
     let mut n = 0;
     let bob_code = loop {
         n += 1;
-        assert_eq!(b.post("/login/code", &[("email", "bob@example.com")]).await.status(), 200);
+        assert_eq!(
+            b.post("/login/code", &[("email", "bob@example.com")])
+                .await
+                .status(),
+            200
+        );
         let c = nth_code(&app, "bob@example.com", n).await;
         if c != ada_code {
             break c;
         }
     };
-    let res = b.post("/login/code/verify", &[("email", "bob@example.com"), ("code", &ada_code)]).await;
+    let res = b
+        .post(
+            "/login/code/verify",
+            &[("email", "bob@example.com"), ("code", &ada_code)],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert_signed_out(&b).await;
 
     // Each code signs in its own address.
-    let res = b.post("/login/code/verify", &[("email", "ada@example.com"), ("code", &ada_code)]).await;
+    let res = b
+        .post(
+            "/login/code/verify",
+            &[("email", "ada@example.com"), ("code", &ada_code)],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     let (ada_id, _, _) = user_by_email(&app, "ada@example.com").await.unwrap();
-    assert!(session_methods(&app, &ada_id).await.contains(&"email:code".to_string()));
+    assert!(session_methods(&app, &ada_id)
+        .await
+        .contains(&"email:code".to_string()));
     let c = app.browser();
-    assert_eq!(c.post("/login/code/verify", &[("email", "bob@example.com"), ("code", &bob_code)]).await.status(), 303);
+    assert_eq!(
+        c.post(
+            "/login/code/verify",
+            &[("email", "bob@example.com"), ("code", &bob_code)]
+        )
+        .await
+        .status(),
+        303
+    );
 }
 
 async fn email_code_routes_are_404_when_disabled(backend: Backend) {
     let app = spawn_app(backend).await;
     signed_up(&app, "ada@example.com").await;
     let b = app.browser();
-    assert_eq!(b.post("/login/code", &[("email", "ada@example.com")]).await.status(), 404);
-    assert_eq!(b.post("/login/code/verify", &[("email", "ada@example.com"), ("code", "123456")]).await.status(), 404);
-    assert!(outbox_to(&app, "ada@example.com").await.iter().all(|m| !m.subject.starts_with("Your sign-in code")));
+    assert_eq!(
+        b.post("/login/code", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        b.post(
+            "/login/code/verify",
+            &[("email", "ada@example.com"), ("code", "123456")]
+        )
+        .await
+        .status(),
+        404
+    );
+    assert!(outbox_to(&app, "ada@example.com")
+        .await
+        .iter()
+        .all(|m| !m.subject.starts_with("Your sign-in code")));
 }
 
 // ---- 9. mail contents ----
@@ -1067,13 +1791,43 @@ async fn mails_never_contain_the_password_and_html_links_sit_in_hrefs(backend: B
     .await;
     let name = "Ada <b>Lovelace</b>";
     let b = app.browser();
-    assert_eq!(b.signup(name, "ada@example.com", PASSWORD).await.status(), 303);
+    assert_eq!(
+        b.signup(name, "ada@example.com", PASSWORD).await.status(),
+        303
+    );
     let other = app.browser();
-    assert_eq!(other.post("/forgot", &[("email", "ada@example.com")]).await.status(), 200);
-    assert_eq!(other.post("/login/magic", &[("email", "ada@example.com")]).await.status(), 200);
-    assert_eq!(other.post("/login/code", &[("email", "ada@example.com")]).await.status(), 200);
+    assert_eq!(
+        other
+            .post("/forgot", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        other
+            .post("/login/magic", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        other
+            .post("/login/code", &[("email", "ada@example.com")])
+            .await
+            .status(),
+        200
+    );
     let reset = reset_link(&app, "ada@example.com", 1).await;
-    let res = other.post("/reset", &[("token", &token_of(&reset)), ("new_password", NEW_PASSWORD), ("confirm_password", NEW_PASSWORD)]).await;
+    let res = other
+        .post(
+            "/reset",
+            &[
+                ("token", &token_of(&reset)),
+                ("new_password", NEW_PASSWORD),
+                ("confirm_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     wait_mails(&app, "ada@example.com", "Your password was changed", 1).await;
 
@@ -1084,30 +1838,59 @@ async fn mails_never_contain_the_password_and_html_links_sit_in_hrefs(backend: B
         ("Your sign-in code", None),
         ("Your password was changed", None),
     ];
-    let raws: Vec<String> = app.mails().into_iter().filter(|m| m.is_to("ada@example.com")).map(|m| m.raw).collect();
+    let raws: Vec<String> = app
+        .mails()
+        .into_iter()
+        .filter(|m| m.is_to("ada@example.com"))
+        .map(|m| m.raw)
+        .collect();
     assert_eq!(raws.len(), expected.len());
     for raw in &raws {
         let mail = Mail::parse(raw);
         let subject = subject(&mail);
         let (text, html) = (mail.text(), mail.html());
-        assert!(!text.is_empty() && !html.is_empty(), "{subject}: both parts");
+        assert!(
+            !text.is_empty() && !html.is_empty(),
+            "{subject}: both parts"
+        );
         for secret in [PASSWORD, NEW_PASSWORD] {
-            assert!(!raw.contains(secret) && !text.contains(secret) && !html.contains(secret), "{subject} contains a password");
+            assert!(
+                !raw.contains(secret) && !text.contains(secret) && !html.contains(secret),
+                "{subject} contains a password"
+            );
         }
 
         // Valid-looking HTML whose user data is escaped.
         let trimmed = html.trim();
-        assert!(trimmed.to_ascii_lowercase().starts_with("<!doctype html>"), "{subject}: {trimmed}");
+        assert!(
+            trimmed.to_ascii_lowercase().starts_with("<!doctype html>"),
+            "{subject}: {trimmed}"
+        );
         assert!(trimmed.ends_with("</html>"), "{subject}");
         assert!(html.contains("<body") && html.contains("</body>"));
-        assert!(!html.contains("<b>Lovelace</b>"), "{subject}: the name is escaped in HTML");
-        assert!(html.contains("Ada &lt;b&gt;Lovelace&lt;&#x2f;b&gt;") || html.contains("Ada &lt;b&gt;Lovelace&lt;/b&gt;"), "{subject}: {html}");
-        assert_eq!(html.matches("<a ").count(), html.matches("</a>").count(), "{subject}: balanced links");
+        assert!(
+            !html.contains("<b>Lovelace</b>"),
+            "{subject}: the name is escaped in HTML"
+        );
+        assert!(
+            html.contains("Ada &lt;b&gt;Lovelace&lt;&#x2f;b&gt;")
+                || html.contains("Ada &lt;b&gt;Lovelace&lt;/b&gt;"),
+            "{subject}: {html}"
+        );
+        assert_eq!(
+            html.matches("<a ").count(),
+            html.matches("</a>").count(),
+            "{subject}: balanced links"
+        );
 
-        let (_, path) = expected.iter().find(|(s, _)| subject.starts_with(s)).unwrap_or_else(|| panic!("unexpected mail {subject}"));
+        let (_, path) = expected
+            .iter()
+            .find(|(s, _)| subject.starts_with(s))
+            .unwrap_or_else(|| panic!("unexpected mail {subject}"));
         match path {
             Some(path) => {
-                let link = link_in(&text, path).unwrap_or_else(|| panic!("{subject}: no link in text"));
+                let link =
+                    link_in(&text, path).unwrap_or_else(|| panic!("{subject}: no link in text"));
                 assert!(link.starts_with(&app.address), "{subject}: {link}");
                 assert!(
                     html_unescape(&html).contains(&format!(r#"href="{link}""#)),
@@ -1117,12 +1900,21 @@ async fn mails_never_contain_the_password_and_html_links_sit_in_hrefs(backend: B
             None if subject.starts_with("Your password was changed") => {
                 let forgot = format!("{}/forgot", app.address);
                 assert!(text.contains(&forgot));
-                assert!(html_unescape(&html).contains(&format!(r#"href="{forgot}""#)), "{html}");
+                assert!(
+                    html_unescape(&html).contains(&format!(r#"href="{forgot}""#)),
+                    "{html}"
+                );
             }
             None => {
                 let code = subject.rsplit(' ').next().unwrap();
-                assert!(code.len() == 6 && text.contains(code) && html.contains(code), "{subject}");
-                assert!(!html.contains("href=\"http"), "a code mail has no sign-in link");
+                assert!(
+                    code.len() == 6 && text.contains(code) && html.contains(code),
+                    "{subject}"
+                );
+                assert!(
+                    !html.contains("href=\"http"),
+                    "a code mail has no sign-in link"
+                );
             }
         }
     }

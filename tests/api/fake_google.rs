@@ -35,8 +35,15 @@ impl SigningKey {
         // `as_der` is PKCS#8; jsonwebtoken reads PKCS#8 from a "PRIVATE KEY" PEM.
         let der = pair.as_der().expect("PKCS#8 DER");
         let b64 = STANDARD.encode(der.as_ref());
-        let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-        let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"));
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        );
         let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("PEM key");
         let c = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
         let jwk = json!({
@@ -47,7 +54,11 @@ impl SigningKey {
             "n": URL_SAFE_NO_PAD.encode(&c.n),
             "e": URL_SAFE_NO_PAD.encode(&c.e),
         });
-        SigningKey { kid: kid.to_string(), key, jwk }
+        SigningKey {
+            kid: kid.to_string(),
+            key,
+            jwk,
+        }
     }
 
     pub fn sign(&self, claims: &Value) -> String {
@@ -98,7 +109,10 @@ pub struct Authorization {
 
 impl Authorization {
     pub fn param(&self, name: &str) -> Option<String> {
-        self.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+        self.url
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
 }
 
@@ -132,10 +146,16 @@ impl FakeGoogle {
             .await;
         Mock::given(method("GET"))
             .and(path("/jwks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": [key.jwk.clone()] })))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({ "keys": [key.jwk.clone()] })),
+            )
             .mount(&server)
             .await;
-        FakeGoogle { server, key, codes: AtomicU32::new(0) }
+        FakeGoogle {
+            server,
+            key,
+            codes: AtomicU32::new(0),
+        }
     }
 
     pub fn issuer(&self) -> String {
@@ -145,7 +165,10 @@ impl FakeGoogle {
     /// Reads the authorization request Portcullis redirected the browser to.
     pub fn authorization(&self, location: &str) -> Authorization {
         let expected = format!("{}/authorize?", self.issuer());
-        assert!(location.starts_with(&expected), "not sent to the fake Google's authorization endpoint: {location}");
+        assert!(
+            location.starts_with(&expected),
+            "not sent to the fake Google's authorization endpoint: {location}"
+        );
         let url = url::Url::parse(location).unwrap();
         let get = |name: &str| {
             url.query_pairs()
@@ -213,18 +236,27 @@ impl FakeGoogle {
     /// Answers this flow's token request with a valid ID token for `p`; returns the ID token.
     pub async fn answer_with_person(&self, auth: &Authorization, p: &Person) -> String {
         let id_token = self.key.sign(&self.claims(auth, p));
-        self.answer_token(auth, Self::token_response(&id_token)).await;
+        self.answer_token(auth, Self::token_response(&id_token))
+            .await;
         id_token
     }
 
     /// How many token requests reached the fake.
     pub async fn token_requests(&self) -> usize {
-        self.server.received_requests().await.unwrap_or_default().iter().filter(|r| r.url.path() == "/token").count()
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/token")
+            .count()
     }
 }
 
 fn form_value(req: &Request, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(&req.body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(&req.body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// A form field of the request body has exactly this value.
@@ -241,6 +273,7 @@ struct PkceS256(String);
 
 impl Match for PkceS256 {
     fn matches(&self, req: &Request) -> bool {
-        form_value(req, "code_verifier").is_some_and(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())) == self.0)
+        form_value(req, "code_verifier")
+            .is_some_and(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())) == self.0)
     }
 }

@@ -63,16 +63,31 @@ impl TestDb {
         match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}", data_dir.path().join("test.db").display());
-                TestDb { url, data_dir, pg: None }
+                TestDb {
+                    url,
+                    data_dir,
+                    pg: None,
+                }
             }
             Backend::Postgres => {
                 let admin = std::env::var("TEST_DATABASE_URL").unwrap();
-                let name = format!("portcullis_test_{}", portcullis::crypto::random_token(9).to_lowercase().replace(['-', '_'], "x"));
-                let mut conn = diesel::PgConnection::establish(&admin).expect("connect to TEST_DATABASE_URL");
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                let name = format!(
+                    "portcullis_test_{}",
+                    portcullis::crypto::random_token(9)
+                        .to_lowercase()
+                        .replace(['-', '_'], "x")
+                );
+                let mut conn =
+                    diesel::PgConnection::establish(&admin).expect("connect to TEST_DATABASE_URL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
                 let mut url = url::Url::parse(&admin).unwrap();
                 url.set_path(&name);
-                TestDb { url: url.to_string(), data_dir, pg: Some((admin, name)) }
+                TestDb {
+                    url: url.to_string(),
+                    data_dir,
+                    pg: Some((admin, name)),
+                }
             }
         }
     }
@@ -134,18 +149,32 @@ async fn start(mut settings: Settings, test_db: Arc<TestDb>) -> TestApp {
     if settings.issuer == "http://127.0.0.1:8080" {
         settings.issuer = address.clone();
     }
-    let app = Application::build_on(settings.clone(), listener).await.expect("application builds");
+    let app = Application::build_on(settings.clone(), listener)
+        .await
+        .expect("application builds");
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let db = Db::connect(&test_db.url, 2, Duration::from_secs(5)).unwrap();
-    TestApp { address, db, settings, test_db, handle: Some(handle) }
+    TestApp {
+        address,
+        db,
+        settings,
+        test_db,
+        handle: Some(handle),
+    }
 }
 
 impl TestApp {
     /// Wraps a server started by the test itself.
     pub fn attach(address: String, settings: Settings, test_db: Arc<TestDb>) -> TestApp {
         let db = Db::connect(&test_db.url, 2, Duration::from_secs(5)).unwrap();
-        TestApp { address, db, settings, test_db, handle: None }
+        TestApp {
+            address,
+            db,
+            settings,
+            test_db,
+            handle: None,
+        }
     }
 
     /// Stops this server and starts a new one on the same database and data directory.
@@ -174,7 +203,11 @@ impl TestApp {
             .user_agent("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
             .build()
             .unwrap();
-        Browser { client, jar, base: self.address.clone() }
+        Browser {
+            client,
+            jar,
+            base: self.address.clone(),
+        }
     }
 
     /// Runs a query against the app's database.
@@ -198,7 +231,11 @@ pub struct Browser {
 
 impl Browser {
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{}", self.base, path)).send().await.unwrap()
+        self.client
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
@@ -228,15 +265,25 @@ impl Browser {
     }
 
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(format!("{}{}", self.base, path)).form(fields).send().await.unwrap()
+        self.client
+            .post(format!("{}{}", self.base, path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn signup(&self, name: &str, email: &str, password: &str) -> reqwest::Response {
-        self.post("/signup", &[("name", name), ("email", email), ("password", password)]).await
+        self.post(
+            "/signup",
+            &[("name", name), ("email", email), ("password", password)],
+        )
+        .await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post("/login", &[("email", email), ("password", password)]).await
+        self.post("/login", &[("email", email), ("password", password)])
+            .await
     }
 
     pub async fn session_token(&self) -> Option<String> {
@@ -245,14 +292,22 @@ impl Browser {
 }
 
 pub fn location(res: &reqwest::Response) -> String {
-    res.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
 }
 
 /// A signed-up and signed-in browser.
 pub async fn signed_up(app: &TestApp, email: &str) -> Browser {
     let b = app.browser();
     let res = b.signup("Ada Lovelace", email, PASSWORD).await;
-    assert_eq!(res.status(), 303, "sign-up failed: {}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        303,
+        "sign-up failed: {}",
+        res.text().await.unwrap()
+    );
     b
 }
 
@@ -266,7 +321,10 @@ pub struct SentMail {
 
 impl SentMail {
     pub fn is_to(&self, email: &str) -> bool {
-        self.raw.lines().any(|l| l.to_ascii_lowercase().starts_with("to:") && l.to_ascii_lowercase().contains(&email.to_ascii_lowercase()))
+        self.raw.lines().any(|l| {
+            l.to_ascii_lowercase().starts_with("to:")
+                && l.to_ascii_lowercase().contains(&email.to_ascii_lowercase())
+        })
     }
 }
 
@@ -274,8 +332,14 @@ impl TestApp {
     /// Every message written so far by the file transport.
     pub fn mails(&self) -> Vec<SentMail> {
         let dir = self.settings.mail.file_dir.clone();
-        let mut files: Vec<_> = std::fs::read_dir(&dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
         files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files.into_iter().filter_map(|p| std::fs::read_to_string(p).ok()).map(|raw| SentMail { raw }).collect()
+        files
+            .into_iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .map(|raw| SentMail { raw })
+            .collect()
     }
 }

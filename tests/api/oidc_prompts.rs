@@ -44,10 +44,20 @@ struct IdInfo {
 
 /// Checks the callback's `state`, redeems its code and validates the ID token (nonce included).
 async fn redeem(rp: &Rp, started: Started, cb: &Callback) -> IdInfo {
-    assert_eq!(cb.get("state"), Some(started.state.secret().as_str()), "state echoed: {:?}", cb.params);
-    let tokens = rp.exchange(cb.code(), started.verifier).await.expect("code exchange");
+    assert_eq!(
+        cb.get("state"),
+        Some(started.state.secret().as_str()),
+        "state echoed: {:?}",
+        cb.params
+    );
+    let tokens = rp
+        .exchange(cb.code(), started.verifier)
+        .await
+        .expect("code exchange");
     let id_token = tokens.id_token().expect("an ID token");
-    let claims = id_token.claims(&rp.client.id_token_verifier(), &started.nonce).expect("a valid ID token");
+    let claims = id_token
+        .claims(&rp.client.id_token_verifier(), &started.nonce)
+        .expect("a valid ID token");
     IdInfo {
         raw: id_token.to_string(),
         sub: claims.subject().as_str().to_string(),
@@ -61,7 +71,10 @@ fn describe(outcome: &Outcome) -> String {
         Outcome::Callback(cb) => format!("callback {:?}", cb.params),
         Outcome::Login(loc) => format!("login page {loc}"),
         Outcome::Consent(_) => "consent page".to_string(),
-        Outcome::Page(status, html) => format!("page {status}: {}", html.chars().take(400).collect::<String>()),
+        Outcome::Page(status, html) => format!(
+            "page {status}: {}",
+            html.chars().take(400).collect::<String>()
+        ),
     }
 }
 
@@ -91,13 +104,18 @@ async fn silent_callback(b: &Browser, url: &str) -> Callback {
     let res = b.client.get(url).send().await.unwrap();
     assert_eq!(res.status(), 302, "a silent answer is one redirect");
     let loc = location(&res);
-    assert!(loc.starts_with(rp::REDIRECT), "redirected to the client, not {loc}");
+    assert!(
+        loc.starts_with(rp::REDIRECT),
+        "redirected to the client, not {loc}"
+    );
     callback_from(&loc)
 }
 
 fn callback_from(loc: &str) -> Callback {
     let url = url::Url::parse(loc).unwrap();
-    Callback { params: url.query_pairs().into_owned().collect() }
+    Callback {
+        params: url.query_pairs().into_owned().collect(),
+    }
 }
 
 fn assert_error(cb: &Callback, error: &str, state: &str, issuer: &str) {
@@ -109,27 +127,45 @@ fn assert_error(cb: &Callback, error: &str, state: &str, issuer: &str) {
 
 /// `/authorize?…` with the given parameters, encoded as a browser would send them.
 fn authorize_url(app: &TestApp, pairs: &[(&str, &str)]) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
     format!("{}/authorize?{query}", app.address)
 }
 
 /// Posts the consent form of a consent page, as the person clicking `decision` would.
 async fn answer_consent(b: &Browser, html: &str, decision: &str) -> Callback {
     let sealed = rp::extract(html, r#"name="req" value=""#);
-    let res = b.post("/authorize/consent", &[("req", sealed.as_str()), ("decision", decision)]).await;
+    let res = b
+        .post(
+            "/authorize/consent",
+            &[("req", sealed.as_str()), ("decision", decision)],
+        )
+        .await;
     assert_eq!(res.status(), 302);
     let loc = location(&res);
-    assert!(loc.starts_with(rp::REDIRECT), "consent answer goes to the client, not {loc}");
+    assert!(
+        loc.starts_with(rp::REDIRECT),
+        "consent answer goes to the client, not {loc}"
+    );
     callback_from(&loc)
 }
 
 /// The sealed request inside a login location's `return_to`.
 fn sealed_from_login(loc: &str) -> String {
     let url = url::Url::parse(&format!("http://x{loc}")).unwrap();
-    let return_to = url.query_pairs().find(|(k, _)| k == "return_to").map(|(_, v)| v.into_owned()).expect("return_to");
+    let return_to = url
+        .query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned())
+        .expect("return_to");
     assert!(return_to.starts_with("/authorize/continue?"), "{return_to}");
     let inner = url::Url::parse(&format!("http://x{return_to}")).unwrap();
-    inner.query_pairs().find(|(k, _)| k == "req").map(|(_, v)| v.into_owned()).expect("req")
+    inner
+        .query_pairs()
+        .find(|(k, _)| k == "req")
+        .map(|(_, v)| v.into_owned())
+        .expect("req")
 }
 
 fn has_force(loc: &str) -> bool {
@@ -152,7 +188,9 @@ async fn normal_client(app: &TestApp, name: &str) -> Rp {
 
 // 1 ──────────────────────────────────────────────────────────────────────────────────────────
 
-async fn prompt_none_while_signed_out_returns_login_required_with_long_state_intact(backend: Backend) {
+async fn prompt_none_while_signed_out_returns_login_required_with_long_state_intact(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
     let (id, _) = rp::register(&app, rp::spec("Silent")).await;
     let b = app.browser();
@@ -180,7 +218,9 @@ async fn prompt_none_while_signed_out_returns_login_required_with_long_state_int
 
 // 2 ──────────────────────────────────────────────────────────────────────────────────────────
 
-async fn prompt_none_while_signed_in_with_consent_is_silent_and_keeps_sub_and_auth_time(backend: Backend) {
+async fn prompt_none_while_signed_in_with_consent_is_silent_and_keeps_sub_and_auth_time(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
     let b = signed_up(&app, ADA).await;
     let rp = normal_client(&app, "Notes").await;
@@ -192,7 +232,10 @@ async fn prompt_none_while_signed_in_with_consent_is_silent_and_keeps_sub_and_au
     assert_eq!(cb.get("iss"), Some(app.address.as_str()));
     let second = redeem(&rp, started, &cb).await;
     assert_eq!(second.sub, first.sub);
-    assert_eq!(second.auth_time, first.auth_time, "same session, same auth_time");
+    assert_eq!(
+        second.auth_time, first.auth_time,
+        "same session, same auth_time"
+    );
 }
 
 // 3 ──────────────────────────────────────────────────────────────────────────────────────────
@@ -207,13 +250,18 @@ async fn prompt_login_forces_a_new_sign_in_with_a_later_auth_time(backend: Backe
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let started = rp.start(&["profile"], false, &[("prompt", "login")]);
     let loc = expect_login(&b, &started.url).await;
-    assert!(has_force(&loc), "signed in, yet the form must be shown: {loc}");
+    assert!(
+        has_force(&loc),
+        "signed in, yet the form must be shown: {loc}"
+    );
     let page = b.get(&loc).await;
     assert_eq!(page.status(), 200, "the login form, not a redirect past it");
     assert!(page.text().await.unwrap().contains(r#"action="/login""#));
 
     let outcome = login_and_continue(&b, &loc, ADA, Some("allow")).await;
-    let Outcome::Callback(cb) = outcome else { panic!("after signing in again: {}", describe(&outcome)) };
+    let Outcome::Callback(cb) = outcome else {
+        panic!("after signing in again: {}", describe(&outcome))
+    };
     let second = redeem(&rp, started, &cb).await;
     assert_eq!(second.sub, first.sub);
     assert!(
@@ -237,11 +285,19 @@ async fn max_age_exceeded_forces_a_new_sign_in_with_a_later_auth_time(backend: B
     let loc = expect_login(&b, &started.url).await;
     assert!(has_force(&loc), "{loc}");
     let outcome = login_and_continue(&b, &loc, ADA, Some("allow")).await;
-    let Outcome::Callback(cb) = outcome else { panic!("after signing in again: {}", describe(&outcome)) };
+    let Outcome::Callback(cb) = outcome else {
+        panic!("after signing in again: {}", describe(&outcome))
+    };
     let second = redeem(&rp, started, &cb).await;
     assert_eq!(second.sub, first.sub);
-    let (t1, t2) = (first.auth_time.expect("auth_time"), second.auth_time.expect("auth_time with max_age"));
-    assert!(t2 > t1, "auth_time later after max_age forced a sign-in: {t1} then {t2}");
+    let (t1, t2) = (
+        first.auth_time.expect("auth_time"),
+        second.auth_time.expect("auth_time with max_age"),
+    );
+    assert!(
+        t2 > t1,
+        "auth_time later after max_age forced a sign-in: {t1} then {t2}"
+    );
 }
 
 async fn generous_max_age_needs_no_sign_in_and_keeps_auth_time(backend: Backend) {
@@ -255,7 +311,10 @@ async fn generous_max_age_needs_no_sign_in_and_keeps_auth_time(backend: Backend)
     let cb = silent_callback(&b, &started.url).await;
     let second = redeem(&rp, started, &cb).await;
     assert_eq!(second.sub, first.sub);
-    assert!(second.auth_time.is_some(), "auth_time present when max_age is used");
+    assert!(
+        second.auth_time.is_some(),
+        "auth_time present when max_age is used"
+    );
     assert_eq!(second.auth_time, first.auth_time);
 }
 
@@ -267,7 +326,11 @@ async fn id_token_hint_for_the_signed_in_user_with_prompt_none_is_silent(backend
     let rp = normal_client(&app, "Hinted").await;
     let first = flow(&b, &rp, &[], &[]).await;
 
-    let started = rp.start(&[], false, &[("prompt", "none"), ("id_token_hint", &first.raw)]);
+    let started = rp.start(
+        &[],
+        false,
+        &[("prompt", "none"), ("id_token_hint", &first.raw)],
+    );
     let cb = silent_callback(&b, &started.url).await;
     let second = redeem(&rp, started, &cb).await;
     assert_eq!(second.sub, first.sub);
@@ -275,7 +338,11 @@ async fn id_token_hint_for_the_signed_in_user_with_prompt_none_is_silent(backend
 
     // The same valid hint in a signed-out browser cannot stand in for a session.
     let out = app.browser();
-    let started = rp.start(&[], false, &[("prompt", "none"), ("id_token_hint", &first.raw)]);
+    let started = rp.start(
+        &[],
+        false,
+        &[("prompt", "none"), ("id_token_hint", &first.raw)],
+    );
     let cb = silent_callback(&out, &started.url).await;
     assert_error(&cb, "login_required", started.state.secret(), &app.address);
 }
@@ -290,7 +357,11 @@ async fn id_token_hint_for_another_user_with_prompt_none_returns_login_required(
     assert_ne!(ada_token.sub, bob_token.sub);
 
     // Bob's ID token as the hint in Ada's browser.
-    let started = rp.start(&[], false, &[("prompt", "none"), ("id_token_hint", &bob_token.raw)]);
+    let started = rp.start(
+        &[],
+        false,
+        &[("prompt", "none"), ("id_token_hint", &bob_token.raw)],
+    );
     let cb = silent_callback(&ada, &started.url).await;
     assert_error(&cb, "login_required", started.state.secret(), &app.address);
 
@@ -326,7 +397,12 @@ async fn forged_id_token_hint_is_rejected_as_invalid_request(backend: Backend) {
             }
             let started = rp.start(&[], false, &extra);
             let cb = expect_callback(&b, &started.url, None).await;
-            assert_eq!(cb.get("error"), Some("invalid_request"), "{what}, prompt={prompt:?}: {:?}", cb.params);
+            assert_eq!(
+                cb.get("error"),
+                Some("invalid_request"),
+                "{what}, prompt={prompt:?}: {:?}",
+                cb.params
+            );
             assert_error(&cb, "invalid_request", started.state.secret(), &app.address);
         }
     }
@@ -347,15 +423,23 @@ async fn login_hint_prefills_the_email_on_the_login_page(backend: Backend) {
 
     let started = rp.start(&[], false, &[("login_hint", ADA)]);
     let loc = expect_login(&b, &started.url).await;
-    assert!(!has_force(&loc), "nobody signed in, nothing to force: {loc}");
+    assert!(
+        !has_force(&loc),
+        "nobody signed in, nothing to force: {loc}"
+    );
     let page = b.get(&loc).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     let input = email_input(&html);
-    assert!(input.contains(r#"value="ada@example.com""#), "email prefilled: {input}");
+    assert!(
+        input.contains(r#"value="ada@example.com""#),
+        "email prefilled: {input}"
+    );
 
     let outcome = login_and_continue(&b, &loc, ADA, Some("allow")).await;
-    let Outcome::Callback(cb) = outcome else { panic!("{}", describe(&outcome)) };
+    let Outcome::Callback(cb) = outcome else {
+        panic!("{}", describe(&outcome))
+    };
     redeem(&rp, started, &cb).await;
 
     // A hint is data, never markup.
@@ -376,16 +460,23 @@ fn email_input(html: &str) -> String {
 
 // 7 ──────────────────────────────────────────────────────────────────────────────────────────
 
-async fn consent_is_asked_once_per_scope_set_and_again_for_new_scopes_or_prompt_consent(backend: Backend) {
+async fn consent_is_asked_once_per_scope_set_and_again_for_new_scopes_or_prompt_consent(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
     let b = signed_up(&app, ADA).await;
     let rp = normal_client(&app, "Careful").await;
 
     // First time: asked.
     let started = rp.start(&["profile"], false, &[]);
-    let Outcome::Consent(html) = drive(&b, &started.url, None).await else { panic!("first use asks for consent") };
+    let Outcome::Consent(html) = drive(&b, &started.url, None).await else {
+        panic!("first use asks for consent")
+    };
     assert!(html.contains("Careful"), "the page names the client");
-    assert!(html.contains("See your name"), "the page lists the profile scope");
+    assert!(
+        html.contains("See your name"),
+        "the page lists the profile scope"
+    );
     let cb = answer_consent(&b, &html, "allow").await;
     redeem(&rp, started, &cb).await;
 
@@ -398,7 +489,9 @@ async fn consent_is_asked_once_per_scope_set_and_again_for_new_scopes_or_prompt_
 
     // A new scope: asked again.
     let started = rp.start(&["profile", "email"], false, &[]);
-    let Outcome::Consent(html) = drive(&b, &started.url, None).await else { panic!("a new scope asks for consent") };
+    let Outcome::Consent(html) = drive(&b, &started.url, None).await else {
+        panic!("a new scope asks for consent")
+    };
     assert!(html.contains("See your email address"));
     let cb = answer_consent(&b, &html, "allow").await;
     redeem(&rp, started, &cb).await;
@@ -408,7 +501,9 @@ async fn consent_is_asked_once_per_scope_set_and_again_for_new_scopes_or_prompt_
 
     // prompt=consent: asked although everything was approved.
     let started = rp.start(&["profile", "email"], false, &[("prompt", "consent")]);
-    let Outcome::Consent(html) = drive(&b, &started.url, None).await else { panic!("prompt=consent asks for consent") };
+    let Outcome::Consent(html) = drive(&b, &started.url, None).await else {
+        panic!("prompt=consent asks for consent")
+    };
     let cb = answer_consent(&b, &html, "allow").await;
     redeem(&rp, started, &cb).await;
 }
@@ -421,13 +516,23 @@ async fn prompt_none_when_consent_is_needed_returns_consent_required(backend: Ba
     // Never approved.
     let started = rp.start(&[], false, &[("prompt", "none")]);
     let cb = silent_callback(&b, &started.url).await;
-    assert_error(&cb, "consent_required", started.state.secret(), &app.address);
+    assert_error(
+        &cb,
+        "consent_required",
+        started.state.secret(),
+        &app.address,
+    );
 
     // Approved for some scopes, silently asking for more.
     flow(&b, &rp, &[], &[]).await;
     let started = rp.start(&["email"], false, &[("prompt", "none")]);
     let cb = silent_callback(&b, &started.url).await;
-    assert_error(&cb, "consent_required", started.state.secret(), &app.address);
+    assert_error(
+        &cb,
+        "consent_required",
+        started.state.secret(),
+        &app.address,
+    );
 }
 
 async fn skip_consent_client_never_shows_consent(backend: Backend) {
@@ -441,7 +546,10 @@ async fn skip_consent_client_never_shows_consent(backend: Backend) {
     for (scopes, extra) in [
         (&[][..], &[][..]),
         (&["profile", "email"][..], &[][..]),
-        (&["profile", "email", "offline_access"][..], &[("prompt", "none")][..]),
+        (
+            &["profile", "email", "offline_access"][..],
+            &[("prompt", "none")][..],
+        ),
     ] {
         let started = rp.start(scopes, false, extra);
         let cb = silent_callback(&b, &started.url).await;
@@ -477,7 +585,10 @@ async fn authorization_request_as_a_post_form_succeeds(backend: Backend) {
     let res = post("post-1").await.unwrap();
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
-    assert!(html.contains(r#"action="/authorize/consent""#), "the consent page");
+    assert!(
+        html.contains(r#"action="/authorize/consent""#),
+        "the consent page"
+    );
     let cb = answer_consent(&b, &html, "allow").await;
     check_posted_code(&rp, &cb, "post-1", nonce, &app).await;
 
@@ -492,9 +603,17 @@ async fn authorization_request_as_a_post_form_succeeds(backend: Backend) {
 async fn check_posted_code(rp: &Rp, cb: &Callback, state: &str, nonce: &str, app: &TestApp) {
     assert_eq!(cb.get("state"), Some(state));
     assert_eq!(cb.get("iss"), Some(app.address.as_str()));
-    let tokens = rp.exchange(cb.code(), None).await.expect("code from a POSTed request works");
+    let tokens = rp
+        .exchange(cb.code(), None)
+        .await
+        .expect("code from a POSTed request works");
     let id_token = tokens.id_token().unwrap();
-    id_token.claims(&rp.client.id_token_verifier(), &Nonce::new(nonce.to_string())).expect("valid, with our nonce");
+    id_token
+        .claims(
+            &rp.client.id_token_verifier(),
+            &Nonce::new(nonce.to_string()),
+        )
+        .expect("valid, with our nonce");
 }
 
 async fn unknown_and_optional_parameters_are_accepted_and_ignored(backend: Backend) {
@@ -503,9 +622,23 @@ async fn unknown_and_optional_parameters_are_accepted_and_ignored(backend: Backe
     let rp = normal_client(&app, "Tolerant").await;
 
     let sets: [&[(&str, &str)]; 3] = [
-        &[("foo", "bar"), ("display", "page"), ("ui_locales", "fr"), ("acr_values", "1"), ("claims_locales", "en")],
-        &[("display", "popup"), ("ui_locales", "fr-CA fr en"), ("acr_values", "urn:mace:incommon:iap:silver 1")],
-        &[("display", "touch"), ("x-vendor", ""), ("claims_locales", "en de")],
+        &[
+            ("foo", "bar"),
+            ("display", "page"),
+            ("ui_locales", "fr"),
+            ("acr_values", "1"),
+            ("claims_locales", "en"),
+        ],
+        &[
+            ("display", "popup"),
+            ("ui_locales", "fr-CA fr en"),
+            ("acr_values", "urn:mace:incommon:iap:silver 1"),
+        ],
+        &[
+            ("display", "touch"),
+            ("x-vendor", ""),
+            ("claims_locales", "en de"),
+        ],
     ];
     for (i, extra) in sets.iter().enumerate() {
         let started = rp.start(&["profile"], false, extra);
@@ -532,12 +665,17 @@ async fn signed_out_browser_signs_in_and_the_flow_continues_to_a_working_code(ba
     assert!(!has_force(&loc));
 
     let outcome = login_and_continue(&b, &loc, ADA, None).await;
-    let Outcome::Consent(html) = outcome else { panic!("after signing in, consent: {}", describe(&outcome)) };
+    let Outcome::Consent(html) = outcome else {
+        panic!("after signing in, consent: {}", describe(&outcome))
+    };
     let cb = answer_consent(&b, &html, "allow").await;
     assert_eq!(cb.get("iss"), Some(app.address.as_str()));
     let id = redeem(&rp, started, &cb).await;
     assert!(id.sub.starts_with("usr_"), "{}", id.sub);
-    assert!(b.session_token().await.is_some(), "the browser is now signed in");
+    assert!(
+        b.session_token().await.is_some(),
+        "the browser is now signed in"
+    );
 
     // The session now answers silently.
     let started = rp.start(&["profile", "email"], false, &[("prompt", "none")]);
@@ -553,9 +691,16 @@ async fn assert_rejected_page(b: &Browser, sealed: &str, what: &str) {
     let encoded: String = url::form_urlencoded::byte_serialize(sealed.as_bytes()).collect();
     let res = b.get(&format!("/authorize/continue?req={encoded}")).await;
     assert_eq!(res.status(), 400, "{what}");
-    assert!(res.headers().get("location").is_none(), "{what}: never a redirect");
+    assert!(
+        res.headers().get("location").is_none(),
+        "{what}: never a redirect"
+    );
     let html = res.text().await.unwrap();
-    assert!(html.contains("expired or is invalid"), "{what}: {}", html.chars().take(400).collect::<String>());
+    assert!(
+        html.contains("expired or is invalid"),
+        "{what}: {}",
+        html.chars().take(400).collect::<String>()
+    );
 }
 
 async fn tampered_sealed_request_gets_an_error_page_not_a_redirect(backend: Backend) {
@@ -583,7 +728,11 @@ async fn tampered_sealed_request_gets_an_error_page_not_a_redirect(backend: Back
     // The untouched one carries on (to the consent page of this signed-in browser).
     let res = b.get(&format!("/authorize/continue?req={sealed}")).await;
     assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains(r#"action="/authorize/consent""#));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains(r#"action="/authorize/consent""#));
 }
 
 async fn expired_sealed_request_gets_an_error_page_not_a_redirect(backend: Backend) {
@@ -598,9 +747,16 @@ async fn expired_sealed_request_gets_an_error_page_not_a_redirect(backend: Backe
     match login_and_continue(&b, &loc, ADA, Some("allow")).await {
         Outcome::Page(status, html) => {
             assert_eq!(status, 400);
-            assert!(html.contains("expired or is invalid"), "{}", html.chars().take(400).collect::<String>());
+            assert!(
+                html.contains("expired or is invalid"),
+                "{}",
+                html.chars().take(400).collect::<String>()
+            );
         }
-        other => panic!("an expired request must end on an error page, got {}", describe(&other)),
+        other => panic!(
+            "an expired request must end on an error page, got {}",
+            describe(&other)
+        ),
     }
     // Signing in itself worked; only the request was refused.
     assert!(b.session_token().await.is_some());

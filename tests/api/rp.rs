@@ -2,20 +2,32 @@
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RevocationUrl, Scope,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RevocationUrl,
+    Scope,
 };
 use portcullis::oidc::clients::{self, ClientSpec};
 
 use crate::helpers::*;
 
-pub type Client = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointMaybeSet, EndpointMaybeSet>;
+pub type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 pub const REDIRECT: &str = "http://127.0.0.1:1/callback";
 
 /// Registers a client directly in the database; returns (client_id, secret).
 pub async fn register(app: &TestApp, spec: ClientSpec) -> (String, Option<String>) {
-    let r = app.db.run(move |c| clients::register(c, &spec)).await.unwrap();
+    let r = app
+        .db
+        .run(move |c| clients::register(c, &spec))
+        .await
+        .unwrap();
     (r.client.id, r.secret)
 }
 
@@ -46,9 +58,10 @@ pub async fn rp_at(app: &TestApp, client_id: &str, secret: Option<&str>, redirec
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(app.address.clone()).unwrap(), &http)
-        .await
-        .expect("discovery");
+    let meta =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.address.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
     let client = CoreClient::from_provider_metadata(
         meta,
         ClientId::new(client_id.to_string()),
@@ -56,7 +69,11 @@ pub async fn rp_at(app: &TestApp, client_id: &str, secret: Option<&str>, redirec
     )
     .set_redirect_uri(RedirectUrl::new(redirect.to_string()).unwrap())
     .set_revocation_url(RevocationUrl::new(format!("{}/revoke", app.address)).unwrap());
-    Rp { client, http, client_id: client_id.into() }
+    Rp {
+        client,
+        http,
+        client_id: client_id.into(),
+    }
 }
 
 /// A started authorization: the URL to open and what the RP must remember.
@@ -69,7 +86,11 @@ pub struct Started {
 
 impl Rp {
     pub fn start(&self, scopes: &[&str], pkce: bool, extra: &[(&str, &str)]) -> Started {
-        let mut req = self.client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
+        let mut req = self.client.authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
         for s in scopes {
             req = req.add_scope(Scope::new(s.to_string()));
         }
@@ -83,15 +104,29 @@ impl Rp {
             req = req.add_extra_param(*k, *v);
         }
         let (url, state, nonce) = req.url();
-        Started { url: url.to_string(), state, nonce, verifier }
+        Started {
+            url: url.to_string(),
+            state,
+            nonce,
+            verifier,
+        }
     }
 
-    pub async fn exchange(&self, code: &str, verifier: Option<PkceCodeVerifier>) -> Result<openidconnect::core::CoreTokenResponse, String> {
-        let mut req = self.client.exchange_code(AuthorizationCode::new(code.to_string())).unwrap();
+    pub async fn exchange(
+        &self,
+        code: &str,
+        verifier: Option<PkceCodeVerifier>,
+    ) -> Result<openidconnect::core::CoreTokenResponse, String> {
+        let mut req = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .unwrap();
         if let Some(v) = verifier {
             req = req.set_pkce_verifier(v);
         }
-        req.request_async(&self.http).await.map_err(|e| format!("{e:?}"))
+        req.request_async(&self.http)
+            .await
+            .map_err(|e| format!("{e:?}"))
     }
 }
 
@@ -106,7 +141,8 @@ impl Callback {
         self.params.get(k).map(String::as_str)
     }
     pub fn code(&self) -> &str {
-        self.get("code").unwrap_or_else(|| panic!("no code in callback: {:?}", self.params))
+        self.get("code")
+            .unwrap_or_else(|| panic!("no code in callback: {:?}", self.params))
     }
 }
 
@@ -129,23 +165,35 @@ pub async fn drive(b: &Browser, start_url: &str, consent: Option<&str>) -> Outco
             let loc = location(&res);
             if loc.starts_with(REDIRECT) {
                 let url = url::Url::parse(&loc).unwrap();
-                return Outcome::Callback(Callback { params: url.query_pairs().into_owned().collect() });
+                return Outcome::Callback(Callback {
+                    params: url.query_pairs().into_owned().collect(),
+                });
             }
             if loc.starts_with("/login") {
                 return Outcome::Login(loc);
             }
-            let next = if loc.starts_with('/') { format!("{}{}", b.base, loc) } else { loc };
+            let next = if loc.starts_with('/') {
+                format!("{}{}", b.base, loc)
+            } else {
+                loc
+            };
             res = b.client.get(next).send().await.unwrap();
             continue;
         }
         let html = res.text().await.unwrap();
         if html.contains(r#"action="/authorize/consent""#) {
-            let Some(decision) = consent else { return Outcome::Consent(html) };
+            let Some(decision) = consent else {
+                return Outcome::Consent(html);
+            };
             let sealed = extract(&html, r#"name="req" value=""#);
             res = b
                 .client
                 .post(format!("{}/authorize/consent", b.base))
-                .form(&[("req", sealed.as_str()), ("decision", decision), ("csrf_token", &b.csrf().await)])
+                .form(&[
+                    ("req", sealed.as_str()),
+                    ("decision", decision),
+                    ("csrf_token", &b.csrf().await),
+                ])
                 .send()
                 .await
                 .unwrap();
@@ -167,7 +215,10 @@ pub async fn drive(b: &Browser, start_url: &str, consent: Option<&str>) -> Outco
 }
 
 pub fn extract(html: &str, prefix: &str) -> String {
-    let start = html.find(prefix).unwrap_or_else(|| panic!("{prefix} not in page")) + prefix.len();
+    let start = html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} not in page"))
+        + prefix.len();
     let end = html[start..].find('"').unwrap() + start;
     unescape(&html[start..end])
 }
@@ -179,14 +230,37 @@ fn between(s: &str, a: &str, b: &str) -> String {
 }
 
 pub fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/").replace("&#x27;", "'").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// Signs the browser in on the login page it was sent to, then follows on.
-pub async fn login_and_continue(b: &Browser, login_location: &str, email: &str, consent: Option<&str>) -> Outcome {
+pub async fn login_and_continue(
+    b: &Browser,
+    login_location: &str,
+    email: &str,
+    consent: Option<&str>,
+) -> Outcome {
     let url = url::Url::parse(&format!("{}{}", b.base, login_location)).unwrap();
-    let return_to = url.query_pairs().find(|(k, _)| k == "return_to").map(|(_, v)| v.into_owned()).unwrap();
-    let res = b.post("/login", &[("email", email), ("password", PASSWORD), ("return_to", &return_to)]).await;
+    let return_to = url
+        .query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let res = b
+        .post(
+            "/login",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("return_to", &return_to),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303, "login failed");
     let next = location(&res);
     drive(b, &format!("{}{}", b.base, next), consent).await

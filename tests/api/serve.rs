@@ -40,7 +40,11 @@ impl Server {
                 }
             }
         });
-        Server { child, lines, log: Vec::new() }
+        Server {
+            child,
+            lines,
+            log: Vec::new(),
+        }
     }
 
     /// Reads log lines until one has this message; returns it as JSON.
@@ -52,12 +56,18 @@ impl Server {
                 Ok(line) => {
                     self.log.push(line.clone());
                     if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
-                        if json["message"].as_str().is_some_and(|m| m.contains(message)) {
+                        if json["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains(message))
+                        {
                             return json;
                         }
                     }
                 }
-                Err(_) => panic!("no log line {message:?} within {within:?}; log so far:\n{}", self.log.join("\n")),
+                Err(_) => panic!(
+                    "no log line {message:?} within {within:?}; log so far:\n{}",
+                    self.log.join("\n")
+                ),
             }
         }
     }
@@ -78,7 +88,10 @@ impl Server {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("still running {within:?} after the signal; log:\n{}", self.log.join("\n"));
+                panic!(
+                    "still running {within:?} after the signal; log:\n{}",
+                    self.log.join("\n")
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -95,7 +108,11 @@ impl Drop for Server {
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 fn stops_gracefully_on(signal: libc::c_int, name: &str) {
@@ -103,11 +120,18 @@ fn stops_gracefully_on(signal: libc::c_int, name: &str) {
     let data_dir = root.path().join("data");
     let mut server = Server::start(&data_dir);
     let listening = server.wait_for("portcullis listening", Duration::from_secs(60));
-    let port: u16 = listening["port"].as_str().map(|p| p.parse().unwrap()).or(listening["port"].as_u64().map(|p| p as u16)).unwrap();
+    let port: u16 = listening["port"]
+        .as_str()
+        .map(|p| p.parse().unwrap())
+        .or(listening["port"].as_u64().map(|p| p as u16))
+        .unwrap();
 
     // The default log transport says, at start, that it prints sign-in links: development only.
     assert!(
-        server.log.iter().any(|l| l.contains("\"WARN\"") && l.contains("mail.transport is \\\"log\\\"")),
+        server
+            .log
+            .iter()
+            .any(|l| l.contains("\"WARN\"") && l.contains("mail.transport is \\\"log\\\"")),
         "{}",
         server.log.join("\n")
     );
@@ -116,7 +140,12 @@ fn stops_gracefully_on(signal: libc::c_int, name: &str) {
     #[cfg(unix)]
     {
         assert_eq!(mode(&data_dir), 0o700);
-        for name in ["portcullis.db", "portcullis.db-wal", "portcullis.db-shm", "master.key"] {
+        for name in [
+            "portcullis.db",
+            "portcullis.db-wal",
+            "portcullis.db-shm",
+            "master.key",
+        ] {
             assert_eq!(mode(&data_dir.join(name)), 0o600, "{name}");
         }
     }
@@ -128,11 +157,16 @@ fn stops_gracefully_on(signal: libc::c_int, name: &str) {
         .env_remove("PORTCULLIS_CONFIG")
         .output()
         .unwrap();
-    assert!(health.status.success(), "{}", String::from_utf8_lossy(&health.stderr));
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
 
-        // A request in flight: headers and half the body sent when the signal arrives.
+    // A request in flight: headers and half the body sent when the signal arrives.
     let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
     conn.write_all(b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 23\r\n\r\ngrant_type=").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let signalled = Instant::now();
@@ -142,17 +176,33 @@ fn stops_gracefully_on(signal: libc::c_int, name: &str) {
     conn.write_all(b"client_creds").unwrap();
     let mut response = String::new();
     conn.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 4"), "the request in flight got no answer after {name}: {response:?}");
+    assert!(
+        response.starts_with("HTTP/1.1 4"),
+        "the request in flight got no answer after {name}: {response:?}"
+    );
 
     let status = server.wait_exit(Duration::from_secs(12));
-    assert!(status.success(), "{name}: {status:?}; log:\n{}", server.log.join("\n"));
-    assert!(signalled.elapsed() < Duration::from_secs(5), "{name}: took {:?}", signalled.elapsed());
+    assert!(
+        status.success(),
+        "{name}: {status:?}; log:\n{}",
+        server.log.join("\n")
+    );
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{name}: took {:?}",
+        signalled.elapsed()
+    );
     let log = server.log.join("\n");
     assert!(log.contains(&format!("\"signal\":\"{name}\"")), "{log}");
     assert!(log.contains("shutdown complete"), "{log}");
     // The final checkpoint leaves the database self-contained: the WAL is emptied.
     let wal = data_dir.join("portcullis.db-wal");
-    assert!(std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true), "{log}");
+    assert!(
+        std::fs::metadata(&wal)
+            .map(|m| m.len() == 0)
+            .unwrap_or(true),
+        "{log}"
+    );
 }
 
 #[test]

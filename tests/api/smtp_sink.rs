@@ -86,14 +86,22 @@ impl SmtpSink {
                                 let _ = serve(stream, &received);
                             });
                         }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(10)),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            std::thread::sleep(Duration::from_millis(10))
+                        }
                         Err(_) => std::thread::sleep(Duration::from_millis(10)),
                     }
                 }
                 // The listener is dropped here: the port is closed.
             })
         };
-        SmtpSink { port, received, stop, conns, acceptor: Some(acceptor) }
+        SmtpSink {
+            port,
+            received,
+            stop,
+            conns,
+            acceptor: Some(acceptor),
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -125,7 +133,11 @@ impl SmtpSink {
     }
 
     /// Waits (polling, at most `within`) for a message matching `pred`.
-    pub async fn wait_for(&self, within: Duration, pred: impl Fn(&Received) -> bool) -> Option<Received> {
+    pub async fn wait_for(
+        &self,
+        within: Duration,
+        pred: impl Fn(&Received) -> bool,
+    ) -> Option<Received> {
         let deadline = Instant::now() + within;
         loop {
             if let Some(m) = self.messages().into_iter().rev().find(|m| pred(m)) {
@@ -181,7 +193,9 @@ fn read_line(r: &mut impl BufRead) -> io::Result<Option<String>> {
 fn path_arg(line: &str, prefix_len: usize) -> String {
     let rest = line[prefix_len..].trim();
     let rest = rest.split_whitespace().next().unwrap_or("");
-    rest.trim_start_matches('<').trim_end_matches('>').to_string()
+    rest.trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
 }
 
 fn b64(s: &str) -> String {
@@ -201,7 +215,9 @@ fn serve(stream: TcpStream, store: &Store) -> io::Result<()> {
     let mut from: Option<String> = None;
     let mut rcpt: Vec<String> = Vec::new();
     loop {
-        let Some(line) = read_line(&mut r)? else { return Ok(()) };
+        let Some(line) = read_line(&mut r)? else {
+            return Ok(());
+        };
         let upper = line.to_ascii_uppercase();
         let verb = upper.split_whitespace().next().unwrap_or("").to_string();
         match verb.as_str() {
@@ -270,7 +286,9 @@ fn serve(stream: TcpStream, store: &Store) -> io::Result<()> {
                 reply(&mut w, "354 End data with <CR><LF>.<CR><LF>")?;
                 let mut lines = Vec::new();
                 loop {
-                    let Some(l) = read_line(&mut r)? else { return Ok(()) };
+                    let Some(l) = read_line(&mut r)? else {
+                        return Ok(());
+                    };
                     if l == "." {
                         break;
                     }
@@ -333,7 +351,9 @@ impl Mail {
     }
 
     pub fn content_type(&self) -> String {
-        self.header("Content-Type").unwrap_or_default().to_ascii_lowercase()
+        self.header("Content-Type")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
     }
 
     pub fn part(&self, media_type: &str) -> Option<&Part> {
@@ -341,16 +361,23 @@ impl Mail {
     }
 
     pub fn text(&self) -> String {
-        self.part("text/plain").map(|p| p.body.clone()).unwrap_or_default()
+        self.part("text/plain")
+            .map(|p| p.body.clone())
+            .unwrap_or_default()
     }
 
     pub fn html(&self) -> String {
-        self.part("text/html").map(|p| p.body.clone()).unwrap_or_default()
+        self.part("text/html")
+            .map(|p| p.body.clone())
+            .unwrap_or_default()
     }
 }
 
 fn header_of(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
 }
 
 /// Headers (unfolded) and the body after the first empty line.
@@ -376,15 +403,24 @@ fn split_headers(raw: &str) -> (Vec<(String, String)>, String) {
 fn param(value: &str, name: &str) -> Option<String> {
     value.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().trim_matches('"').to_string())
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"').to_string())
     })
 }
 
 fn collect_parts(headers: &[(String, String)], body: &str, out: &mut Vec<Part>) {
     let ct = header_of(headers, "Content-Type").unwrap_or_else(|| "text/plain".into());
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if media.starts_with("multipart/") {
-        let Some(boundary) = param(&ct, "boundary") else { return };
+        let Some(boundary) = param(&ct, "boundary") else {
+            return;
+        };
         let delimiter = format!("--{boundary}");
         for chunk in body.split(&delimiter).skip(1) {
             if chunk.starts_with("--") {
@@ -397,17 +433,24 @@ fn collect_parts(headers: &[(String, String)], body: &str, out: &mut Vec<Part>) 
         }
         return;
     }
-    let encoding = header_of(headers, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
+    let encoding = header_of(headers, "Content-Transfer-Encoding")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let body = match encoding.as_str() {
         "quoted-printable" => decode_qp(body),
         "base64" => {
             let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-            let bytes = base64::engine::general_purpose::STANDARD.decode(compact).expect("valid base64 part");
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .expect("valid base64 part");
             String::from_utf8_lossy(&bytes).into_owned()
         }
         _ => body.to_string(),
     };
-    out.push(Part { content_type: media, body });
+    out.push(Part {
+        content_type: media,
+        body,
+    });
 }
 
 fn decode_qp(s: &str) -> String {
@@ -421,7 +464,8 @@ fn decode_qp(s: &str) -> String {
                 continue;
             }
             if let (Some(a), Some(b)) = (bytes.get(i + 1), bytes.get(i + 2)) {
-                if let Ok(v) = u8::from_str_radix(std::str::from_utf8(&[*a, *b]).unwrap_or(""), 16) {
+                if let Ok(v) = u8::from_str_radix(std::str::from_utf8(&[*a, *b]).unwrap_or(""), 16)
+                {
                     out.push(v);
                     i += 3;
                     continue;

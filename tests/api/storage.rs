@@ -1,9 +1,9 @@
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use portcullis::db::schema::users;
 use portcullis::db::{self, Db};
 use portcullis::identity::credentials::{create_user, NewIdentity};
 use portcullis::identity::email::Email;
-use portcullis::db::schema::users;
 use std::time::Duration;
 
 use crate::helpers::*;
@@ -42,7 +42,10 @@ async fn migrations_go_up_and_down_and_up_again(backend: Backend) {
         let applied = db::run_migrations(c)?;
         assert!(!applied.is_empty());
         assert_eq!(table_count(c), 18);
-        assert!(db::run_migrations(c)?.is_empty(), "a second run applies nothing");
+        assert!(
+            db::run_migrations(c)?.is_empty(),
+            "a second run applies nothing"
+        );
         let reverted = db::revert_all_migrations(c)?;
         assert_eq!(reverted.len(), applied.len());
         assert_eq!(table_count(c), 0, "down migrations remove every table");
@@ -89,13 +92,20 @@ async fn sqlite_wal_is_checkpointed_in_the_background(backend: Backend) {
             break;
         }
     }
-    assert!(after > before + 1_000_000, "the 1.2 MB written reached the database file: {before} -> {after}");
+    assert!(
+        after > before + 1_000_000,
+        "the 1.2 MB written reached the database file: {before} -> {after}"
+    );
 }
 
 async fn data_survives_a_restart(backend: Backend) {
     let app = spawn_app(backend).await;
     let b = signed_up(&app, "ada@example.com").await;
-    b.post("/account/profile", &[("name", "Ada King"), ("bio", "still here")]).await;
+    b.post(
+        "/account/profile",
+        &[("name", "Ada King"), ("bio", "still here")],
+    )
+    .await;
     let key = std::fs::read_to_string(app.data_dir().join("master.key")).unwrap();
 
     let app = app.restart().await;
@@ -103,7 +113,11 @@ async fn data_survives_a_restart(backend: Backend) {
     assert_eq!(b2.login("ada@example.com", PASSWORD).await.status(), 303);
     let html = b2.get("/account").await.text().await.unwrap();
     assert!(html.contains("Ada King") && html.contains("still here"));
-    assert_eq!(std::fs::read_to_string(app.data_dir().join("master.key")).unwrap(), key, "the master key is reused");
+    assert_eq!(
+        std::fs::read_to_string(app.data_dir().join("master.key")).unwrap(),
+        key,
+        "the master key is reused"
+    );
 }
 
 async fn database_unique_constraint_decides_concurrent_creates(backend: Backend) {
@@ -114,7 +128,13 @@ async fn database_unique_constraint_decides_concurrent_creates(backend: Backend)
             db.run(move |c| {
                 let email = Email::parse("same@example.com").unwrap();
                 let name = format!("Racer {i}");
-                let new = NewIdentity { email: &email, name: &name, password_hash: Some("x"), email_verified: false, is_admin: false };
+                let new = NewIdentity {
+                    email: &email,
+                    name: &name,
+                    password_hash: Some("x"),
+                    email_verified: false,
+                    is_admin: false,
+                };
                 create_user(c, &new)
             })
             .await
@@ -136,7 +156,13 @@ async fn devices_are_remembered_per_user_and_forgotten_with_the_user(backend: Ba
         db::run_migrations(c)?;
         let mut user = |email: &str| {
             let email = Email::parse(email).unwrap();
-            let new = NewIdentity { email: &email, name: "Ada", password_hash: None, email_verified: true, is_admin: false };
+            let new = NewIdentity {
+                email: &email,
+                name: "Ada",
+                password_hash: None,
+                email_verified: true,
+                is_admin: false,
+            };
             create_user(c, &new).map(|u| u.unwrap().id)
         };
         let (ada, bob) = (user("ada@example.com")?, user("bob@example.com")?);
@@ -145,12 +171,18 @@ async fn devices_are_remembered_per_user_and_forgotten_with_the_user(backend: Ba
         assert_eq!(remember(c, &ada, &laptop, now)?, Sighting::First);
         assert_eq!(remember(c, &ada, &laptop, now)?, Sighting::Known);
         assert_eq!(remember(c, &ada, &phone, now)?, Sighting::New);
-        assert_eq!(remember(c, &bob, &laptop, now)?, Sighting::First, "a browser is known per user");
+        assert_eq!(
+            remember(c, &bob, &laptop, now)?,
+            Sighting::First,
+            "a browser is known per user"
+        );
         // Unseen for longer than the cookie lives: forgotten.
         assert_eq!(sweep(c, now + chrono::Duration::days(401))?, 3);
         assert_eq!(remember(c, &ada, &laptop, now)?, Sighting::First);
         diesel::delete(users::table.filter(users::id.eq(&ada))).execute(c)?;
-        let left: i64 = portcullis::db::schema::known_devices::table.count().get_result(c)?;
+        let left: i64 = portcullis::db::schema::known_devices::table
+            .count()
+            .get_result(c)?;
         assert_eq!(left, 0, "devices go with their user");
         Ok(())
     })

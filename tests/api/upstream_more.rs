@@ -46,7 +46,9 @@ const GH_SECRET: &str = "gh-client-secret";
 const GH_TOKEN: &str = "gho_x";
 
 fn master_key(app: &TestApp) -> MasterKey {
-    MasterKey::load_or_generate("", &app.data_dir()).expect("master key").0
+    MasterKey::load_or_generate("", &app.data_dir())
+        .expect("master key")
+        .0
 }
 
 /// Registers a provider in the app's database, as the CLI does.
@@ -136,17 +138,26 @@ pub(crate) async fn fake_github() -> MockServer {
 
 /// The provider's authorization URL from a 303 that starts a flow.
 fn authorize_url(res: &reqwest::Response) -> Url {
-    assert_eq!(res.status(), 303, "a flow starts with a redirect to the provider");
+    assert_eq!(
+        res.status(),
+        303,
+        "a flow starts with a redirect to the provider"
+    );
     Url::parse(&location(res)).expect("absolute authorization URL")
 }
 
 fn param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The provider sends the browser back with a code and the state it was given.
 async fn come_back(b: &Browser, slug: &str, code: &str, state: &str) -> reqwest::Response {
-    let q: String = url::form_urlencoded::Serializer::new(String::new()).append_pair("code", code).append_pair("state", state).finish();
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("code", code)
+        .append_pair("state", state)
+        .finish();
     b.get(&format!("/auth/callback/{slug}?{q}")).await
 }
 
@@ -173,7 +184,13 @@ async fn status_and_body(res: reqwest::Response) -> (u16, String) {
 }
 
 async fn all_users(app: &TestApp) -> Vec<User> {
-    app.query(|c| users::table.select(User::as_select()).order(users::created_at.asc()).load(c)).await
+    app.query(|c| {
+        users::table
+            .select(User::as_select())
+            .order(users::created_at.asc())
+            .load(c)
+    })
+    .await
 }
 
 async fn accounts_of(app: &TestApp, user_id: &str) -> Vec<Account> {
@@ -183,24 +200,33 @@ async fn accounts_of(app: &TestApp, user_id: &str) -> Vec<Account> {
 
 async fn account(app: &TestApp, provider: &str, subject: &str) -> Option<Account> {
     let (p, s) = (provider.to_string(), subject.to_string());
-    app.query(move |c| Account::find_by_provider(c, &p, &s)).await
+    app.query(move |c| Account::find_by_provider(c, &p, &s))
+        .await
 }
 
 /// Which user the browser's session cookie belongs to.
 async fn session_user(app: &TestApp, b: &Browser) -> Option<String> {
     let token = b.session_token().await?;
     let hash = portcullis::crypto::sha256_hex(&token);
-    app.query(move |c| sessions::table.filter(sessions::token_hash.eq(hash)).select(sessions::user_id).first::<String>(c).optional())
-        .await
+    app.query(move |c| {
+        sessions::table
+            .filter(sessions::token_hash.eq(hash))
+            .select(sessions::user_id)
+            .first::<String>(c)
+            .optional()
+    })
+    .await
 }
 
 async fn provider_row(app: &TestApp, slug: &str) -> Option<IdentityProviderRow> {
     let slug = slug.to_string();
-    app.query(move |c| IdentityProviderRow::find(c, &slug)).await
+    app.query(move |c| IdentityProviderRow::find(c, &slug))
+        .await
 }
 
 fn s256(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 fn form_fields(body: &[u8]) -> Vec<(String, String)> {
@@ -208,11 +234,19 @@ fn form_fields(body: &[u8]) -> Vec<(String, String)> {
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 async fn requests_to(mock: &MockServer, p: &str) -> Vec<wiremock::Request> {
-    mock.received_requests().await.expect("request recording on").into_iter().filter(|r| r.url.path() == p).collect()
+    mock.received_requests()
+        .await
+        .expect("request recording on")
+        .into_iter()
+        .filter(|r| r.url.path() == p)
+        .collect()
 }
 
 fn header_value<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
@@ -222,7 +256,11 @@ fn header_value<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
 async fn sign_out(b: &Browser) {
     let res = b.post("/logout", &[]).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(b.get("/account").await.status(), 303, "signed out: /account sends to the sign-in page");
+    assert_eq!(
+        b.get("/account").await.status(),
+        303,
+        "signed out: /account sends to the sign-in page"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,23 +274,51 @@ async fn github_sign_up_creates_a_verified_user_with_pkce_and_bearer_calls(backe
 
     // The sign-in page offers the provider.
     let login = b.get("/login").await.text().await.unwrap();
-    assert!(login.contains("Continue with GitHub") && login.contains("/auth/github/start"), "{login}");
+    assert!(
+        login.contains("Continue with GitHub") && login.contains("/auth/github/start"),
+        "{login}"
+    );
 
     let res = b.get("/auth/github/start").await;
-    let set_cookie: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
-    assert!(set_cookie.iter().any(|c| c.starts_with("portcullis_upstream=") && c.contains("HttpOnly")), "{set_cookie:?}");
+    let set_cookie: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        set_cookie
+            .iter()
+            .any(|c| c.starts_with("portcullis_upstream=") && c.contains("HttpOnly")),
+        "{set_cookie:?}"
+    );
     let url = authorize_url(&res);
-    assert_eq!(format!("{}://{}", url.scheme(), url.authority()), mock.uri());
+    assert_eq!(
+        format!("{}://{}", url.scheme(), url.authority()),
+        mock.uri()
+    );
     assert_eq!(url.path(), "/login/oauth/authorize");
     assert_eq!(param(&url, "client_id").as_deref(), Some(GH_CLIENT));
     assert_eq!(param(&url, "response_type").as_deref(), Some("code"));
     let redirect_uri = format!("{}/auth/callback/github", app.address);
-    assert_eq!(param(&url, "redirect_uri").as_deref(), Some(redirect_uri.as_str()));
-    assert_eq!(param(&url, "code_challenge_method").as_deref(), Some("S256"));
+    assert_eq!(
+        param(&url, "redirect_uri").as_deref(),
+        Some(redirect_uri.as_str())
+    );
+    assert_eq!(
+        param(&url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
     let challenge = param(&url, "code_challenge").expect("PKCE challenge");
     let scope = param(&url, "scope").unwrap_or_default();
-    assert!(scope.split(' ').any(|s| s == "read:user") && scope.split(' ').any(|s| s == "user:email"), "{scope}");
-    assert!(!scope.contains("read:org"), "no org restriction, no read:org: {scope}");
+    assert!(
+        scope.split(' ').any(|s| s == "read:user") && scope.split(' ').any(|s| s == "user:email"),
+        "{scope}"
+    );
+    assert!(
+        !scope.contains("read:org"),
+        "no org restriction, no read:org: {scope}"
+    );
     let state = param(&url, "state").expect("state");
 
     let back = come_back(&b, "github", "abc", &state).await;
@@ -260,21 +326,39 @@ async fn github_sign_up_creates_a_verified_user_with_pkce_and_bearer_calls(backe
     assert_eq!(location(&back), "/account");
     let account_page = b.get("/account").await;
     assert_eq!(account_page.status(), 200);
-    assert!(account_page.text().await.unwrap().contains("octo@example.com"));
+    assert!(account_page
+        .text()
+        .await
+        .unwrap()
+        .contains("octo@example.com"));
 
     let users = all_users(&app).await;
     assert_eq!(users.len(), 1);
     let user = &users[0];
-    assert_eq!(user.email, "octo@example.com", "the primary verified address, not the other one");
+    assert_eq!(
+        user.email, "octo@example.com",
+        "the primary verified address, not the other one"
+    );
     assert!(user.email_verified);
     assert_eq!(user.name, "Octo Cat");
-    assert_eq!(user.image.as_deref(), Some("https://avatars.example/u/4242"));
-    let acc = account(&app, "github", "4242").await.expect("account (github, 4242)");
+    assert_eq!(
+        user.image.as_deref(),
+        Some("https://avatars.example/u/4242")
+    );
+    let acc = account(&app, "github", "4242")
+        .await
+        .expect("account (github, 4242)");
     assert_eq!(acc.user_id, user.id);
     assert_eq!(acc.email.as_deref(), Some("octo@example.com"));
     assert!(acc.password_hash.is_none());
-    assert!(acc.access_token.is_none(), "tokens are not kept unless asked");
-    assert_eq!(session_user(&app, &b).await.as_deref(), Some(user.id.as_str()));
+    assert!(
+        acc.access_token.is_none(),
+        "tokens are not kept unless asked"
+    );
+    assert_eq!(
+        session_user(&app, &b).await.as_deref(),
+        Some(user.id.as_str())
+    );
 
     // The token request: the code, the redirect URI, a PKCE verifier matching the challenge, and
     // the client's credentials.
@@ -287,20 +371,43 @@ async fn github_sign_up_creates_a_verified_user_with_pkce_and_bearer_calls(backe
     assert_eq!(field(&fields, "code"), Some("abc"));
     assert_eq!(field(&fields, "redirect_uri"), Some(redirect_uri.as_str()));
     let verifier = field(&fields, "code_verifier").expect("PKCE code_verifier sent");
-    assert_eq!(s256(verifier), challenge, "the verifier matches the challenge of the authorization URL");
-    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{GH_CLIENT}:{GH_SECRET}")));
-    let creds_in_body = field(&fields, "client_id") == Some(GH_CLIENT) && field(&fields, "client_secret") == Some(GH_SECRET);
-    assert!(header_value(t, "authorization") == Some(basic.as_str()) || creds_in_body, "client credentials sent: {:?} {}", t.headers, String::from_utf8_lossy(&t.body));
+    assert_eq!(
+        s256(verifier),
+        challenge,
+        "the verifier matches the challenge of the authorization URL"
+    );
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{GH_CLIENT}:{GH_SECRET}"))
+    );
+    let creds_in_body = field(&fields, "client_id") == Some(GH_CLIENT)
+        && field(&fields, "client_secret") == Some(GH_SECRET);
+    assert!(
+        header_value(t, "authorization") == Some(basic.as_str()) || creds_in_body,
+        "client credentials sent: {:?} {}",
+        t.headers,
+        String::from_utf8_lossy(&t.body)
+    );
 
     // The API calls carry the access token as a bearer and a User-Agent (GitHub refuses requests
     // without one).
     for p in ["/user", "/user/emails"] {
         let reqs = requests_to(&mock, p).await;
         assert_eq!(reqs.len(), 1, "{p} called once");
-        assert_eq!(header_value(&reqs[0], "authorization"), Some("Bearer gho_x"), "{p}");
-        assert!(header_value(&reqs[0], "user-agent").is_some_and(|ua| !ua.trim().is_empty()), "{p} has a User-Agent");
+        assert_eq!(
+            header_value(&reqs[0], "authorization"),
+            Some("Bearer gho_x"),
+            "{p}"
+        );
+        assert!(
+            header_value(&reqs[0], "user-agent").is_some_and(|ua| !ua.trim().is_empty()),
+            "{p} has a User-Agent"
+        );
     }
-    assert!(requests_to(&mock, "/user/orgs").await.is_empty(), "orgs are only read when restricted");
+    assert!(
+        requests_to(&mock, "/user/orgs").await.is_empty(),
+        "orgs are only read when restricted"
+    );
 
     // The same state cannot be used twice.
     let replay = come_back(&b, "github", "abc", &state).await;
@@ -311,7 +418,10 @@ async fn github_sign_up_creates_a_verified_user_with_pkce_and_bearer_calls(backe
     let (_, again) = sign_in_with(&other, "github", "abc2").await;
     assert_eq!(again.status(), 303);
     assert_eq!(all_users(&app).await.len(), 1);
-    assert_eq!(session_user(&app, &other).await.as_deref(), Some(user.id.as_str()));
+    assert_eq!(
+        session_user(&app, &other).await.as_deref(),
+        Some(user.id.as_str())
+    );
 }
 
 async fn github_without_a_verified_primary_email_is_refused_and_writes_nothing(backend: Backend) {
@@ -335,9 +445,18 @@ async fn github_without_a_verified_primary_email_is_refused_and_writes_nothing(b
         let (_, res) = sign_in_with(&b, "github", "abc").await;
         let (status, html) = status_and_body(res).await;
         assert!((400..500).contains(&status), "{what}: {status}");
-        assert!(html.contains("did not share a verified email"), "{what}: {html}");
+        assert!(
+            html.contains("did not share a verified email"),
+            "{what}: {html}"
+        );
         assert!(all_users(&app).await.is_empty(), "{what}: no user written");
-        let n: i64 = app.query(|c| portcullis::db::schema::accounts::table.count().get_result(c)).await;
+        let n: i64 = app
+            .query(|c| {
+                portcullis::db::schema::accounts::table
+                    .count()
+                    .get_result(c)
+            })
+            .await;
         assert_eq!(n, 0, "{what}: no account written");
         assert!(b.session_token().await.is_none(), "{what}: not signed in");
     }
@@ -361,16 +480,25 @@ async fn github_org_restriction_admits_members_only(backend: Backend) {
     let b = app.browser();
     let (url, res) = sign_in_with(&b, "github", "abc").await;
     let scope = param(&url, "scope").unwrap_or_default();
-    assert!(scope.split(' ').any(|s| s == "read:org"), "restricted to orgs: asks for read:org ({scope})");
+    assert!(
+        scope.split(' ').any(|s| s == "read:org"),
+        "restricted to orgs: asks for read:org ({scope})"
+    );
     assert!(scope.split(' ').any(|s| s == "user:email"), "{scope}");
     let (status, html) = status_and_body(res).await;
     assert_eq!(status, 403, "{html}");
-    assert!(html.contains("acme"), "the page says which organisation: {html}");
+    assert!(
+        html.contains("acme"),
+        "the page says which organisation: {html}"
+    );
     assert!(all_users(&app).await.is_empty());
     assert!(b.session_token().await.is_none());
     let orgs = requests_to(&mock, "/user/orgs").await;
     assert_eq!(orgs.len(), 1);
-    assert_eq!(header_value(&orgs[0], "authorization"), Some("Bearer gho_x"));
+    assert_eq!(
+        header_value(&orgs[0], "authorization"),
+        Some("Bearer gho_x")
+    );
 
     // A member.
     mock.reset().await;
@@ -378,7 +506,10 @@ async fn github_org_restriction_admits_members_only(backend: Backend) {
     Mock::given(method("GET"))
         .and(path("/user/orgs"))
         .and(bearer_token(GH_TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{ "login": "tools" }, { "login": "acme" }])))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{ "login": "tools" }, { "login": "acme" }])),
+        )
         .mount(&mock)
         .await;
     let b = app.browser();
@@ -388,7 +519,10 @@ async fn github_org_restriction_admits_members_only(backend: Backend) {
     let users = all_users(&app).await;
     assert_eq!(users.len(), 1);
     assert_eq!(users[0].email, "octo@example.com");
-    assert_eq!(session_user(&app, &b).await.as_deref(), Some(users[0].id.as_str()));
+    assert_eq!(
+        session_user(&app, &b).await.as_deref(),
+        Some(users[0].id.as_str())
+    );
 }
 
 async fn github_failures_are_clear_pages_never_500(backend: Backend) {
@@ -399,15 +533,28 @@ async fn github_failures_are_clear_pages_never_500(backend: Backend) {
     // /user answers 500.
     Mock::given(method("POST"))
         .and(path("/login/oauth/access_token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "access_token": GH_TOKEN, "token_type": "bearer" })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "access_token": GH_TOKEN, "token_type": "bearer" })),
+        )
         .mount(&mock)
         .await;
-    Mock::given(method("GET")).and(path("/user")).respond_with(ResponseTemplate::new(500).set_body_string("boom")).mount(&mock).await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .mount(&mock)
+        .await;
     let b = app.browser();
     let (_, res) = sign_in_with(&b, "github", "abc").await;
     let (status, html) = status_and_body(res).await;
-    assert!((400..500).contains(&status) || status == 502, "a provider failure is a 4xx or 502 page, got {status}");
-    assert!(html.contains("GitHub") && html.contains("Sign-in did not complete"), "{html}");
+    assert!(
+        (400..500).contains(&status) || status == 502,
+        "a provider failure is a 4xx or 502 page, got {status}"
+    );
+    assert!(
+        html.contains("GitHub") && html.contains("Sign-in did not complete"),
+        "{html}"
+    );
     assert!(all_users(&app).await.is_empty());
     assert!(b.session_token().await.is_none());
 
@@ -422,7 +569,10 @@ async fn github_failures_are_clear_pages_never_500(backend: Backend) {
         .await;
     let (_, res) = sign_in_with(&app.browser(), "github", "stale").await;
     let (status, html) = status_and_body(res).await;
-    assert!((400..500).contains(&status) || status == 502, "a refused code is a 4xx or 502 page, got {status}: {html}");
+    assert!(
+        (400..500).contains(&status) || status == 502,
+        "a refused code is a 4xx or 502 page, got {status}: {html}"
+    );
     assert!(html.contains("Sign-in did not complete"), "{html}");
 
     // The token endpoint cannot be reached at all.
@@ -434,7 +584,11 @@ async fn github_failures_are_clear_pages_never_500(backend: Backend) {
     add_provider(&app, down).await;
     let b = app.browser();
     let (url, res) = sign_in_with(&b, "github-down", "abc").await;
-    assert!(url.as_str().starts_with("http://127.0.0.1:1/login/oauth/authorize"), "{url}");
+    assert!(
+        url.as_str()
+            .starts_with("http://127.0.0.1:1/login/oauth/authorize"),
+        "{url}"
+    );
     let (status, html) = status_and_body(res).await;
     assert_eq!(status, 502, "{html}");
     assert!(html.contains("GitHub Down could not be reached"), "{html}");
@@ -448,7 +602,9 @@ async fn mount_oauth2(mock: &MockServer, code: &str, token: &str, userinfo: Valu
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
         .and(body_string_contains(format!("code={code}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "access_token": token, "token_type": "bearer", "expires_in": 3600 })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "access_token": token, "token_type": "bearer", "expires_in": 3600 }),
+        ))
         .mount(mock)
         .await;
     Mock::given(method("GET"))
@@ -465,12 +621,25 @@ async fn generic_oauth2_reads_nested_claims_and_lowercases_the_email(backend: Ba
     let app = spawn_app(backend).await;
     add_provider(&app, oauth2_spec(&mock, "gen", "Generic")).await;
     let b = app.browser();
-    assert!(b.get("/login").await.text().await.unwrap().contains("Continue with Generic"));
+    assert!(b
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Continue with Generic"));
 
     let (url, res) = sign_in_with(&b, "gen", "abc").await;
-    assert!(url.as_str().starts_with(&format!("{}/oauth/authorize?", mock.uri())), "{url}");
+    assert!(
+        url.as_str()
+            .starts_with(&format!("{}/oauth/authorize?", mock.uri())),
+        "{url}"
+    );
     assert_eq!(param(&url, "client_id").as_deref(), Some("gen-client"));
-    assert_eq!(param(&url, "code_challenge_method").as_deref(), Some("S256"));
+    assert_eq!(
+        param(&url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
     let challenge = param(&url, "code_challenge").unwrap();
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     assert_eq!(location(&res), "/account");
@@ -482,30 +651,53 @@ async fn generic_oauth2_reads_nested_claims_and_lowercases_the_email(backend: Ba
     assert!(users[0].email_verified, "data.confirmed = true");
     assert_eq!(users[0].name, "Gen");
     assert!(users[0].image.is_none());
-    let acc = account(&app, "gen", "77").await.expect("account (gen, \"77\"): the number becomes text");
+    let acc = account(&app, "gen", "77")
+        .await
+        .expect("account (gen, \"77\"): the number becomes text");
     assert_eq!(acc.user_id, users[0].id);
-    assert_eq!(session_user(&app, &b).await.as_deref(), Some(users[0].id.as_str()));
+    assert_eq!(
+        session_user(&app, &b).await.as_deref(),
+        Some(users[0].id.as_str())
+    );
 
     let token_reqs = requests_to(&mock, "/oauth/token").await;
     assert_eq!(token_reqs.len(), 1);
     let fields = form_fields(&token_reqs[0].body);
     assert_eq!(field(&fields, "code"), Some("abc"));
-    assert_eq!(s256(field(&fields, "code_verifier").expect("PKCE verifier")), challenge);
+    assert_eq!(
+        s256(field(&fields, "code_verifier").expect("PKCE verifier")),
+        challenge
+    );
     let info = requests_to(&mock, "/api/me").await;
     assert_eq!(info.len(), 1);
-    assert_eq!(header_value(&info[0], "authorization"), Some("Bearer gen-at"));
+    assert_eq!(
+        header_value(&info[0], "authorization"),
+        Some("Bearer gen-at")
+    );
 }
 
 async fn generic_oauth2_userinfo_without_subject_is_refused(backend: Backend) {
     let mock = MockServer::start().await;
-    mount_oauth2(&mock, "abc", "gen-at", json!({ "data": { "mail": "gen@example.com", "confirmed": true, "display": "Gen" } })).await;
+    mount_oauth2(
+        &mock,
+        "abc",
+        "gen-at",
+        json!({ "data": { "mail": "gen@example.com", "confirmed": true, "display": "Gen" } }),
+    )
+    .await;
     let app = spawn_app(backend).await;
     add_provider(&app, oauth2_spec(&mock, "gen", "Generic")).await;
     let b = app.browser();
     let (_, res) = sign_in_with(&b, "gen", "abc").await;
     let (status, html) = status_and_body(res).await;
-    assert!((400..500).contains(&status), "missing subject: a 4xx page, got {status}: {html}");
-    assert!(html.contains("Generic") && html.contains("Sign-in did not complete"), "{html}");
+    assert!(
+        (400..500).contains(&status),
+        "missing subject: a 4xx page, got {status}: {html}"
+    );
+    assert!(
+        html.contains("Generic") && html.contains("Sign-in did not complete"),
+        "{html}"
+    );
     assert!(all_users(&app).await.is_empty());
     assert!(b.session_token().await.is_none());
 }
@@ -531,27 +723,67 @@ async fn linking_across_providers_passwords_and_unlink_rules(backend: Backend) {
 
     // ... and links Forge from the methods page.
     let html = b.get("/account/methods").await.text().await.unwrap();
-    assert!(html.contains(r#"action="/auth/forge/link""#) && html.contains("Link Forge"), "{html}");
-    assert!(!html.contains(r#"action="/auth/github/link""#), "an already linked provider is not offered");
-    assert!(!html.contains("/account/methods/unlink"), "the only method has no unlink button: {html}");
-    let unsafe_link = b.post_raw("/auth/forge/link", &[("csrf_token", "forged")]).await;
+    assert!(
+        html.contains(r#"action="/auth/forge/link""#) && html.contains("Link Forge"),
+        "{html}"
+    );
+    assert!(
+        !html.contains(r#"action="/auth/github/link""#),
+        "an already linked provider is not offered"
+    );
+    assert!(
+        !html.contains("/account/methods/unlink"),
+        "the only method has no unlink button: {html}"
+    );
+    let unsafe_link = b
+        .post_raw("/auth/forge/link", &[("csrf_token", "forged")])
+        .await;
     assert_ne!(unsafe_link.status(), 303, "linking needs the CSRF token");
     let res = link_with(&b, "forge", "first").await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     assert_eq!(location(&res), "/account/methods?notice=linked");
     assert_eq!(session_user(&app, &b).await.as_deref(), Some(octo.as_str()));
-    assert_eq!(account(&app, "forge", "77").await.expect("linked").user_id, octo);
-    assert_eq!(all_users(&app).await.len(), 1, "linking never creates a user");
-    let html = b.get("/account/methods?notice=linked").await.text().await.unwrap();
-    assert!(html.contains("The sign-in method has been linked.") && html.contains("Forge") && html.contains("GitHub"), "{html}");
+    assert_eq!(
+        account(&app, "forge", "77").await.expect("linked").user_id,
+        octo
+    );
+    assert_eq!(
+        all_users(&app).await.len(),
+        1,
+        "linking never creates a user"
+    );
+    let html = b
+        .get("/account/methods?notice=linked")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("The sign-in method has been linked.")
+            && html.contains("Forge")
+            && html.contains("GitHub"),
+        "{html}"
+    );
 
     // Octo sets a password: none exists, so no current password is asked.
     let page = b.get("/account/password").await.text().await.unwrap();
-    assert!(page.contains("Set a password") && !page.contains("current_password"), "{page}");
-    let res = b.post("/account/password", &[("new_password", PASSWORD), ("confirm_password", PASSWORD)]).await;
+    assert!(
+        page.contains("Set a password") && !page.contains("current_password"),
+        "{page}"
+    );
+    let res = b
+        .post(
+            "/account/password",
+            &[("new_password", PASSWORD), ("confirm_password", PASSWORD)],
+        )
+        .await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     assert_eq!(location(&res), "/account/password?notice=password");
-    let credential = accounts_of(&app, &octo).await.into_iter().find(|a| a.provider_id == CREDENTIAL_PROVIDER).expect("credential account");
+    let credential = accounts_of(&app, &octo)
+        .await
+        .into_iter()
+        .find(|a| a.provider_id == CREDENTIAL_PROVIDER)
+        .expect("credential account");
     assert!(credential.password_hash.is_some());
 
     // Password and GitHub both lead to the same user.
@@ -574,35 +806,77 @@ async fn linking_across_providers_passwords_and_unlink_rules(backend: Backend) {
     let (status, html) = status_and_body(link_with(&solo_b, "github", "abc").await).await;
     assert_eq!(status, 409, "{html}");
     assert!(html.contains("already linked to another"), "{html}");
-    assert_eq!(account(&app, "github", "4242").await.unwrap().user_id, octo, "GitHub stays with Octo");
+    assert_eq!(
+        account(&app, "github", "4242").await.unwrap().user_id,
+        octo,
+        "GitHub stays with Octo"
+    );
     // ... nor unlink Octo's accounts.
     let octo_github = account(&app, "github", "4242").await.unwrap().id;
-    let res = solo_b.post("/account/methods/unlink", &[("account_id", octo_github.as_str())]).await;
+    let res = solo_b
+        .post(
+            "/account/methods/unlink",
+            &[("account_id", octo_github.as_str())],
+        )
+        .await;
     assert_eq!(res.status(), 404);
     assert!(account(&app, "github", "4242").await.is_some());
 
     // Octo unlinks GitHub: the password and Forge remain.
     let html = b.get("/account/methods").await.text().await.unwrap();
-    assert!(html.contains(&format!(r#"value="{octo_github}""#)), "GitHub is removable now: {html}");
-    let res = b.post("/account/methods/unlink", &[("account_id", octo_github.as_str())]).await;
+    assert!(
+        html.contains(&format!(r#"value="{octo_github}""#)),
+        "GitHub is removable now: {html}"
+    );
+    let res = b
+        .post(
+            "/account/methods/unlink",
+            &[("account_id", octo_github.as_str())],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account/methods?notice=unlinked");
     assert!(account(&app, "github", "4242").await.is_none());
-    let left: Vec<String> = accounts_of(&app, &octo).await.into_iter().map(|a| a.provider_id).collect();
-    assert!(left.contains(&"forge".to_string()) && left.contains(&CREDENTIAL_PROVIDER.to_string()), "{left:?}");
+    let left: Vec<String> = accounts_of(&app, &octo)
+        .await
+        .into_iter()
+        .map(|a| a.provider_id)
+        .collect();
+    assert!(
+        left.contains(&"forge".to_string()) && left.contains(&CREDENTIAL_PROVIDER.to_string()),
+        "{left:?}"
+    );
     let res = b.login("octo@example.com", PASSWORD).await;
     assert_eq!(res.status(), 303, "the password still works");
 
     // Solo has no password and only Forge: unlinking it is refused.
-    let solo_forge = account(&app, "forge", "88").await.expect("solo's forge account");
+    let solo_forge = account(&app, "forge", "88")
+        .await
+        .expect("solo's forge account");
     assert_eq!(solo_forge.user_id, solo);
     let html = solo_b.get("/account/methods").await.text().await.unwrap();
-    assert!(!html.contains("/account/methods/unlink"), "no unlink button for the last method: {html}");
-    let res = solo_b.post("/account/methods/unlink", &[("account_id", solo_forge.id.as_str())]).await;
+    assert!(
+        !html.contains("/account/methods/unlink"),
+        "no unlink button for the last method: {html}"
+    );
+    let res = solo_b
+        .post(
+            "/account/methods/unlink",
+            &[("account_id", solo_forge.id.as_str())],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account/methods?notice=last");
-    assert!(account(&app, "forge", "88").await.is_some(), "the last method stays");
-    let html = solo_b.get("/account/methods?notice=last").await.text().await.unwrap();
+    assert!(
+        account(&app, "forge", "88").await.is_some(),
+        "the last method stays"
+    );
+    let html = solo_b
+        .get("/account/methods?notice=last")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("That is your last way to sign in"), "{html}");
     let (_, res) = sign_in_with(&app.browser(), "forge", "second").await;
     assert_eq!(res.status(), 303, "Solo can still sign in");
@@ -628,7 +902,12 @@ fn portcullis(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -643,14 +922,21 @@ fn stderr(o: &Output) -> String {
 }
 
 fn ok(o: Output) -> String {
-    assert!(o.status.success(), "command failed: {}{}", stdout(&o), stderr(&o));
+    assert!(
+        o.status.success(),
+        "command failed: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
     stdout(&o)
 }
 
 /// A server on a database the test prepared.
 async fn spawn_on(db: Arc<TestDb>) -> TestApp {
     let settings = test_settings(&db);
-    let app = portcullis::startup::Application::build(settings.clone()).await.unwrap();
+    let app = portcullis::startup::Application::build(settings.clone())
+        .await
+        .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp::attach(address, settings, db)
@@ -660,29 +946,78 @@ const GH_CLI_SECRET: &str = "gh-cli-secret-Zq81";
 const CORP_SECRET: &str = "corp-cli-secret-Wm27";
 const FORGE_SECRET: &str = "forge-cli-secret-Xy64";
 
-async fn provider_cli_adds_lists_shows_toggles_and_removes_without_leaking_secrets(backend: Backend) {
+async fn provider_cli_adds_lists_shows_toggles_and_removes_without_leaking_secrets(
+    backend: Backend,
+) {
     let db = Arc::new(TestDb::new(backend));
-    let out = ok(portcullis(&db, &["provider", "add", "github", "--client-id", "gh-cli-id", "--client-secret-stdin"], Some(&format!("{GH_CLI_SECRET}\n"))));
-    assert!(out.contains("https://id.example.com/auth/callback/github"), "prints the callback URL: {out}");
-    let out = ok(portcullis(
-        &db,
-        &["provider", "add", "oidc", "--slug", "corp", "--name", "Corp", "--issuer", "https://sso.example.com", "--client-id", "corp-id", "--client-secret-stdin"],
-        Some(&format!("{CORP_SECRET}\n")),
-    ));
-    assert!(out.contains("https://id.example.com/auth/callback/corp"), "{out}");
     let out = ok(portcullis(
         &db,
         &[
-            "provider", "add", "oauth2", "--slug", "forge", "--name", "Forge",
-            "--authorize-url", "https://forge.example.com/oauth/authorize",
-            "--token-url", "https://forge.example.com/oauth/token",
-            "--userinfo-url", "https://forge.example.com/api/user",
-            "--subject-claim", "id", "--email-claim", "email",
-            "--client-id", "forge-id", "--client-secret-stdin",
+            "provider",
+            "add",
+            "github",
+            "--client-id",
+            "gh-cli-id",
+            "--client-secret-stdin",
+        ],
+        Some(&format!("{GH_CLI_SECRET}\n")),
+    ));
+    assert!(
+        out.contains("https://id.example.com/auth/callback/github"),
+        "prints the callback URL: {out}"
+    );
+    let out = ok(portcullis(
+        &db,
+        &[
+            "provider",
+            "add",
+            "oidc",
+            "--slug",
+            "corp",
+            "--name",
+            "Corp",
+            "--issuer",
+            "https://sso.example.com",
+            "--client-id",
+            "corp-id",
+            "--client-secret-stdin",
+        ],
+        Some(&format!("{CORP_SECRET}\n")),
+    ));
+    assert!(
+        out.contains("https://id.example.com/auth/callback/corp"),
+        "{out}"
+    );
+    let out = ok(portcullis(
+        &db,
+        &[
+            "provider",
+            "add",
+            "oauth2",
+            "--slug",
+            "forge",
+            "--name",
+            "Forge",
+            "--authorize-url",
+            "https://forge.example.com/oauth/authorize",
+            "--token-url",
+            "https://forge.example.com/oauth/token",
+            "--userinfo-url",
+            "https://forge.example.com/api/user",
+            "--subject-claim",
+            "id",
+            "--email-claim",
+            "email",
+            "--client-id",
+            "forge-id",
+            "--client-secret-stdin",
         ],
         Some(&format!("{FORGE_SECRET}\n")),
     ));
-    assert!(out.contains("https://id.example.com/auth/callback/forge"), "{out}");
+    assert!(
+        out.contains("https://id.example.com/auth/callback/forge"),
+        "{out}"
+    );
     let secrets = [GH_CLI_SECRET, CORP_SECRET, FORGE_SECRET];
 
     // list --json: every provider, no secret.
@@ -694,8 +1029,15 @@ async fn provider_cli_adds_lists_shows_toggles_and_removes_without_leaking_secre
     let list = list.as_array().expect("a JSON array");
     let slugs: Vec<&str> = list.iter().map(|p| p["slug"].as_str().unwrap()).collect();
     assert_eq!(slugs.len(), 3, "{slugs:?}");
-    for (slug, kind, name) in [("github", "github", "GitHub"), ("corp", "oidc", "Corp"), ("forge", "oauth2", "Forge")] {
-        let p = list.iter().find(|p| p["slug"] == slug).unwrap_or_else(|| panic!("{slug} listed"));
+    for (slug, kind, name) in [
+        ("github", "github", "GitHub"),
+        ("corp", "oidc", "Corp"),
+        ("forge", "oauth2", "Forge"),
+    ] {
+        let p = list
+            .iter()
+            .find(|p| p["slug"] == slug)
+            .unwrap_or_else(|| panic!("{slug} listed"));
         assert_eq!(p["kind"], kind);
         assert_eq!(p["name"], name);
         assert_eq!(p["enabled"], true);
@@ -703,10 +1045,17 @@ async fn provider_cli_adds_lists_shows_toggles_and_removes_without_leaking_secre
         assert!(p.get("client_secret").is_none(), "{p}");
     }
     let table = ok(portcullis(&db, &["provider", "list"], None));
-    assert!(table.contains("corp") && table.contains("forge") && table.contains("github"), "{table}");
+    assert!(
+        table.contains("corp") && table.contains("forge") && table.contains("github"),
+        "{table}"
+    );
 
     // show: the details, no secret.
-    let shown = ok(portcullis(&db, &["provider", "show", "corp", "--json"], None));
+    let shown = ok(portcullis(
+        &db,
+        &["provider", "show", "corp", "--json"],
+        None,
+    ));
     for s in secrets {
         assert!(!shown.contains(s), "show --json leaks a secret: {shown}");
     }
@@ -715,15 +1064,33 @@ async fn provider_cli_adds_lists_shows_toggles_and_removes_without_leaking_secre
     assert_eq!(corp["kind"], "oidc");
     assert_eq!(corp["issuer"], "https://sso.example.com");
     assert_eq!(corp["client_id"], "corp-id");
-    assert!(corp["scopes"].as_str().unwrap().split(' ').any(|s| s == "openid"), "{corp}");
+    assert!(
+        corp["scopes"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .any(|s| s == "openid"),
+        "{corp}"
+    );
     let text = ok(portcullis(&db, &["provider", "show", "forge"], None));
-    assert!(!text.contains(FORGE_SECRET) && text.contains("https://forge.example.com/oauth/token"), "{text}");
+    assert!(
+        !text.contains(FORGE_SECRET) && text.contains("https://forge.example.com/oauth/token"),
+        "{text}"
+    );
 
     // Stored encrypted under the master key, never as plaintext.
     let app = spawn_on(db.clone()).await;
     let mk = master_key(&app);
     let stored: Vec<(String, String, String)> = app
-        .query(|c| identity_provider::table.select((identity_provider::slug, identity_provider::client_secret, identity_provider::claim_mapping)).load(c))
+        .query(|c| {
+            identity_provider::table
+                .select((
+                    identity_provider::slug,
+                    identity_provider::client_secret,
+                    identity_provider::claim_mapping,
+                ))
+                .load(c)
+        })
         .await;
     assert_eq!(stored.len(), 3);
     for (slug, secret, _) in &stored {
@@ -733,71 +1100,266 @@ async fn provider_cli_adds_lists_shows_toggles_and_removes_without_leaking_secre
             _ => FORGE_SECRET,
         };
         assert_ne!(secret, plain);
-        assert!(!secret.contains(plain), "{slug}: the column holds the plaintext");
-        assert_eq!(mk.decrypt(secret).expect("decrypts with the master key"), plain.as_bytes(), "{slug}");
+        assert!(
+            !secret.contains(plain),
+            "{slug}: the column holds the plaintext"
+        );
+        assert_eq!(
+            mk.decrypt(secret).expect("decrypts with the master key"),
+            plain.as_bytes(),
+            "{slug}"
+        );
     }
-    let mapping: Value = serde_json::from_str(&stored.iter().find(|r| r.0 == "forge").unwrap().2).unwrap();
+    let mapping: Value =
+        serde_json::from_str(&stored.iter().find(|r| r.0 == "forge").unwrap().2).unwrap();
     assert_eq!(mapping["subject"], "id");
     assert_eq!(mapping["email"], "email");
 
     // disable hides the button and refuses sign-ins; enable brings it back.
     let b = app.browser();
-    assert!(b.get("/login").await.text().await.unwrap().contains("/auth/github/start"));
+    assert!(b
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("/auth/github/start"));
     let out = ok(portcullis(&db, &["provider", "disable", "github"], None));
     assert!(out.contains("disabled"), "{out}");
     assert!(!provider_row(&app, "github").await.unwrap().enabled);
-    let show: Value = serde_json::from_str(&ok(portcullis(&db, &["provider", "show", "github", "--json"], None))).unwrap();
+    let show: Value = serde_json::from_str(&ok(portcullis(
+        &db,
+        &["provider", "show", "github", "--json"],
+        None,
+    )))
+    .unwrap();
     assert_eq!(show["enabled"], false);
-    assert!(!b.get("/login").await.text().await.unwrap().contains("/auth/github/start"));
+    assert!(!b
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("/auth/github/start"));
     assert_eq!(b.get("/auth/github/start").await.status(), 404);
     let out = ok(portcullis(&db, &["provider", "enable", "github"], None));
     assert!(out.contains("enabled"), "{out}");
     assert!(provider_row(&app, "github").await.unwrap().enabled);
-    assert!(b.get("/login").await.text().await.unwrap().contains("/auth/github/start"));
+    assert!(b
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("/auth/github/start"));
     assert_eq!(b.get("/auth/github/start").await.status(), 303);
 
     // remove.
     let out = ok(portcullis(&db, &["provider", "remove", "corp"], None));
     assert!(out.contains("corp"), "{out}");
     assert!(provider_row(&app, "corp").await.is_none());
-    let list: Value = serde_json::from_str(&ok(portcullis(&db, &["provider", "list", "--json"], None))).unwrap();
-    let slugs: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["slug"].as_str().unwrap()).collect();
-    assert!(!slugs.contains(&"corp") && slugs.contains(&"forge") && slugs.contains(&"github"), "{slugs:?}");
-    assert!(!b.get("/login").await.text().await.unwrap().contains("Continue with Corp"));
+    let list: Value =
+        serde_json::from_str(&ok(portcullis(&db, &["provider", "list", "--json"], None))).unwrap();
+    let slugs: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap())
+        .collect();
+    assert!(
+        !slugs.contains(&"corp") && slugs.contains(&"forge") && slugs.contains(&"github"),
+        "{slugs:?}"
+    );
+    assert!(!b
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Continue with Corp"));
 }
 
 async fn provider_cli_errors_are_clear_and_exit_non_zero(backend: Backend) {
     let db = TestDb::new(backend);
     let fails = |args: &[&str], stdin: Option<&str>, expect: &str| {
         let out = portcullis(&db, args, stdin);
-        assert!(!out.status.success(), "{args:?} should fail: {}", stdout(&out));
+        assert!(
+            !out.status.success(),
+            "{args:?} should fail: {}",
+            stdout(&out)
+        );
         let err = stderr(&out);
-        assert!(err.contains(expect), "{args:?}: expected {expect:?} in {err:?}");
+        assert!(
+            err.contains(expect),
+            "{args:?}: expected {expect:?} in {err:?}"
+        );
         assert!(!err.contains("panicked"), "{err}");
     };
-    fails(&["provider", "add", "oidc", "--slug", "corp", "--client-id", "x", "--client-secret-stdin"], Some("s3cret\n"), "--issuer");
-    fails(&["provider", "add", "oauth2", "--slug", "forge", "--client-id", "x", "--client-secret-stdin"], Some("s3cret\n"), "--authorize-url");
     fails(
-        &["provider", "add", "oauth2", "--slug", "forge", "--authorize-url", "https://f.example.com/a", "--client-id", "x", "--client-secret-stdin"],
+        &[
+            "provider",
+            "add",
+            "oidc",
+            "--slug",
+            "corp",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        Some("s3cret\n"),
+        "--issuer",
+    );
+    fails(
+        &[
+            "provider",
+            "add",
+            "oauth2",
+            "--slug",
+            "forge",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        Some("s3cret\n"),
+        "--authorize-url",
+    );
+    fails(
+        &[
+            "provider",
+            "add",
+            "oauth2",
+            "--slug",
+            "forge",
+            "--authorize-url",
+            "https://f.example.com/a",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
         Some("s3cret\n"),
         "--token-url",
     );
-    fails(&["provider", "add", "oidc", "--slug", "Bad Slug", "--issuer", "https://sso.example.com", "--client-id", "x", "--client-secret-stdin"], Some("s3cret\n"), "slug");
-    fails(&["provider", "add", "oidc", "--issuer", "https://sso.example.com", "--client-id", "x", "--client-secret-stdin"], Some("s3cret\n"), "--slug");
-    fails(&["provider", "add", "github", "--client-id", "x", "--client-secret-stdin"], Some(""), "client secret");
-    fails(&["provider", "add", "myspace", "--slug", "ms", "--client-id", "x", "--client-secret-stdin"], Some("s3cret\n"), "kind");
-    fails(&["provider", "add", "oidc", "--slug", "corp", "--issuer", "ftp://sso.example.com", "--client-id", "x", "--client-secret-stdin"], Some("s3cret\n"), "issuer");
+    fails(
+        &[
+            "provider",
+            "add",
+            "oidc",
+            "--slug",
+            "Bad Slug",
+            "--issuer",
+            "https://sso.example.com",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        Some("s3cret\n"),
+        "slug",
+    );
+    fails(
+        &[
+            "provider",
+            "add",
+            "oidc",
+            "--issuer",
+            "https://sso.example.com",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        Some("s3cret\n"),
+        "--slug",
+    );
+    fails(
+        &[
+            "provider",
+            "add",
+            "github",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        Some(""),
+        "client secret",
+    );
+    fails(
+        &[
+            "provider",
+            "add",
+            "myspace",
+            "--slug",
+            "ms",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        Some("s3cret\n"),
+        "kind",
+    );
+    fails(
+        &[
+            "provider",
+            "add",
+            "oidc",
+            "--slug",
+            "corp",
+            "--issuer",
+            "ftp://sso.example.com",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        Some("s3cret\n"),
+        "issuer",
+    );
 
-    ok(portcullis(&db, &["provider", "add", "github", "--client-id", "x", "--client-secret-stdin"], Some("s3cret\n")));
-    fails(&["provider", "add", "github", "--client-id", "y", "--client-secret-stdin"], Some("other\n"), "already exists");
-    fails(&["provider", "add", "oidc", "--slug", "github", "--issuer", "https://sso.example.com", "--client-id", "y", "--client-secret-stdin"], Some("other\n"), "already exists");
+    ok(portcullis(
+        &db,
+        &[
+            "provider",
+            "add",
+            "github",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        Some("s3cret\n"),
+    ));
+    fails(
+        &[
+            "provider",
+            "add",
+            "github",
+            "--client-id",
+            "y",
+            "--client-secret-stdin",
+        ],
+        Some("other\n"),
+        "already exists",
+    );
+    fails(
+        &[
+            "provider",
+            "add",
+            "oidc",
+            "--slug",
+            "github",
+            "--issuer",
+            "https://sso.example.com",
+            "--client-id",
+            "y",
+            "--client-secret-stdin",
+        ],
+        Some("other\n"),
+        "already exists",
+    );
 
     for cmd in ["show", "remove", "enable", "disable"] {
         fails(&["provider", cmd, "nope"], None, "no provider nope");
     }
 
     // Nothing but the one good provider was written, and it kept its client id.
-    let list: Value = serde_json::from_str(&ok(portcullis(&db, &["provider", "list", "--json"], None))).unwrap();
+    let list: Value =
+        serde_json::from_str(&ok(portcullis(&db, &["provider", "list", "--json"], None))).unwrap();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["slug"], "github");
@@ -834,28 +1396,53 @@ async fn static_providers_follow_the_config_and_leave_cli_providers_alone(backen
     let hub = static_hub(&mock, "Config Hub", true);
     let app = spawn_app_with(backend, move |s| s.providers.push(hub)).await;
 
-    let row = provider_row(&app, "hub").await.expect("the configured provider exists");
+    let row = provider_row(&app, "hub")
+        .await
+        .expect("the configured provider exists");
     assert_eq!(row.managed_by, "config");
     assert_eq!(row.kind, "github");
     assert_eq!(row.display_name, "Config Hub");
     assert!(row.enabled);
     assert_ne!(row.client_secret, "cfg-secret-Lp09");
-    assert_eq!(master_key(&app).decrypt(&row.client_secret).unwrap(), b"cfg-secret-Lp09");
+    assert_eq!(
+        master_key(&app).decrypt(&row.client_secret).unwrap(),
+        b"cfg-secret-Lp09"
+    );
     let created_at = row.created_at;
     let b = app.browser();
     let login = b.get("/login").await.text().await.unwrap();
-    assert!(login.contains("Continue with Config Hub") && login.contains("/auth/hub/start"), "{login}");
+    assert!(
+        login.contains("Continue with Config Hub") && login.contains("/auth/hub/start"),
+        "{login}"
+    );
     let (_, res) = sign_in_with(&b, "hub", "abc").await;
-    assert_eq!(res.status(), 303, "signing in with the configured provider works");
+    assert_eq!(
+        res.status(),
+        303,
+        "signing in with the configured provider works"
+    );
     assert_eq!(all_users(&app).await.len(), 1);
 
     // A provider added with the CLI while the server runs.
     ok(portcullis(
         &app.test_db,
         &[
-            "provider", "add", "oauth2", "--slug", "forge", "--name", "Forge",
-            "--authorize-url", "https://forge.example.com/a", "--token-url", "https://forge.example.com/t",
-            "--userinfo-url", "https://forge.example.com/u", "--client-id", "forge-id", "--client-secret-stdin",
+            "provider",
+            "add",
+            "oauth2",
+            "--slug",
+            "forge",
+            "--name",
+            "Forge",
+            "--authorize-url",
+            "https://forge.example.com/a",
+            "--token-url",
+            "https://forge.example.com/t",
+            "--userinfo-url",
+            "https://forge.example.com/u",
+            "--client-id",
+            "forge-id",
+            "--client-secret-stdin",
         ],
         Some("forge-secret\n"),
     ));
@@ -887,12 +1474,20 @@ async fn static_providers_follow_the_config_and_leave_cli_providers_alone(backen
     assert_eq!(row.managed_by, "config");
     assert_eq!(row.created_at, created_at);
     let login = app.browser().get("/login").await.text().await.unwrap();
-    assert!(!login.contains("/auth/hub/start"), "a disabled provider has no button");
+    assert!(
+        !login.contains("/auth/hub/start"),
+        "a disabled provider has no button"
+    );
 
     // Removing it from the config removes it; the CLI provider is untouched.
     let app = app.restart_with(|s| s.providers.clear()).await;
-    assert!(provider_row(&app, "hub").await.is_none(), "gone from the config, gone from the database");
-    let forge_after = provider_row(&app, "forge").await.expect("the CLI provider survives the sync");
+    assert!(
+        provider_row(&app, "hub").await.is_none(),
+        "gone from the config, gone from the database"
+    );
+    let forge_after = provider_row(&app, "forge")
+        .await
+        .expect("the CLI provider survives the sync");
     assert_eq!(forge_after.managed_by, "cli");
     assert_eq!(forge_after.display_name, forge_before.display_name);
     assert_eq!(forge_after.client_id, forge_before.client_id);
@@ -902,7 +1497,12 @@ async fn static_providers_follow_the_config_and_leave_cli_providers_alone(backen
     assert_eq!(forge_after.updated_at, forge_before.updated_at);
     let b = app.browser();
     let login = b.get("/login").await.text().await.unwrap();
-    assert!(!login.contains("Config Hub") && !login.contains("Renamed Hub") && !login.contains("/auth/hub/start"), "{login}");
+    assert!(
+        !login.contains("Config Hub")
+            && !login.contains("Renamed Hub")
+            && !login.contains("/auth/hub/start"),
+        "{login}"
+    );
     assert!(login.contains("Continue with Forge"), "{login}");
     assert_eq!(b.get("/auth/hub/start").await.status(), 404);
 }
@@ -913,7 +1513,8 @@ async fn static_providers_follow_the_config_and_leave_cli_providers_alone(backen
 fn peer_dir() -> PathBuf {
     match std::env::var_os("PEER_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/portcullis-peer"),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/portcullis-peer"),
     }
 }
 
@@ -921,13 +1522,19 @@ fn peer_dir() -> PathBuf {
 /// failure when TEST_REQUIRE_PEER=1).
 pub(crate) fn peer_ready() -> Option<PathBuf> {
     let dir = peer_dir();
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     let lib = dir.join("node_modules/oidc-provider").is_dir();
     if node && lib {
         return Some(dir);
     }
     let why = if node {
-        format!("{} is missing (run `npm ci` in a copy of ../shared/peer there, or set PEER_DIR)", dir.join("node_modules/oidc-provider").display())
+        format!(
+            "{} is missing (run `npm ci` in a copy of ../shared/peer there, or set PEER_DIR)",
+            dir.join("node_modules/oidc-provider").display()
+        )
     } else {
         "node is not installed".to_string()
     };
@@ -936,7 +1543,9 @@ pub(crate) fn peer_ready() -> Option<PathBuf> {
     }
     static SAID: std::sync::Once = std::sync::Once::new();
     SAID.call_once(|| {
-        let _ = std::io::stderr().write_all(format!("NOTE: reference OP (oidc-provider) upstream test skipped: {why}\n").as_bytes());
+        let _ = std::io::stderr().write_all(
+            format!("NOTE: reference OP (oidc-provider) upstream test skipped: {why}\n").as_bytes(),
+        );
     });
     None
 }
@@ -983,7 +1592,10 @@ impl PeerOp {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn node peer-op.mjs");
-        let mut peer = PeerOp { child, issuer: format!("http://127.0.0.1:{port}") };
+        let mut peer = PeerOp {
+            child,
+            issuer: format!("http://127.0.0.1:{port}"),
+        };
         let http = reqwest::Client::new();
         let discovery = format!("{}/.well-known/openid-configuration", peer.issuer);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -1017,7 +1629,12 @@ fn form_action(html: &str, marker: &str) -> Option<String> {
         .and_then(|f| {
             let start = f.find("action=\"")? + "action=\"".len();
             let end = start + f[start..].find('"')?;
-            Some(f[start..end].replace("&amp;", "&").replace("&#x2F;", "/").replace("&#47;", "/"))
+            Some(
+                f[start..end]
+                    .replace("&amp;", "&")
+                    .replace("&#x2F;", "/")
+                    .replace("&#47;", "/"),
+            )
         })
 }
 
@@ -1034,9 +1651,15 @@ async fn through_peer(b: &Browser, app: &TestApp, peer: &PeerOp) -> (reqwest::Re
     let res = b.get("/auth/peer/start").await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     let mut url = Url::parse(&location(&res)).unwrap();
-    assert!(url.as_str().starts_with(&format!("{}/auth?", peer.issuer)), "sent to the peer's authorization endpoint: {url}");
+    assert!(
+        url.as_str().starts_with(&format!("{}/auth?", peer.issuer)),
+        "sent to the peer's authorization endpoint: {url}"
+    );
     assert_eq!(param(&url, "client_id").as_deref(), Some("idp"));
-    assert!(param(&url, "scope").unwrap_or_default().split(' ').any(|s| s == "openid"));
+    assert!(param(&url, "scope")
+        .unwrap_or_default()
+        .split(' ')
+        .any(|s| s == "openid"));
     assert!(param(&url, "nonce").is_some() && param(&url, "code_challenge").is_some());
     let callback = format!("{}/auth/callback/peer?", app.address);
     let mut visit = PeerVisit::default();
@@ -1046,7 +1669,10 @@ async fn through_peer(b: &Browser, app: &TestApp, peer: &PeerOp) -> (reqwest::Re
             assert!(param(&url, "code").is_some(), "{url}");
             return (b.client.get(url).send().await.unwrap(), visit);
         }
-        assert!(url.as_str().starts_with(&peer.issuer), "left the peer for {url} (after {trail:?})");
+        assert!(
+            url.as_str().starts_with(&peer.issuer),
+            "left the peer for {url} (after {trail:?})"
+        );
         trail.push(url.to_string());
         let res = b.client.get(url.clone()).send().await.unwrap();
         let res = if res.status().is_redirection() {
@@ -1055,9 +1681,18 @@ async fn through_peer(b: &Browser, app: &TestApp, peer: &PeerOp) -> (reqwest::Re
             let status = res.status();
             let html = res.text().await.unwrap();
             assert_eq!(status, 200, "peer page {url}: {html}");
-            let (action, fields): (String, Vec<(&str, &str)>) = if let Some(action) = form_action(&html, r#"name="login""#) {
+            let (action, fields): (String, Vec<(&str, &str)>) = if let Some(action) =
+                form_action(&html, r#"name="login""#)
+            {
                 visit.login_page = true;
-                (action, vec![("prompt", "login"), ("login", "alice"), ("password", "anything")])
+                (
+                    action,
+                    vec![
+                        ("prompt", "login"),
+                        ("login", "alice"),
+                        ("password", "anything"),
+                    ],
+                )
             } else if let Some(action) = form_action(&html, r#"name="prompt" value="consent""#) {
                 visit.consent_page = true;
                 (action, vec![("prompt", "consent")])
@@ -1066,8 +1701,19 @@ async fn through_peer(b: &Browser, app: &TestApp, peer: &PeerOp) -> (reqwest::Re
             };
             let target = url.join(&action).unwrap();
             assert!(target.path().starts_with("/interaction/"), "{target}");
-            let res = b.client.post(target.clone()).form(&fields).send().await.unwrap();
-            assert!(res.status().is_redirection(), "POST {target}: {} {}", res.status(), res.text().await.unwrap());
+            let res = b
+                .client
+                .post(target.clone())
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                res.status().is_redirection(),
+                "POST {target}: {} {}",
+                res.status(),
+                res.text().await.unwrap()
+            );
             res
         };
         let next = location(&res);
@@ -1082,7 +1728,13 @@ async fn certified_peer_op_works_as_an_upstream_oidc_issuer(backend: Backend) {
     let peer = PeerOp::start(&dir, &format!("{}/auth/callback/peer", app.address)).await;
     add_provider(&app, peer.provider()).await;
     let b = app.browser();
-    assert!(b.get("/login").await.text().await.unwrap().contains("Continue with Reference OP"));
+    assert!(b
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Continue with Reference OP"));
 
     // First visit: the peer's login page, then its consent page, then back.
     let (res, visit) = through_peer(&b, &app, &peer).await;
@@ -1095,8 +1747,17 @@ async fn certified_peer_op_works_as_an_upstream_oidc_issuer(backend: Backend) {
     assert_eq!(alice.email, "alice@example.com");
     assert!(alice.email_verified);
     assert_eq!(alice.name, "Alice Upstream");
-    assert_eq!(account(&app, "peer", "alice").await.expect("account (peer, alice)").user_id, alice.id);
-    assert_eq!(session_user(&app, &b).await.as_deref(), Some(alice.id.as_str()));
+    assert_eq!(
+        account(&app, "peer", "alice")
+            .await
+            .expect("account (peer, alice)")
+            .user_id,
+        alice.id
+    );
+    assert_eq!(
+        session_user(&app, &b).await.as_deref(),
+        Some(alice.id.as_str())
+    );
     let page = b.get("/account").await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("alice@example.com"));
@@ -1104,19 +1765,30 @@ async fn certified_peer_op_works_as_an_upstream_oidc_issuer(backend: Backend) {
     // Alice sets a password, and it signs her into the same user.
     let form = b.get("/account/password").await.text().await.unwrap();
     assert!(form.contains("Set a password"), "{form}");
-    let res = b.post("/account/password", &[("new_password", PASSWORD), ("confirm_password", PASSWORD)]).await;
+    let res = b
+        .post(
+            "/account/password",
+            &[("new_password", PASSWORD), ("confirm_password", PASSWORD)],
+        )
+        .await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     sign_out(&b).await;
     let res = b.login("alice@example.com", PASSWORD).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(session_user(&app, &b).await.as_deref(), Some(alice.id.as_str()));
+    assert_eq!(
+        session_user(&app, &b).await.as_deref(),
+        Some(alice.id.as_str())
+    );
 
     // And the peer again, into the same user.
     sign_out(&b).await;
     let (res, _) = through_peer(&b, &app, &peer).await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     assert_eq!(location(&res), "/account");
-    assert_eq!(session_user(&app, &b).await.as_deref(), Some(alice.id.as_str()));
+    assert_eq!(
+        session_user(&app, &b).await.as_deref(),
+        Some(alice.id.as_str())
+    );
     assert_eq!(all_users(&app).await.len(), 1);
     assert_eq!(b.get("/account").await.status(), 200);
     drop(peer);

@@ -87,12 +87,17 @@ fn google_spec(issuer: &str) -> ProviderSpec {
 
 /// The master key the app uses (generated into its data directory on first start).
 fn master_key(app: &TestApp) -> MasterKey {
-    MasterKey::load_or_generate(app.settings.master_key.expose(), &app.data_dir()).unwrap().0
+    MasterKey::load_or_generate(app.settings.master_key.expose(), &app.data_dir())
+        .unwrap()
+        .0
 }
 
 async fn add_provider(app: &TestApp, spec: ProviderSpec) {
     let mk = master_key(app);
-    app.db.run(move |c| registry::add(c, &mk, &spec, portcullis::identity::now())).await.expect("provider added");
+    app.db
+        .run(move |c| registry::add(c, &mk, &spec, portcullis::identity::now()))
+        .await
+        .expect("provider added");
 }
 
 struct Env {
@@ -104,7 +109,11 @@ async fn env(backend: Backend) -> Env {
     env_with(backend, |_| {}, |_| {}).await
 }
 
-async fn env_with(backend: Backend, settings: impl FnOnce(&mut Settings), provider: impl FnOnce(&mut ProviderSpec)) -> Env {
+async fn env_with(
+    backend: Backend,
+    settings: impl FnOnce(&mut Settings),
+    provider: impl FnOnce(&mut ProviderSpec),
+) -> Env {
     let app = spawn_app_with(backend, settings).await;
     let google = FakeGoogle::start().await;
     let mut spec = google_spec(&google.issuer());
@@ -118,7 +127,11 @@ fn enc(s: &str) -> String {
 }
 
 fn callback_path(code: &str, state: &str) -> String {
-    format!("/auth/callback/{SLUG}?code={}&state={}", enc(code), enc(state))
+    format!(
+        "/auth/callback/{SLUG}?code={}&state={}",
+        enc(code),
+        enc(state)
+    )
 }
 
 /// The value a response sets for a cookie (empty when it removes it).
@@ -128,7 +141,10 @@ fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix(&prefix).map(|rest| rest.split(';').next().unwrap_or_default().to_string()))
+        .find_map(|c| {
+            c.strip_prefix(&prefix)
+                .map(|rest| rest.split(';').next().unwrap_or_default().to_string())
+        })
 }
 
 impl Env {
@@ -153,8 +169,15 @@ impl Env {
         let status = res.status().as_u16();
         let loc = location(&res);
         let cookie = set_cookie(&res, FLOW_COOKIE);
-        assert_eq!(status, 303, "expected a redirect to Google: {}", res.text().await.unwrap());
-        let cookie = cookie.filter(|c| !c.is_empty()).unwrap_or_else(|| panic!("the start sets the {FLOW_COOKIE} cookie"));
+        assert_eq!(
+            status,
+            303,
+            "expected a redirect to Google: {}",
+            res.text().await.unwrap()
+        );
+        let cookie = cookie
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| panic!("the start sets the {FLOW_COOKIE} cookie"));
         (self.google.authorization(&loc), cookie)
     }
 
@@ -187,7 +210,11 @@ struct Counts {
     sessions: i64,
 }
 
-const NOTHING: Counts = Counts { users: 0, accounts: 0, sessions: 0 };
+const NOTHING: Counts = Counts {
+    users: 0,
+    accounts: 0,
+    sessions: 0,
+};
 
 async fn counts(app: &TestApp) -> Counts {
     app.query(|c| {
@@ -202,12 +229,16 @@ async fn counts(app: &TestApp) -> Counts {
 
 async fn user(app: &TestApp, email: &str) -> User {
     let email = email.to_string();
-    app.query(move |c| User::find_by_email(c, &email)).await.expect("user exists")
+    app.query(move |c| User::find_by_email(c, &email))
+        .await
+        .expect("user exists")
 }
 
 async fn user_exists(app: &TestApp, email: &str) -> bool {
     let email = email.to_string();
-    app.query(move |c| User::find_by_email(c, &email)).await.is_some()
+    app.query(move |c| User::find_by_email(c, &email))
+        .await
+        .is_some()
 }
 
 async fn accounts_of(app: &TestApp, user_id: &str) -> Vec<Account> {
@@ -223,13 +254,16 @@ fn providers(accounts: &[Account]) -> Vec<String> {
 
 async fn google_account(app: &TestApp, sub: &str) -> Option<Account> {
     let sub = sub.to_string();
-    app.query(move |c| Account::find_by_provider(c, SLUG, &sub)).await
+    app.query(move |c| Account::find_by_provider(c, SLUG, &sub))
+        .await
 }
 
 /// The session the browser's cookie belongs to.
 async fn session_of(app: &TestApp, b: &Browser) -> Session {
     let token = b.session_token().await.expect("a session cookie");
-    app.query(move |c| Session::find_by_token_hash(c, &sha256_hex(&token))).await.expect("the session exists")
+    app.query(move |c| Session::find_by_token_hash(c, &sha256_hex(&token)))
+        .await
+        .expect("the session exists")
 }
 
 async fn signed_in(b: &Browser) -> bool {
@@ -238,12 +272,22 @@ async fn signed_in(b: &Browser) -> bool {
 
 /// A user with a password, made as the CLI would (so the email can be verified up front).
 async fn password_user(app: &TestApp, email: &str, verified: bool) -> User {
-    let hash = PasswordHasher::new(&app.settings.password, 1).unwrap().hash(PASSWORD.to_string()).await.unwrap();
+    let hash = PasswordHasher::new(&app.settings.password, 1)
+        .unwrap()
+        .hash(PASSWORD.to_string())
+        .await
+        .unwrap();
     let email = email.to_string();
     app.db
         .run(move |c| {
             let email = Email::parse(&email).unwrap();
-            let new = NewIdentity { email: &email, name: "Ada Lovelace", password_hash: Some(&hash), email_verified: verified, is_admin: false };
+            let new = NewIdentity {
+                email: &email,
+                name: "Ada Lovelace",
+                password_hash: Some(&hash),
+                email_verified: verified,
+                is_admin: false,
+            };
             create_user(c, &new)
         })
         .await
@@ -259,7 +303,10 @@ async fn error_page(res: reqwest::Response, status: u16) -> String {
     let session = set_cookie(&res, SESSION_COOKIE);
     let html = rp::unescape(&res.text().await.unwrap());
     assert_eq!(got, status, "{html}");
-    assert!(session.is_none_or(|v| v.is_empty()), "a failed sign-in opens no session");
+    assert!(
+        session.is_none_or(|v| v.is_empty()),
+        "a failed sign-in opens no session"
+    );
     html
 }
 
@@ -296,23 +343,39 @@ async fn new_google_subject_with_verified_email_creates_a_user_and_signs_in(back
     let auth = env.start(&b, START).await;
 
     // What Portcullis asked Google for.
-    assert_eq!(auth.param("client_id").as_deref(), Some(fake_google::CLIENT_ID));
+    assert_eq!(
+        auth.param("client_id").as_deref(),
+        Some(fake_google::CLIENT_ID)
+    );
     assert_eq!(auth.param("response_type").as_deref(), Some("code"));
-    assert_eq!(auth.redirect_uri, format!("{}/auth/callback/google", env.app.address));
+    assert_eq!(
+        auth.redirect_uri,
+        format!("{}/auth/callback/google", env.app.address)
+    );
     assert_eq!(auth.param("code_challenge_method").as_deref(), Some("S256"));
     let scope = auth.param("scope").unwrap();
     for s in ["openid", "email", "profile"] {
-        assert!(scope.split(' ').any(|x| x == s), "scope {scope:?} lacks {s}");
+        assert!(
+            scope.split(' ').any(|x| x == s),
+            "scope {scope:?} lacks {s}"
+        );
     }
     assert_ne!(auth.state, auth.nonce);
-    assert!(auth.state.len() >= 22 && auth.nonce.len() >= 22, "state and nonce carry at least 128 bits");
+    assert!(
+        auth.state.len() >= 22 && auth.nonce.len() >= 22,
+        "state and nonce carry at least 128 bits"
+    );
 
     let grace = person("g-100", "grace@gmail.com");
     env.google.answer_with_person(&auth, &grace).await;
     let res = env.callback(&b, &auth).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account");
-    assert_eq!(set_cookie(&res, FLOW_COOKIE).as_deref(), Some(""), "the flow cookie is removed");
+    assert_eq!(
+        set_cookie(&res, FLOW_COOKIE).as_deref(),
+        Some(""),
+        "the flow cookie is removed"
+    );
     // The token request matched only with Basic auth, this code, this redirect URI and the PKCE verifier.
     assert_eq!(env.google.token_requests().await, 1);
 
@@ -320,7 +383,14 @@ async fn new_google_subject_with_verified_email_creates_a_user_and_signs_in(back
     assert!(user.email_verified, "Google verified the address");
     assert_eq!(user.name, "Grace Hopper");
     assert_eq!(user.image.as_deref(), Some(grace.picture.as_str()));
-    assert_eq!(counts(&env.app).await, Counts { users: 1, accounts: 1, sessions: 1 });
+    assert_eq!(
+        counts(&env.app).await,
+        Counts {
+            users: 1,
+            accounts: 1,
+            sessions: 1
+        }
+    );
     let accounts = accounts_of(&env.app, &user.id).await;
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].provider_id, "google");
@@ -334,7 +404,10 @@ async fn new_google_subject_with_verified_email_creates_a_user_and_signs_in(back
     assert_eq!(session.user_id, user.id);
     assert_eq!(session.auth_method, "fed:google");
     let html = text(&b, "/account/sessions").await;
-    assert!(html.contains("<dt>Signed in with</dt><dd>google</dd>"), "{html}");
+    assert!(
+        html.contains("<dt>Signed in with</dt><dd>google</dd>"),
+        "{html}"
+    );
 }
 
 async fn same_google_subject_signs_the_same_user_in_again(backend: Backend) {
@@ -349,7 +422,14 @@ async fn same_google_subject_signs_the_same_user_in_again(backend: Backend) {
     let res = env.sign_in(&second, &grace).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account");
-    assert_eq!(counts(&env.app).await, Counts { users: 1, accounts: 1, sessions: 2 });
+    assert_eq!(
+        counts(&env.app).await,
+        Counts {
+            users: 1,
+            accounts: 1,
+            sessions: 2
+        }
+    );
     let session = session_of(&env.app, &second).await;
     assert_eq!(session.user_id, user.id);
     assert_eq!(session.auth_method, "fed:google");
@@ -357,14 +437,29 @@ async fn same_google_subject_signs_the_same_user_in_again(backend: Backend) {
 
     // The subject decides, not the email: a changed address at Google is still the same person.
     let third = env.app.browser();
-    let moved = Person { email: "grace.hopper@gmail.com".into(), ..grace.clone() };
+    let moved = Person {
+        email: "grace.hopper@gmail.com".into(),
+        ..grace.clone()
+    };
     assert_eq!(env.sign_in(&third, &moved).await.status(), 303);
     assert_eq!(session_of(&env.app, &third).await.user_id, user.id);
-    assert_eq!(counts(&env.app).await, Counts { users: 1, accounts: 1, sessions: 3 });
-    assert_eq!(google_account(&env.app, "g-100").await.unwrap().id, account.id);
+    assert_eq!(
+        counts(&env.app).await,
+        Counts {
+            users: 1,
+            accounts: 1,
+            sessions: 3
+        }
+    );
+    assert_eq!(
+        google_account(&env.app, "g-100").await.unwrap().id,
+        account.id
+    );
 }
 
-async fn google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_not(backend: Backend) {
+async fn google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_not(
+    backend: Backend,
+) {
     use portcullis::db::schema::mail_outbox;
     let env = env(backend).await;
     let grace = person("g-100", "grace@gmail.com");
@@ -379,7 +474,10 @@ async fn google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_n
     };
     let first = env.app.browser();
     assert_eq!(env.sign_in(&first, &grace).await.status(), 303);
-    assert!(notices().await.is_empty(), "the sign-up's browser is the first, not a new one");
+    assert!(
+        notices().await.is_empty(),
+        "the sign-up's browser is the first, not a new one"
+    );
     assert_eq!(env.sign_in(&first, &grace).await.status(), 303);
     assert!(notices().await.is_empty(), "the same browser again");
 
@@ -403,9 +501,22 @@ async fn verified_email_on_both_sides_links_google_to_the_existing_user(backend:
     let session = session_of(&env.app, &b).await;
     assert_eq!(session.user_id, ada.id, "signed in as the existing user");
     assert_eq!(session.auth_method, "fed:google");
-    assert_eq!(counts(&env.app).await, Counts { users: 1, accounts: 2, sessions: 1 });
-    assert_eq!(providers(&accounts_of(&env.app, &ada.id).await), ["credential", "google"]);
-    assert_eq!(google_account(&env.app, "g-ada").await.unwrap().user_id, ada.id);
+    assert_eq!(
+        counts(&env.app).await,
+        Counts {
+            users: 1,
+            accounts: 2,
+            sessions: 1
+        }
+    );
+    assert_eq!(
+        providers(&accounts_of(&env.app, &ada.id).await),
+        ["credential", "google"]
+    );
+    assert_eq!(
+        google_account(&env.app, "g-ada").await.unwrap().user_id,
+        ada.id
+    );
 
     // Both ways now sign the same person in.
     let pw = env.app.browser();
@@ -424,7 +535,11 @@ async fn assert_sign_in_first(env: &Env, p: &Person) {
         html.contains(&format!("An account with the email {} already exists. Sign in to it first, then link Google from your account page.", p.email)),
         "{html}"
     );
-    assert_eq!(counts(&env.app).await, before, "no user, account or session written");
+    assert_eq!(
+        counts(&env.app).await,
+        before,
+        "no user, account or session written"
+    );
     assert!(google_account(&env.app, &p.sub).await.is_none());
     assert!(!signed_in(&b).await);
 }
@@ -451,32 +566,63 @@ async fn link_policy_never_does_not_link_even_when_both_emails_are_verified(back
 
 // ---- 4: linking from the account page ----
 
-async fn signed_in_user_links_google_from_the_account_page_even_with_another_email(backend: Backend) {
+async fn signed_in_user_links_google_from_the_account_page_even_with_another_email(
+    backend: Backend,
+) {
     let env = env(backend).await;
     let b = signed_up(&env.app, "ada@example.com").await;
     let ada = user(&env.app, "ada@example.com").await;
     let html = text(&b, "/account/methods").await;
-    assert!(html.contains(r#"action="/auth/google/link""#) && html.contains("Link Google"), "{html}");
+    assert!(
+        html.contains(r#"action="/auth/google/link""#) && html.contains("Link Google"),
+        "{html}"
+    );
 
-    let res = env.link(&b, &person("g-ada", "ada.lovelace@gmail.com")).await;
+    let res = env
+        .link(&b, &person("g-ada", "ada.lovelace@gmail.com"))
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account/methods?notice=linked");
-    assert_eq!(google_account(&env.app, "g-ada").await.unwrap().user_id, ada.id, "linked to the signed-in user");
-    assert_eq!(providers(&accounts_of(&env.app, &ada.id).await), ["credential", "google"]);
-    assert!(!user_exists(&env.app, "ada.lovelace@gmail.com").await, "no user for Google's address");
+    assert_eq!(
+        google_account(&env.app, "g-ada").await.unwrap().user_id,
+        ada.id,
+        "linked to the signed-in user"
+    );
+    assert_eq!(
+        providers(&accounts_of(&env.app, &ada.id).await),
+        ["credential", "google"]
+    );
+    assert!(
+        !user_exists(&env.app, "ada.lovelace@gmail.com").await,
+        "no user for Google's address"
+    );
     assert_eq!(counts(&env.app).await.users, 1);
     assert_eq!(session_of(&env.app, &b).await.user_id, ada.id);
 
     let html = text(&b, "/account/methods?notice=linked").await;
-    assert!(html.contains("The sign-in method has been linked."), "{html}");
-    assert!(html.contains(">Google</span>") && html.contains("ada.lovelace@gmail.com"), "Google is listed: {html}");
-    assert!(!html.contains(r#"action="/auth/google/link""#), "no second link offered: {html}");
+    assert!(
+        html.contains("The sign-in method has been linked."),
+        "{html}"
+    );
+    assert!(
+        html.contains(">Google</span>") && html.contains("ada.lovelace@gmail.com"),
+        "Google is listed: {html}"
+    );
+    assert!(
+        !html.contains(r#"action="/auth/google/link""#),
+        "no second link offered: {html}"
+    );
 }
 
 async fn linking_needs_the_csrf_token(backend: Backend) {
     let env = env(backend).await;
     let b = signed_up(&env.app, "ada@example.com").await;
-    let res = b.post_raw(&format!("/auth/{SLUG}/link"), &[("csrf_token", "x".repeat(43).as_str())]).await;
+    let res = b
+        .post_raw(
+            &format!("/auth/{SLUG}/link"),
+            &[("csrf_token", "x".repeat(43).as_str())],
+        )
+        .await;
     assert_eq!(res.status(), 403);
     assert!(set_cookie(&res, FLOW_COOKIE).is_none(), "no flow started");
 }
@@ -485,7 +631,10 @@ async fn google_account_linked_to_another_user_is_refused_when_linking(backend: 
     let env = env(backend).await;
     let grace_browser = env.app.browser();
     let grace_google = person("g-1", "grace@gmail.com");
-    assert_eq!(env.sign_in(&grace_browser, &grace_google).await.status(), 303);
+    assert_eq!(
+        env.sign_in(&grace_browser, &grace_google).await.status(),
+        303
+    );
     let grace = user(&env.app, "grace@gmail.com").await;
 
     let b = signed_up(&env.app, "ada@example.com").await;
@@ -493,15 +642,28 @@ async fn google_account_linked_to_another_user_is_refused_when_linking(backend: 
     let before = counts(&env.app).await;
     let res = env.link(&b, &grace_google).await;
     let html = refusal_page(res).await;
-    assert!(html.contains("This Google account is already linked to another Portcullis account."), "{html}");
+    assert!(
+        html.contains("This Google account is already linked to another Portcullis account."),
+        "{html}"
+    );
 
     assert_eq!(counts(&env.app).await, before, "nothing written");
-    assert_eq!(google_account(&env.app, "g-1").await.unwrap().user_id, grace.id, "still Grace's");
-    assert_eq!(providers(&accounts_of(&env.app, &ada.id).await), ["credential"]);
+    assert_eq!(
+        google_account(&env.app, "g-1").await.unwrap().user_id,
+        grace.id,
+        "still Grace's"
+    );
+    assert_eq!(
+        providers(&accounts_of(&env.app, &ada.id).await),
+        ["credential"]
+    );
     // Ada keeps her own session.
     assert!(signed_in(&b).await);
     let session = session_of(&env.app, &b).await;
-    assert_eq!((session.user_id.as_str(), session.auth_method.as_str()), (ada.id.as_str(), "pwd"));
+    assert_eq!(
+        (session.user_id.as_str(), session.auth_method.as_str()),
+        (ada.id.as_str(), "pwd")
+    );
 }
 
 // ---- 5: unlinking ----
@@ -510,22 +672,48 @@ async fn unlinking_google_works_when_a_password_remains(backend: Backend) {
     let env = env(backend).await;
     let b = signed_up(&env.app, "ada@example.com").await;
     let ada = user(&env.app, "ada@example.com").await;
-    assert_eq!(env.link(&b, &person("g-ada", "ada.lovelace@gmail.com")).await.status(), 303);
+    assert_eq!(
+        env.link(&b, &person("g-ada", "ada.lovelace@gmail.com"))
+            .await
+            .status(),
+        303
+    );
     let google = google_account(&env.app, "g-ada").await.unwrap();
     let html = text(&b, "/account/methods").await;
-    assert!(html.contains(&format!(r#"name="account_id" value="{}""#, google.id)), "Google can be unlinked: {html}");
+    assert!(
+        html.contains(&format!(r#"name="account_id" value="{}""#, google.id)),
+        "Google can be unlinked: {html}"
+    );
 
-    let res = b.post("/account/methods/unlink", &[("account_id", &google.id)]).await;
+    let res = b
+        .post("/account/methods/unlink", &[("account_id", &google.id)])
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account/methods?notice=unlinked");
     assert!(google_account(&env.app, "g-ada").await.is_none());
-    assert_eq!(providers(&accounts_of(&env.app, &ada.id).await), ["credential"]);
+    assert_eq!(
+        providers(&accounts_of(&env.app, &ada.id).await),
+        ["credential"]
+    );
     let html = text(&b, "/account/methods?notice=unlinked").await;
-    assert!(html.contains("The sign-in method has been removed."), "{html}");
-    assert!(html.contains(r#"action="/auth/google/link""#), "Google can be linked again: {html}");
+    assert!(
+        html.contains("The sign-in method has been removed."),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"action="/auth/google/link""#),
+        "Google can be linked again: {html}"
+    );
 
     // The password still works.
-    assert_eq!(env.app.browser().login("ada@example.com", PASSWORD).await.status(), 303);
+    assert_eq!(
+        env.app
+            .browser()
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
 }
 
 async fn unlinking_the_only_sign_in_method_is_refused(backend: Backend) {
@@ -537,15 +725,25 @@ async fn unlinking_the_only_sign_in_method_is_refused(backend: Backend) {
     let google = google_account(&env.app, "g-1").await.unwrap();
     let html = text(&b, "/account/methods").await;
     assert!(html.contains(">Google</span>"), "{html}");
-    assert!(!html.contains(&format!(r#"value="{}""#, google.id)), "no Unlink button for the last method: {html}");
+    assert!(
+        !html.contains(&format!(r#"value="{}""#, google.id)),
+        "no Unlink button for the last method: {html}"
+    );
 
-    let res = b.post("/account/methods/unlink", &[("account_id", &google.id)]).await;
+    let res = b
+        .post("/account/methods/unlink", &[("account_id", &google.id)])
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account/methods?notice=last");
-    let still = google_account(&env.app, "g-1").await.expect("the account row is still there");
+    let still = google_account(&env.app, "g-1")
+        .await
+        .expect("the account row is still there");
     assert_eq!((still.id, still.user_id), (google.id, user.id.clone()));
     let html = text(&b, "/account/methods?notice=last").await;
-    assert!(html.contains("That is your last way to sign in, so it cannot be removed."), "{html}");
+    assert!(
+        html.contains("That is your last way to sign in, so it cannot be removed."),
+        "{html}"
+    );
 
     // And Google still signs Grace in.
     let again = env.app.browser();
@@ -559,9 +757,17 @@ async fn access_denied_at_google_shows_a_page_and_writes_nothing(backend: Backen
     let env = env(backend).await;
     let b = env.app.browser();
     let auth = env.start(&b, START).await;
-    let res = b.get(&format!("/auth/callback/{SLUG}?error=access_denied&state={}", enc(&auth.state))).await;
+    let res = b
+        .get(&format!(
+            "/auth/callback/{SLUG}?error=access_denied&state={}",
+            enc(&auth.state)
+        ))
+        .await;
     let html = failure_page(res, 400).await;
-    assert!(html.contains("You cancelled the sign-in at Google."), "{html}");
+    assert!(
+        html.contains("You cancelled the sign-in at Google."),
+        "{html}"
+    );
     assert_eq!(counts(&env.app).await, NOTHING);
     assert_eq!(env.google.token_requests().await, 0);
     assert!(!signed_in(&b).await);
@@ -571,11 +777,22 @@ async fn callback_with_a_wrong_state_is_refused(backend: Backend) {
     let env = env(backend).await;
     let b = env.app.browser();
     let auth = env.start(&b, START).await;
-    env.google.answer_with_person(&auth, &person("g-1", "grace@gmail.com")).await;
-    let res = b.get(&callback_path(&auth.code, "not-the-state-that-was-sent")).await;
+    env.google
+        .answer_with_person(&auth, &person("g-1", "grace@gmail.com"))
+        .await;
+    let res = b
+        .get(&callback_path(&auth.code, "not-the-state-that-was-sent"))
+        .await;
     let html = failure_page(res, 400).await;
-    assert!(html.contains("This sign-in link has expired or was already used."), "{html}");
-    assert_eq!(env.google.token_requests().await, 0, "the code is not redeemed");
+    assert!(
+        html.contains("This sign-in link has expired or was already used."),
+        "{html}"
+    );
+    assert_eq!(
+        env.google.token_requests().await,
+        0,
+        "the code is not redeemed"
+    );
     assert_eq!(counts(&env.app).await, NOTHING);
     assert!(!signed_in(&b).await);
 }
@@ -584,58 +801,112 @@ async fn replayed_callback_is_refused_because_state_is_single_use(backend: Backe
     let env = env(backend).await;
     let b = env.app.browser();
     let (auth, flow_cookie) = env.start_with_cookie(&b, START).await;
-    env.google.answer_with_person(&auth, &person("g-1", "grace@gmail.com")).await;
+    env.google
+        .answer_with_person(&auth, &person("g-1", "grace@gmail.com"))
+        .await;
     assert_eq!(env.callback(&b, &auth).await.status(), 303);
     let after = counts(&env.app).await;
-    assert_eq!(after, Counts { users: 1, accounts: 1, sessions: 1 });
+    assert_eq!(
+        after,
+        Counts {
+            users: 1,
+            accounts: 1,
+            sessions: 1
+        }
+    );
 
     // The same URL again from the same browser.
     let html = failure_page(env.callback(&b, &auth).await, 400).await;
-    assert!(html.contains("This sign-in link has expired or was already used."), "{html}");
+    assert!(
+        html.contains("This sign-in link has expired or was already used."),
+        "{html}"
+    );
 
     // And with the flow cookie put back, as someone holding both the URL and the cookie would.
-    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let res = raw
-        .get(format!("{}{}", env.app.address, callback_path(&auth.code, &auth.state)))
+        .get(format!(
+            "{}{}",
+            env.app.address,
+            callback_path(&auth.code, &auth.state)
+        ))
         .header("cookie", format!("{FLOW_COOKIE}={flow_cookie}"))
         .send()
         .await
         .unwrap();
     let html = failure_page(res, 400).await;
-    assert!(html.contains("This sign-in link has expired or was already used."), "{html}");
+    assert!(
+        html.contains("This sign-in link has expired or was already used."),
+        "{html}"
+    );
 
-    assert_eq!(counts(&env.app).await, after, "no new user, account or session");
-    assert_eq!(env.google.token_requests().await, 1, "the code was redeemed once");
+    assert_eq!(
+        counts(&env.app).await,
+        after,
+        "no new user, account or session"
+    );
+    assert_eq!(
+        env.google.token_requests().await,
+        1,
+        "the code was redeemed once"
+    );
 }
 
 async fn callback_without_the_flow_cookie_is_refused(backend: Backend) {
     let env = env(backend).await;
     let owner = env.app.browser();
     let auth = env.start(&owner, START).await;
-    env.google.answer_with_person(&auth, &person("g-1", "grace@gmail.com")).await;
+    env.google
+        .answer_with_person(&auth, &person("g-1", "grace@gmail.com"))
+        .await;
 
     let stranger = env.app.browser();
     let html = failure_page(env.callback(&stranger, &auth).await, 400).await;
-    assert!(html.contains("This sign-in link has expired or was already used."), "{html}");
+    assert!(
+        html.contains("This sign-in link has expired or was already used."),
+        "{html}"
+    );
     assert_eq!(env.google.token_requests().await, 0);
     assert_eq!(counts(&env.app).await, NOTHING);
     assert!(!signed_in(&stranger).await);
 
     // The browser that started the flow can still finish it.
     assert_eq!(env.callback(&owner, &auth).await.status(), 303);
-    assert_eq!(counts(&env.app).await, Counts { users: 1, accounts: 1, sessions: 1 });
+    assert_eq!(
+        counts(&env.app).await,
+        Counts {
+            users: 1,
+            accounts: 1,
+            sessions: 1
+        }
+    );
 }
 
 /// Google answers the code with an ID token `make` builds; Portcullis must refuse it.
-async fn assert_id_token_refused(backend: Backend, make: impl FnOnce(&FakeGoogle, &Authorization) -> String) {
+async fn assert_id_token_refused(
+    backend: Backend,
+    make: impl FnOnce(&FakeGoogle, &Authorization) -> String,
+) {
     let env = env(backend).await;
     let b = env.app.browser();
     let auth = env.start(&b, START).await;
     let id_token = make(&env.google, &auth);
-    env.google.answer_token(&auth, FakeGoogle::token_response(&id_token)).await;
+    env.google
+        .answer_token(&auth, FakeGoogle::token_response(&id_token))
+        .await;
     let html = failure_page(env.callback(&b, &auth).await, 400).await;
-    assert!(html.contains("The answer from Google could not be verified"), "{html}");
-    assert_eq!(env.google.token_requests().await, 1, "the code was exchanged");
+    assert!(
+        html.contains("The answer from Google could not be verified"),
+        "{html}"
+    );
+    assert_eq!(
+        env.google.token_requests().await,
+        1,
+        "the code was exchanged"
+    );
     assert_eq!(counts(&env.app).await, NOTHING);
     assert!(!signed_in(&b).await);
 }
@@ -683,9 +954,15 @@ async fn unreachable_issuer_at_start_is_a_502_page(backend: Backend) {
     add_provider(&app, google_spec("http://127.0.0.1:1")).await;
     let b = app.browser();
     let res = b.get(START).await;
-    assert!(set_cookie(&res, FLOW_COOKIE).is_none(), "no flow cookie without a flow");
+    assert!(
+        set_cookie(&res, FLOW_COOKIE).is_none(),
+        "no flow cookie without a flow"
+    );
     let html = failure_page(res, 502).await;
-    assert!(html.contains("Google could not be reached or did not answer in time."), "{html}");
+    assert!(
+        html.contains("Google could not be reached or did not answer in time."),
+        "{html}"
+    );
     assert_eq!(counts(&app).await, NOTHING);
 }
 
@@ -693,10 +970,21 @@ async fn slow_token_endpoint_times_out_with_a_502_page(backend: Backend) {
     let env = env_with(backend, |s| s.upstream.timeout_secs = 1, |_| {}).await;
     let b = env.app.browser();
     let auth = env.start(&b, START).await;
-    let id_token = env.google.key.sign(&env.google.claims(&auth, &person("g-1", "grace@gmail.com")));
-    env.google.answer_token(&auth, FakeGoogle::token_response(&id_token).set_delay(Duration::from_secs(3))).await;
+    let id_token = env
+        .google
+        .key
+        .sign(&env.google.claims(&auth, &person("g-1", "grace@gmail.com")));
+    env.google
+        .answer_token(
+            &auth,
+            FakeGoogle::token_response(&id_token).set_delay(Duration::from_secs(3)),
+        )
+        .await;
     let html = failure_page(env.callback(&b, &auth).await, 502).await;
-    assert!(html.contains("Google could not be reached or did not answer in time."), "{html}");
+    assert!(
+        html.contains("Google could not be reached or did not answer in time."),
+        "{html}"
+    );
     assert_eq!(counts(&env.app).await, NOTHING);
     assert!(!signed_in(&b).await);
 }
@@ -706,13 +994,21 @@ async fn token_endpoint_error_is_a_4xx_page(backend: Backend) {
     let b = env.app.browser();
     let auth = env.start(&b, START).await;
     env.google
-        .answer_token(&auth, ResponseTemplate::new(400).set_body_json(json!({ "error": "invalid_grant", "error_description": "Bad Request" })))
+        .answer_token(
+            &auth,
+            ResponseTemplate::new(400).set_body_json(
+                json!({ "error": "invalid_grant", "error_description": "Bad Request" }),
+            ),
+        )
         .await;
     let res = env.callback(&b, &auth).await;
     let status = res.status().as_u16();
     assert!((400..500).contains(&status), "a 4xx page, got {status}");
     let html = failure_page(res, status).await;
-    assert!(html.contains("Google reported an error: invalid_grant"), "{html}");
+    assert!(
+        html.contains("Google reported an error: invalid_grant"),
+        "{html}"
+    );
     assert_eq!(env.google.token_requests().await, 1);
     assert_eq!(counts(&env.app).await, NOTHING);
     assert!(!signed_in(&b).await);
@@ -724,7 +1020,12 @@ async fn assert_restricted(env: &Env, p: &Person, limited_to: &str) {
     let before = counts(&env.app).await;
     let b = env.app.browser();
     let html = failure_page(env.sign_in(&b, p).await, 403).await;
-    assert!(html.contains(&format!("Sign-in with Google is limited to verified addresses at {limited_to}.")), "{html}");
+    assert!(
+        html.contains(&format!(
+            "Sign-in with Google is limited to verified addresses at {limited_to}."
+        )),
+        "{html}"
+    );
     assert_eq!(counts(&env.app).await, before, "{} is not let in", p.email);
     assert!(!user_exists(&env.app, &p.email).await);
 }
@@ -739,24 +1040,62 @@ async fn assert_admitted(env: &Env, p: &Person) {
 }
 
 async fn hosted_domain_admits_only_verified_addresses_at_that_domain(backend: Backend) {
-    let env = env_with(backend, |_| {}, |p| p.hosted_domain = Some("example.com".into())).await;
+    let env = env_with(
+        backend,
+        |_| {},
+        |p| p.hosted_domain = Some("example.com".into()),
+    )
+    .await;
     let auth = env.start(&env.app.browser(), START).await;
-    assert_eq!(auth.param("hd").as_deref(), Some("example.com"), "Google's account chooser hint");
+    assert_eq!(
+        auth.param("hd").as_deref(),
+        Some("example.com"),
+        "Google's account chooser hint"
+    );
 
     assert_restricted(&env, &person("g-alice", "alice@other.com"), "example.com").await;
-    assert_restricted(&env, &person("g-carol", "carol@example.com").unverified(), "example.com").await;
+    assert_restricted(
+        &env,
+        &person("g-carol", "carol@example.com").unverified(),
+        "example.com",
+    )
+    .await;
     assert_eq!(counts(&env.app).await, NOTHING);
     assert_admitted(&env, &person("g-bob", "bob@example.com")).await;
-    assert_eq!(counts(&env.app).await, Counts { users: 1, accounts: 1, sessions: 1 });
+    assert_eq!(
+        counts(&env.app).await,
+        Counts {
+            users: 1,
+            accounts: 1,
+            sessions: 1
+        }
+    );
 }
 
 async fn allowed_domains_admit_only_verified_addresses_at_those_domains(backend: Backend) {
-    let env = env_with(backend, |_| {}, |p| p.allowed_domains = vec!["example.org".into()]).await;
+    let env = env_with(
+        backend,
+        |_| {},
+        |p| p.allowed_domains = vec!["example.org".into()],
+    )
+    .await;
     assert_restricted(&env, &person("g-alice", "alice@other.com"), "example.org").await;
-    assert_restricted(&env, &person("g-carol", "carol@example.org").unverified(), "example.org").await;
+    assert_restricted(
+        &env,
+        &person("g-carol", "carol@example.org").unverified(),
+        "example.org",
+    )
+    .await;
     assert_eq!(counts(&env.app).await, NOTHING);
     assert_admitted(&env, &person("g-bob", "bob@example.org")).await;
-    assert_eq!(counts(&env.app).await, Counts { users: 1, accounts: 1, sessions: 1 });
+    assert_eq!(
+        counts(&env.app).await,
+        Counts {
+            users: 1,
+            accounts: 1,
+            sessions: 1
+        }
+    );
 }
 
 // ---- 8: upstream tokens ----
@@ -765,21 +1104,37 @@ async fn keep_tokens_stores_the_upstream_tokens_encrypted(backend: Backend) {
     let env = env_with(backend, |_| {}, |p| p.keep_tokens = true).await;
     let b = env.app.browser();
     let auth = env.start(&b, START).await;
-    let id_token = env.google.answer_with_person(&auth, &person("g-1", "grace@gmail.com")).await;
+    let id_token = env
+        .google
+        .answer_with_person(&auth, &person("g-1", "grace@gmail.com"))
+        .await;
     assert_eq!(env.callback(&b, &auth).await.status(), 303);
 
     let account = google_account(&env.app, "g-1").await.unwrap();
     let mk = master_key(&env.app);
     let stored = [
-        ("access_token", account.access_token, fake_google::ACCESS_TOKEN),
-        ("refresh_token", account.refresh_token, fake_google::REFRESH_TOKEN),
+        (
+            "access_token",
+            account.access_token,
+            fake_google::ACCESS_TOKEN,
+        ),
+        (
+            "refresh_token",
+            account.refresh_token,
+            fake_google::REFRESH_TOKEN,
+        ),
         ("id_token", account.id_token, id_token.as_str()),
     ];
     for (column, value, plain) in stored {
         let value = value.unwrap_or_else(|| panic!("{column} is stored"));
         assert_ne!(value, plain, "{column} is not stored in the clear");
-        assert!(!value.contains(plain), "{column} is not stored in the clear");
-        let opened = mk.decrypt(&value).unwrap_or_else(|_| panic!("{column} opens with the master key"));
+        assert!(
+            !value.contains(plain),
+            "{column} is not stored in the clear"
+        );
+        let opened = mk
+            .decrypt(&value)
+            .unwrap_or_else(|_| panic!("{column} opens with the master key"));
         assert_eq!(String::from_utf8(opened).unwrap(), plain, "{column}");
     }
     assert!(account.token_expires_at.is_some());
@@ -788,7 +1143,12 @@ async fn keep_tokens_stores_the_upstream_tokens_encrypted(backend: Backend) {
 async fn without_keep_tokens_no_upstream_tokens_are_stored(backend: Backend) {
     let env = env(backend).await;
     let b = env.app.browser();
-    assert_eq!(env.sign_in(&b, &person("g-1", "grace@gmail.com")).await.status(), 303);
+    assert_eq!(
+        env.sign_in(&b, &person("g-1", "grace@gmail.com"))
+            .await
+            .status(),
+        303
+    );
     let account = google_account(&env.app, "g-1").await.unwrap();
     assert_eq!(account.access_token, None);
     assert_eq!(account.refresh_token, None);
@@ -805,32 +1165,67 @@ async fn relying_party_sign_in_through_google_gets_the_google_user_with_fed_amr(
     let started = rp.start(&["email", "profile"], true, &[]);
     let b = env.app.browser();
 
-    let Outcome::Login(login) = drive(&b, &started.url, None).await else { panic!("a signed-out browser is sent to the login page") };
+    let Outcome::Login(login) = drive(&b, &started.url, None).await else {
+        panic!("a signed-out browser is sent to the login page")
+    };
     let login_url = url::Url::parse(&format!("{}{}", env.app.address, login)).unwrap();
-    let return_to = login_url.query_pairs().find(|(k, _)| k == "return_to").map(|(_, v)| v.into_owned()).expect("return_to");
-    assert!(return_to.starts_with("/authorize/continue?req="), "{return_to}");
+    let return_to = login_url
+        .query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned())
+        .expect("return_to");
+    assert!(
+        return_to.starts_with("/authorize/continue?req="),
+        "{return_to}"
+    );
 
     // The login page's "Continue with Google" carries the way back.
     let html = text(&b, &login).await;
-    let start = format!("{START}{}", rp::extract(&html, &format!(r#"href="{START}"#)));
+    let start = format!(
+        "{START}{}",
+        rp::extract(&html, &format!(r#"href="{START}"#))
+    );
     let start_url = url::Url::parse(&format!("{}{}", env.app.address, start)).unwrap();
-    assert_eq!(start_url.query_pairs().find(|(k, _)| k == "return_to").map(|(_, v)| v.into_owned()), Some(return_to.clone()));
+    assert_eq!(
+        start_url
+            .query_pairs()
+            .find(|(k, _)| k == "return_to")
+            .map(|(_, v)| v.into_owned()),
+        Some(return_to.clone())
+    );
 
     let auth = env.start(&b, &start).await;
-    env.google.answer_with_person(&auth, &person("g-rp", "grace@gmail.com")).await;
+    env.google
+        .answer_with_person(&auth, &person("g-rp", "grace@gmail.com"))
+        .await;
     let res = env.callback(&b, &auth).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), return_to, "back to the authorization");
 
-    let Outcome::Callback(cb) = drive(&b, &format!("{}{}", env.app.address, return_to), Some("allow")).await else {
+    let Outcome::Callback(cb) = drive(
+        &b,
+        &format!("{}{}", env.app.address, return_to),
+        Some("allow"),
+    )
+    .await
+    else {
         panic!("the authorization completes after consent")
     };
     assert_eq!(cb.get("state"), Some(started.state.secret().as_str()));
-    let tokens = rp.exchange(cb.code(), started.verifier).await.expect("code exchange");
+    let tokens = rp
+        .exchange(cb.code(), started.verifier)
+        .await
+        .expect("code exchange");
     let id_token = tokens.id_token().expect("an ID token");
-    let claims = id_token.claims(&rp.client.id_token_verifier(), &started.nonce).expect("a valid ID token");
+    let claims = id_token
+        .claims(&rp.client.id_token_verifier(), &started.nonce)
+        .expect("a valid ID token");
     let user = user(&env.app, "grace@gmail.com").await;
-    assert_eq!(claims.subject().as_str(), user.id, "the Portcullis user created from Google");
+    assert_eq!(
+        claims.subject().as_str(),
+        user.id,
+        "the Portcullis user created from Google"
+    );
 
     let payload = jwt_payload(&id_token.to_string());
     assert_eq!(payload["sub"], json!(user.id));
@@ -844,26 +1239,45 @@ async fn login_and_signup_pages_offer_continue_with_google(backend: Backend) {
     let b = env.app.browser();
     for page in ["/login", "/signup"] {
         let html = text(&b, page).await;
-        assert!(html.contains(&format!(r#"href="{START}""#)), "{page} links to the start: {html}");
+        assert!(
+            html.contains(&format!(r#"href="{START}""#)),
+            "{page} links to the start: {html}"
+        );
         assert!(html.contains("Continue with Google"), "{page}: {html}");
     }
     // The button carries the page's return_to (decoded, it is the same path).
-    for return_to in ["/account/sessions", "/authorize/continue?req=a+b&x=%2F#frag"] {
+    for return_to in [
+        "/account/sessions",
+        "/authorize/continue?req=a+b&x=%2F#frag",
+    ] {
         let html = text(&b, &format!("/login?return_to={}", enc(return_to))).await;
-        let href = format!("{START}{}", rp::extract(&html, &format!(r#"href="{START}"#)));
+        let href = format!(
+            "{START}{}",
+            rp::extract(&html, &format!(r#"href="{START}"#))
+        );
         let url = url::Url::parse(&format!("{}{}", env.app.address, href)).unwrap();
         assert_eq!(url.path(), START);
         let carried: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        assert_eq!(carried, [("return_to".to_string(), return_to.to_string())], "{href}");
+        assert_eq!(
+            carried,
+            [("return_to".to_string(), return_to.to_string())],
+            "{href}"
+        );
     }
 }
 
 async fn start_follows_a_local_return_to_and_ignores_others(backend: Backend) {
     let env = env(backend).await;
     let grace = person("g-1", "grace@gmail.com");
-    for (return_to, expected) in [("/account/sessions", "/account/sessions"), ("https://evil.example/", "/account"), ("//evil.example/", "/account")] {
+    for (return_to, expected) in [
+        ("/account/sessions", "/account/sessions"),
+        ("https://evil.example/", "/account"),
+        ("//evil.example/", "/account"),
+    ] {
         let b = env.app.browser();
-        let auth = env.start(&b, &format!("{START}?return_to={}", enc(return_to))).await;
+        let auth = env
+            .start(&b, &format!("{START}?return_to={}", enc(return_to)))
+            .await;
         env.google.answer_with_person(&auth, &grace).await;
         let res = env.callback(&b, &auth).await;
         assert_eq!(res.status(), 303);
@@ -876,21 +1290,32 @@ async fn disabled_provider_has_no_button_and_no_sign_in(backend: Backend) {
     // A sign-in under way when the provider is disabled.
     let midway = env.app.browser();
     let auth = env.start(&midway, START).await;
-    env.google.answer_with_person(&auth, &person("g-1", "grace@gmail.com")).await;
+    env.google
+        .answer_with_person(&auth, &person("g-1", "grace@gmail.com"))
+        .await;
 
-    let n = env.app.query(|c| IdentityProviderRow::set_enabled(c, SLUG, false, portcullis::identity::now())).await;
+    let n = env
+        .app
+        .query(|c| IdentityProviderRow::set_enabled(c, SLUG, false, portcullis::identity::now()))
+        .await;
     assert_eq!(n, 1);
 
     let b = env.app.browser();
     for page in ["/login", "/signup"] {
         let html = text(&b, page).await;
-        assert!(!html.contains("Continue with Google") && !html.contains(START), "{page}: {html}");
+        assert!(
+            !html.contains("Continue with Google") && !html.contains(START),
+            "{page}: {html}"
+        );
     }
     assert_eq!(b.get(START).await.status(), 404);
 
     let res = env.callback(&midway, &auth).await;
     let status = res.status().as_u16();
-    assert!((400..500).contains(&status), "a disabled provider finishes no sign-in, got {status}");
+    assert!(
+        (400..500).contains(&status),
+        "a disabled provider finishes no sign-in, got {status}"
+    );
     assert_eq!(env.google.token_requests().await, 0);
     assert_eq!(counts(&env.app).await, NOTHING);
 
@@ -898,5 +1323,8 @@ async fn disabled_provider_has_no_button_and_no_sign_in(backend: Backend) {
     let ada = signed_up(&env.app, "ada@example.com").await;
     let html = text(&ada, "/account/methods").await;
     assert!(!html.contains("/auth/google/link"), "{html}");
-    assert_eq!(ada.post(&format!("/auth/{SLUG}/link"), &[]).await.status(), 404);
+    assert_eq!(
+        ada.post(&format!("/auth/{SLUG}/link"), &[]).await.status(),
+        404
+    );
 }

@@ -40,7 +40,9 @@ pub struct NewAccount<'a> {
 
 impl Account {
     pub fn insert(conn: &mut DbConnection, new: &NewAccount<'_>) -> QueryResult<usize> {
-        diesel::insert_into(accounts::table).values(new).execute(conn)
+        diesel::insert_into(accounts::table)
+            .values(new)
+            .execute(conn)
     }
 
     pub fn for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Account>> {
@@ -51,7 +53,10 @@ impl Account {
             .load(conn)
     }
 
-    pub fn credential_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<Account>> {
+    pub fn credential_for_user(
+        conn: &mut DbConnection,
+        user_id: &str,
+    ) -> QueryResult<Option<Account>> {
         accounts::table
             .filter(accounts::user_id.eq(user_id))
             .filter(accounts::provider_id.eq(CREDENTIAL_PROVIDER))
@@ -60,7 +65,11 @@ impl Account {
             .optional()
     }
 
-    pub fn find_by_provider(conn: &mut DbConnection, provider: &str, subject: &str) -> QueryResult<Option<Account>> {
+    pub fn find_by_provider(
+        conn: &mut DbConnection,
+        provider: &str,
+        subject: &str,
+    ) -> QueryResult<Option<Account>> {
         accounts::table
             .filter(accounts::provider_id.eq(provider))
             .filter(accounts::account_id.eq(subject))
@@ -94,7 +103,12 @@ impl Account {
     }
 
     pub fn delete_for_user(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<usize> {
-        diesel::delete(accounts::table.filter(accounts::id.eq(id)).filter(accounts::user_id.eq(user_id))).execute(conn)
+        diesel::delete(
+            accounts::table
+                .filter(accounts::id.eq(id))
+                .filter(accounts::user_id.eq(user_id)),
+        )
+        .execute(conn)
     }
 
     pub fn set_password_hash(
@@ -104,7 +118,10 @@ impl Account {
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
         diesel::update(accounts::table.find(account_id))
-            .set((accounts::password_hash.eq(hash), accounts::updated_at.eq(now)))
+            .set((
+                accounts::password_hash.eq(hash),
+                accounts::updated_at.eq(now),
+            ))
             .execute(conn)
     }
 }

@@ -18,7 +18,9 @@ pub struct NewAuditEvent<'a> {
 
 impl NewAuditEvent<'_> {
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<usize> {
-        diesel::insert_into(audit_event::table).values(self).execute(conn)
+        diesel::insert_into(audit_event::table)
+            .values(self)
+            .execute(conn)
     }
 }
 

@@ -28,22 +28,36 @@ pub struct OAuthClient {
 
 impl OAuthClient {
     pub fn insert(conn: &mut DbConnection, client: &OAuthClient) -> QueryResult<usize> {
-        diesel::insert_into(oauth_client::table).values(client).execute(conn)
+        diesel::insert_into(oauth_client::table)
+            .values(client)
+            .execute(conn)
     }
 
     pub fn update(conn: &mut DbConnection, client: &OAuthClient) -> QueryResult<usize> {
-        diesel::update(oauth_client::table.find(&client.id)).set(client).execute(conn)
+        diesel::update(oauth_client::table.find(&client.id))
+            .set(client)
+            .execute(conn)
     }
 
     pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OAuthClient>> {
-        oauth_client::table.find(id).select(OAuthClient::as_select()).first(conn).optional()
+        oauth_client::table
+            .find(id)
+            .select(OAuthClient::as_select())
+            .first(conn)
+            .optional()
     }
 
     pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<OAuthClient>> {
-        oauth_client::table.order(oauth_client::created_at.asc()).select(OAuthClient::as_select()).load(conn)
+        oauth_client::table
+            .order(oauth_client::created_at.asc())
+            .select(OAuthClient::as_select())
+            .load(conn)
     }
 
-    pub fn list_managed_by(conn: &mut DbConnection, manager: &str) -> QueryResult<Vec<OAuthClient>> {
+    pub fn list_managed_by(
+        conn: &mut DbConnection,
+        manager: &str,
+    ) -> QueryResult<Vec<OAuthClient>> {
         oauth_client::table
             .filter(oauth_client::managed_by.eq(manager))
             .select(OAuthClient::as_select())
@@ -54,9 +68,17 @@ impl OAuthClient {
         diesel::delete(oauth_client::table.find(id)).execute(conn)
     }
 
-    pub fn set_secret_hash(conn: &mut DbConnection, id: &str, hash: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn set_secret_hash(
+        conn: &mut DbConnection,
+        id: &str,
+        hash: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(oauth_client::table.find(id))
-            .set((oauth_client::secret_hash.eq(hash), oauth_client::updated_at.eq(now)))
+            .set((
+                oauth_client::secret_hash.eq(hash),
+                oauth_client::updated_at.eq(now),
+            ))
             .execute(conn)
     }
 }

@@ -15,13 +15,27 @@ pub struct Consent {
 }
 
 impl Consent {
-    pub fn find(conn: &mut DbConnection, user_id: &str, client_id: &str) -> QueryResult<Option<Consent>> {
-        consent::table.find((user_id, client_id)).select(Consent::as_select()).first(conn).optional()
+    pub fn find(
+        conn: &mut DbConnection,
+        user_id: &str,
+        client_id: &str,
+    ) -> QueryResult<Option<Consent>> {
+        consent::table
+            .find((user_id, client_id))
+            .select(Consent::as_select())
+            .first(conn)
+            .optional()
     }
 
     /// Records the scopes granted, replacing an earlier consent. Runs inside the caller's
     /// transaction; an UPDATE first keeps it portable (no ON CONFLICT through MultiConnection).
-    pub fn save(conn: &mut DbConnection, user_id: &str, client_id: &str, scope: &str, now: NaiveDateTime) -> QueryResult<()> {
+    pub fn save(
+        conn: &mut DbConnection,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<()> {
         let updated = diesel::update(consent::table.find((user_id, client_id)))
             .set((consent::scope.eq(scope), consent::updated_at.eq(now)))
             .execute(conn)?;
@@ -44,6 +58,9 @@ impl Consent {
     }
 
     pub fn for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Consent>> {
-        consent::table.filter(consent::user_id.eq(user_id)).select(Consent::as_select()).load(conn)
+        consent::table
+            .filter(consent::user_id.eq(user_id))
+            .select(Consent::as_select())
+            .load(conn)
     }
 }

@@ -21,24 +21,37 @@ pub struct Grant {
 
 impl Grant {
     pub fn insert(conn: &mut DbConnection, grant: &Grant) -> QueryResult<usize> {
-        diesel::insert_into(oauth_grant::table).values(grant).execute(conn)
+        diesel::insert_into(oauth_grant::table)
+            .values(grant)
+            .execute(conn)
     }
 
     pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Grant>> {
-        oauth_grant::table.find(id).select(Grant::as_select()).first(conn).optional()
+        oauth_grant::table
+            .find(id)
+            .select(Grant::as_select())
+            .first(conn)
+            .optional()
     }
 
     /// Whether the grant exists and is not revoked (the check behind every access token use).
     pub fn is_active(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-        let revoked: Option<Option<NaiveDateTime>> =
-            oauth_grant::table.find(id).select(oauth_grant::revoked_at).first(conn).optional()?;
+        let revoked: Option<Option<NaiveDateTime>> = oauth_grant::table
+            .find(id)
+            .select(oauth_grant::revoked_at)
+            .first(conn)
+            .optional()?;
         Ok(matches!(revoked, Some(None)))
     }
 
     pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
-        diesel::update(oauth_grant::table.find(id).filter(oauth_grant::revoked_at.is_null()))
-            .set(oauth_grant::revoked_at.eq(now))
-            .execute(conn)
+        diesel::update(
+            oauth_grant::table
+                .find(id)
+                .filter(oauth_grant::revoked_at.is_null()),
+        )
+        .set(oauth_grant::revoked_at.eq(now))
+        .execute(conn)
     }
 
     pub fn revoke_for_user_client(
@@ -66,14 +79,24 @@ impl Grant {
             .inner_join(oauth_client::table)
             .filter(oauth_grant::session_id.eq(session_id))
             .filter(oauth_client::backchannel_logout_uri.is_not_null())
-            .select((oauth_client::id, oauth_grant::user_id, oauth_client::backchannel_logout_uri))
+            .select((
+                oauth_client::id,
+                oauth_grant::user_id,
+                oauth_client::backchannel_logout_uri,
+            ))
             .distinct()
             .load(conn)?;
-        Ok(rows.into_iter().filter_map(|(c, u, uri)| uri.map(|uri| (c, u, uri))).collect())
+        Ok(rows
+            .into_iter()
+            .filter_map(|(c, u, uri)| uri.map(|uri| (c, u, uri)))
+            .collect())
     }
 
     /// Active grants of a user, with the client's name (the "connected applications" list).
-    pub fn active_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<(Grant, String)>> {
+    pub fn active_for_user(
+        conn: &mut DbConnection,
+        user_id: &str,
+    ) -> QueryResult<Vec<(Grant, String)>> {
         oauth_grant::table
             .inner_join(oauth_client::table)
             .filter(oauth_grant::user_id.eq(user_id))

@@ -33,24 +33,43 @@ pub struct IdentityProviderRow {
 
 impl IdentityProviderRow {
     pub fn insert(conn: &mut DbConnection, row: &IdentityProviderRow) -> QueryResult<usize> {
-        diesel::insert_into(identity_provider::table).values(row).execute(conn)
+        diesel::insert_into(identity_provider::table)
+            .values(row)
+            .execute(conn)
     }
 
     pub fn update(conn: &mut DbConnection, row: &IdentityProviderRow) -> QueryResult<usize> {
-        diesel::update(identity_provider::table.find(&row.slug)).set(row).execute(conn)
+        diesel::update(identity_provider::table.find(&row.slug))
+            .set(row)
+            .execute(conn)
     }
 
     pub fn find(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<IdentityProviderRow>> {
-        identity_provider::table.find(slug).select(IdentityProviderRow::as_select()).first(conn).optional()
+        identity_provider::table
+            .find(slug)
+            .select(IdentityProviderRow::as_select())
+            .first(conn)
+            .optional()
     }
 
     pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<IdentityProviderRow>> {
-        identity_provider::table.order(identity_provider::created_at.asc()).select(IdentityProviderRow::as_select()).load(conn)
+        identity_provider::table
+            .order(identity_provider::created_at.asc())
+            .select(IdentityProviderRow::as_select())
+            .load(conn)
     }
 
-    pub fn set_enabled(conn: &mut DbConnection, slug: &str, enabled: bool, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn set_enabled(
+        conn: &mut DbConnection,
+        slug: &str,
+        enabled: bool,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(identity_provider::table.find(slug))
-            .set((identity_provider::enabled.eq(enabled), identity_provider::updated_at.eq(now)))
+            .set((
+                identity_provider::enabled.eq(enabled),
+                identity_provider::updated_at.eq(now),
+            ))
             .execute(conn)
     }
 

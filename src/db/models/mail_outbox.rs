@@ -27,15 +27,25 @@ pub struct OutboxMessage {
 
 impl OutboxMessage {
     pub fn insert(conn: &mut DbConnection, m: &OutboxMessage) -> QueryResult<usize> {
-        diesel::insert_into(mail_outbox::table).values(m).execute(conn)
+        diesel::insert_into(mail_outbox::table)
+            .values(m)
+            .execute(conn)
     }
 
     /// Pending messages due now and not claimed by a live worker.
-    pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<OutboxMessage>> {
+    pub fn due(
+        conn: &mut DbConnection,
+        now: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<OutboxMessage>> {
         mail_outbox::table
             .filter(mail_outbox::status.eq("pending"))
             .filter(mail_outbox::next_attempt_at.le(now))
-            .filter(mail_outbox::locked_until.is_null().or(mail_outbox::locked_until.lt(now)))
+            .filter(
+                mail_outbox::locked_until
+                    .is_null()
+                    .or(mail_outbox::locked_until.lt(now)),
+            )
             .order(mail_outbox::next_attempt_at.asc())
             .limit(limit)
             .select(OutboxMessage::as_select())
@@ -43,18 +53,32 @@ impl OutboxMessage {
     }
 
     /// Claims a message for `until`; 0 rows means another worker got it first.
-    pub fn claim(conn: &mut DbConnection, id: &str, now: NaiveDateTime, until: NaiveDateTime) -> QueryResult<usize> {
+    pub fn claim(
+        conn: &mut DbConnection,
+        id: &str,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(
             mail_outbox::table
                 .filter(mail_outbox::id.eq(id))
                 .filter(mail_outbox::status.eq("pending"))
-                .filter(mail_outbox::locked_until.is_null().or(mail_outbox::locked_until.lt(now))),
+                .filter(
+                    mail_outbox::locked_until
+                        .is_null()
+                        .or(mail_outbox::locked_until.lt(now)),
+                ),
         )
         .set(mail_outbox::locked_until.eq(until))
         .execute(conn)
     }
 
-    pub fn mark_sent(conn: &mut DbConnection, id: &str, attempts: i32, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn mark_sent(
+        conn: &mut DbConnection,
+        id: &str,
+        attempts: i32,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(mail_outbox::table.find(id))
             .set((
                 mail_outbox::status.eq("sent"),
@@ -94,7 +118,15 @@ impl OutboxMessage {
             .load(conn)
     }
 
-    pub fn delete_sent_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
-        diesel::delete(mail_outbox::table.filter(mail_outbox::status.eq("sent")).filter(mail_outbox::sent_at.lt(before))).execute(conn)
+    pub fn delete_sent_before(
+        conn: &mut DbConnection,
+        before: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::delete(
+            mail_outbox::table
+                .filter(mail_outbox::status.eq("sent"))
+                .filter(mail_outbox::sent_at.lt(before)),
+        )
+        .execute(conn)
     }
 }

@@ -16,18 +16,32 @@ pub struct Profile {
 
 impl Profile {
     pub fn empty(user_id: &str, now: NaiveDateTime) -> Profile {
-        Profile { user_id: user_id.to_string(), bio: None, website: None, timezone: None, updated_at: now }
+        Profile {
+            user_id: user_id.to_string(),
+            bio: None,
+            website: None,
+            timezone: None,
+            updated_at: now,
+        }
     }
 
     pub fn insert(conn: &mut DbConnection, profile: &Profile) -> QueryResult<usize> {
-        diesel::insert_into(user_profile::table).values(profile).execute(conn)
+        diesel::insert_into(user_profile::table)
+            .values(profile)
+            .execute(conn)
     }
 
     pub fn find(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<Profile>> {
-        user_profile::table.find(user_id).select(Profile::as_select()).first(conn).optional()
+        user_profile::table
+            .find(user_id)
+            .select(Profile::as_select())
+            .first(conn)
+            .optional()
     }
 
     pub fn update(conn: &mut DbConnection, profile: &Profile) -> QueryResult<usize> {
-        diesel::update(user_profile::table.find(&profile.user_id)).set(profile).execute(conn)
+        diesel::update(user_profile::table.find(&profile.user_id))
+            .set(profile)
+            .execute(conn)
     }
 }

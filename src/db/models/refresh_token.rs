@@ -17,7 +17,9 @@ pub struct RefreshToken {
 
 impl RefreshToken {
     pub fn insert(conn: &mut DbConnection, token: &RefreshToken) -> QueryResult<usize> {
-        diesel::insert_into(refresh_token::table).values(token).execute(conn)
+        diesel::insert_into(refresh_token::table)
+            .values(token)
+            .execute(conn)
     }
 
     pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<RefreshToken>> {
@@ -29,15 +31,22 @@ impl RefreshToken {
     }
 
     /// Marks the token rotated; 0 rows means it was already used (a concurrent or replayed use).
-    pub fn mark_used_by_hash(conn: &mut DbConnection, hash: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn mark_used_by_hash(
+        conn: &mut DbConnection,
+        hash: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(
-            refresh_token::table.filter(refresh_token::token_hash.eq(hash)).filter(refresh_token::used_at.is_null()),
+            refresh_token::table
+                .filter(refresh_token::token_hash.eq(hash))
+                .filter(refresh_token::used_at.is_null()),
         )
         .set(refresh_token::used_at.eq(now))
         .execute(conn)
     }
 
     pub fn delete_expired(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
-        diesel::delete(refresh_token::table.filter(refresh_token::expires_at.le(before))).execute(conn)
+        diesel::delete(refresh_token::table.filter(refresh_token::expires_at.le(before)))
+            .execute(conn)
     }
 }

@@ -10,7 +10,10 @@ pub fn revoke(conn: &mut DbConnection, jti: &str, expires_at: NaiveDateTime) -> 
         return Ok(());
     }
     diesel::insert_into(revoked_token::table)
-        .values((revoked_token::jti.eq(jti), revoked_token::expires_at.eq(expires_at)))
+        .values((
+            revoked_token::jti.eq(jti),
+            revoked_token::expires_at.eq(expires_at),
+        ))
         .execute(conn)
         .map(|_| ())
 }

@@ -36,7 +36,9 @@ pub struct NewSession<'a> {
 
 impl Session {
     pub fn insert(conn: &mut DbConnection, new: &NewSession<'_>) -> QueryResult<usize> {
-        diesel::insert_into(sessions::table).values(new).execute(conn)
+        diesel::insert_into(sessions::table)
+            .values(new)
+            .execute(conn)
     }
 
     pub fn find_by_token_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Session>> {
@@ -56,11 +58,16 @@ impl Session {
     }
 
     pub fn ids_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
-        sessions::table.filter(sessions::user_id.eq(user_id)).select(sessions::id).load(conn)
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .select(sessions::id)
+            .load(conn)
     }
 
     pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
-        diesel::update(sessions::table.find(id)).set(sessions::last_seen_at.eq(now)).execute(conn)
+        diesel::update(sessions::table.find(id))
+            .set(sessions::last_seen_at.eq(now))
+            .execute(conn)
     }
 
     pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
@@ -69,8 +76,12 @@ impl Session {
 
     /// Deletes one of the user's sessions; the user filter stops anyone revoking others' sessions.
     pub fn delete_for_user(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<usize> {
-        diesel::delete(sessions::table.filter(sessions::id.eq(id)).filter(sessions::user_id.eq(user_id)))
-            .execute(conn)
+        diesel::delete(
+            sessions::table
+                .filter(sessions::id.eq(id))
+                .filter(sessions::user_id.eq(user_id)),
+        )
+        .execute(conn)
     }
 
     pub fn delete_all_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
@@ -78,8 +89,12 @@ impl Session {
     }
 
     pub fn delete_others(conn: &mut DbConnection, user_id: &str, keep: &str) -> QueryResult<usize> {
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)).filter(sessions::id.ne(keep)))
-            .execute(conn)
+        diesel::delete(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::id.ne(keep)),
+        )
+        .execute(conn)
     }
 
     /// Removes sessions past their absolute expiry or idle longer than `idle_cutoff` allows.
@@ -89,7 +104,11 @@ impl Session {
         idle_cutoff: NaiveDateTime,
     ) -> QueryResult<usize> {
         diesel::delete(
-            sessions::table.filter(sessions::expires_at.le(now).or(sessions::last_seen_at.le(idle_cutoff))),
+            sessions::table.filter(
+                sessions::expires_at
+                    .le(now)
+                    .or(sessions::last_seen_at.le(idle_cutoff)),
+            ),
         )
         .execute(conn)
     }

@@ -26,14 +26,22 @@ impl UserSettings {
     }
 
     pub fn insert(conn: &mut DbConnection, settings: &UserSettings) -> QueryResult<usize> {
-        diesel::insert_into(user_settings::table).values(settings).execute(conn)
+        diesel::insert_into(user_settings::table)
+            .values(settings)
+            .execute(conn)
     }
 
     pub fn find(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<UserSettings>> {
-        user_settings::table.find(user_id).select(UserSettings::as_select()).first(conn).optional()
+        user_settings::table
+            .find(user_id)
+            .select(UserSettings::as_select())
+            .first(conn)
+            .optional()
     }
 
     pub fn update(conn: &mut DbConnection, settings: &UserSettings) -> QueryResult<usize> {
-        diesel::update(user_settings::table.find(&settings.user_id)).set(settings).execute(conn)
+        diesel::update(user_settings::table.find(&settings.user_id))
+            .set(settings)
+            .execute(conn)
     }
 }

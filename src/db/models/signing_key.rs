@@ -18,7 +18,9 @@ pub struct SigningKeyRow {
 
 impl SigningKeyRow {
     pub fn insert(conn: &mut DbConnection, row: &SigningKeyRow) -> QueryResult<usize> {
-        diesel::insert_into(signing_key::table).values(row).execute(conn)
+        diesel::insert_into(signing_key::table)
+            .values(row)
+            .execute(conn)
     }
 
     /// Every key, newest first within each algorithm.

@@ -50,21 +50,36 @@ impl User {
             .filter(users::id.eq(id))
             .filter(oauth_grant::id.eq(grant_id))
             .filter(oauth_grant::revoked_at.is_null())
-            .select((User::as_select(), Option::<Profile>::as_select(), Option::<UserSettings>::as_select()))
+            .select((
+                User::as_select(),
+                Option::<Profile>::as_select(),
+                Option::<UserSettings>::as_select(),
+            ))
             .first(conn)
             .optional()
     }
 
     pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
-        users::table.find(id).select(User::as_select()).first(conn).optional()
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()
     }
 
     pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
-        users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn).optional()
+        users::table
+            .filter(users::email.eq(email))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
     }
 
     pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
-        users::table.order(users::created_at.asc()).select(User::as_select()).load(conn)
+        users::table
+            .order(users::created_at.asc())
+            .select(User::as_select())
+            .load(conn)
     }
 
     pub fn update_name_and_image(
@@ -75,13 +90,27 @@ impl User {
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
         diesel::update(users::table.find(id))
-            .set((users::name.eq(name), users::image.eq(image), users::updated_at.eq(now)))
+            .set((
+                users::name.eq(name),
+                users::image.eq(image),
+                users::updated_at.eq(now),
+            ))
             .execute(conn)
     }
 
-    pub fn set_email(conn: &mut DbConnection, id: &str, email: &str, verified: bool, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn set_email(
+        conn: &mut DbConnection,
+        id: &str,
+        email: &str,
+        verified: bool,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::update(users::table.find(id))
-            .set((users::email.eq(email), users::email_verified.eq(verified), users::updated_at.eq(now)))
+            .set((
+                users::email.eq(email),
+                users::email_verified.eq(verified),
+                users::updated_at.eq(now),
+            ))
             .execute(conn)
     }
 

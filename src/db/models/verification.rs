@@ -20,12 +20,19 @@ pub struct Verification {
 
 impl Verification {
     pub fn insert(conn: &mut DbConnection, new: &Verification) -> QueryResult<usize> {
-        diesel::insert_into(verifications::table).values(new).execute(conn)
+        diesel::insert_into(verifications::table)
+            .values(new)
+            .execute(conn)
     }
 
     /// Uses up an unexpired token: deletes it and returns 1, or 0 when it is unknown, expired,
     /// for another purpose, or already used.
-    pub fn consume(conn: &mut DbConnection, value_hash: &str, purpose: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn consume(
+        conn: &mut DbConnection,
+        value_hash: &str,
+        purpose: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
         diesel::delete(
             verifications::table
                 .filter(verifications::value_hash.eq(value_hash))

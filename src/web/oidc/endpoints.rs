@@ -34,15 +34,23 @@ fn unique_params(req: &HttpRequest, body: &[u8]) -> Result<HashMap<String, Strin
     let mut params = HashMap::new();
     for (k, v) in form_pairs(req, body)? {
         if params.insert(k.clone(), v).is_some() {
-            return Err(OAuthError::invalid_request(format!("parameter {k} is repeated")));
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {k} is repeated"
+            )));
         }
     }
     params.retain(|_, v| !v.is_empty());
     Ok(params)
 }
 
-fn credentials(req: &HttpRequest, params: &HashMap<String, String>) -> Result<(ClientCredentials, bool), OAuthError> {
-    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+fn credentials(
+    req: &HttpRequest,
+    params: &HashMap<String, String>,
+) -> Result<(ClientCredentials, bool), OAuthError> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let basic = ClientCredentials::parse_basic(header)?;
     let tried_basic = basic.is_some();
     Ok((
@@ -62,7 +70,11 @@ fn tried_basic(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("basic "))
 }
 
-pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let basic_attempted = tried_basic(&req);
     let params = match unique_params(&req, &body) {
         Ok(p) => p,
@@ -87,15 +99,33 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
             let now = now();
             match grant_type {
                 Some("authorization_code") => match get("code") {
-                    Some(code) => token::exchange_code(conn, &provider, &keys, &client, code, get("redirect_uri"), get("code_verifier"), now),
+                    Some(code) => token::exchange_code(
+                        conn,
+                        &provider,
+                        &keys,
+                        &client,
+                        code,
+                        get("redirect_uri"),
+                        get("code_verifier"),
+                        now,
+                    ),
                     None => Ok(Err(OAuthError::invalid_request("code is required"))),
                 },
                 Some("refresh_token") => match get("refresh_token") {
-                    Some(rt) => token::refresh(conn, &provider, &keys, &client, rt, get("scope"), now),
-                    None => Ok(Err(OAuthError::invalid_request("refresh_token is required"))),
+                    Some(rt) => {
+                        token::refresh(conn, &provider, &keys, &client, rt, get("scope"), now)
+                    }
+                    None => Ok(Err(OAuthError::invalid_request(
+                        "refresh_token is required",
+                    ))),
                 },
-                Some("client_credentials") => token::client_credentials(&provider, &keys, &client, get("scope"), now),
-                Some(_) => Ok(Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type"))),
+                Some("client_credentials") => {
+                    token::client_credentials(&provider, &keys, &client, get("scope"), now)
+                }
+                Some(_) => Ok(Err(OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    "unsupported grant_type",
+                ))),
                 None => Ok(Err(OAuthError::invalid_request("grant_type is required"))),
             }
         })
@@ -117,7 +147,8 @@ fn bearer_error(status: StatusCode, error: Option<&OAuthError>) -> HttpResponse 
         None => "Bearer realm=\"portcullis\"".to_string(),
     };
     let mut res = HttpResponse::build(status);
-    res.insert_header((header::WWW_AUTHENTICATE, challenge)).insert_header((header::CACHE_CONTROL, "no-store"));
+    res.insert_header((header::WWW_AUTHENTICATE, challenge))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
     match error {
         Some(e) => res.json(e),
         None => res.finish(),
@@ -125,16 +156,26 @@ fn bearer_error(status: StatusCode, error: Option<&OAuthError>) -> HttpResponse 
 }
 
 /// UserInfo (OIDC Core §5.3): GET or POST, token in the Authorization header or a form body.
-pub async fn userinfo(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn userinfo(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let header_token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_string());
     let body_token = if req.method() == actix_web::http::Method::POST && !body.is_empty() {
         match form_pairs(&req, &body) {
-            Ok(pairs) => pairs.into_iter().find(|(k, _)| k == "access_token").map(|(_, v)| v),
+            Ok(pairs) => pairs
+                .into_iter()
+                .find(|(k, _)| k == "access_token")
+                .map(|(_, v)| v),
             Err(e) => return Ok(bearer_error(StatusCode::BAD_REQUEST, Some(&e))),
         }
     } else {
@@ -155,16 +196,25 @@ pub async fn userinfo(state: web::Data<AppState>, req: HttpRequest, body: web::B
     }
     let claims = state
         .db
-        .run(move |conn| userinfo::claims_for(conn, &provider.keys, &provider.issuer, &token, checked))
+        .run(move |conn| {
+            userinfo::claims_for(conn, &provider.keys, &provider.issuer, &token, checked)
+        })
         .await?;
     Ok(match claims {
-        Some(c) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(c),
+        Some(c) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(c),
         None => invalid_token(),
     })
 }
 
 fn invalid_token() -> HttpResponse {
-    bearer_error(StatusCode::UNAUTHORIZED, Some(&OAuthError::invalid_token("the access token is invalid, expired or revoked")))
+    bearer_error(
+        StatusCode::UNAUTHORIZED,
+        Some(&OAuthError::invalid_token(
+            "the access token is invalid, expired or revoked",
+        )),
+    )
 }
 
 /// Shared by revocation and introspection: authenticated client plus the `token` parameter.
@@ -173,7 +223,14 @@ async fn with_client_and_token<T: Send + 'static>(
     req: &HttpRequest,
     body: &[u8],
     allow_public: bool,
-    f: impl FnOnce(&mut crate::db::DbConnection, &crate::oidc::Provider, &clients::Client, &str) -> Result<T, AppError> + Send + 'static,
+    f: impl FnOnce(
+            &mut crate::db::DbConnection,
+            &crate::oidc::Provider,
+            &clients::Client,
+            &str,
+        ) -> Result<T, AppError>
+        + Send
+        + 'static,
 ) -> Result<Result<T, (OAuthError, bool)>, AppError> {
     let basic_attempted = tried_basic(req);
     let params = match unique_params(req, body) {
@@ -193,7 +250,10 @@ async fn with_client_and_token<T: Send + 'static>(
                 Err(e) => return Ok(Err((e, basic))),
             };
             let Some(token) = params.get("token") else {
-                return Ok(Err((OAuthError::invalid_request("token is required"), basic)));
+                return Ok(Err((
+                    OAuthError::invalid_request("token is required"),
+                    basic,
+                )));
             };
             Ok(Ok(f(conn, &provider, &client, token)?))
         })
@@ -201,22 +261,44 @@ async fn with_client_and_token<T: Send + 'static>(
 }
 
 /// RFC 7009. Public clients may revoke their own tokens.
-pub async fn revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, AppError> {
-    let outcome = with_client_and_token(&state, &req, &body, true, |conn, provider, client, token| {
-        introspect::revoke(conn, &provider.keys, &provider.issuer, client, token, now())
-    })
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let outcome = with_client_and_token(
+        &state,
+        &req,
+        &body,
+        true,
+        |conn, provider, client, token| {
+            introspect::revoke(conn, &provider.keys, &provider.issuer, client, token, now())
+        },
+    )
     .await?;
     Ok(match outcome {
-        Ok(()) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).finish(),
+        Ok(()) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
         Err((e, basic)) => oauth_error(&e, basic),
     })
 }
 
 /// RFC 7662, for authenticated (confidential) clients only.
-pub async fn introspect(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, AppError> {
-    let outcome = with_client_and_token(&state, &req, &body, false, |conn, provider, client, token| {
-        introspect::introspect(conn, &provider.keys, &provider.issuer, client, token, now())
-    })
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let outcome = with_client_and_token(
+        &state,
+        &req,
+        &body,
+        false,
+        |conn, provider, client, token| {
+            introspect::introspect(conn, &provider.keys, &provider.issuer, client, token, now())
+        },
+    )
     .await?;
     Ok(match outcome {
         Ok(v) => no_store_json(StatusCode::OK, &v),

@@ -13,20 +13,45 @@ use crate::web::viewer::{clear_session_cookie, client_info, Viewer};
 use crate::web::{csrf, render, see_other, AppState};
 
 /// Ends the browser session behind `token` and tells the clients that got tokens in it.
-pub async fn end_browser_session(state: &AppState, token: String, ip: Option<String>) -> AppResult<()> {
+pub async fn end_browser_session(
+    state: &AppState,
+    token: String,
+    ip: Option<String>,
+) -> AppResult<()> {
     let provider = state.provider.clone();
     let deliveries = state
         .db
         .run(move |conn| {
-            let Some(session) = crate::db::models::Session::find_by_token_hash(conn, &crate::crypto::sha256_hex(&token))? else {
+            let Some(session) = crate::db::models::Session::find_by_token_hash(
+                conn,
+                &crate::crypto::sha256_hex(&token),
+            )?
+            else {
                 return Ok(Vec::new());
             };
             sessions::close(conn, &token)?;
-            audit::record(conn, AuditKind::SignOut, Some(&session.user_id), ip.as_deref(), None, now())?;
-            logout::deliveries_for_session(conn, &provider, &provider.keys.current(), &session.id, now())
+            audit::record(
+                conn,
+                AuditKind::SignOut,
+                Some(&session.user_id),
+                ip.as_deref(),
+                None,
+                now(),
+            )?;
+            logout::deliveries_for_session(
+                conn,
+                &provider,
+                &provider.keys.current(),
+                &session.id,
+                now(),
+            )
         })
         .await?;
-    logout::deliver(state.provider.http.clone(), state.provider.backchannel_attempts, deliveries);
+    logout::deliver(
+        state.provider.http.clone(),
+        state.provider.backchannel_attempts,
+        deliveries,
+    );
     Ok(())
 }
 
@@ -41,12 +66,22 @@ pub async fn notify_sessions_ended(state: &AppState, session_ids: Vec<String>) -
         .run(move |conn| {
             let mut all = Vec::new();
             for id in &session_ids {
-                all.extend(logout::deliveries_for_session(conn, &provider, &provider.keys.current(), id, now())?);
+                all.extend(logout::deliveries_for_session(
+                    conn,
+                    &provider,
+                    &provider.keys.current(),
+                    id,
+                    now(),
+                )?);
             }
             Ok(all)
         })
         .await?;
-    logout::deliver(state.provider.http.clone(), state.provider.backchannel_attempts, deliveries);
+    logout::deliver(
+        state.provider.http.clone(),
+        state.provider.backchannel_attempts,
+        deliveries,
+    );
     Ok(())
 }
 
@@ -64,13 +99,25 @@ fn end_session_params(pairs: Vec<(String, String)>) -> EndSessionRequest {
     r
 }
 
-pub async fn end_session_get(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> AppResult<HttpResponse> {
-    let pairs = url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+pub async fn end_session_get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> AppResult<HttpResponse> {
+    let pairs = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
     end_session(state, req, viewer, end_session_params(pairs)).await
 }
 
-pub async fn end_session_post(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, body: web::Bytes) -> AppResult<HttpResponse> {
-    let pairs = super::form_pairs(&req, &body).map_err(|e| AppError::BadRequest(e.error_description))?;
+pub async fn end_session_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let pairs =
+        super::form_pairs(&req, &body).map_err(|e| AppError::BadRequest(e.error_description))?;
     end_session(state, req, viewer, end_session_params(pairs)).await
 }
 
@@ -89,7 +136,12 @@ async fn check(state: &AppState, params: EndSessionRequest) -> AppResult<logout:
         .map_err(AppError::Refused)
 }
 
-async fn end_session(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, params: EndSessionRequest) -> AppResult<HttpResponse> {
+async fn end_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    params: EndSessionRequest,
+) -> AppResult<HttpResponse> {
     let checked = check(&state, params.clone()).await?;
     let Some(me) = viewer.0 else {
         // Nobody is signed in here: nothing to end.
@@ -107,22 +159,48 @@ async fn end_session(state: web::Data<AppState>, req: HttpRequest, viewer: Viewe
     ];
     let view = ConfirmView {
         client_name: checked.client_name,
-        params: carry.into_iter().filter_map(|(k, v)| v.map(|v| [k.to_string(), v])).collect(),
+        params: carry
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| [k.to_string(), v]))
+            .collect(),
     };
-    render(&state, &req, Some(&me), StatusCode::OK, "logout_confirm.html", &view)
+    render(
+        &state,
+        &req,
+        Some(&me),
+        StatusCode::OK,
+        "logout_confirm.html",
+        &view,
+    )
 }
 
 /// The person confirmed on our page.
-pub async fn confirm(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> AppResult<HttpResponse> {
-    let pairs = super::form_pairs(&req, &body).map_err(|e| AppError::BadRequest(e.error_description))?;
-    let token = pairs.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.clone()).unwrap_or_default();
+pub async fn confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let pairs =
+        super::form_pairs(&req, &body).map_err(|e| AppError::BadRequest(e.error_description))?;
+    let token = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     csrf::verify(&req, &token)?;
     let checked = check(&state, end_session_params(pairs)).await?;
     sign_out_and_finish(&state, &req, checked.redirect.as_deref()).await
 }
 
-async fn sign_out_and_finish(state: &AppState, req: &HttpRequest, redirect: Option<&str>) -> AppResult<HttpResponse> {
-    if let Some(token) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
+async fn sign_out_and_finish(
+    state: &AppState,
+    req: &HttpRequest,
+    redirect: Option<&str>,
+) -> AppResult<HttpResponse> {
+    if let Some(token) = req
+        .cookie(&state.settings.session.cookie_name)
+        .map(|c| c.value().to_string())
+    {
         end_browser_session(state, token, client_info(req).ip).await?;
     }
     let mut res = finish(state, req, redirect);

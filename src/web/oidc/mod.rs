@@ -18,20 +18,36 @@ use crate::oidc::error::{ErrorCode, OAuthError};
 /// authorise these calls).
 pub fn api_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/.well-known/openid-configuration").wrap(from_fn(cors)).route(web::get().to(endpoints::discovery)),
+        web::resource("/.well-known/openid-configuration")
+            .wrap(from_fn(cors))
+            .route(web::get().to(endpoints::discovery)),
     )
     .service(
-        web::resource("/.well-known/oauth-authorization-server").wrap(from_fn(cors)).route(web::get().to(endpoints::discovery)),
+        web::resource("/.well-known/oauth-authorization-server")
+            .wrap(from_fn(cors))
+            .route(web::get().to(endpoints::discovery)),
     )
-    .service(web::resource(JWKS_PATH).wrap(from_fn(cors)).route(web::get().to(endpoints::jwks)))
-    .service(web::resource(TOKEN_PATH).wrap(from_fn(cors)).route(web::post().to(endpoints::token)))
+    .service(
+        web::resource(JWKS_PATH)
+            .wrap(from_fn(cors))
+            .route(web::get().to(endpoints::jwks)),
+    )
+    .service(
+        web::resource(TOKEN_PATH)
+            .wrap(from_fn(cors))
+            .route(web::post().to(endpoints::token)),
+    )
     .service(
         web::resource(USERINFO_PATH)
             .wrap(from_fn(cors))
             .route(web::get().to(endpoints::userinfo))
             .route(web::post().to(endpoints::userinfo)),
     )
-    .service(web::resource(REVOKE_PATH).wrap(from_fn(cors)).route(web::post().to(endpoints::revoke)))
+    .service(
+        web::resource(REVOKE_PATH)
+            .wrap(from_fn(cors))
+            .route(web::post().to(endpoints::revoke)),
+    )
     .service(web::resource(INTROSPECT_PATH).route(web::post().to(endpoints::introspect)));
 }
 
@@ -46,20 +62,29 @@ pub fn page_routes(cfg: &mut web::ServiceConfig) {
         .route("/end_session/confirm", web::post().to(logout::confirm));
 }
 
-async fn cors(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+async fn cors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let has_origin = req.headers().contains_key(header::ORIGIN);
     if req.method() == Method::OPTIONS {
         let res = HttpResponse::NoContent()
             .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
             .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"))
-            .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "Authorization, Content-Type"))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Authorization, Content-Type",
+            ))
             .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
             .finish();
         return Ok(req.into_response(res));
     }
     let mut res = next.call(req).await?.map_into_boxed_body();
     if has_origin {
-        res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, header::HeaderValue::from_static("*"));
+        res.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
     }
     Ok(res)
 }
@@ -82,17 +107,31 @@ pub fn oauth_error(err: &OAuthError, tried_basic: bool) -> HttpResponse {
     };
     let mut res = no_store_json(status, err);
     if err.error == ErrorCode::InvalidClient && tried_basic {
-        res.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"portcullis\""));
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"portcullis\""),
+        );
     }
     res
 }
 
 /// Parses an `application/x-www-form-urlencoded` body into pairs; `Err` names the problem.
-pub fn form_pairs(req: &actix_web::HttpRequest, body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded"));
+pub fn form_pairs(
+    req: &actix_web::HttpRequest,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ct
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
     }
     if std::str::from_utf8(body).is_err() {
         return Err(OAuthError::invalid_request("the body is not UTF-8"));

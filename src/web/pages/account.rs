@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 use super::auth::CsrfOnly;
 use crate::db::models::{Account, CREDENTIAL_PROVIDER};
 use crate::error::{AppError, AppResult};
+use crate::i18n::{Locale, Msg};
 use crate::identity::ids::SessionId;
+use crate::identity::linking;
 use crate::identity::management::{self, FormError, PasswordChange};
 use crate::identity::profile::{self, ProfileUpdate, SettingsUpdate, LANGUAGES};
 use crate::identity::sessions::{self, describe_user_agent};
 use crate::identity::time_zone::{display_time, TimeZone};
-use crate::identity::linking;
-use crate::i18n::{Locale, Msg};
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
 use crate::web::oidc::logout::notify_sessions_ended;
@@ -28,8 +28,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/account/password", web::get().to(password_page))
         .route("/account/password", web::post().to(change_password))
         .route("/account/sessions", web::get().to(sessions_page))
-        .route("/account/sessions/revoke-others", web::post().to(revoke_others))
-        .route("/account/sessions/{id}/revoke", web::post().to(revoke_session))
+        .route(
+            "/account/sessions/revoke-others",
+            web::post().to(revoke_others),
+        )
+        .route(
+            "/account/sessions/{id}/revoke",
+            web::post().to(revoke_session),
+        )
         .route("/account/methods", web::get().to(methods_page))
         .route("/account/delete", web::get().to(delete_page))
         .route("/account/delete", web::post().to(delete_account));
@@ -95,7 +101,15 @@ async fn profile_page(
     me: SignedIn,
     query: web::Query<NoticeQuery>,
 ) -> AppResult<HttpResponse> {
-    render_profile(&state, &req, &me, FieldErrors::default(), query.message(), StatusCode::OK).await
+    render_profile(
+        &state,
+        &req,
+        &me,
+        FieldErrors::default(),
+        query.message(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The profile page, also re-shown with errors by the email-change form.
@@ -172,7 +186,14 @@ async fn save_profile(
                 notice: None,
                 has_password: management::has_password(&state.db, &me.user.id).await?,
             };
-            render(&state, &req, Some(&me), StatusCode::UNPROCESSABLE_ENTITY, "account/profile.html", &view)
+            render(
+                &state,
+                &req,
+                Some(&me),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account/profile.html",
+                &view,
+            )
         }
         Err(FormError::App(e)) => Err(e),
     }
@@ -204,13 +225,24 @@ struct Language {
 /// The languages offered are the ones we translate: offering the others changed nothing but the
 /// `locale` claim, which read as a broken setting. A stored value from before (any of
 /// `LANGUAGES`) stays selected and saveable, so saving other settings does not change it.
-fn settings_view(settings: SettingsFields, errors: FieldErrors, notice: Option<Msg>) -> SettingsView {
+fn settings_view(
+    settings: SettingsFields,
+    errors: FieldErrors,
+    notice: Option<Msg>,
+) -> SettingsView {
     let languages = LANGUAGES
         .iter()
-        .filter(|(code, _)| Locale::from_tag(code).is_some_and(|l| l.code() == *code) || *code == settings.language)
+        .filter(|(code, _)| {
+            Locale::from_tag(code).is_some_and(|l| l.code() == *code) || *code == settings.language
+        })
         .map(|(code, label)| Language { code, label })
         .collect();
-    SettingsView { settings, languages, errors, notice }
+    SettingsView {
+        settings,
+        languages,
+        errors,
+        notice,
+    }
 }
 
 async fn settings_page(
@@ -222,10 +254,25 @@ async fn settings_page(
     let s = profile::load_settings(&state.db, &me.user.id).await?;
     // Someone who never chose sees the language they are reading selected, so saving the theme
     // does not switch them to the stored default.
-    let language = if me.language.is_some() { s.language } else { crate::web::locale::of(&req, Some(&me)).code().to_string() };
-    let fields = SettingsFields { theme: s.theme, language, notifications: s.notifications };
+    let language = if me.language.is_some() {
+        s.language
+    } else {
+        crate::web::locale::of(&req, Some(&me)).code().to_string()
+    };
+    let fields = SettingsFields {
+        theme: s.theme,
+        language,
+        notifications: s.notifications,
+    };
     let view = settings_view(fields, FieldErrors::default(), query.message());
-    render(&state, &req, Some(&me), StatusCode::OK, "account/settings.html", &view)
+    render(
+        &state,
+        &req,
+        Some(&me),
+        StatusCode::OK,
+        "account/settings.html",
+        &view,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -253,9 +300,20 @@ async fn save_settings(
     match profile::update_settings(&state.db, &me.user.id, update).await {
         Ok(()) => Ok(see_other("/account/settings?notice=settings")),
         Err(FormError::Invalid(errors)) => {
-            let fields = SettingsFields { theme: f.theme, language: f.language, notifications: f.notifications.is_some() };
+            let fields = SettingsFields {
+                theme: f.theme,
+                language: f.language,
+                notifications: f.notifications.is_some(),
+            };
             let view = settings_view(fields, errors, None);
-            render(&state, &req, Some(&me), StatusCode::UNPROCESSABLE_ENTITY, "account/settings.html", &view)
+            render(
+                &state,
+                &req,
+                Some(&me),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account/settings.html",
+                &view,
+            )
         }
         Err(FormError::App(e)) => Err(e),
     }
@@ -285,7 +343,14 @@ async fn password_page(
         password_min: state.hasher.policy.min_length,
         password_max: state.hasher.policy.max_length,
     };
-    render(&state, &req, Some(&me), StatusCode::OK, "account/password.html", &view)
+    render(
+        &state,
+        &req,
+        Some(&me),
+        StatusCode::OK,
+        "account/password.html",
+        &view,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -310,7 +375,16 @@ async fn change_password(
         new_password: f.new_password,
         confirm_password: f.confirm_password,
     };
-    match management::change_password(&state.db, &state.hasher, state.links(&req), &me.user.id, &me.session_id(), change).await {
+    match management::change_password(
+        &state.db,
+        &state.hasher,
+        state.links(&req),
+        &me.user.id,
+        &me.session_id(),
+        change,
+    )
+    .await
+    {
         Ok(ended) => {
             state.mail.wake();
             notify_sessions_ended(&state, ended).await?;
@@ -324,7 +398,14 @@ async fn change_password(
                 password_min: state.hasher.policy.min_length,
                 password_max: state.hasher.policy.max_length,
             };
-            render(&state, &req, Some(&me), StatusCode::UNPROCESSABLE_ENTITY, "account/password.html", &view)
+            render(
+                &state,
+                &req,
+                Some(&me),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account/password.html",
+                &view,
+            )
         }
         Err(FormError::App(e)) => Err(e),
     }
@@ -385,8 +466,18 @@ async fn sessions_page(
             id: s.id,
         })
         .collect();
-    let view = SessionsView { sessions: rows, notice: query.message() };
-    render(&state, &req, Some(&me), StatusCode::OK, "account/sessions.html", &view)
+    let view = SessionsView {
+        sessions: rows,
+        notice: query.message(),
+    };
+    render(
+        &state,
+        &req,
+        Some(&me),
+        StatusCode::OK,
+        "account/sessions.html",
+        &view,
+    )
 }
 
 async fn revoke_session(
@@ -448,15 +539,35 @@ struct MethodsQuery {
     notice: Option<String>,
 }
 
-async fn methods_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, query: web::Query<MethodsQuery>) -> AppResult<HttpResponse> {
+async fn methods_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    query: web::Query<MethodsQuery>,
+) -> AppResult<HttpResponse> {
     let user_id = me.user.id.clone();
     let (accounts, buttons, zone) = state
         .db
-        .run(move |conn| Ok((Account::for_user(conn, &user_id)?, registry::buttons(conn)?, profile::time_zone_of(conn, &user_id)?)))
+        .run(move |conn| {
+            Ok((
+                Account::for_user(conn, &user_id)?,
+                registry::buttons(conn)?,
+                profile::time_zone_of(conn, &user_id)?,
+            ))
+        })
         .await?;
     let linked: Vec<&str> = accounts.iter().map(|a| a.provider_id.as_str()).collect();
-    let linkable = buttons.iter().filter(|b| !linked.contains(&b.slug.as_str())).cloned().collect();
-    let name_of = |slug: &str| buttons.iter().find(|b| b.slug == slug).map_or_else(|| slug.to_string(), |b| b.name.clone());
+    let linkable = buttons
+        .iter()
+        .filter(|b| !linked.contains(&b.slug.as_str()))
+        .cloned()
+        .collect();
+    let name_of = |slug: &str| {
+        buttons
+            .iter()
+            .find(|b| b.slug == slug)
+            .map_or_else(|| slug.to_string(), |b| b.name.clone())
+    };
     let methods = accounts
         .iter()
         .filter(|a| a.provider_id != CREDENTIAL_PROVIDER || a.password_hash.is_some())
@@ -464,22 +575,45 @@ async fn methods_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn
             let credential = a.provider_id == CREDENTIAL_PROVIDER;
             MethodRow {
                 account_id: a.id.clone(),
-                label: if credential { MethodName::Ours(Msg::new("methods-password")) } else { MethodName::Provider(name_of(&a.provider_id)) },
-                detail: if credential { me.user.email.clone() } else { a.email.clone().unwrap_or_else(|| a.account_id.clone()) },
+                label: if credential {
+                    MethodName::Ours(Msg::new("methods-password"))
+                } else {
+                    MethodName::Provider(name_of(&a.provider_id))
+                },
+                detail: if credential {
+                    me.user.email.clone()
+                } else {
+                    a.email.clone().unwrap_or_else(|| a.account_id.clone())
+                },
                 created_at: display_time(a.created_at, zone),
                 removable: !credential && !linking::is_last_method(&accounts, &a.id),
             }
         })
         .collect();
-    let has_password = accounts.iter().any(|a| a.provider_id == CREDENTIAL_PROVIDER && a.password_hash.is_some());
+    let has_password = accounts
+        .iter()
+        .any(|a| a.provider_id == CREDENTIAL_PROVIDER && a.password_hash.is_some());
     let (notice, error) = match query.notice.as_deref() {
         Some("linked") => (Some(Msg::new("notice-method-linked")), None),
         Some("unlinked") => (Some(Msg::new("notice-method-unlinked")), None),
         Some("last") => (None, Some(Msg::new("notice-method-last"))),
         _ => (None, None),
     };
-    let view = MethodsView { methods, linkable, has_password, notice, error };
-    render(&state, &req, Some(&me), StatusCode::OK, "account/methods.html", &view)
+    let view = MethodsView {
+        methods,
+        linkable,
+        has_password,
+        notice,
+        error,
+    };
+    render(
+        &state,
+        &req,
+        Some(&me),
+        StatusCode::OK,
+        "account/methods.html",
+        &view,
+    )
 }
 
 // ---- delete ----
@@ -490,12 +624,23 @@ struct DeleteView {
     errors: FieldErrors,
 }
 
-async fn delete_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn) -> AppResult<HttpResponse> {
+async fn delete_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+) -> AppResult<HttpResponse> {
     let view = DeleteView {
         has_password: management::has_password(&state.db, &me.user.id).await?,
         errors: FieldErrors::default(),
     };
-    render(&state, &req, Some(&me), StatusCode::OK, "account/delete.html", &view)
+    render(
+        &state,
+        &req,
+        Some(&me),
+        StatusCode::OK,
+        "account/delete.html",
+        &view,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -514,15 +659,33 @@ async fn delete_account(
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
-    match management::delete_account(&state.db, &state.hasher, &me.user.id, f.password, &f.confirm).await {
+    match management::delete_account(
+        &state.db,
+        &state.hasher,
+        &me.user.id,
+        f.password,
+        &f.confirm,
+    )
+    .await
+    {
         Ok(()) => {
             let mut res = see_other("/?deleted=1");
             res.add_cookie(&clear_session_cookie(&state))?;
             Ok(res)
         }
         Err(FormError::Invalid(errors)) => {
-            let view = DeleteView { has_password: management::has_password(&state.db, &me.user.id).await?, errors };
-            render(&state, &req, Some(&me), StatusCode::UNPROCESSABLE_ENTITY, "account/delete.html", &view)
+            let view = DeleteView {
+                has_password: management::has_password(&state.db, &me.user.id).await?,
+                errors,
+            };
+            render(
+                &state,
+                &req,
+                Some(&me),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account/delete.html",
+                &view,
+            )
         }
         Err(FormError::App(e)) => Err(e),
     }

@@ -18,7 +18,8 @@ use crate::web::viewer::SignedIn;
 use crate::web::{csrf, render, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/account/apps", web::get().to(apps_page)).route("/account/apps/revoke", web::post().to(revoke));
+    cfg.route("/account/apps", web::get().to(apps_page))
+        .route("/account/apps/revoke", web::post().to(revoke));
 }
 
 #[derive(Serialize)]
@@ -41,7 +42,12 @@ struct AppsQuery {
     notice: Option<String>,
 }
 
-async fn apps_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, query: web::Query<AppsQuery>) -> AppResult<HttpResponse> {
+async fn apps_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    query: web::Query<AppsQuery>,
+) -> AppResult<HttpResponse> {
     let user_id = me.user.id.clone();
     let (consents, grants, zone) = state
         .db
@@ -53,7 +59,11 @@ async fn apps_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, q
                     Ok((c, name))
                 })
                 .collect::<Result<_, diesel::result::Error>>()?;
-            Ok((consents, Grant::active_for_user(conn, &user_id)?, profile::time_zone_of(conn, &user_id)?))
+            Ok((
+                consents,
+                Grant::active_for_user(conn, &user_id)?,
+                profile::time_zone_of(conn, &user_id)?,
+            ))
         })
         .await?;
     // One row per application: consented ones, plus skip-consent ones that hold live grants.
@@ -77,9 +87,23 @@ async fn apps_page(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, q
             granted_at: display_date(g.created_at, zone),
         });
     }
-    let notice = query.notice.as_deref().filter(|n| *n == "revoked").map(|_| Msg::new("notice-app-revoked"));
-    let view = AppsView { apps: rows.into_values().collect(), notice };
-    render(&state, &req, Some(&me), StatusCode::OK, "account/apps.html", &view)
+    let notice = query
+        .notice
+        .as_deref()
+        .filter(|n| *n == "revoked")
+        .map(|_| Msg::new("notice-app-revoked"));
+    let view = AppsView {
+        apps: rows.into_values().collect(),
+        notice,
+    };
+    render(
+        &state,
+        &req,
+        Some(&me),
+        StatusCode::OK,
+        "account/apps.html",
+        &view,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -90,7 +114,12 @@ struct RevokeForm {
 }
 
 /// Forgets the consent and revokes every grant (and so every token) of that application.
-async fn revoke(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, form: web::Form<RevokeForm>) -> AppResult<HttpResponse> {
+async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    form: web::Form<RevokeForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let (user_id, client_id) = (me.user.id.clone(), form.client_id.clone());
     state

@@ -5,13 +5,17 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
-use crate::identity::credentials::{self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS};
 use crate::i18n::Msg;
+use crate::identity::credentials::{
+    self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS,
+};
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
-use crate::web::viewer::{add_session_cookies, browser_client, clear_session_cookie, client_info, Viewer};
+use crate::web::viewer::{
+    add_session_cookies, browser_client, clear_session_cookie, client_info, Viewer,
+};
 use crate::web::{csrf, render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -40,8 +44,18 @@ async fn home(
     viewer: Viewer,
     query: web::Query<HomeQuery>,
 ) -> AppResult<HttpResponse> {
-    let notice = query.deleted.as_ref().map(|_| Msg::new("notice-account-deleted"));
-    render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "home.html", &HomeView { notice })
+    let notice = query
+        .deleted
+        .as_ref()
+        .map(|_| Msg::new("notice-account-deleted"));
+    render(
+        &state,
+        &req,
+        viewer.0.as_ref(),
+        StatusCode::OK,
+        "home.html",
+        &HomeView { notice },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -108,21 +122,46 @@ async fn signup_page(
     query: web::Query<ReturnQuery>,
 ) -> AppResult<HttpResponse> {
     if viewer.0.is_some() {
-        return Ok(see_other(&return_to::or_default(query.return_to.as_deref())));
+        return Ok(see_other(&return_to::or_default(
+            query.return_to.as_deref(),
+        )));
     }
     note_ui_locales_of(&state, &req, query.return_to.as_deref());
-    render(&state, &req, None, StatusCode::OK, "signup.html", &auth_view(&state, query.return_to.as_deref()).await?)
+    render(
+        &state,
+        &req,
+        None,
+        StatusCode::OK,
+        "signup.html",
+        &auth_view(&state, query.return_to.as_deref()).await?,
+    )
 }
 
-async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<SignUpForm>) -> AppResult<HttpResponse> {
+async fn signup(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<SignUpForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let form = form.into_inner();
-    let request = SignUpRequest { name: form.name.clone(), email: form.email.clone(), password: form.password };
+    let request = SignUpRequest {
+        name: form.name.clone(),
+        email: form.email.clone(),
+        password: form.password,
+    };
     note_ui_locales_of(&state, &req, Some(&form.return_to));
     let links = state.links(&req);
     let require_verified = state.settings.accounts.require_verified_email;
-    let outcome =
-        credentials::sign_up(&state.db, &state.hasher, state.session_policy, request, browser_client(&state, &req), links, !require_verified).await;
+    let outcome = credentials::sign_up(
+        &state.db,
+        &state.hasher,
+        state.session_policy,
+        request,
+        browser_client(&state, &req),
+        links,
+        !require_verified,
+    )
+    .await;
     state.mail.wake();
     match outcome {
         Ok((_, Some(issued))) => {
@@ -141,11 +180,21 @@ async fn signup(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Si
         }
         Err(SignUpError::Invalid(errors)) => {
             let view = AuthView {
-                form: FormEcho { name: &form.name, email: &form.email },
+                form: FormEcho {
+                    name: &form.name,
+                    email: &form.email,
+                },
                 errors,
                 ..auth_view(&state, Some(&form.return_to)).await?
             };
-            render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "signup.html", &view)
+            render(
+                &state,
+                &req,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "signup.html",
+                &view,
+            )
         }
         Err(SignUpError::App(e)) => Err(e),
     }
@@ -158,7 +207,9 @@ async fn login_page(
     query: web::Query<ReturnQuery>,
 ) -> AppResult<HttpResponse> {
     if viewer.0.is_some() && query.force.is_none() {
-        return Ok(see_other(&return_to::or_default(query.return_to.as_deref())));
+        return Ok(see_other(&return_to::or_default(
+            query.return_to.as_deref(),
+        )));
     }
     note_ui_locales_of(&state, &req, query.return_to.as_deref());
     let hint = query.login_hint.as_deref().unwrap_or_default();
@@ -167,8 +218,22 @@ async fn login_page(
         (_, Some("reset")) => Some(Msg::new("notice-password-reset")),
         _ => None,
     };
-    let view = AuthView { form: FormEcho { name: "", email: hint }, notice, ..auth_view(&state, query.return_to.as_deref()).await? };
-    render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "login.html", &view)
+    let view = AuthView {
+        form: FormEcho {
+            name: "",
+            email: hint,
+        },
+        notice,
+        ..auth_view(&state, query.return_to.as_deref()).await?
+    };
+    render(
+        &state,
+        &req,
+        viewer.0.as_ref(),
+        StatusCode::OK,
+        "login.html",
+        &view,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -180,27 +245,33 @@ pub struct LoginForm {
     return_to: String,
 }
 
-async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> AppResult<HttpResponse> {
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let form = form.into_inner();
     note_ui_locales_of(&state, &req, Some(&form.return_to));
-    let outcome =
-        credentials::sign_in(
-            &state.db,
-            &state.hasher,
-            state.session_policy,
-            &form.email,
-            form.password,
-            browser_client(&state, &req),
-            state.settings.accounts.require_verified_email,
-            state.links(&req),
-        )
-        .await;
+    let outcome = credentials::sign_in(
+        &state.db,
+        &state.hasher,
+        state.session_policy,
+        &form.email,
+        form.password,
+        browser_client(&state, &req),
+        state.settings.accounts.require_verified_email,
+        state.links(&req),
+    )
+    .await;
     state.mail.wake();
     match outcome {
         Ok((_, issued)) => {
             // Signing in again in this browser replaces the session it had.
-            if let Some(old) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
+            if let Some(old) = req
+                .cookie(&state.settings.session.cookie_name)
+                .map(|c| c.value().to_string())
+            {
                 end_browser_session(&state, old, None).await?;
             }
             let mut res = see_other(&return_to::or_default(Some(&form.return_to)));
@@ -209,20 +280,40 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Log
         }
         Err(SignInError::BadCredentials) => {
             let view = AuthView {
-                form: FormEcho { name: "", email: &form.email },
+                form: FormEcho {
+                    name: "",
+                    email: &form.email,
+                },
                 error: Some(Msg::new(BAD_CREDENTIALS)),
                 ..auth_view(&state, Some(&form.return_to)).await?
             };
-            render(&state, &req, None, StatusCode::UNAUTHORIZED, "login.html", &view)
+            render(
+                &state,
+                &req,
+                None,
+                StatusCode::UNAUTHORIZED,
+                "login.html",
+                &view,
+            )
         }
         Err(SignInError::Unverified(email)) => {
             let view = AuthView {
-                form: FormEcho { name: "", email: &form.email },
+                form: FormEcho {
+                    name: "",
+                    email: &form.email,
+                },
                 error: Some(Msg::new("error-unverified")),
                 unverified_email: Some(email),
                 ..auth_view(&state, Some(&form.return_to)).await?
             };
-            render(&state, &req, None, StatusCode::FORBIDDEN, "login.html", &view)
+            render(
+                &state,
+                &req,
+                None,
+                StatusCode::FORBIDDEN,
+                "login.html",
+                &view,
+            )
         }
         Err(SignInError::App(e)) => Err(e),
     }
@@ -234,9 +325,16 @@ pub struct CsrfOnly {
     pub csrf_token: String,
 }
 
-async fn logout(state: web::Data<AppState>, req: HttpRequest, form: web::Form<CsrfOnly>) -> AppResult<HttpResponse> {
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfOnly>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
-    if let Some(token) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
+    if let Some(token) = req
+        .cookie(&state.settings.session.cookie_name)
+        .map(|c| c.value().to_string())
+    {
         end_browser_session(&state, token, client_info(&req).ip).await?;
     }
     let mut res = see_other("/login?signed_out=1");

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::models::User;
 use crate::error::{AppError, AppResult};
+use crate::i18n::Msg;
 use crate::identity::email::Email;
 use crate::identity::email_flows::{self, Links, Verified};
 use crate::identity::sessions::{self, AuthMethod};
-use crate::i18n::Msg;
 use crate::identity::verification::{self, CodeCheck, Purpose};
 use crate::identity::{now, rate_limit, FieldErrors};
 use crate::web::oidc::authorize::note_ui_locales_of;
@@ -42,13 +42,31 @@ fn links(state: &AppState, req: &HttpRequest) -> Links {
 }
 
 /// The message page: catalogue keys for the title and text, and maybe a link (path, text key).
-fn message(state: &AppState, req: &HttpRequest, viewer: Option<&SignedIn>, status: StatusCode, title: &'static str, text: impl Into<Msg>, link: Option<(&str, &'static str)>) -> AppResult<HttpResponse> {
-    let view = MessageView { title: Msg::new(title), message: text.into(), link_href: link.map(|l| l.0), link_text: link.map(|l| Msg::new(l.1)) };
+fn message(
+    state: &AppState,
+    req: &HttpRequest,
+    viewer: Option<&SignedIn>,
+    status: StatusCode,
+    title: &'static str,
+    text: impl Into<Msg>,
+    link: Option<(&str, &'static str)>,
+) -> AppResult<HttpResponse> {
+    let view = MessageView {
+        title: Msg::new(title),
+        message: text.into(),
+        link_href: link.map(|l| l.0),
+        link_text: link.map(|l| Msg::new(l.1)),
+    };
     render(state, req, viewer, status, "message.html", &view)
 }
 
 /// One hit per key; false when any limit is exhausted (per address and per client IP).
-async fn allowed(state: &AppState, req: &HttpRequest, action: &str, email: Option<&str>) -> AppResult<bool> {
+async fn allowed(
+    state: &AppState,
+    req: &HttpRequest,
+    action: &str,
+    email: Option<&str>,
+) -> AppResult<bool> {
     let a = &state.settings.accounts;
     let mut keys = Vec::new();
     if let Some(e) = email {
@@ -70,7 +88,15 @@ async fn allowed(state: &AppState, req: &HttpRequest, action: &str, email: Optio
 }
 
 fn too_many(state: &AppState, req: &HttpRequest) -> AppResult<HttpResponse> {
-    message(state, req, None, StatusCode::TOO_MANY_REQUESTS, "too-many-title", "too-many-message", Some(("/login", "back-to-sign-in")))
+    message(
+        state,
+        req,
+        None,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-title",
+        "too-many-message",
+        Some(("/login", "back-to-sign-in")),
+    )
 }
 
 // ---- verification ----
@@ -96,7 +122,12 @@ struct ConfirmView<'a> {
 /// links must not use up single-use tokens.
 ///
 /// A dead link says so at once (without using up a live one), with the way to a new one.
-async fn verify_page(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, q: web::Query<TokenQuery>) -> AppResult<HttpResponse> {
+async fn verify_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    q: web::Query<TokenQuery>,
+) -> AppResult<HttpResponse> {
     if !link_is_live(&state, &q.token, Purpose::VerifyEmail).await? {
         return verify_link_expired(&state, &req, viewer.0.as_ref());
     }
@@ -108,7 +139,14 @@ async fn verify_page(state: web::Data<AppState>, req: HttpRequest, viewer: Viewe
         return_to: String::new(),
         button: Msg::new("verify-confirm-button"),
     };
-    render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "confirm_link.html", &view)
+    render(
+        &state,
+        &req,
+        viewer.0.as_ref(),
+        StatusCode::OK,
+        "confirm_link.html",
+        &view,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -119,31 +157,78 @@ struct TokenForm {
     return_to: String,
 }
 
-async fn verify(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, form: web::Form<TokenForm>) -> AppResult<HttpResponse> {
+async fn verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    form: web::Form<TokenForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let (token, links) = (form.token.clone(), links(&state, &req));
-    let outcome = state.db.run(move |conn| email_flows::confirm(conn, &links, &token, now())).await?;
+    let outcome = state
+        .db
+        .run(move |conn| email_flows::confirm(conn, &links, &token, now()))
+        .await?;
     state.mail.wake();
     let v = viewer.0.as_ref();
     match outcome {
-        Verified::Address(_) => message(&state, &req, v, StatusCode::OK, "verified-title", "verified-message", Some(("/account", "go-to-account"))),
+        Verified::Address(_) => message(
+            &state,
+            &req,
+            v,
+            StatusCode::OK,
+            "verified-title",
+            "verified-message",
+            Some(("/account", "go-to-account")),
+        ),
         Verified::Changed(u) => {
             let text = Msg::new("changed-message").with("email", u.email);
-            message(&state, &req, v, StatusCode::OK, "changed-title", text, Some(("/account", "go-to-account")))
+            message(
+                &state,
+                &req,
+                v,
+                StatusCode::OK,
+                "changed-title",
+                text,
+                Some(("/account", "go-to-account")),
+            )
         }
-        Verified::Taken => message(&state, &req, v, StatusCode::CONFLICT, "taken-title", "taken-message", Some(("/account", "go-to-account"))),
+        Verified::Taken => message(
+            &state,
+            &req,
+            v,
+            StatusCode::CONFLICT,
+            "taken-title",
+            "taken-message",
+            Some(("/account", "go-to-account")),
+        ),
         Verified::Invalid => verify_link_expired(&state, &req, v),
     }
 }
 
-fn verify_link_expired(state: &AppState, req: &HttpRequest, viewer: Option<&SignedIn>) -> AppResult<HttpResponse> {
-    message(state, req, viewer, StatusCode::BAD_REQUEST, "link-expired-title", "verify-link-expired", Some(("/account", "go-to-account")))
+fn verify_link_expired(
+    state: &AppState,
+    req: &HttpRequest,
+    viewer: Option<&SignedIn>,
+) -> AppResult<HttpResponse> {
+    message(
+        state,
+        req,
+        viewer,
+        StatusCode::BAD_REQUEST,
+        "link-expired-title",
+        "verify-link-expired",
+        Some(("/account", "go-to-account")),
+    )
 }
 
 /// Whether an emailed link still works, without using it up.
 async fn link_is_live(state: &AppState, token: &str, purpose: Purpose) -> AppResult<bool> {
     let token = token.to_string();
-    state.db.run(move |conn| Ok(verification::peek_link(conn, &token, purpose, now())?.is_some())).await
+    state
+        .db
+        .run(move |conn| Ok(verification::peek_link(conn, &token, purpose, now())?.is_some()))
+        .await
 }
 
 #[derive(Deserialize, Default)]
@@ -155,11 +240,23 @@ struct EmailForm {
 }
 
 /// From the sign-in page, for someone whose unverified address blocks sign-in.
-async fn resend_public(state: web::Data<AppState>, req: HttpRequest, form: web::Form<EmailForm>) -> AppResult<HttpResponse> {
+async fn resend_public(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<EmailForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let sent = "resend-sent";
     let Ok(email) = Email::parse(&form.email) else {
-        return message(&state, &req, None, StatusCode::OK, "check-email-title", sent, Some(("/login", "back-to-sign-in")));
+        return message(
+            &state,
+            &req,
+            None,
+            StatusCode::OK,
+            "check-email-title",
+            sent,
+            Some(("/login", "back-to-sign-in")),
+        );
     };
     if !allowed(&state, &req, "verify", Some(email.as_str())).await? {
         return too_many(&state, &req);
@@ -168,14 +265,24 @@ async fn resend_public(state: web::Data<AppState>, req: HttpRequest, form: web::
     state
         .db
         .run(move |conn| {
-            if let Some(user) = crate::db::models::User::find_by_email(conn, email.as_str())?.filter(|u| !u.email_verified) {
+            if let Some(user) = crate::db::models::User::find_by_email(conn, email.as_str())?
+                .filter(|u| !u.email_verified)
+            {
                 email_flows::send_verification(conn, &links, &user, &user.email, now())?;
             }
             Ok(())
         })
         .await?;
     state.mail.wake();
-    message(&state, &req, None, StatusCode::OK, "check-email-title", sent, Some(("/login", "back-to-sign-in")))
+    message(
+        &state,
+        &req,
+        None,
+        StatusCode::OK,
+        "check-email-title",
+        sent,
+        Some(("/login", "back-to-sign-in")),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -184,7 +291,12 @@ struct CsrfForm {
     csrf_token: String,
 }
 
-async fn resend_own(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, form: web::Form<CsrfForm>) -> AppResult<HttpResponse> {
+async fn resend_own(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    form: web::Form<CsrfForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     if !allowed(&state, &req, "verify", Some(&me.user.email)).await? {
         return too_many(&state, &req);
@@ -206,17 +318,32 @@ struct ChangeEmailForm {
     current_password: String,
 }
 
-async fn change_email(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, form: web::Form<ChangeEmailForm>) -> AppResult<HttpResponse> {
+async fn change_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    form: web::Form<ChangeEmailForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let mut errors = FieldErrors::default();
-    let email = Email::parse(&form.new_email).map_err(|e| errors.add("new_email", e.message())).ok();
+    let email = Email::parse(&form.new_email)
+        .map_err(|e| errors.add("new_email", e.message()))
+        .ok();
     if crate::identity::management::has_password(&state.db, &me.user.id).await? {
         let uid = me.user.id.clone();
         let stored = state
             .db
-            .run(move |conn| Ok(crate::db::models::Account::credential_for_user(conn, &uid)?.and_then(|a| a.password_hash)))
+            .run(move |conn| {
+                Ok(crate::db::models::Account::credential_for_user(conn, &uid)?
+                    .and_then(|a| a.password_hash))
+            })
             .await?;
-        if state.hasher.verify(form.current_password.clone(), stored).await? == crate::identity::password::Verdict::Mismatch {
+        if state
+            .hasher
+            .verify(form.current_password.clone(), stored)
+            .await?
+            == crate::identity::password::Verdict::Mismatch
+        {
             errors.add("current_password", "error-current-password-wrong");
         }
     }
@@ -224,14 +351,25 @@ async fn change_email(state: web::Data<AppState>, req: HttpRequest, me: SignedIn
         errors.add("new_email", "error-email-same");
     }
     let Some(email) = email.filter(|_| errors.is_empty()) else {
-        return super::account::render_profile(&state, &req, &me, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return super::account::render_profile(
+            &state,
+            &req,
+            &me,
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     if !allowed(&state, &req, "verify", Some(email.as_str())).await? {
         return too_many(&state, &req);
     }
     let (links, user) = (links(&state, &req), me.user.clone());
     // Whether a link went out (the address may be taken) is not told: that would reveal accounts.
-    state.db.run(move |conn| email_flows::request_change(conn, &links, &user, &email, now())).await?;
+    state
+        .db
+        .run(move |conn| email_flows::request_change(conn, &links, &user, &email, now()))
+        .await?;
     state.mail.wake();
     Ok(see_other("/account?notice=change-sent"))
 }
@@ -249,25 +387,61 @@ struct ForgotEcho {
     email: String,
 }
 
-async fn forgot_page(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> AppResult<HttpResponse> {
-    render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "forgot.html", &ForgotView::default())
+async fn forgot_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> AppResult<HttpResponse> {
+    render(
+        &state,
+        &req,
+        viewer.0.as_ref(),
+        StatusCode::OK,
+        "forgot.html",
+        &ForgotView::default(),
+    )
 }
 
-
-
-async fn forgot(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer, form: web::Form<EmailForm>) -> AppResult<HttpResponse> {
+async fn forgot(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+    form: web::Form<EmailForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
-    let view = ForgotView { notice: Some(Msg::new("forgot-sent")), form: ForgotEcho { email: form.email.clone() } };
+    let view = ForgotView {
+        notice: Some(Msg::new("forgot-sent")),
+        form: ForgotEcho {
+            email: form.email.clone(),
+        },
+    };
     let Ok(email) = Email::parse(&form.email) else {
-        return render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "forgot.html", &view);
+        return render(
+            &state,
+            &req,
+            viewer.0.as_ref(),
+            StatusCode::OK,
+            "forgot.html",
+            &view,
+        );
     };
     if !allowed(&state, &req, "reset", Some(email.as_str())).await? {
         return too_many(&state, &req);
     }
     let links = links(&state, &req);
-    state.db.run(move |conn| email_flows::request_reset(conn, &links, &email, now())).await?;
+    state
+        .db
+        .run(move |conn| email_flows::request_reset(conn, &links, &email, now()))
+        .await?;
     state.mail.wake();
-    render(&state, &req, viewer.0.as_ref(), StatusCode::OK, "forgot.html", &view)
+    render(
+        &state,
+        &req,
+        viewer.0.as_ref(),
+        StatusCode::OK,
+        "forgot.html",
+        &view,
+    )
 }
 
 #[derive(Serialize)]
@@ -280,11 +454,21 @@ struct ResetView<'a> {
 }
 
 /// A dead link says so before the person chooses a password, with the way to a new one.
-async fn reset_page(state: web::Data<AppState>, req: HttpRequest, q: web::Query<TokenQuery>) -> AppResult<HttpResponse> {
+async fn reset_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<TokenQuery>,
+) -> AppResult<HttpResponse> {
     if !link_is_live(&state, &q.token, Purpose::ResetPassword).await? {
         return reset_link_expired(&state, &req);
     }
-    let view = ResetView { token: &q.token, errors: FieldErrors::default(), error: None, password_min: state.hasher.policy.min_length, password_max: state.hasher.policy.max_length };
+    let view = ResetView {
+        token: &q.token,
+        errors: FieldErrors::default(),
+        error: None,
+        password_min: state.hasher.policy.min_length,
+        password_max: state.hasher.policy.max_length,
+    };
     render(&state, &req, None, StatusCode::OK, "reset.html", &view)
 }
 
@@ -297,7 +481,11 @@ struct ResetForm {
     confirm_password: String,
 }
 
-async fn reset(state: web::Data<AppState>, req: HttpRequest, form: web::Form<ResetForm>) -> AppResult<HttpResponse> {
+async fn reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ResetForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     let mut errors = FieldErrors::default();
@@ -308,8 +496,21 @@ async fn reset(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Res
         errors.add("confirm_password", "error-passwords-differ");
     }
     if !errors.is_empty() {
-        let view = ResetView { token: &f.token, errors, error: None, password_min: state.hasher.policy.min_length, password_max: state.hasher.policy.max_length };
-        return render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "reset.html", &view);
+        let view = ResetView {
+            token: &f.token,
+            errors,
+            error: None,
+            password_min: state.hasher.policy.min_length,
+            password_max: state.hasher.policy.max_length,
+        };
+        return render(
+            &state,
+            &req,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reset.html",
+            &view,
+        );
     }
     let hash = state.hasher.hash(f.new_password).await?;
     let (links, token) = (links(&state, &req), f.token.clone());
@@ -330,14 +531,26 @@ async fn reset(state: web::Data<AppState>, req: HttpRequest, form: web::Form<Res
 }
 
 fn reset_link_expired(state: &AppState, req: &HttpRequest) -> AppResult<HttpResponse> {
-    message(state, req, None, StatusCode::BAD_REQUEST, "link-expired-title", "reset-link-expired", Some(("/forgot", "reset-link-request-new")))
+    message(
+        state,
+        req,
+        None,
+        StatusCode::BAD_REQUEST,
+        "link-expired-title",
+        "reset-link-expired",
+        Some(("/forgot", "reset-link-request-new")),
+    )
 }
 
 // ---- magic links and codes ----
 
 const LINK_SENT: &str = "magic-sent";
 
-async fn magic_request(state: web::Data<AppState>, req: HttpRequest, form: web::Form<EmailForm>) -> AppResult<HttpResponse> {
+async fn magic_request(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<EmailForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.magic_link {
         return Err(AppError::NotFound);
@@ -345,7 +558,15 @@ async fn magic_request(state: web::Data<AppState>, req: HttpRequest, form: web::
     let back = return_to::sanitize(&form.return_to);
     note_ui_locales_of(&state, &req, back.as_deref());
     let Ok(email) = Email::parse(&form.email) else {
-        return message(&state, &req, None, StatusCode::OK, "check-email-title", LINK_SENT, None);
+        return message(
+            &state,
+            &req,
+            None,
+            StatusCode::OK,
+            "check-email-title",
+            LINK_SENT,
+            None,
+        );
     };
     if !allowed(&state, &req, "magic", Some(email.as_str())).await? {
         return too_many(&state, &req);
@@ -353,17 +574,35 @@ async fn magic_request(state: web::Data<AppState>, req: HttpRequest, form: web::
     let links = links(&state, &req);
     state
         .db
-        .run(move |conn| email_flows::request_magic_link(conn, &links, &email, back.as_deref(), now()))
+        .run(move |conn| {
+            email_flows::request_magic_link(conn, &links, &email, back.as_deref(), now())
+        })
         .await?;
     state.mail.wake();
-    message(&state, &req, None, StatusCode::OK, "check-email-title", LINK_SENT, None)
+    message(
+        &state,
+        &req,
+        None,
+        StatusCode::OK,
+        "check-email-title",
+        LINK_SENT,
+        None,
+    )
 }
 
-async fn magic_page(state: web::Data<AppState>, req: HttpRequest, q: web::Query<TokenQuery>) -> AppResult<HttpResponse> {
+async fn magic_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<TokenQuery>,
+) -> AppResult<HttpResponse> {
     if !state.settings.accounts.magic_link {
         return Err(AppError::NotFound);
     }
-    let back = q.return_to.as_deref().and_then(return_to::sanitize).unwrap_or_default();
+    let back = q
+        .return_to
+        .as_deref()
+        .and_then(return_to::sanitize)
+        .unwrap_or_default();
     note_ui_locales_of(&state, &req, Some(&back));
     if !link_is_live(&state, &q.token, Purpose::MagicLink).await? {
         return magic_link_expired(&state, &req);
@@ -376,16 +615,30 @@ async fn magic_page(state: web::Data<AppState>, req: HttpRequest, q: web::Query<
         return_to: back,
         button: Msg::new("login-submit"),
     };
-    render(&state, &req, None, StatusCode::OK, "confirm_link.html", &view)
+    render(
+        &state,
+        &req,
+        None,
+        StatusCode::OK,
+        "confirm_link.html",
+        &view,
+    )
 }
 
-async fn magic_confirm(state: web::Data<AppState>, req: HttpRequest, form: web::Form<TokenForm>) -> AppResult<HttpResponse> {
+async fn magic_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<TokenForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.magic_link {
         return Err(AppError::NotFound);
     }
     let token = form.token.clone();
-    let user = state.db.run(move |conn| email_flows::consume_magic_link(conn, &token, now())).await?;
+    let user = state
+        .db
+        .run(move |conn| email_flows::consume_magic_link(conn, &token, now()))
+        .await?;
     let Some(user) = user else {
         return magic_link_expired(&state, &req);
     };
@@ -393,7 +646,15 @@ async fn magic_confirm(state: web::Data<AppState>, req: HttpRequest, form: web::
 }
 
 fn magic_link_expired(state: &AppState, req: &HttpRequest) -> AppResult<HttpResponse> {
-    message(state, req, None, StatusCode::BAD_REQUEST, "link-expired-title", "magic-link-expired", Some(("/login", "back-to-sign-in")))
+    message(
+        state,
+        req,
+        None,
+        StatusCode::BAD_REQUEST,
+        "link-expired-title",
+        "magic-link-expired",
+        Some(("/login", "back-to-sign-in")),
+    )
 }
 
 #[derive(Serialize)]
@@ -403,7 +664,11 @@ struct CodeView<'a> {
     error: Option<Msg>,
 }
 
-async fn code_request(state: web::Data<AppState>, req: HttpRequest, form: web::Form<EmailForm>) -> AppResult<HttpResponse> {
+async fn code_request(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<EmailForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.email_code {
         return Err(AppError::NotFound);
@@ -411,15 +676,40 @@ async fn code_request(state: web::Data<AppState>, req: HttpRequest, form: web::F
     let back = return_to::sanitize(&form.return_to).unwrap_or_default();
     note_ui_locales_of(&state, &req, Some(&back));
     let Ok(email) = Email::parse(&form.email) else {
-        return render(&state, &req, None, StatusCode::OK, "code.html", &CodeView { email: &form.email, return_to: back, error: None });
+        return render(
+            &state,
+            &req,
+            None,
+            StatusCode::OK,
+            "code.html",
+            &CodeView {
+                email: &form.email,
+                return_to: back,
+                error: None,
+            },
+        );
     };
     if !allowed(&state, &req, "code", Some(email.as_str())).await? {
         return too_many(&state, &req);
     }
     let (links, e) = (links(&state, &req), email.clone());
-    state.db.run(move |conn| email_flows::request_code(conn, &links, &e, now())).await?;
+    state
+        .db
+        .run(move |conn| email_flows::request_code(conn, &links, &e, now()))
+        .await?;
     state.mail.wake();
-    render(&state, &req, None, StatusCode::OK, "code.html", &CodeView { email: email.as_str(), return_to: back, error: None })
+    render(
+        &state,
+        &req,
+        None,
+        StatusCode::OK,
+        "code.html",
+        &CodeView {
+            email: email.as_str(),
+            return_to: back,
+            error: None,
+        },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -431,7 +721,11 @@ struct CodeForm {
     return_to: String,
 }
 
-async fn code_verify(state: web::Data<AppState>, req: HttpRequest, form: web::Form<CodeForm>) -> AppResult<HttpResponse> {
+async fn code_verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.email_code {
         return Err(AppError::NotFound);
@@ -440,27 +734,81 @@ async fn code_verify(state: web::Data<AppState>, req: HttpRequest, form: web::Fo
     note_ui_locales_of(&state, &req, Some(&back));
     let wrong = Msg::new("error-code-wrong");
     let Ok(email) = Email::parse(&form.email) else {
-        return render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "code.html", &CodeView { email: &form.email, return_to: back, error: Some(wrong.clone()) });
+        return render(
+            &state,
+            &req,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code.html",
+            &CodeView {
+                email: &form.email,
+                return_to: back,
+                error: Some(wrong.clone()),
+            },
+        );
     };
-    let (e, code, max) = (email.clone(), form.code.clone(), state.settings.accounts.code_max_attempts);
-    let (check, user) = state.db.run(move |conn| email_flows::verify_code(conn, &e, &code, max, now())).await?;
+    let (e, code, max) = (
+        email.clone(),
+        form.code.clone(),
+        state.settings.accounts.code_max_attempts,
+    );
+    let (check, user) = state
+        .db
+        .run(move |conn| email_flows::verify_code(conn, &e, &code, max, now()))
+        .await?;
     match (check, user) {
-        (CodeCheck::Valid, Some(user)) => start_session(&state, &req, user, AuthMethod::EmailCode, &form.return_to).await,
-        _ => render(&state, &req, None, StatusCode::UNPROCESSABLE_ENTITY, "code.html", &CodeView { email: email.as_str(), return_to: back, error: Some(wrong) }),
+        (CodeCheck::Valid, Some(user)) => {
+            start_session(&state, &req, user, AuthMethod::EmailCode, &form.return_to).await
+        }
+        _ => render(
+            &state,
+            &req,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code.html",
+            &CodeView {
+                email: email.as_str(),
+                return_to: back,
+                error: Some(wrong),
+            },
+        ),
     }
 }
 
 /// Opens a session for a person who proved their address, replacing this browser's old one.
-async fn start_session(state: &AppState, req: &HttpRequest, user: User, method: AuthMethod, back: &str) -> AppResult<HttpResponse> {
-    let (policy, client, links) = (state.session_policy, browser_client(state, req), links(state, req));
+async fn start_session(
+    state: &AppState,
+    req: &HttpRequest,
+    user: User,
+    method: AuthMethod,
+    back: &str,
+) -> AppResult<HttpResponse> {
+    let (policy, client, links) = (
+        state.session_policy,
+        browser_client(state, req),
+        links(state, req),
+    );
     let issued = state
         .db
         .run(move |conn| {
-            conn.transaction::<_, AppError, _>(|conn| sessions::sign_in(conn, &policy, &links, &user, method.as_str(), &client, now()))
+            conn.transaction::<_, AppError, _>(|conn| {
+                sessions::sign_in(
+                    conn,
+                    &policy,
+                    &links,
+                    &user,
+                    method.as_str(),
+                    &client,
+                    now(),
+                )
+            })
         })
         .await?;
     state.mail.wake();
-    if let Some(old) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
+    if let Some(old) = req
+        .cookie(&state.settings.session.cookie_name)
+        .map(|c| c.value().to_string())
+    {
         end_browser_session(state, old, None).await?;
     }
     let mut res = see_other(&return_to::or_default(Some(back)));

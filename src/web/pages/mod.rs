@@ -13,8 +13,14 @@ use super::AppState;
 use crate::error::AppError;
 
 /// `/static/{file}`: the stylesheet and theme assets.
-pub async fn static_file(state: web::Data<AppState>, file: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let body = state.templates.static_file(&file).ok_or(AppError::NotFound)?;
+pub async fn static_file(
+    state: web::Data<AppState>,
+    file: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let body = state
+        .templates
+        .static_file(&file)
+        .ok_or(AppError::NotFound)?;
     let content_type = if file.ends_with(".css") {
         "text/css; charset=utf-8"
     } else if file.ends_with(".svg") {

@@ -10,12 +10,12 @@ use crate::db::models::Account;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::identity::linking::{self, Resolution};
-use crate::identity::{now, sessions};
 use crate::identity::sessions::AuthMethod;
+use crate::identity::{now, sessions};
 use crate::upstream::{connector, flow, registry, UpstreamError};
 use crate::web::oidc::logout::end_browser_session;
-use crate::web::viewer::{add_session_cookies, browser_client, SignedIn};
 use crate::web::templates::{error_page, ErrorText};
+use crate::web::viewer::{add_session_cookies, browser_client, SignedIn};
 use crate::web::{csrf, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -35,7 +35,11 @@ struct StartQuery {
     return_to: Option<String>,
 }
 
-async fn start(state: web::Data<AppState>, slug: web::Path<String>, query: web::Query<StartQuery>) -> AppResult<HttpResponse> {
+async fn start(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<StartQuery>,
+) -> AppResult<HttpResponse> {
     let back = query.return_to.as_deref().and_then(return_to::sanitize);
     begin(&state, &slug, back, None).await
 }
@@ -47,20 +51,42 @@ struct LinkForm {
 }
 
 /// Linking is a POST with CSRF: it attaches whatever account comes back to the signed-in user.
-async fn link(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, slug: web::Path<String>, form: web::Form<LinkForm>) -> AppResult<HttpResponse> {
+async fn link(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    slug: web::Path<String>,
+    form: web::Form<LinkForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
-    begin(&state, &slug, Some("/account/methods".into()), Some(me.user.id.clone())).await
+    begin(
+        &state,
+        &slug,
+        Some("/account/methods".into()),
+        Some(me.user.id.clone()),
+    )
+    .await
 }
 
-async fn begin(state: &AppState, slug: &str, back: Option<String>, link_user: Option<String>) -> AppResult<HttpResponse> {
-    let (mk, slug_owned, ttl) = (state.master_key.clone(), slug.to_string(), state.upstream_ttl);
+async fn begin(
+    state: &AppState,
+    slug: &str,
+    back: Option<String>,
+    link_user: Option<String>,
+) -> AppResult<HttpResponse> {
+    let (mk, slug_owned, ttl) = (
+        state.master_key.clone(),
+        slug.to_string(),
+        state.upstream_ttl,
+    );
     let started = state
         .db
         .run(move |conn| {
             let Some(cfg) = registry::enabled(conn, &mk, &slug_owned)? else {
                 return Ok(None);
             };
-            let (pending, sealed) = flow::begin(conn, &mk, &slug_owned, back, link_user, now(), ttl)?;
+            let (pending, sealed) =
+                flow::begin(conn, &mk, &slug_owned, back, link_user, now(), ttl)?;
             Ok(Some((cfg, pending, sealed)))
         })
         .await?;
@@ -82,9 +108,13 @@ async fn begin(state: &AppState, slug: &str, back: Option<String>, link_user: Op
         .http_only(true)
         .secure(state.settings.secure_cookies())
         .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::seconds(state.upstream_ttl.num_seconds()))
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            state.upstream_ttl.num_seconds(),
+        ))
         .finish();
-    let mut res = HttpResponse::SeeOther().insert_header((header::LOCATION, url)).finish();
+    let mut res = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, url))
+        .finish();
     res.add_cookie(&cookie)?;
     Ok(res)
 }
@@ -98,7 +128,12 @@ struct CallbackQuery {
     error_description: Option<String>,
 }
 
-async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<String>, query: web::Query<CallbackQuery>) -> AppResult<HttpResponse> {
+async fn callback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    query: web::Query<CallbackQuery>,
+) -> AppResult<HttpResponse> {
     let slug = slug.into_inner();
     let cookie = req.cookie(flow::COOKIE).map(|c| c.value().to_string());
     let (mk, s, st) = (state.master_key.clone(), slug.clone(), query.state.clone());
@@ -111,7 +146,9 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
         })
         .await?;
     let (pending, cfg) = checked;
-    let Some(cfg) = cfg else { return Err(AppError::NotFound) };
+    let Some(cfg) = cfg else {
+        return Err(AppError::NotFound);
+    };
     let pending = match pending {
         Ok(p) => p,
         Err(e) => return Ok(clear_flow_cookie(failure_page(&e))),
@@ -120,13 +157,22 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
         let e = if error == "access_denied" {
             UpstreamError::Denied(cfg.display_name.clone())
         } else {
-            let detail = query.error_description.clone().unwrap_or_else(|| error.clone());
-            UpstreamError::ProviderError(cfg.display_name.clone(), detail.chars().take(200).collect())
+            let detail = query
+                .error_description
+                .clone()
+                .unwrap_or_else(|| error.clone());
+            UpstreamError::ProviderError(
+                cfg.display_name.clone(),
+                detail.chars().take(200).collect(),
+            )
         };
         return Ok(clear_flow_cookie(failure_page(&e)));
     }
     let Some(code) = query.code.clone() else {
-        return Ok(clear_flow_cookie(failure_page(&UpstreamError::Invalid(cfg.display_name.clone(), "no code".into()))));
+        return Ok(clear_flow_cookie(failure_page(&UpstreamError::Invalid(
+            cfg.display_name.clone(),
+            "no code".into(),
+        ))));
     };
     let cb = connector::Callback {
         redirect_uri: redirect_uri(&state, &slug),
@@ -142,7 +188,11 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
         }
     };
 
-    let (mk, policy, client) = (state.master_key.clone(), state.session_policy, browser_client(&state, &req));
+    let (mk, policy, client) = (
+        state.master_key.clone(),
+        state.session_policy,
+        browser_client(&state, &req),
+    );
     let links = state.links(&req);
     let require_verified = state.settings.accounts.require_verified_email;
     let link_to = pending.link_user_id.clone();
@@ -152,7 +202,8 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
         .db
         .run(move |conn| {
             let now = now();
-            let resolved = linking::resolve(conn, &mk, &cfg, &profile, &tokens, link_to.as_deref(), now)?;
+            let resolved =
+                linking::resolve(conn, &mk, &cfg, &profile, &tokens, link_to.as_deref(), now)?;
             if let Ok(Resolution::Created(user)) = &resolved {
                 crate::identity::profile::adopt_language(conn, &user.id, locale, now)?;
             }
@@ -161,10 +212,20 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
                 Err(refusal) => return Ok(Err(refusal)),
             };
             if require_verified && !resolution.user().email_verified {
-                return Ok(Err(linking::LinkRefusal::Unverified(resolution.user().email.clone())));
+                return Ok(Err(linking::LinkRefusal::Unverified(
+                    resolution.user().email.clone(),
+                )));
             }
             let session = conn.transaction::<_, AppError, _>(|conn| {
-                sessions::sign_in(conn, &policy, &links, resolution.user(), &method, &client, now)
+                sessions::sign_in(
+                    conn,
+                    &policy,
+                    &links,
+                    resolution.user(),
+                    &method,
+                    &client,
+                    now,
+                )
             })?;
             Ok(Ok((resolution, session)))
         })
@@ -173,15 +234,24 @@ async fn callback(state: web::Data<AppState>, req: HttpRequest, slug: web::Path<
     let (resolution, issued) = match outcome {
         Ok(found) => found,
         Err(refusal) => {
-            let res = error_page(StatusCode::CONFLICT, Msg::new("upstream-refused-title"), ErrorText::Message(refusal.message()));
+            let res = error_page(
+                StatusCode::CONFLICT,
+                Msg::new("upstream-refused-title"),
+                ErrorText::Message(refusal.message()),
+            );
             return Ok(clear_flow_cookie(res));
         }
     };
-    if let Some(old) = req.cookie(&state.settings.session.cookie_name).map(|c| c.value().to_string()) {
+    if let Some(old) = req
+        .cookie(&state.settings.session.cookie_name)
+        .map(|c| c.value().to_string())
+    {
         end_browser_session(&state, old, None).await?;
     }
     let target = match (&resolution, pending.return_to.as_deref()) {
-        (Resolution::Linked(_), _) if pending.link_user_id.is_some() => "/account/methods?notice=linked".to_string(),
+        (Resolution::Linked(_), _) if pending.link_user_id.is_some() => {
+            "/account/methods?notice=linked".to_string()
+        }
         (_, back) => return_to::or_default(back),
     };
     let mut res = clear_flow_cookie(see_other(&target));
@@ -195,7 +265,11 @@ fn failure_page(e: &UpstreamError) -> HttpResponse {
         UpstreamError::Restricted { .. } => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
-    error_page(status, Msg::new("upstream-failed-title"), ErrorText::Message(e.message()))
+    error_page(
+        status,
+        Msg::new("upstream-failed-title"),
+        ErrorText::Message(e.message()),
+    )
 }
 
 fn clear_flow_cookie(mut res: HttpResponse) -> HttpResponse {
@@ -213,7 +287,12 @@ struct UnlinkForm {
 }
 
 /// Removes a sign-in method, unless it is the last one left.
-async fn unlink(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, form: web::Form<UnlinkForm>) -> AppResult<HttpResponse> {
+async fn unlink(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: SignedIn,
+    form: web::Form<UnlinkForm>,
+) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let (user_id, account_id) = (me.user.id.clone(), form.account_id.clone());
     let result = state
@@ -230,7 +309,14 @@ async fn unlink(state: web::Data<AppState>, req: HttpRequest, me: SignedIn, form
                     return Ok(Ok(false));
                 }
                 Account::delete_for_user(conn, &user_id, &target.id)?;
-                crate::identity::audit::record(conn, crate::identity::audit::AuditKind::AccountUnlinked, Some(&user_id), None, Some(&target.provider_id), now())?;
+                crate::identity::audit::record(
+                    conn,
+                    crate::identity::audit::AuditKind::AccountUnlinked,
+                    Some(&user_id),
+                    None,
+                    Some(&target.provider_id),
+                    now(),
+                )?;
                 Ok(Ok(true))
             })?)
         })

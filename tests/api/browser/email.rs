@@ -14,32 +14,53 @@ browser_tests!(
 mod inner {
     use super::*;
 
-    pub async fn sign_up_with_required_verification_says_a_mail_was_sent_and_the_link_confirms(backend: Backend, chrome: &Chrome) {
+    pub async fn sign_up_with_required_verification_says_a_mail_was_sent_and_the_link_confirms(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let app = spawn_app_with(backend, |s| s.accounts.require_verified_email = true).await;
         let tab = chrome.tab(&app).await;
         tab.sign_up("Ada", "ada@example.com", PASSWORD).await;
         assert_eq!(tab.heading().await, "Check your email");
-        tab.sees("We sent a confirmation link to ada@example.com.").await;
-        assert!(tab.cookie("portcullis_session").await.is_none(), "not signed in before confirming");
+        tab.sees("We sent a confirmation link to ada@example.com.")
+            .await;
+        assert!(
+            tab.cookie("portcullis_session").await.is_none(),
+            "not signed in before confirming"
+        );
 
         tab.sign_in("ada@example.com", PASSWORD).await;
         tab.sees("Confirm your email address first").await;
 
-        let link = nth_link(&app, "ada@example.com", "Confirm your email address", "/verify-email", 1).await;
+        let link = nth_link(
+            &app,
+            "ada@example.com",
+            "Confirm your email address",
+            "/verify-email",
+            1,
+        )
+        .await;
         tab.open(&path_of(&link)).await;
         tab.press("Confirm my address").await;
-        tab.sees("Thank you: your email address is confirmed.").await;
+        tab.sees("Thank you: your email address is confirmed.")
+            .await;
         // The link is single use, and says so before offering anything.
         tab.open(&path_of(&link)).await;
         tab.sees("invalid, expired or already used").await;
-        assert!(!tab.exists("main form[action='/verify-email']").await, "no confirm button on a dead link");
+        assert!(
+            !tab.exists("main form[action='/verify-email']").await,
+            "no confirm button on a dead link"
+        );
 
         tab.sign_in("ada@example.com", PASSWORD).await;
         tab.is_at("/account").await;
         tab.sees("verified").await;
     }
 
-    pub async fn forgotten_password_is_reset_through_the_mailed_link(backend: Backend, chrome: &Chrome) {
+    pub async fn forgotten_password_is_reset_through_the_mailed_link(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let app = spawn_app(backend).await;
         signed_up(&app, "ada@example.com").await;
         let tab = chrome.tab(&app).await;
@@ -48,7 +69,8 @@ mod inner {
         tab.is_at("/forgot").await;
         tab.fill("#email", "ada@example.com").await;
         tab.press("Email me a reset link").await;
-        tab.sees("If an account uses that address, a link to reset the password is on its way.").await;
+        tab.sees("If an account uses that address, a link to reset the password is on its way.")
+            .await;
 
         let link = nth_link(&app, "ada@example.com", "Reset your password", "/reset", 1).await;
         tab.open(&path_of(&link)).await;
@@ -56,12 +78,18 @@ mod inner {
         tab.fill("#new_password", "a brand new passphrase").await;
         tab.fill("#confirm_password", "not the same").await;
         tab.press("Save new password").await;
-        assert!(tab.exists("#confirm_password-error").await, "{}", tab.text().await);
+        assert!(
+            tab.exists("#confirm_password-error").await,
+            "{}",
+            tab.text().await
+        );
         tab.fill("#new_password", "a brand new passphrase").await;
-        tab.fill("#confirm_password", "a brand new passphrase").await;
+        tab.fill("#confirm_password", "a brand new passphrase")
+            .await;
         tab.press("Save new password").await;
         tab.is_at("/login").await;
-        tab.sees("Your password has been changed. Sign in with the new one.").await;
+        tab.sees("Your password has been changed. Sign in with the new one.")
+            .await;
         tab.fill("#email", "ada@example.com").await;
         tab.fill("#password", "a brand new passphrase").await;
         tab.press("Sign in").await;
@@ -71,7 +99,10 @@ mod inner {
         tab.press_in_header("Sign out").await;
         tab.open(&path_of(&link)).await;
         tab.sees("invalid, expired or already used").await;
-        assert!(!tab.exists("#new_password").await, "no password form on a dead link");
+        assert!(
+            !tab.exists("#new_password").await,
+            "no password form on a dead link"
+        );
     }
 
     pub async fn magic_link_signs_in_from_the_sign_in_page(backend: Backend, chrome: &Chrome) {
@@ -82,7 +113,14 @@ mod inner {
         tab.fill("#magic-email", "ada@example.com").await;
         tab.press("Email me a sign-in link").await;
         tab.sees("a sign-in link is on its way").await;
-        let link = nth_link(&app, "ada@example.com", "Your sign-in link", "/login/magic", 1).await;
+        let link = nth_link(
+            &app,
+            "ada@example.com",
+            "Your sign-in link",
+            "/login/magic",
+            1,
+        )
+        .await;
         tab.open(&path_of(&link)).await;
         tab.press("Sign in").await;
         tab.is_at("/account").await;

@@ -31,12 +31,24 @@ mod inner {
         tab.is_at("/").await;
     }
 
-    pub async fn a_stale_form_says_it_expired_and_works_after_a_reload(backend: Backend, chrome: &Chrome) {
+    pub async fn a_stale_form_says_it_expired_and_works_after_a_reload(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let app = spawn_app(backend).await;
         let tab = chrome.tab(&app).await;
         tab.open("/signup").await;
         // The CSRF cookie is lost (cleared by the person, or expired) while the form is open.
-        tab.page.delete_cookie(chromiumoxide::cdp::browser_protocol::network::DeleteCookiesParams::builder().name("portcullis_csrf").url(app.address.clone()).build().unwrap()).await.unwrap();
+        tab.page
+            .delete_cookie(
+                chromiumoxide::cdp::browser_protocol::network::DeleteCookiesParams::builder()
+                    .name("portcullis_csrf")
+                    .url(app.address.clone())
+                    .build()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
         tab.fill("#name", "Ada").await;
         tab.fill("#email", "ada@example.com").await;
         tab.fill("#password", PASSWORD).await;
@@ -48,12 +60,19 @@ mod inner {
         tab.is_at("/account").await;
     }
 
-    pub async fn an_application_with_an_unregistered_redirect_gets_an_error_page_not_a_redirect(backend: Backend, chrome: &Chrome) {
+    pub async fn an_application_with_an_unregistered_redirect_gets_an_error_page_not_a_redirect(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let app = spawn_app(backend).await;
         let (id, _) = crate::rp::register(&app, crate::rp::spec("Notes")).await;
         let tab = chrome.tab(&app).await;
         let evil = "https://evil.example/steal";
-        tab.open(&format!("/authorize?response_type=code&client_id={id}&scope=openid&redirect_uri={}", urlencode(evil))).await;
+        tab.open(&format!(
+            "/authorize?response_type=code&client_id={id}&scope=openid&redirect_uri={}",
+            urlencode(evil)
+        ))
+        .await;
         tab.is_at("/authorize").await;
         tab.sees("redirect").await;
         tab.press("Back to the home page").await;

@@ -15,23 +15,36 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
-use chromiumoxide::cdp::browser_protocol::emulation::{ClearDeviceMetricsOverrideParams, SetDeviceMetricsOverrideParams};
+use chromiumoxide::cdp::browser_protocol::emulation::{
+    ClearDeviceMetricsOverrideParams, SetDeviceMetricsOverrideParams,
+};
 use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel, LogEntrySource};
-use chromiumoxide::cdp::browser_protocol::network::{EventLoadingFailed, EventRequestWillBeSent, EventResponseReceived, ResourceType};
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventLoadingFailed, EventRequestWillBeSent, EventResponseReceived, ResourceType,
+};
 use chromiumoxide::cdp::browser_protocol::page::EventLoadEventFired;
-use chromiumoxide::cdp::js_protocol::runtime::{ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown};
+use chromiumoxide::cdp::js_protocol::runtime::{
+    ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
+};
 use chromiumoxide::page::{Page, ScreenshotParams};
 use futures_util::StreamExt;
 
 use crate::helpers::*;
 
-const CHROMIUM_CANDIDATES: &[&str] = &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+const CHROMIUM_CANDIDATES: &[&str] = &[
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
 
 fn chromium() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("CHROMIUM") {
         return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
-    CHROMIUM_CANDIDATES.iter().map(PathBuf::from).find(|p| p.is_file())
+    CHROMIUM_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }
 
 fn axe_path() -> PathBuf {
@@ -127,7 +140,13 @@ impl Chrome {
             let _ = std::fs::remove_dir_all(dir);
             std::fs::create_dir_all(dir).unwrap();
         }
-        Some(Chrome { browser, handler, _profile: profile, shots, shot_no: AtomicUsize::new(0) })
+        Some(Chrome {
+            browser,
+            handler,
+            _profile: profile,
+            shots,
+            shot_no: AtomicUsize::new(0),
+        })
     }
 
     /// A new tab on `app`, with every check listening.
@@ -143,7 +162,13 @@ impl Chrome {
         let problems = Arc::new(Mutex::new(Vec::new()));
         let origin = app.address.clone();
         listen(&page, problems.clone(), origin).await;
-        Tab { chrome: self, page, base: app.address.clone(), problems, checks: true }
+        Tab {
+            chrome: self,
+            page,
+            base: app.address.clone(),
+            problems,
+            checks: true,
+        }
     }
 
     pub async fn close(mut self) {
@@ -162,13 +187,29 @@ fn shots_dir() -> PathBuf {
 /// Collects what a person would see in the DevTools console: errors, exceptions, CSP
 /// violations and failed sub-requests to this server.
 async fn listen(page: &Page, problems: Arc<Mutex<Vec<String>>>, origin: String) {
-    let mut console = page.event_listener::<EventConsoleApiCalled>().await.unwrap();
+    let mut console = page
+        .event_listener::<EventConsoleApiCalled>()
+        .await
+        .unwrap();
     let p = problems.clone();
     tokio::spawn(async move {
         while let Some(e) = console.next().await {
-            if matches!(e.r#type, ConsoleApiCalledType::Error | ConsoleApiCalledType::Assert) {
-                let args: Vec<String> = e.args.iter().map(|a| a.value.as_ref().map_or_else(|| format!("{:?}", a.description), |v| v.to_string())).collect();
-                p.lock().unwrap().push(format!("console.error: {}", args.join(" ")));
+            if matches!(
+                e.r#type,
+                ConsoleApiCalledType::Error | ConsoleApiCalledType::Assert
+            ) {
+                let args: Vec<String> = e
+                    .args
+                    .iter()
+                    .map(|a| {
+                        a.value
+                            .as_ref()
+                            .map_or_else(|| format!("{:?}", a.description), |v| v.to_string())
+                    })
+                    .collect();
+                p.lock()
+                    .unwrap()
+                    .push(format!("console.error: {}", args.join(" ")));
             }
         }
     });
@@ -176,7 +217,9 @@ async fn listen(page: &Page, problems: Arc<Mutex<Vec<String>>>, origin: String) 
     let p = problems.clone();
     tokio::spawn(async move {
         while let Some(e) = exceptions.next().await {
-            p.lock().unwrap().push(format!("uncaught exception: {}", e.exception_details.text));
+            p.lock()
+                .unwrap()
+                .push(format!("uncaught exception: {}", e.exception_details.text));
         }
     });
     let mut log = page.event_listener::<EventEntryAdded>().await.unwrap();
@@ -186,37 +229,64 @@ async fn listen(page: &Page, problems: Arc<Mutex<Vec<String>>>, origin: String) 
             // Network-source entries repeat what the Network events below report, including the
             // deliberate 4xx status of an error page's own document.
             if e.entry.level == LogEntryLevel::Error && e.entry.source != LogEntrySource::Network {
-                p.lock().unwrap().push(format!("console ({:?}): {}", e.entry.source, e.entry.text));
+                p.lock()
+                    .unwrap()
+                    .push(format!("console ({:?}): {}", e.entry.source, e.entry.text));
             }
         }
     });
-    let mut responses = page.event_listener::<EventResponseReceived>().await.unwrap();
+    let mut responses = page
+        .event_listener::<EventResponseReceived>()
+        .await
+        .unwrap();
     let p = problems.clone();
     let o = origin.clone();
     tokio::spawn(async move {
         while let Some(e) = responses.next().await {
-            if e.r#type != ResourceType::Document && e.response.status >= 400 && e.response.url.starts_with(&o) {
-                p.lock().unwrap().push(format!("sub-request failed: {} {}", e.response.status, e.response.url));
+            if e.r#type != ResourceType::Document
+                && e.response.status >= 400
+                && e.response.url.starts_with(&o)
+            {
+                p.lock().unwrap().push(format!(
+                    "sub-request failed: {} {}",
+                    e.response.status, e.response.url
+                ));
             }
         }
     });
     // Requests that never got an answer, to this server: the sandbox has no way out, so an
     // upstream's avatar (https://…googleusercontent…) cannot load here and is not a defect.
-    let mut sent = page.event_listener::<EventRequestWillBeSent>().await.unwrap();
+    let mut sent = page
+        .event_listener::<EventRequestWillBeSent>()
+        .await
+        .unwrap();
     let urls = Arc::new(Mutex::new(std::collections::HashMap::new()));
     let u = urls.clone();
     tokio::spawn(async move {
         while let Some(e) = sent.next().await {
-            u.lock().unwrap().insert(e.request_id.inner().clone(), e.request.url.clone());
+            u.lock()
+                .unwrap()
+                .insert(e.request_id.inner().clone(), e.request.url.clone());
         }
     });
     let mut failures = page.event_listener::<EventLoadingFailed>().await.unwrap();
     let p = problems;
     tokio::spawn(async move {
         while let Some(e) = failures.next().await {
-            let url = urls.lock().unwrap().get(e.request_id.inner()).cloned().unwrap_or_default();
-            if e.r#type != ResourceType::Document && e.canceled != Some(true) && url.starts_with(&origin) {
-                p.lock().unwrap().push(format!("sub-request failed: {:?} {url} {}", e.r#type, e.error_text));
+            let url = urls
+                .lock()
+                .unwrap()
+                .get(e.request_id.inner())
+                .cloned()
+                .unwrap_or_default();
+            if e.r#type != ResourceType::Document
+                && e.canceled != Some(true)
+                && url.starts_with(&origin)
+            {
+                p.lock().unwrap().push(format!(
+                    "sub-request failed: {:?} {url} {}",
+                    e.r#type, e.error_text
+                ));
             }
         }
     });
@@ -237,8 +307,15 @@ const NAVIGATION_TIMEOUT: Duration = Duration::from_secs(15);
 impl Tab<'_> {
     /// Opens a path of this server (or a full URL) and checks the page.
     pub async fn open(&self, path_or_url: &str) {
-        let url = if path_or_url.starts_with("http") { path_or_url.to_string() } else { format!("{}{}", self.base, path_or_url) };
-        if let Err(e) = tokio::time::timeout(NAVIGATION_TIMEOUT, self.page.goto(url.as_str())).await.unwrap_or_else(|_| panic!("opening {url} timed out")) {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{}", self.base, path_or_url)
+        };
+        if let Err(e) = tokio::time::timeout(NAVIGATION_TIMEOUT, self.page.goto(url.as_str()))
+            .await
+            .unwrap_or_else(|_| panic!("opening {url} timed out"))
+        {
             // Chromium answers a navigation that ends in a download or an unreachable host with an error.
             panic!("opening {url} failed: {e}");
         }
@@ -248,7 +325,9 @@ impl Tab<'_> {
     /// Clears a field and types into it, key by key.
     pub async fn fill(&self, selector: &str, value: &str) {
         let el = self.find(selector).await;
-        el.call_js_fn("function() { this.value = ''; }", false).await.unwrap();
+        el.call_js_fn("function() { this.value = ''; }", false)
+            .await
+            .unwrap();
         el.click().await.unwrap();
         if !value.is_empty() {
             el.type_str(value).await.unwrap();
@@ -262,27 +341,41 @@ impl Tab<'_> {
             "function() {{ this.value = {v}; if (this.value !== {v}) throw new Error('no option ' + {v}); this.dispatchEvent(new Event('change', {{bubbles: true}})); }}",
             v = serde_json::to_string(value).unwrap()
         );
-        el.call_js_fn(js, false).await.unwrap_or_else(|e| panic!("select {selector} = {value}: {e}"));
+        el.call_js_fn(js, false)
+            .await
+            .unwrap_or_else(|e| panic!("select {selector} = {value}: {e}"));
     }
 
     pub async fn find(&self, selector: &str) -> chromiumoxide::Element {
         match self.page.find_element(selector).await {
             Ok(el) => el,
-            Err(e) => panic!("no `{selector}` on {}: {e}\n{}", self.url().await, self.text().await),
+            Err(e) => panic!(
+                "no `{selector}` on {}: {e}\n{}",
+                self.url().await,
+                self.text().await
+            ),
         }
     }
 
     pub async fn exists(&self, selector: &str) -> bool {
-        self.page.find_elements(selector).await.is_ok_and(|v| !v.is_empty())
+        self.page
+            .find_elements(selector)
+            .await
+            .is_ok_and(|v| !v.is_empty())
     }
 
     /// Clicks what matches `selector` (a button, a link) and waits for the next page to load.
     pub async fn click(&self, selector: &str) {
         let el = self.find(selector).await;
-        self.navigating(async {
-            el.scroll_into_view().await.unwrap();
-            el.click().await.unwrap_or_else(|e| panic!("click {selector}: {e}"));
-        }, selector)
+        self.navigating(
+            async {
+                el.scroll_into_view().await.unwrap();
+                el.click()
+                    .await
+                    .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+            },
+            selector,
+        )
         .await;
     }
 
@@ -291,17 +384,35 @@ impl Tab<'_> {
         // A button in the page's main part first, then a link there; the header's own
         // "Sign in" / "Sign out" are pressed with `press_in_header`.
         let lit = xpath_literal(label);
-        let mut found = self.page.find_xpaths(format!("//main//button[normalize-space(.)={lit}]")).await.unwrap_or_default();
+        let mut found = self
+            .page
+            .find_xpaths(format!("//main//button[normalize-space(.)={lit}]"))
+            .await
+            .unwrap_or_default();
         if found.is_empty() {
-            found = self.page.find_xpaths(format!("//main//a[normalize-space(.)={lit}]")).await.unwrap_or_default();
+            found = self
+                .page
+                .find_xpaths(format!("//main//a[normalize-space(.)={lit}]"))
+                .await
+                .unwrap_or_default();
         }
         let [el] = found.as_slice() else {
-            panic!("expected one button or link `{label}` on {}, found {}\n{}", self.url().await, found.len(), self.text().await)
+            panic!(
+                "expected one button or link `{label}` on {}, found {}\n{}",
+                self.url().await,
+                found.len(),
+                self.text().await
+            )
         };
-        self.navigating(async {
-            el.scroll_into_view().await.unwrap();
-            el.click().await.unwrap_or_else(|e| panic!("click `{label}`: {e}"));
-        }, label)
+        self.navigating(
+            async {
+                el.scroll_into_view().await.unwrap();
+                el.click()
+                    .await
+                    .unwrap_or_else(|e| panic!("click `{label}`: {e}"));
+            },
+            label,
+        )
         .await;
     }
 
@@ -309,17 +420,44 @@ impl Tab<'_> {
     /// themselves), and waits until the browser is at `url_prefix`.
     pub async fn press_and_leave(&self, label: &str, url_prefix: &str) {
         let lit = xpath_literal(label);
-        let found = self.page.find_xpaths(format!("//main//button[normalize-space(.)={lit}]")).await.unwrap_or_default();
-        let [el] = found.as_slice() else { panic!("expected one button `{label}` on {}, found {}", self.url().await, found.len()) };
-        el.click().await.unwrap_or_else(|e| panic!("click `{label}`: {e}"));
+        let found = self
+            .page
+            .find_xpaths(format!("//main//button[normalize-space(.)={lit}]"))
+            .await
+            .unwrap_or_default();
+        let [el] = found.as_slice() else {
+            panic!(
+                "expected one button `{label}` on {}, found {}",
+                self.url().await,
+                found.len()
+            )
+        };
+        el.click()
+            .await
+            .unwrap_or_else(|e| panic!("click `{label}`: {e}"));
         let deadline = tokio::time::Instant::now() + NAVIGATION_TIMEOUT;
         while !self.url().await.starts_with(url_prefix) {
-            assert!(tokio::time::Instant::now() < deadline, "not at {url_prefix} after `{label}`, at {}:\n{}", self.url().await, self.text().await);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not at {url_prefix} after `{label}`, at {}:\n{}",
+                self.url().await,
+                self.text().await
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let ready = "document.readyState === 'complete'";
-        while !self.page.evaluate_expression(ready).await.ok().and_then(|v| v.into_value::<bool>().ok()).unwrap_or(false) {
-            assert!(tokio::time::Instant::now() < deadline, "{url_prefix} did not finish loading");
+        while !self
+            .page
+            .evaluate_expression(ready)
+            .await
+            .ok()
+            .and_then(|v| v.into_value::<bool>().ok())
+            .unwrap_or(false)
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{url_prefix} did not finish loading"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -327,16 +465,47 @@ impl Tab<'_> {
     /// Presses a button or link of the site header (navigation, "Sign out").
     pub async fn press_in_header(&self, label: &str) {
         let lit = xpath_literal(label);
-        let found = self.page.find_xpaths(format!("//header//*[self::button or self::a][normalize-space(.)={lit}]")).await.unwrap_or_default();
-        let [el] = found.as_slice() else { panic!("expected one `{label}` in the header of {}, found {}", self.url().await, found.len()) };
-        self.navigating(async { el.click().await.unwrap_or_else(|e| panic!("click `{label}`: {e}")); }, label).await;
+        let found = self
+            .page
+            .find_xpaths(format!(
+                "//header//*[self::button or self::a][normalize-space(.)={lit}]"
+            ))
+            .await
+            .unwrap_or_default();
+        let [el] = found.as_slice() else {
+            panic!(
+                "expected one `{label}` in the header of {}, found {}",
+                self.url().await,
+                found.len()
+            )
+        };
+        self.navigating(
+            async {
+                el.click()
+                    .await
+                    .unwrap_or_else(|e| panic!("click `{label}`: {e}"));
+            },
+            label,
+        )
+        .await;
     }
 
     async fn navigating(&self, action: impl std::future::Future<Output = ()>, what: &str) {
-        let mut loaded = self.page.event_listener::<EventLoadEventFired>().await.unwrap();
+        let mut loaded = self
+            .page
+            .event_listener::<EventLoadEventFired>()
+            .await
+            .unwrap();
         action.await;
-        if tokio::time::timeout(NAVIGATION_TIMEOUT, loaded.next()).await.is_err() {
-            panic!("no page loaded after clicking `{what}` on {}\n{}", self.url().await, self.text().await);
+        if tokio::time::timeout(NAVIGATION_TIMEOUT, loaded.next())
+            .await
+            .is_err()
+        {
+            panic!(
+                "no page loaded after clicking `{what}` on {}\n{}",
+                self.url().await,
+                self.text().await
+            );
         }
         self.settled().await;
     }
@@ -355,7 +524,10 @@ impl Tab<'_> {
     async fn audit(&self) {
         static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let source = AXE.get_or_init(|| std::fs::read_to_string(axe_path()).unwrap());
-        self.page.evaluate_expression(source.as_str()).await.expect("axe-core loads");
+        self.page
+            .evaluate_expression(source.as_str())
+            .await
+            .expect("axe-core loads");
         let found: String = self
             .page
             .evaluate_expression(
@@ -366,19 +538,31 @@ impl Tab<'_> {
             .into_value()
             .unwrap();
         if found != "[]" {
-            self.problems.lock().unwrap().push(format!("accessibility: {found}"));
+            self.problems
+                .lock()
+                .unwrap()
+                .push(format!("accessibility: {found}"));
         }
     }
 
     /// Full-page screenshots at desktop and phone width (SQLite runs only: the pages are the same).
     async fn photograph(&self) {
-        let Some(dir) = &self.chrome.shots else { return };
+        let Some(dir) = &self.chrome.shots else {
+            return;
+        };
         let n = self.chrome.shot_no.fetch_add(1, Ordering::SeqCst);
         let url = url::Url::parse(&self.url().await).unwrap();
         let label: String = url.path().trim_matches('/').replace('/', "-");
-        let label = if label.is_empty() { "home".to_string() } else { label };
+        let label = if label.is_empty() {
+            "home".to_string()
+        } else {
+            label
+        };
         for (width, mobile) in [(1280, false), (390, true)] {
-            self.page.execute(SetDeviceMetricsOverrideParams::new(width, 800, 1.0, mobile)).await.unwrap();
+            self.page
+                .execute(SetDeviceMetricsOverrideParams::new(width, 800, 1.0, mobile))
+                .await
+                .unwrap();
             let height: i64 = self
                 .page
                 .evaluate_expression("Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)")
@@ -386,11 +570,26 @@ impl Tab<'_> {
                 .unwrap()
                 .into_value()
                 .unwrap();
-            self.page.execute(SetDeviceMetricsOverrideParams::new(width, height.clamp(200, 6000), 1.0, mobile)).await.unwrap();
-            let png = self.page.screenshot(ScreenshotParams::builder().build()).await.unwrap();
+            self.page
+                .execute(SetDeviceMetricsOverrideParams::new(
+                    width,
+                    height.clamp(200, 6000),
+                    1.0,
+                    mobile,
+                ))
+                .await
+                .unwrap();
+            let png = self
+                .page
+                .screenshot(ScreenshotParams::builder().build())
+                .await
+                .unwrap();
             std::fs::write(dir.join(format!("{n:02}-{label}-{width}.png")), png).unwrap();
         }
-        self.page.execute(ClearDeviceMetricsOverrideParams {}).await.unwrap();
+        self.page
+            .execute(ClearDeviceMetricsOverrideParams {})
+            .await
+            .unwrap();
     }
 
     /// Fails the test with everything the console, the network and the audit reported so far.
@@ -399,7 +598,11 @@ impl Tab<'_> {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let problems: Vec<String> = std::mem::take(&mut *self.problems.lock().unwrap());
         if !problems.is_empty() {
-            panic!("the page {} has problems:\n- {}", self.url().await, problems.join("\n- "));
+            panic!(
+                "the page {} has problems:\n- {}",
+                self.url().await,
+                problems.join("\n- ")
+            );
         }
     }
 
@@ -430,23 +633,42 @@ impl Tab<'_> {
     pub async fn sees(&self, expected: &str) {
         let text = self.text().await;
         let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(flat(&text).contains(&flat(expected)), "expected to see {expected:?} on {}, the page says:\n{text}", self.url().await);
+        assert!(
+            flat(&text).contains(&flat(expected)),
+            "expected to see {expected:?} on {}, the page says:\n{text}",
+            self.url().await
+        );
     }
 
     pub async fn does_not_see(&self, unexpected: &str) {
         let text = self.text().await;
-        assert!(!text.contains(unexpected), "did not expect {unexpected:?} on {}, the page says:\n{text}", self.url().await);
+        assert!(
+            !text.contains(unexpected),
+            "did not expect {unexpected:?} on {}, the page says:\n{text}",
+            self.url().await
+        );
     }
 
     /// The browser is on `path` (without the query) of this server.
     pub async fn is_at(&self, path: &str) {
         let url = url::Url::parse(&self.url().await).unwrap();
-        assert_eq!(url.path(), path, "expected to be at {path}, at {url}:\n{}", self.text().await);
+        assert_eq!(
+            url.path(),
+            path,
+            "expected to be at {path}, at {url}:\n{}",
+            self.text().await
+        );
     }
 
     /// A value the browser keeps for this server: a cookie, by name.
     pub async fn cookie(&self, name: &str) -> Option<String> {
-        self.page.get_cookies().await.unwrap().into_iter().find(|c| c.name == name).map(|c| c.value)
+        self.page
+            .get_cookies()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name == name)
+            .map(|c| c.value)
     }
 
     /// Signs up through the sign-up page and lands signed in.
@@ -488,7 +710,10 @@ mod harness {
     mod inner {
         use super::*;
 
-        pub async fn the_checks_catch_console_errors_csp_violations_and_failed_requests(backend: Backend, chrome: &Chrome) {
+        pub async fn the_checks_catch_console_errors_csp_violations_and_failed_requests(
+            backend: Backend,
+            chrome: &Chrome,
+        ) {
             let app = spawn_app(backend).await;
             let tab = chrome.tab(&app).await;
             tab.open("/login").await;
@@ -504,11 +729,16 @@ mod harness {
             tokio::time::sleep(Duration::from_millis(500)).await;
             tab.audit().await;
             let found = std::panic::AssertUnwindSafe(tab.assert_clean());
-            let err = futures_util::FutureExt::catch_unwind(found).await.expect_err("the checks must report the problems");
+            let err = futures_util::FutureExt::catch_unwind(found)
+                .await
+                .expect_err("the checks must report the problems");
             let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
             assert!(msg.contains("CSP violation"), "{msg}");
             assert!(msg.contains("sub-request failed: 404"), "{msg}");
-            assert!(msg.contains("accessibility") && msg.contains("image-alt"), "{msg}");
+            assert!(
+                msg.contains("accessibility") && msg.contains("image-alt"),
+                "{msg}"
+            );
             let _ = backend;
         }
     }

@@ -3,7 +3,9 @@
 //! RP-initiated logout with its confirmation page.
 
 use openidconnect::core::CoreIdToken;
-use openidconnect::{CsrfToken, EndSessionUrl, LogoutRequest, PostLogoutRedirectUrl, TokenResponse};
+use openidconnect::{
+    CsrfToken, EndSessionUrl, LogoutRequest, PostLogoutRedirectUrl, TokenResponse,
+};
 use portcullis::oidc::clients::ClientSpec;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,17 +30,26 @@ struct App {
 impl App {
     async fn register(app: &TestApp, name: &str) -> App {
         let server = MockServer::start().await;
-        for (p, text) in [("/callback", "Back at the application"), ("/bye", "Signed out of the application")] {
+        for (p, text) in [
+            ("/callback", "Back at the application"),
+            ("/bye", "Signed out of the application"),
+        ] {
             Mock::given(method("GET"))
                 .and(path(p))
-                .respond_with(ResponseTemplate::new(200).set_body_raw(format!("<!doctype html><title>{text}</title><p>{text}</p>"), "text/html"))
+                .respond_with(ResponseTemplate::new(200).set_body_raw(
+                    format!("<!doctype html><title>{text}</title><p>{text}</p>"),
+                    "text/html",
+                ))
                 .mount(&server)
                 .await;
         }
         // response_mode=form_post answers arrive as a POST.
         Mock::given(method("POST"))
             .and(path("/callback"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw("<!doctype html><title>Posted</title><p>Back at the application</p>", "text/html"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                "<!doctype html><title>Posted</title><p>Back at the application</p>",
+                "text/html",
+            ))
             .mount(&server)
             .await;
         let spec = ClientSpec {
@@ -48,7 +59,13 @@ impl App {
             ..rp::spec(name)
         };
         let (id, secret) = rp::register(app, spec).await;
-        let rp = rp::rp_at(app, &id, secret.as_deref(), &format!("{}/callback", server.uri())).await;
+        let rp = rp::rp_at(
+            app,
+            &id,
+            secret.as_deref(),
+            &format!("{}/callback", server.uri()),
+        )
+        .await;
         App { server, rp }
     }
 
@@ -59,7 +76,12 @@ impl App {
     /// The query of the page the browser is on, which must be this application's callback.
     async fn callback(&self, tab: &Tab<'_>) -> std::collections::HashMap<String, String> {
         let url = url::Url::parse(&tab.url().await).unwrap();
-        assert!(url.as_str().starts_with(&format!("{}/callback", self.server.uri())), "expected the application's callback, at {url}:\n{}", tab.text().await);
+        assert!(
+            url.as_str()
+                .starts_with(&format!("{}/callback", self.server.uri())),
+            "expected the application's callback, at {url}:\n{}",
+            tab.text().await
+        );
         tab.sees("Back at the application").await;
         url.query_pairs().into_owned().collect()
     }
@@ -74,16 +96,34 @@ async fn sign_in_through(app: &TestApp, tab: &Tab<'_>, client: &App) -> CoreIdTo
     tab.fill("#password", PASSWORD).await;
     tab.press("Sign in").await;
     assert_eq!(tab.heading().await, "Notes wants to access your account");
-    tab.sees("Signed in as Ada Lovelace (ada@example.com)").await;
+    tab.sees("Signed in as Ada Lovelace (ada@example.com)")
+        .await;
     let host = url::Url::parse(&client.server.uri()).unwrap();
-    tab.sees(&format!("You will be returned to {}:{}", host.host_str().unwrap(), host.port().unwrap())).await;
+    tab.sees(&format!(
+        "You will be returned to {}:{}",
+        host.host_str().unwrap(),
+        host.port().unwrap()
+    ))
+    .await;
     tab.press("Allow").await;
     let params = client.callback(tab).await;
-    assert_eq!(params.get("state").map(String::as_str), Some(started.state.secret().as_str()));
-    assert_eq!(params.get("iss").map(String::as_str), Some(app.address.as_str()));
-    let tokens = client.rp.exchange(&params["code"], started.verifier).await.expect("the code is redeemed");
+    assert_eq!(
+        params.get("state").map(String::as_str),
+        Some(started.state.secret().as_str())
+    );
+    assert_eq!(
+        params.get("iss").map(String::as_str),
+        Some(app.address.as_str())
+    );
+    let tokens = client
+        .rp
+        .exchange(&params["code"], started.verifier)
+        .await
+        .expect("the code is redeemed");
     let id_token = tokens.id_token().expect("an ID token").clone();
-    let claims = id_token.claims(&client.rp.client.id_token_verifier(), &started.nonce).expect("a valid ID token");
+    let claims = id_token
+        .claims(&client.rp.client.id_token_verifier(), &started.nonce)
+        .expect("a valid ID token");
     assert!(claims.subject().as_str().starts_with("usr_"));
     id_token
 }
@@ -105,7 +145,10 @@ mod inner {
         assert!(params.contains_key("code"));
     }
 
-    pub async fn denying_consent_sends_access_denied_back_to_the_application(backend: Backend, chrome: &Chrome) {
+    pub async fn denying_consent_sends_access_denied_back_to_the_application(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let app = spawn_app(backend).await;
         signed_up(&app, "ada@example.com").await;
         let client = App::register(&app, "Notes").await;
@@ -116,14 +159,23 @@ mod inner {
         tab.sees("Notes wants to access your account").await;
         tab.press("Deny").await;
         let params = client.callback(&tab).await;
-        assert_eq!(params.get("error").map(String::as_str), Some("access_denied"));
-        assert_eq!(params.get("state").map(String::as_str), Some(started.state.secret().as_str()));
+        assert_eq!(
+            params.get("error").map(String::as_str),
+            Some("access_denied")
+        );
+        assert_eq!(
+            params.get("state").map(String::as_str),
+            Some(started.state.secret().as_str())
+        );
         assert!(!params.contains_key("code"));
         tab.open("/account/apps").await;
         tab.sees("No application has access to your account.").await;
     }
 
-    pub async fn connected_apps_lists_the_application_and_revoking_ends_its_tokens(backend: Backend, chrome: &Chrome) {
+    pub async fn connected_apps_lists_the_application_and_revoking_ends_its_tokens(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let app = spawn_app(backend).await;
         signed_up(&app, "ada@example.com").await;
         let client = App::register(&app, "Notes").await;
@@ -142,7 +194,10 @@ mod inner {
         tab.sees("Notes wants to access your account").await;
     }
 
-    pub async fn rp_initiated_logout_asks_first_then_returns_to_the_application(backend: Backend, chrome: &Chrome) {
+    pub async fn rp_initiated_logout_asks_first_then_returns_to_the_application(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let app = spawn_app(backend).await;
         signed_up(&app, "ada@example.com").await;
         let client = App::register(&app, "Notes").await;
@@ -150,7 +205,9 @@ mod inner {
         let id_token = sign_in_through(&app, &tab, &client).await;
 
         let bye = PostLogoutRedirectUrl::new(format!("{}/bye", client.server.uri())).unwrap();
-        let end_session = || LogoutRequest::from(EndSessionUrl::new(format!("{}/end_session", app.address)).unwrap());
+        let end_session = || {
+            LogoutRequest::from(EndSessionUrl::new(format!("{}/end_session", app.address)).unwrap())
+        };
         let back_at_bye = |url: &str| url.starts_with(&format!("{}/bye", client.server.uri()));
 
         // Without an ID token the request could come from anywhere: the person is asked.
@@ -184,32 +241,70 @@ mod inner {
             tab.fill("#password", PASSWORD).await;
             tab.press("Sign in").await;
             let params = client.callback(&tab).await;
-            client.rp.exchange(&params["code"], again.verifier).await.unwrap().id_token().unwrap().clone()
+            client
+                .rp
+                .exchange(&params["code"], again.verifier)
+                .await
+                .unwrap()
+                .id_token()
+                .unwrap()
+                .clone()
         };
-        let proven = end_session().set_id_token_hint(&id_token).set_post_logout_redirect_uri(bye).set_state(CsrfToken::new("s1".into())).http_get_url().to_string();
+        let proven = end_session()
+            .set_id_token_hint(&id_token)
+            .set_post_logout_redirect_uri(bye)
+            .set_state(CsrfToken::new("s1".into()))
+            .http_get_url()
+            .to_string();
         tab.open(&proven).await;
         let url = tab.url().await;
-        assert!(back_at_bye(&url) && url.contains("state=s1"), "back at the application, at {url}");
+        assert!(
+            back_at_bye(&url) && url.contains("state=s1"),
+            "back at the application, at {url}"
+        );
         tab.open("/account").await;
         tab.is_at("/login").await;
     }
 
-    pub async fn form_post_answers_reach_the_application_by_the_pages_own_script(backend: Backend, chrome: &Chrome) {
+    pub async fn form_post_answers_reach_the_application_by_the_pages_own_script(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let app = spawn_app(backend).await;
         signed_up(&app, "ada@example.com").await;
         let client = App::register(&app, "Notes").await;
         let tab = chrome.tab(&app).await;
         tab.sign_in("ada@example.com", PASSWORD).await;
-        let started = client.rp.start(&["profile"], true, &[("response_mode", "form_post")]);
+        let started = client
+            .rp
+            .start(&["profile"], true, &[("response_mode", "form_post")]);
         tab.open(&started.url).await;
         tab.sees("Notes wants to access your account").await;
         // The answer page posts itself (a script with a per-response CSP nonce) to the application.
-        tab.press_and_leave("Allow", &format!("{}/callback", client.server.uri())).await;
+        tab.press_and_leave("Allow", &format!("{}/callback", client.server.uri()))
+            .await;
         tab.sees("Back at the application").await;
-        let posted = client.server.received_requests().await.unwrap().into_iter().find(|r| r.method.as_str() == "POST").expect("a POST to the callback");
-        let fields: std::collections::HashMap<String, String> = url::form_urlencoded::parse(&posted.body).into_owned().collect();
-        assert_eq!(fields.get("state").map(String::as_str), Some(started.state.secret().as_str()));
-        client.rp.exchange(&fields["code"], started.verifier).await.expect("the posted code is redeemed");
+        let posted = client
+            .server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.method.as_str() == "POST")
+            .expect("a POST to the callback");
+        let fields: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(&posted.body)
+                .into_owned()
+                .collect();
+        assert_eq!(
+            fields.get("state").map(String::as_str),
+            Some(started.state.secret().as_str())
+        );
+        client
+            .rp
+            .exchange(&fields["code"], started.verifier)
+            .await
+            .expect("the posted code is redeemed");
         tab.assert_clean().await;
     }
 }

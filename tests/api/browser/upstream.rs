@@ -20,15 +20,26 @@ browser_tests!(
 );
 
 async fn add_provider(app: &TestApp, spec: ProviderSpec) {
-    let key = portcullis::crypto::MasterKey::load_or_generate(app.settings.master_key.expose(), &app.data_dir()).unwrap().0;
-    app.db.run(move |c| registry::add(c, &key, &spec, now())).await.expect("provider added");
+    let key = portcullis::crypto::MasterKey::load_or_generate(
+        app.settings.master_key.expose(),
+        &app.data_dir(),
+    )
+    .unwrap()
+    .0;
+    app.db
+        .run(move |c| registry::add(c, &key, &spec, now()))
+        .await
+        .expect("provider added");
 }
 
 /// The provider's own sign-in page, as far as the browser is concerned.
 async fn upstream_page(server: &MockServer, at: &str, name: &str) {
     Mock::given(method("GET"))
         .and(path(at))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(format!("<!doctype html><title>{name}</title><p>Sign in to {name}</p>"), "text/html"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!("<!doctype html><title>{name}</title><p>Sign in to {name}</p>"),
+            "text/html",
+        ))
         .mount(server)
         .await;
 }
@@ -57,13 +68,20 @@ async fn google_signs_in(tab: &Tab<'_>, google: &FakeGoogle, who: &fake_google::
     let auth = google.authorization(&tab.url().await);
     tab.sees("Sign in to Google").await;
     google.answer_with_person(&auth, who).await;
-    tab.open(&format!("{}?code={}&state={}", auth.redirect_uri, auth.code, auth.state)).await;
+    tab.open(&format!(
+        "{}?code={}&state={}",
+        auth.redirect_uri, auth.code, auth.state
+    ))
+    .await;
 }
 
 mod inner {
     use super::*;
 
-    pub async fn continue_with_google_creates_the_user_and_signs_in(backend: Backend, chrome: &Chrome) {
+    pub async fn continue_with_google_creates_the_user_and_signs_in(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let (app, google) = with_google(backend).await;
         let tab = chrome.tab(&app).await;
         tab.open("/login").await;
@@ -76,7 +94,10 @@ mod inner {
         tab.sees("Google").await;
     }
 
-    pub async fn google_is_linked_and_unlinked_on_the_sign_in_methods_page(backend: Backend, chrome: &Chrome) {
+    pub async fn google_is_linked_and_unlinked_on_the_sign_in_methods_page(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let (app, google) = with_google(backend).await;
         let tab = chrome.tab(&app).await;
         tab.sign_up("Ada", "ada@example.com", PASSWORD).await;
@@ -111,15 +132,27 @@ mod inner {
         tab.press("Continue with GitHub").await;
         tab.sees("Sign in to GitHub").await;
         let at = url::Url::parse(&tab.url().await).unwrap();
-        let state = at.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).expect("state");
-        let redirect = at.query_pairs().find(|(k, _)| k == "redirect_uri").map(|(_, v)| v.into_owned()).expect("redirect_uri");
-        tab.open(&format!("{redirect}?code=gh-code&state={state}")).await;
+        let state = at
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .expect("state");
+        let redirect = at
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+            .expect("redirect_uri");
+        tab.open(&format!("{redirect}?code=gh-code&state={state}"))
+            .await;
         tab.is_at("/account").await;
         tab.sees("Octo Cat").await;
         tab.sees("octo@example.com").await;
     }
 
-    pub async fn the_reference_op_signs_a_person_in_through_its_own_pages(backend: Backend, chrome: &Chrome) {
+    pub async fn the_reference_op_signs_a_person_in_through_its_own_pages(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let Some(dir) = peer_ready() else { return };
         let app = spawn_app(backend).await;
         let peer = PeerOp::start(&dir, &format!("{}/auth/callback/peer", app.address)).await;
@@ -127,7 +160,11 @@ mod inner {
         let tab = chrome.tab(&app).await;
         tab.open("/login").await;
         tab.press("Continue with Reference OP").await;
-        assert!(tab.url().await.starts_with(&peer.issuer), "at the reference OP: {}", tab.url().await);
+        assert!(
+            tab.url().await.starts_with(&peer.issuer),
+            "at the reference OP: {}",
+            tab.url().await
+        );
         // The reference OP's own login page (any name, any password), then its consent page.
         tab.fill("input[name=login]", "alice").await;
         tab.fill("input[name=password]", "anything").await;
@@ -141,18 +178,30 @@ mod inner {
         drop(peer);
     }
 
-    pub async fn cancelling_at_google_shows_a_clear_page_and_a_way_back(backend: Backend, chrome: &Chrome) {
+    pub async fn cancelling_at_google_shows_a_clear_page_and_a_way_back(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
         let (app, google) = with_google(backend).await;
         let tab = chrome.tab(&app).await;
         tab.open("/login").await;
         tab.press("Continue with Google").await;
         let auth = google.authorization(&tab.url().await);
         // The person presses "Cancel" at Google, which sends them back with an error.
-        tab.open(&format!("{}?error=access_denied&state={}", auth.redirect_uri, auth.state)).await;
+        tab.open(&format!(
+            "{}?error=access_denied&state={}",
+            auth.redirect_uri, auth.state
+        ))
+        .await;
         tab.sees("You cancelled the sign-in at Google.").await;
         assert!(tab.cookie("portcullis_session").await.is_none());
         // Coming back to the same callback again (a reload) is refused just as clearly.
-        tab.open(&format!("{}?code={}&state={}", auth.redirect_uri, auth.code, auth.state)).await;
-        tab.sees("This sign-in link has expired or was already used.").await;
+        tab.open(&format!(
+            "{}?code={}&state={}",
+            auth.redirect_uri, auth.code, auth.state
+        ))
+        .await;
+        tab.sees("This sign-in link has expired or was already used.")
+            .await;
     }
 }
