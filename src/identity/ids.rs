@@ -35,6 +35,20 @@ macro_rules! id_type {
             }
         }
 
+        // Models store IDs as text: `#[diesel(serialize_as = String, deserialize_as = String)]`
+        // on a field of this type goes through these two conversions.
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self::from_db(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
@@ -58,6 +72,15 @@ id_type!(
 id_type!(
     /// An audit trail entry.
     AuditEventId, "aud_");
+id_type!(
+    /// One authorization of a client by a user (`oauth_grant` row); tokens hang off it.
+    GrantId, "grt_");
+id_type!(
+    /// A refresh token row (not the token itself, which is only stored hashed).
+    RefreshTokenId, "rtk_");
+id_type!(
+    /// A client registered from the CLI without a chosen ID.
+    GeneratedClientId, "cli_");
 
 #[cfg(test)]
 mod tests {
