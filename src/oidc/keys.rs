@@ -269,12 +269,10 @@ pub fn ensure_keys(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
         if matches!(conn, DbConnection::Postgres(_)) {
             conn.batch_execute("SELECT pg_advisory_xact_lock(7243902)")?;
         }
-        crate::db::begin_write(conn)?;
         ensure_keys_locked(conn, mk, settings, now)
     })
 }
