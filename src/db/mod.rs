@@ -306,6 +306,36 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<Vec<String>, App
     reverted.map_err(|e| AppError::Internal(format!("migration revert failed: {e}")))
 }
 
+/// Applies the next pending migration, if any; returns its version (migration tests step
+/// through them one at a time).
+pub fn run_next_migration(conn: &mut DbConnection) -> Result<Option<String>, AppError> {
+    let pending = match conn {
+        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    };
+    if !pending.map_err(|e| AppError::Internal(format!("migration check failed: {e}")))? {
+        return Ok(None);
+    }
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_next_migration(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.run_next_migration(POSTGRES_MIGRATIONS),
+    };
+    applied
+        .map(|v| Some(v.to_string()))
+        .map_err(|e| AppError::Internal(format!("migration failed: {e}")))
+}
+
+/// Reverts the last applied migration; returns its version.
+pub fn revert_last_migration(conn: &mut DbConnection) -> Result<String, AppError> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+    };
+    reverted
+        .map(|v| v.to_string())
+        .map_err(|e| AppError::Internal(format!("migration revert failed: {e}")))
+}
+
 fn versions(list: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     list.into_iter().map(|v| v.to_string()).collect()
 }

@@ -12,6 +12,7 @@ mod email;
 mod fake_google;
 mod i18n;
 mod interop;
+mod migrations;
 mod oidc_flows;
 mod oidc_logout;
 mod oidc_prompts;
