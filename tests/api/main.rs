@@ -24,5 +24,6 @@ mod sessions;
 mod settings;
 mod smtp_sink;
 mod storage;
+mod storage_conformance;
 mod upstream_more;
 mod upstream_oidc;
