@@ -65,8 +65,6 @@ pub struct CreateUser {
     pub verified: bool,
 }
 
-/// A failure to report on stderr with a non-zero exit.
-
 pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> {
     let db = open_database(settings).await?;
     let hasher = || PasswordHasher::new(&settings.password, settings.hash_concurrency());

@@ -43,9 +43,9 @@ impl Backend {
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
         if path.is_empty() || path.contains("://") {
-            return Err(AppError::Config(format!(
-                "database.url: unsupported URL (use sqlite://PATH or postgres://…)"
-            )));
+            return Err(AppError::Config(
+                "database.url: unsupported URL (use sqlite://PATH or postgres://…)".into(),
+            ));
         }
         if path == ":memory:" {
             // Every pooled connection would get its own empty database.

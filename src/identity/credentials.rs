@@ -241,6 +241,7 @@ pub enum SignInError {
 
 /// Checks email + password and opens a session. Unknown email and wrong password cost the same
 /// scrypt work and give the same error. Hashes with outdated parameters are upgraded here.
+#[allow(clippy::too_many_arguments)]
 pub async fn sign_in(
     db: &Db,
     hasher: &PasswordHasher,

@@ -594,7 +594,7 @@ mod tests {
     /// Newest first, as `SigningKeyRow::all` returns them within one algorithm.
     fn newest_first(rows: &[SigningKeyRow]) -> Vec<&SigningKeyRow> {
         let mut v: Vec<&SigningKeyRow> = rows.iter().collect();
-        v.sort_by(|a, b| b.not_before.cmp(&a.not_before));
+        v.sort_by_key(|r| std::cmp::Reverse(r.not_before));
         v
     }
 
