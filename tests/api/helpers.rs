@@ -14,8 +14,28 @@ use reqwest::cookie::CookieStore;
 /// The PostgreSQL variant is compiled as ignored unless TEST_DATABASE_URL was set for the build
 /// (`build.rs` sets `cfg(portcullis_postgres)`): a run without PostgreSQL lists it as ignored,
 /// never as passed. `sqlite_only:` and `postgres_only:` lists generate only the one variant, for
-/// behaviour that exists on one backend alone.
+/// behaviour that exists on one backend alone. `browser:` lists (the browser suite) are also
+/// ignored when the build found no Chromium or no axe-core (`cfg(portcullis_browser)`).
 macro_rules! backend_tests {
+    (browser: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(portcullis_browser), ignore = "install Chromium and e2e's axe-core to run the browser suite")]
+            async fn sqlite() {
+                super::$name(crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(portcullis_postgres), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
+            #[cfg_attr(
+                all(portcullis_postgres, not(portcullis_browser)),
+                ignore = "install Chromium and e2e's axe-core to run the browser suite"
+            )]
+            async fn postgres() {
+                crate::helpers::require_postgres_at_run_time();
+                super::$name(crate::helpers::Backend::Postgres).await
+            }
+        }
+    )*};
     (sqlite_only: $($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,6 +94,17 @@ fn postgres_variants_run_when_required() {
     assert!(
         !required || cfg!(portcullis_postgres),
         "TEST_REQUIRE_POSTGRES=1 but this build saw no TEST_DATABASE_URL: the PostgreSQL variants are ignored"
+    );
+}
+
+/// CI sets TEST_REQUIRE_BROWSER=1: then a build without Chromium or axe-core (which ignores the
+/// browser suite) fails here.
+#[test]
+fn browser_suite_runs_when_required() {
+    let required = std::env::var("TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    assert!(
+        !required || cfg!(portcullis_browser),
+        "TEST_REQUIRE_BROWSER=1 but this build found no Chromium or no e2e/node_modules/axe-core: the browser suite is ignored"
     );
 }
 
