@@ -429,6 +429,72 @@ mod tests {
         assert!(Backend::from_url("sqlite://:memory:").is_err());
     }
 
+    fn sqlite_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url, 2, Duration::from_secs(5)).unwrap();
+        db.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn a_write_transaction_holds_sqlites_write_lock_from_its_start() {
+        let (_dir, db) = sqlite_db();
+        let mut conn = db.get().unwrap();
+        let mut other = db.get().unwrap();
+        other.batch_execute("PRAGMA busy_timeout = 0").unwrap();
+        write_transaction::<_, diesel::result::Error, _>(&mut conn, |_| {
+            // Nothing written yet, and another writer is already refused.
+            assert!(other.batch_execute("BEGIN IMMEDIATE").is_err());
+            Ok(())
+        })
+        .unwrap();
+        other.batch_execute("BEGIN IMMEDIATE; ROLLBACK").unwrap();
+    }
+
+    #[test]
+    fn a_nested_write_transaction_is_a_savepoint_of_the_outer_one() {
+        use diesel::RunQueryDsl;
+        let (_dir, db) = sqlite_db();
+        let mut conn = db.get().unwrap();
+        write_transaction::<_, diesel::result::Error, _>(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (1)")?;
+            let inner = write_transaction::<(), _, _>(c, |c| {
+                c.batch_execute("INSERT INTO t VALUES (2)")?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            Ok(())
+        })
+        .unwrap();
+        let n: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT COUNT(*) FROM t)",
+        ))
+        .get_result(&mut *conn)
+        .unwrap();
+        assert_eq!(n, 1, "the outer insert stays, the inner one is rolled back");
+    }
+
+    #[test]
+    fn a_connection_left_in_a_transaction_is_broken_and_a_working_one_is_not() {
+        use diesel::connection::TransactionManager;
+        use r2d2::ManageConnection;
+        let dir = tempfile::tempdir().unwrap();
+        let manager = ConnectionManager {
+            backend: Backend::Sqlite(dir.path().join("t.db")),
+        };
+        let mut conn = manager.connect().unwrap();
+        assert!(!manager.has_broken(&mut conn));
+        // After failed work the connection is pinged: this one still answers.
+        LAST_USE_FAILED.with(|f| f.set(true));
+        assert!(!manager.has_broken(&mut conn));
+        <DbConnection as Connection>::TransactionManager::begin_transaction(&mut conn).unwrap();
+        assert!(manager.has_broken(&mut conn), "an open transaction");
+    }
+
     #[cfg(unix)]
     #[test]
     fn sqlite_files_and_a_new_directory_are_owner_only() {
