@@ -25,5 +25,7 @@ mod settings;
 mod smtp_sink;
 mod storage;
 mod storage_conformance;
+mod storage_conformance_expiry;
+mod storage_conformance_rules;
 mod upstream_more;
 mod upstream_oidc;
