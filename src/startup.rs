@@ -156,7 +156,7 @@ impl Application {
 
         let https = settings.secure_cookies();
         let body_limit = settings.http.body_limit_bytes;
-        tracing::info!(%port, issuer = %settings.issuer(), database = db.backend(), "portcullis listening");
+        tracing::info!(%port, issuer = %settings.issuer(), database = db.backend().name(), "portcullis listening");
         let state = web::Data::new(AppState {
             db,
             templates,

@@ -1,7 +1,6 @@
 //! `portcullis user …`.
 
 use clap::{Args, Subcommand};
-use diesel::Connection;
 use serde::Serialize;
 use std::io::Write;
 
@@ -65,8 +64,6 @@ pub struct CreateUser {
     #[arg(long)]
     pub verified: bool,
 }
-
-/// A failure to report on stderr with a non-zero exit.
 
 pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> {
     let db = open_database(settings).await?;
@@ -137,10 +134,10 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             let ended = db
                 .run(move |conn| {
                     let now = now();
-                    Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-                        crate::db::begin_write(conn)?;
-                        replace_password(conn, &user_id, &hash, None, Some("cli"), now)
-                    })?)
+                    Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
+                        conn,
+                        |conn| replace_password(conn, &user_id, &hash, None, Some("cli"), now),
+                    )?)
                 })
                 .await?;
             notify_ended_sessions(settings, &db, ended).await?;

@@ -43,9 +43,9 @@ impl Backend {
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
         if path.is_empty() || path.contains("://") {
-            return Err(AppError::Config(format!(
-                "database.url: unsupported URL (use sqlite://PATH or postgres://…)"
-            )));
+            return Err(AppError::Config(
+                "database.url: unsupported URL (use sqlite://PATH or postgres://…)".into(),
+            ));
         }
         if path == ":memory:" {
             // Every pooled connection would get its own empty database.
@@ -56,11 +56,34 @@ impl Backend {
         Ok(Backend::Sqlite(PathBuf::from(path)))
     }
 
-    pub fn name(&self) -> &'static str {
+    pub fn kind(&self) -> BackendKind {
         match self {
-            Backend::Sqlite(_) => "sqlite",
-            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
         }
+    }
+}
+
+/// Which database a [`Db`] talks to, without where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -107,16 +130,33 @@ impl r2d2::ManageConnection for ConnectionManager {
         conn.batch_execute("SELECT 1").map_err(Into::into)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Called when a connection goes back to the pool; a broken one is closed instead. Cheap on
+    /// the usual path (no round trip): broken is a panic in the middle of the work, or diesel's
+    /// own verdict (a transaction left open, or a transaction manager that lost track after a
+    /// failed COMMIT/ROLLBACK). A connection the server lost (a PostgreSQL restart, a dropped
+    /// socket) shows only as an error of the query, and the pool never tests on check-out; so
+    /// after work that failed (see [`Db::run`]) one `SELECT 1` decides, and a dead connection
+    /// is replaced instead of failing every request it is handed to.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        let failed = LAST_USE_FAILED.with(|f| f.replace(false));
+        std::thread::panicking()
+            || diesel::r2d2::R2D2Connection::is_broken(conn)
+            || (failed && conn.batch_execute("SELECT 1").is_err())
     }
+}
+
+thread_local! {
+    /// Set by [`Db::run`] when its work returned an error, read by `has_broken` as the
+    /// connection goes back to the pool: r2d2 returns it on the same thread, in the drop of the
+    /// pooled connection, so the flag belongs to that connection's last use.
+    static LAST_USE_FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The pool plus the knowledge of which backend it talks to.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
-    backend: &'static str,
+    backend: BackendKind,
     /// At most one blocking task per pooled connection: more would only wait for a connection
     /// while holding a thread (and its memory) of the blocking pool.
     slots: std::sync::Arc<tokio::sync::Semaphore>,
@@ -137,7 +177,7 @@ impl Db {
                 .map_err(|e| AppError::Config(format!("cannot create {}: {e}", path.display())))?;
             crate::files::warn_if_open_to_others(path, "the SQLite database");
         }
-        let name = backend.name();
+        let kind = backend.kind();
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             // No idle connections opened in the background: a connection is made when first needed
@@ -151,12 +191,12 @@ impl Db {
             .map_err(|e| AppError::Config(format!("database: {e}")))?;
         Ok(Db {
             pool,
-            backend: name,
+            backend: kind,
             slots: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size.max(1) as usize)),
         })
     }
 
-    pub fn backend(&self) -> &'static str {
+    pub fn backend(&self) -> BackendKind {
         self.backend
     }
 
@@ -174,7 +214,11 @@ impl Db {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if result.is_err() {
+                LAST_USE_FAILED.with(|failed| failed.set(true));
+            }
+            result
         })
         .await
         .map_err(|e| AppError::Internal(format!("database task failed: {e}")))?
@@ -184,7 +228,7 @@ impl Db {
     /// PASSIVE never waits for (or blocks) readers and writers; what a reader still needs stays
     /// in the WAL until the next round. (The last connection to close checkpoints as well.)
     pub fn spawn_checkpointer(&self) -> Option<tokio::task::JoinHandle<()>> {
-        if self.backend != "sqlite" {
+        if self.backend != BackendKind::Sqlite {
             return None;
         }
         let db = self.clone();
@@ -206,7 +250,7 @@ impl Db {
     /// SQLite: copies the whole WAL into the database file and empties it, so that a stopped
     /// server leaves a self-contained database file (for a backup or a copy) behind.
     pub async fn final_checkpoint(&self) -> Result<(), AppError> {
-        if self.backend != "sqlite" {
+        if self.backend != BackendKind::Sqlite {
             return Ok(());
         }
         // TRUNCATE waits (busy handler) for readers on older snapshots; at shutdown a second is
@@ -262,34 +306,93 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<Vec<String>, App
     reverted.map_err(|e| AppError::Internal(format!("migration revert failed: {e}")))
 }
 
+/// Applies the next pending migration, if any; returns its version (migration tests step
+/// through them one at a time).
+pub fn run_next_migration(conn: &mut DbConnection) -> Result<Option<String>, AppError> {
+    let pending = match conn {
+        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    };
+    if !pending.map_err(|e| AppError::Internal(format!("migration check failed: {e}")))? {
+        return Ok(None);
+    }
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_next_migration(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.run_next_migration(POSTGRES_MIGRATIONS),
+    };
+    applied
+        .map(|v| Some(v.to_string()))
+        .map_err(|e| AppError::Internal(format!("migration failed: {e}")))
+}
+
+/// Reverts the last applied migration; returns its version.
+pub fn revert_last_migration(conn: &mut DbConnection) -> Result<String, AppError> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+    };
+    reverted
+        .map(|v| v.to_string())
+        .map_err(|e| AppError::Internal(format!("migration revert failed: {e}")))
+}
+
 fn versions(list: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     list.into_iter().map(|v| v.to_string()).collect()
 }
 
-/// Runs a write transaction. On SQLite, writers of this process take turns on an in-process
-/// lock first: SQLite makes a blocked writer sleep in growing steps (its busy handler), which
-/// under load turns into long tails, while a mutex hands over at once. (SQLite has one writer at
-/// a time anyway; PostgreSQL needs none of this.)
+/// Runs a write transaction: the one way to write more than a single statement.
+///
+/// On SQLite the transaction is `BEGIN IMMEDIATE` (what diesel's
+/// `SqliteConnection::immediate_transaction` does; that method hands the closure a
+/// `SqliteConnection`, not our `DbConnection`, so the same primitive is used here): it takes the
+/// write lock at the start. A deferred transaction that reads and then writes is refused
+/// (SQLITE_BUSY, without waiting) when another writer got in between; taking the lock first
+/// makes it wait its turn instead. Writers of this process also take turns on an in-process
+/// mutex before BEGIN: SQLite makes a blocked writer sleep in growing steps (its busy handler),
+/// which under load turns into long tails, while a mutex hands over at once. SQLite has one
+/// writer at a time anyway; the busy handler still covers other processes (the CLI).
+///
+/// Nested inside another transaction, it is a savepoint of that one (the lock is already held).
+/// PostgreSQL needs none of this: a plain transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
     static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    if matches!(conn, DbConnection::Sqlite(_)) {
-        let _turn = SQLITE_WRITER
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    let depth =
+        AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?;
+    if depth.is_some() {
         return conn.transaction(f);
     }
-    conn.transaction(f)
+    let _turn = SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    // The transaction state lives in the SQLite connection's manager, which the
+    // MultiConnection's manager delegates to: commit and rollback below close what began above.
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            match <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+                Err(rollback) => Err(rollback.into()),
+            }
+        }
+    }
 }
 
-/// Takes SQLite's write lock at the start of a transaction that reads before it writes. SQLite
-/// refuses (SQLITE_BUSY) rather than waits when a reading transaction tries to become a writer
-/// while another writer is active; a write first makes it wait its turn instead. PostgreSQL
-/// needs nothing here.
-pub fn begin_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+/// Until merge only: the files of other helpers still call this inside `conn.transaction`;
+/// they convert to [`write_transaction`] themselves, and then this goes. Takes SQLite's write
+/// lock inside a deferred transaction (a no-op write).
+pub(crate) fn begin_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     if let DbConnection::Sqlite(c) = conn {
         c.batch_execute("DELETE FROM verification WHERE 0 = 1")?;
     }
@@ -324,6 +427,72 @@ mod tests {
         ));
         assert!(Backend::from_url("mysql://h/db").is_err());
         assert!(Backend::from_url("sqlite://:memory:").is_err());
+    }
+
+    fn sqlite_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url, 2, Duration::from_secs(5)).unwrap();
+        db.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn a_write_transaction_holds_sqlites_write_lock_from_its_start() {
+        let (_dir, db) = sqlite_db();
+        let mut conn = db.get().unwrap();
+        let mut other = db.get().unwrap();
+        other.batch_execute("PRAGMA busy_timeout = 0").unwrap();
+        write_transaction::<_, diesel::result::Error, _>(&mut conn, |_| {
+            // Nothing written yet, and another writer is already refused.
+            assert!(other.batch_execute("BEGIN IMMEDIATE").is_err());
+            Ok(())
+        })
+        .unwrap();
+        other.batch_execute("BEGIN IMMEDIATE; ROLLBACK").unwrap();
+    }
+
+    #[test]
+    fn a_nested_write_transaction_is_a_savepoint_of_the_outer_one() {
+        use diesel::RunQueryDsl;
+        let (_dir, db) = sqlite_db();
+        let mut conn = db.get().unwrap();
+        write_transaction::<_, diesel::result::Error, _>(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (1)")?;
+            let inner = write_transaction::<(), _, _>(c, |c| {
+                c.batch_execute("INSERT INTO t VALUES (2)")?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            Ok(())
+        })
+        .unwrap();
+        let n: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT COUNT(*) FROM t)",
+        ))
+        .get_result(&mut *conn)
+        .unwrap();
+        assert_eq!(n, 1, "the outer insert stays, the inner one is rolled back");
+    }
+
+    #[test]
+    fn a_connection_left_in_a_transaction_is_broken_and_a_working_one_is_not() {
+        use diesel::connection::TransactionManager;
+        use r2d2::ManageConnection;
+        let dir = tempfile::tempdir().unwrap();
+        let manager = ConnectionManager {
+            backend: Backend::Sqlite(dir.path().join("t.db")),
+        };
+        let mut conn = manager.connect().unwrap();
+        assert!(!manager.has_broken(&mut conn));
+        // After failed work the connection is pinged: this one still answers.
+        LAST_USE_FAILED.with(|f| f.set(true));
+        assert!(!manager.has_broken(&mut conn));
+        <DbConnection as Connection>::TransactionManager::begin_transaction(&mut conn).unwrap();
+        assert!(manager.has_broken(&mut conn), "an open transaction");
     }
 
     #[cfg(unix)]

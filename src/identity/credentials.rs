@@ -1,7 +1,5 @@
 //! Email + password: signing up and signing in.
 
-use diesel::Connection;
-
 use super::audit::{self, AuditKind};
 use super::email::Email;
 use super::ids::{AccountId, UserId};
@@ -52,8 +50,7 @@ pub fn create_user(
 ) -> Result<Option<User>, AppError> {
     let now = now();
     let user_id = UserId::generate();
-    let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-        // The INSERT comes first so SQLite takes the write lock before reading anything.
+    let result = crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
         User::insert(
             conn,
             &NewUser {
@@ -203,7 +200,7 @@ pub async fn sign_up(
                 is_admin: false,
             };
             // One transaction: the user, the confirmation mail and (maybe) the session.
-            conn.transaction::<_, AppError, _>(|conn| {
+            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
                 let Some(user) = create_user(conn, &new)? else {
                     return Ok(None);
                 };
@@ -244,6 +241,7 @@ pub enum SignInError {
 
 /// Checks email + password and opens a session. Unknown email and wrong password cost the same
 /// scrypt work and give the same error. Hashes with outdated parameters are upgraded here.
+#[allow(clippy::too_many_arguments)]
 pub async fn sign_in(
     db: &Db,
     hasher: &PasswordHasher,
@@ -309,7 +307,7 @@ pub async fn sign_in(
     let session = db
         .run(move |conn| {
             let now = now();
-            conn.transaction::<_, AppError, _>(|conn| {
+            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
                 if let Some(hash) = &new_hash {
                     Account::set_password_hash(conn, &account.id, hash, now)?;
                 }

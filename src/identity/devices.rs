@@ -6,7 +6,7 @@
 //! update, and both are shared by many people, so either would warn too often or too rarely.
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::{Connection, QueryResult};
+use diesel::QueryResult;
 
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::KnownDevice;
@@ -77,7 +77,7 @@ pub fn remember(
     };
     // A savepoint, so that losing a race with another sign-in from this very browser (both found
     // it unknown) does not abort the caller's transaction on PostgreSQL: the winner reports it.
-    match conn.transaction(|conn| KnownDevice::insert(conn, &row)) {
+    match crate::db::write_transaction(conn, |conn| KnownDevice::insert(conn, &row)) {
         Ok(_) => Ok(if had_others {
             Sighting::New
         } else {

@@ -3,7 +3,6 @@
 //! whether an address has an account are the same either way; callers show one message.
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::Connection;
 use serde::Serialize;
 
 use super::audit::{self, AuditKind};
@@ -11,7 +10,7 @@ use super::credentials::replace_password;
 use super::email::Email;
 use super::verification::{self, CodeCheck, Purpose};
 use crate::db::models::{User, UserSettings};
-use crate::db::{begin_write, is_unique_violation, DbConnection};
+use crate::db::{is_unique_violation, DbConnection};
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::mail::{compose, enqueue};
@@ -111,8 +110,7 @@ pub fn confirm(
     token: &str,
     now: NaiveDateTime,
 ) -> Result<Verified, AppError> {
-    let outcome = conn.transaction::<_, AppError, _>(|conn| {
-        begin_write(conn)?;
+    let outcome = crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
         let Some(identifier) = verification::consume_link(conn, token, Purpose::VerifyEmail, now)?
         else {
             return Ok(Verified::Invalid);
@@ -208,8 +206,7 @@ pub fn reset_password(
     new_hash: &str,
     now: NaiveDateTime,
 ) -> Result<Option<(User, Vec<String>)>, AppError> {
-    conn.transaction::<_, AppError, _>(|conn| {
-        begin_write(conn)?;
+    crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
         let Some(email) = verification::consume_link(conn, token, Purpose::ResetPassword, now)?
         else {
             return Ok(None);
@@ -283,8 +280,7 @@ pub fn consume_magic_link(
     token: &str,
     now: NaiveDateTime,
 ) -> Result<Option<User>, AppError> {
-    conn.transaction::<_, AppError, _>(|conn| {
-        begin_write(conn)?;
+    crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
         let Some(email) = verification::consume_link(conn, token, Purpose::MagicLink, now)? else {
             return Ok(None);
         };
@@ -333,8 +329,7 @@ pub fn verify_code(
     max_attempts: i32,
     now: NaiveDateTime,
 ) -> Result<(CodeCheck, Option<User>), AppError> {
-    conn.transaction::<_, AppError, _>(|conn| {
-        begin_write(conn)?;
+    crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
         let check = verification::check_code(conn, email.as_str(), code, max_attempts, now)?;
         let user = if check == CodeCheck::Valid {
             prove_address(conn, email.as_str(), now)?

@@ -1,7 +1,5 @@
 //! What a signed-in person does to their own account: password, sessions, deletion.
 
-use diesel::Connection;
-
 use super::audit::{self, AuditKind};
 use super::credentials::replace_password;
 use super::email_flows::Links;
@@ -83,8 +81,7 @@ pub async fn change_password(
     let ended = db
         .run(move |conn| {
             let now = now();
-            conn.transaction::<_, AppError, _>(|conn| {
-                crate::db::begin_write(conn)?;
+            crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
                 let ended = replace_password(conn, &user_id, &hash, Some(&keep), None, now)?;
                 let user = User::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
                 notices::password_changed(conn, &links, &user, now)?;
@@ -125,21 +122,24 @@ pub async fn delete_account(
 pub async fn delete_user(db: &Db, user_id: &str) -> Result<bool, AppError> {
     let user_id = user_id.to_string();
     db.run(move |conn| {
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let deleted = User::delete(conn, &user_id)?;
-            if deleted > 0 {
-                let detail = format!("user {user_id}");
-                audit::record(
-                    conn,
-                    AuditKind::AccountDeleted,
-                    None,
-                    None,
-                    Some(&detail),
-                    now(),
-                )?;
-            }
-            Ok(deleted > 0)
-        })?)
+        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
+            conn,
+            |conn| {
+                let deleted = User::delete(conn, &user_id)?;
+                if deleted > 0 {
+                    let detail = format!("user {user_id}");
+                    audit::record(
+                        conn,
+                        AuditKind::AccountDeleted,
+                        None,
+                        None,
+                        Some(&detail),
+                        now(),
+                    )?;
+                }
+                Ok(deleted > 0)
+            },
+        )?)
     })
     .await
 }
@@ -158,20 +158,23 @@ pub async fn revoke_session(
 ) -> Result<bool, AppError> {
     let (user_id, session_id) = (user_id.to_string(), session_id.as_str().to_string());
     db.run(move |conn| {
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let n = Session::delete_for_user(conn, &user_id, &session_id)?;
-            if n > 0 {
-                audit::record(
-                    conn,
-                    AuditKind::SessionRevoked,
-                    Some(&user_id),
-                    None,
-                    Some(&session_id),
-                    now(),
-                )?;
-            }
-            Ok(n > 0)
-        })?)
+        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
+            conn,
+            |conn| {
+                let n = Session::delete_for_user(conn, &user_id, &session_id)?;
+                if n > 0 {
+                    audit::record(
+                        conn,
+                        AuditKind::SessionRevoked,
+                        Some(&user_id),
+                        None,
+                        Some(&session_id),
+                        now(),
+                    )?;
+                }
+                Ok(n > 0)
+            },
+        )?)
     })
     .await
 }
@@ -184,23 +187,25 @@ pub async fn revoke_other_sessions(
 ) -> Result<Vec<String>, AppError> {
     let (user_id, keep) = (user_id.to_string(), keep.as_str().to_string());
     db.run(move |conn| {
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            crate::db::begin_write(conn)?;
-            let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?
-                .into_iter()
-                .filter(|id| *id != keep)
-                .collect();
-            Session::delete_others(conn, &user_id, &keep)?;
-            audit::record(
-                conn,
-                AuditKind::SessionRevoked,
-                Some(&user_id),
-                None,
-                Some("all others"),
-                now(),
-            )?;
-            Ok(ended)
-        })?)
+        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
+            conn,
+            |conn| {
+                let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?
+                    .into_iter()
+                    .filter(|id| *id != keep)
+                    .collect();
+                Session::delete_others(conn, &user_id, &keep)?;
+                audit::record(
+                    conn,
+                    AuditKind::SessionRevoked,
+                    Some(&user_id),
+                    None,
+                    Some("all others"),
+                    now(),
+                )?;
+                Ok(ended)
+            },
+        )?)
     })
     .await
 }

@@ -1,7 +1,5 @@
 //! Profile and settings: what the account pages edit, validated here.
 
-use diesel::Connection;
-
 use super::audit::{self, AuditKind};
 use super::time_zone::TimeZone;
 use super::{clean_name, now, FieldErrors};
@@ -120,27 +118,30 @@ pub async fn update_profile(
     let user_id = user_id.to_string();
     db.run(move |conn| {
         let now = now();
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            User::update_name_and_image(conn, &user_id, &name, picture.as_deref(), now)?;
-            let profile = Profile {
-                user_id: user_id.clone(),
-                bio,
-                website,
-                timezone,
-                updated_at: now,
-            };
-            if Profile::update(conn, &profile)? == 0 {
-                Profile::insert(conn, &profile)?;
-            }
-            audit::record(
-                conn,
-                AuditKind::ProfileUpdated,
-                Some(&user_id),
-                None,
-                None,
-                now,
-            )
-        })?)
+        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
+            conn,
+            |conn| {
+                User::update_name_and_image(conn, &user_id, &name, picture.as_deref(), now)?;
+                let profile = Profile {
+                    user_id: user_id.clone(),
+                    bio,
+                    website,
+                    timezone,
+                    updated_at: now,
+                };
+                if Profile::update(conn, &profile)? == 0 {
+                    Profile::insert(conn, &profile)?;
+                }
+                audit::record(
+                    conn,
+                    AuditKind::ProfileUpdated,
+                    Some(&user_id),
+                    None,
+                    None,
+                    now,
+                )
+            },
+        )?)
     })
     .await?;
     Ok(())
@@ -167,12 +168,15 @@ pub async fn update_settings(
         updated_at: now(),
     };
     db.run(move |conn| {
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            if UserSettings::update(conn, &settings)? == 0 {
-                UserSettings::insert(conn, &settings)?;
-            }
-            Ok(())
-        })?)
+        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
+            conn,
+            |conn| {
+                if UserSettings::update(conn, &settings)? == 0 {
+                    UserSettings::insert(conn, &settings)?;
+                }
+                Ok(())
+            },
+        )?)
     })
     .await?;
     Ok(())

@@ -2,10 +2,9 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::Connection;
 
 use crate::db::schema::rate_limit;
-use crate::db::{begin_write, DbConnection};
+use crate::db::DbConnection;
 
 /// Counts one hit against `key`; false when `limit` hits already happened in the current window.
 pub fn hit(
@@ -29,8 +28,7 @@ fn hit_once(
     window: Duration,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    conn.transaction(|conn| {
-        begin_write(conn)?;
+    crate::db::write_transaction(conn, |conn| {
         let current: Option<(NaiveDateTime, i32)> = rate_limit::table
             .find(key)
             .select((rate_limit::window_start, rate_limit::count))

@@ -269,12 +269,10 @@ pub fn ensure_keys(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
         if matches!(conn, DbConnection::Postgres(_)) {
             conn.batch_execute("SELECT pg_advisory_xact_lock(7243902)")?;
         }
-        crate::db::begin_write(conn)?;
         ensure_keys_locked(conn, mk, settings, now)
     })
 }
@@ -286,35 +284,46 @@ fn ensure_keys_locked(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let rows = SigningKeyRow::all(conn)?;
-    for alg in Alg::ALL {
-        let newest = rows
-            .iter()
-            .filter(|r| r.alg == alg.as_str())
-            .map(|r| r.not_before)
-            .max();
-        match newest {
-            None => {
-                SigningKeyRow::insert(conn, &generate(alg, mk, now)?)?;
-                tracing::info!(alg = alg.as_str(), "generated signing key");
-            }
-            Some(nb) if nb + Duration::seconds(settings.rotation_period_secs) <= now => {
-                SigningKeyRow::insert(
-                    conn,
-                    &generate(
-                        alg,
-                        mk,
-                        now + Duration::seconds(settings.publish_ahead_secs),
-                    )?,
-                )?;
-                tracing::info!(
-                    alg = alg.as_str(),
-                    "rotated signing key (new key published ahead of use)"
-                );
-            }
-            Some(_) => {}
+    for (alg, not_before) in keys_due(&rows, settings, now) {
+        SigningKeyRow::insert(conn, &generate(alg, mk, not_before)?)?;
+        if not_before <= now {
+            tracing::info!(alg = alg.as_str(), "generated signing key");
+        } else {
+            tracing::info!(
+                alg = alg.as_str(),
+                "rotated signing key (new key published ahead of use)"
+            );
         }
     }
     Ok(())
+}
+
+/// The keys `ensure_keys` adds at `now`, as (algorithm, `not_before`): an algorithm without a
+/// key gets one that signs at once (a first start has nothing to publish ahead of); one whose
+/// newest key is older than the rotation period gets a successor that signs only
+/// `publish_ahead` later, so relying parties can fetch it from the JWKS before they meet it.
+fn keys_due(
+    rows: &[SigningKeyRow],
+    settings: &KeySettings,
+    now: NaiveDateTime,
+) -> Vec<(Alg, NaiveDateTime)> {
+    Alg::ALL
+        .into_iter()
+        .filter_map(|alg| {
+            let newest = rows
+                .iter()
+                .filter(|r| r.alg == alg.as_str())
+                .map(|r| r.not_before)
+                .max();
+            match newest {
+                None => Some((alg, now)),
+                Some(nb) if nb + Duration::seconds(settings.rotation_period_secs) <= now => {
+                    Some((alg, now + Duration::seconds(settings.publish_ahead_secs)))
+                }
+                Some(_) => None,
+            }
+        })
+        .collect()
 }
 
 /// `portcullis keys rotate`: a new key for every algorithm, signing from `not_before`.
@@ -452,11 +461,8 @@ fn build_keyset(
     let mut published = Vec::new();
     for alg in Alg::ALL {
         let of_alg: Vec<&SigningKeyRow> = rows.iter().filter(|r| r.alg == alg.as_str()).collect();
-        let gone: Vec<&str> = expired(of_alg.iter().copied(), now, retention)
-            .iter()
-            .map(|r| r.id.as_str())
-            .collect();
-        for row in of_alg.iter().filter(|r| !gone.contains(&r.id.as_str())) {
+        let stage = lifecycle(&of_alg, now, retention);
+        for row in stage.published {
             let jwk: Value = serde_json::from_str(&row.public_jwk).map_err(|_| {
                 AppError::Internal(format!("signing key {}: bad public JWK", row.id))
             })?;
@@ -468,9 +474,9 @@ fn build_keyset(
                 },
             );
             published.push(jwk);
-            if row.not_before <= now && !signers.contains_key(&alg) {
-                signers.insert(alg, parse_signer(row, alg, mk)?);
-            }
+        }
+        if let Some(row) = stage.signing {
+            signers.insert(alg, parse_signer(row, alg, mk)?);
         }
     }
     let jwks = json!({ "keys": published }).to_string();
@@ -479,6 +485,35 @@ fn build_keyset(
         verifiers,
         jwks,
     })
+}
+
+/// One algorithm's keys at `now`.
+struct Lifecycle<'a> {
+    /// In the JWKS and accepted for verification: pending, active and retiring keys.
+    published: Vec<&'a SigningKeyRow>,
+    /// The newest key past its `not_before`: the one that signs.
+    signing: Option<&'a SigningKeyRow>,
+}
+
+/// Where each key of one algorithm (newest first) stands at `now`: a key is published from the
+/// moment it is stored (pending until `not_before`), signs once it is the newest past
+/// `not_before`, and is retired `retention` after its successor started signing.
+fn lifecycle<'a>(
+    of_alg: &[&'a SigningKeyRow],
+    now: NaiveDateTime,
+    retention: Duration,
+) -> Lifecycle<'a> {
+    let gone: Vec<&str> = expired(of_alg.iter().copied(), now, retention)
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    let published: Vec<&SigningKeyRow> = of_alg
+        .iter()
+        .copied()
+        .filter(|r| !gone.contains(&r.id.as_str()))
+        .collect();
+    let signing = published.iter().copied().find(|r| r.not_before <= now);
+    Lifecycle { published, signing }
 }
 
 fn parse_signer(row: &SigningKeyRow, alg: Alg, mk: &MasterKey) -> Result<Signer, AppError> {
@@ -531,6 +566,168 @@ mod tests {
             not_before,
             created_at: not_before,
         }
+    }
+
+    /// A fixed instant: the rules take `now` as an argument, so no test waits for the clock.
+    fn t0() -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
+            .and_then(|d| d.and_hms_opt(10, 0, 0))
+            .unwrap()
+    }
+
+    fn key(id: &str, alg: Alg, not_before: NaiveDateTime, stored: NaiveDateTime) -> SigningKeyRow {
+        SigningKeyRow {
+            alg: alg.as_str().into(),
+            created_at: stored,
+            ..row(id, not_before)
+        }
+    }
+
+    fn settings() -> KeySettings {
+        KeySettings {
+            rotation_period_secs: Duration::days(90).num_seconds(),
+            publish_ahead_secs: Duration::days(1).num_seconds(),
+            refresh_interval_secs: 60,
+        }
+    }
+
+    /// Newest first, as `SigningKeyRow::all` returns them within one algorithm.
+    fn newest_first(rows: &[SigningKeyRow]) -> Vec<&SigningKeyRow> {
+        let mut v: Vec<&SigningKeyRow> = rows.iter().collect();
+        v.sort_by_key(|r| std::cmp::Reverse(r.not_before));
+        v
+    }
+
+    fn ids(rows: &[&SigningKeyRow]) -> Vec<String> {
+        rows.iter().map(|r| r.id.clone()).collect()
+    }
+
+    #[test]
+    fn a_first_start_makes_a_key_per_algorithm_that_signs_at_once() {
+        assert_eq!(
+            keys_due(&[], &settings(), t0()),
+            vec![(Alg::RS256, t0()), (Alg::ES256, t0()), (Alg::EdDSA, t0())]
+        );
+    }
+
+    #[test]
+    fn a_key_gets_a_successor_at_the_rotation_period_published_a_day_ahead() {
+        let s = settings();
+        let rotation = Duration::seconds(s.rotation_period_secs);
+        let ahead = Duration::seconds(s.publish_ahead_secs);
+        // ES256 and EdDSA were rotated recently; only RS256 is due at its 90 days.
+        let mut rows = vec![
+            key("rs", Alg::RS256, t0(), t0()),
+            key("es", Alg::ES256, t0() + Duration::days(30), t0()),
+            key("ed", Alg::EdDSA, t0() + Duration::days(30), t0()),
+        ];
+        let due_at = t0() + rotation;
+        assert!(keys_due(&rows, &s, due_at - Duration::seconds(1)).is_empty());
+        assert_eq!(
+            keys_due(&rows, &s, due_at),
+            vec![(Alg::RS256, due_at + ahead)]
+        );
+        // The pending successor is the newest key: no second one while it waits.
+        rows.push(key("rs2", Alg::RS256, due_at + ahead, due_at));
+        assert!(keys_due(&rows, &s, due_at + Duration::hours(1)).is_empty());
+        assert!(keys_due(&rows, &s, due_at + ahead).is_empty());
+    }
+
+    #[test]
+    fn a_successor_is_published_before_it_signs_and_signs_from_not_before() {
+        let retention = Duration::days(7);
+        let switch = t0() + Duration::days(91);
+        let rows = [
+            key("old", Alg::RS256, t0(), t0()),
+            key("new", Alg::RS256, switch, switch - Duration::days(1)),
+        ];
+        let rows = newest_first(&rows);
+        let before = lifecycle(&rows, switch - Duration::seconds(1), retention);
+        assert_eq!(
+            ids(&before.published),
+            ["new", "old"],
+            "published while pending"
+        );
+        assert_eq!(before.signing.map(|r| r.id.as_str()), Some("old"));
+        let at = lifecycle(&rows, switch, retention);
+        assert_eq!(at.signing.map(|r| r.id.as_str()), Some("new"));
+        assert_eq!(
+            ids(&at.published),
+            ["new", "old"],
+            "the old key still verifies"
+        );
+    }
+
+    #[test]
+    fn the_old_key_is_retired_once_its_successor_has_signed_for_the_retention() {
+        let retention = Duration::days(7);
+        let switch = t0() + Duration::days(91);
+        let rows = [
+            key("old", Alg::RS256, t0(), t0()),
+            key("new", Alg::RS256, switch, switch - Duration::days(1)),
+        ];
+        let rows = newest_first(&rows);
+        let last_day = lifecycle(&rows, switch + retention - Duration::seconds(1), retention);
+        assert_eq!(ids(&last_day.published), ["new", "old"]);
+        let after = lifecycle(&rows, switch + retention, retention);
+        assert_eq!(ids(&after.published), ["new"]);
+        assert_eq!(after.signing.map(|r| r.id.as_str()), Some("new"));
+    }
+
+    /// A year of six-hourly maintenance runs, as `ensure_keys` and `build_keyset` do them, on
+    /// simulated time: there is always a signer, a rotated-in key was published at least
+    /// `publish_ahead` before it signed, a key that signed stays published for the retention
+    /// after its last signature, and retired keys do not pile up.
+    #[test]
+    fn a_year_of_rotations_keeps_every_rule() {
+        let s = settings();
+        let ahead = Duration::seconds(s.publish_ahead_secs);
+        let retention = Duration::days(7);
+        let step = Duration::hours(6);
+        let mut rows: Vec<SigningKeyRow> = Vec::new();
+        let mut last_signed: HashMap<String, NaiveDateTime> = HashMap::new();
+        let mut signers_seen = Vec::new();
+        let mut now = t0();
+        while now < t0() + Duration::days(365) {
+            for (n, (alg, not_before)) in keys_due(&rows, &s, now).into_iter().enumerate() {
+                if alg == Alg::RS256 {
+                    rows.push(key(&format!("k{}-{n}", rows.len()), alg, not_before, now));
+                }
+            }
+            let of_alg = newest_first(&rows);
+            let stage = lifecycle(&of_alg, now, retention);
+            let signer = stage.signing.expect("always a signer");
+            if signer.created_at != t0() {
+                assert!(
+                    signer.created_at + ahead <= now,
+                    "{} signed before it was published a day",
+                    signer.id
+                );
+            }
+            last_signed.insert(signer.id.clone(), now);
+            if signers_seen.last() != Some(&signer.id) {
+                signers_seen.push(signer.id.clone());
+            }
+            for (id, last) in &last_signed {
+                if now < *last + retention {
+                    assert!(
+                        ids(&stage.published).contains(id),
+                        "{id} retired too early at {now}"
+                    );
+                }
+            }
+            assert!(
+                stage.published.len() <= 2,
+                "retired keys are dropped: {:?}",
+                ids(&stage.published)
+            );
+            now += step;
+        }
+        assert_eq!(
+            signers_seen.len(),
+            5,
+            "the first key and four rotations: {signers_seen:?}"
+        );
     }
 
     #[test]

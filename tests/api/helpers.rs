@@ -10,19 +10,63 @@ use portcullis::startup::Application;
 use reqwest::cookie::CookieStore;
 
 /// Generates `NAME::sqlite` and `NAME::postgres` tests from `async fn NAME(backend: Backend)`.
+///
+/// The PostgreSQL variant is compiled as ignored unless TEST_DATABASE_URL was set for the build
+/// (`build.rs` sets `cfg(portcullis_postgres)`): a run without PostgreSQL lists it as ignored,
+/// never as passed. `sqlite_only:` and `postgres_only:` lists generate only the one variant, for
+/// behaviour that exists on one backend alone. `browser:` lists (the browser suite) are also
+/// ignored when the build found no Chromium or no axe-core (`cfg(portcullis_browser)`).
 macro_rules! backend_tests {
+    (browser: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(portcullis_browser), ignore = "install Chromium and e2e's axe-core to run the browser suite")]
+            async fn sqlite() {
+                super::$name(crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(portcullis_postgres), ignore = "set TEST_DATABASE_URL to run on PostgreSQL")]
+            #[cfg_attr(
+                all(portcullis_postgres, not(portcullis_browser)),
+                ignore = "install Chromium and e2e's axe-core to run the browser suite"
+            )]
+            async fn postgres() {
+                crate::helpers::require_postgres_at_run_time();
+                super::$name(crate::helpers::Backend::Postgres).await
+            }
+        }
+    )*};
+    (sqlite_only: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(crate::helpers::Backend::Sqlite).await
+            }
+        }
+    )*};
+    (postgres_only: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            backend_tests!(@postgres $name);
+        }
+    )*};
+    (@postgres $name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(
+            not(portcullis_postgres),
+            ignore = "set TEST_DATABASE_URL to run on PostgreSQL"
+        )]
+        async fn postgres() {
+            crate::helpers::require_postgres_at_run_time();
+            super::$name(crate::helpers::Backend::Postgres).await
+        }
+    };
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 super::$name(crate::helpers::Backend::Sqlite).await
             }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if crate::helpers::postgres_enabled() {
-                    super::$name(crate::helpers::Backend::Postgres).await
-                }
-            }
+            backend_tests!(@postgres $name);
         }
     )*};
 }
@@ -33,21 +77,35 @@ pub enum Backend {
     Postgres,
 }
 
-/// Whether PostgreSQL tests run; says so when they do not, and refuses to skip when CI demands them.
-pub fn postgres_enabled() -> bool {
-    if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
-        return true;
-    }
-    if std::env::var("TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-        panic!("TEST_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set");
-    }
-    // Written past the test harness's capture, once, so a skipped backend is never silent.
-    static SAID: std::sync::Once = std::sync::Once::new();
-    SAID.call_once(|| {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "NOTE: PostgreSQL test variants skipped (TEST_DATABASE_URL not set); SQLite variants ran");
-    });
-    false
+/// A PostgreSQL variant runs (it is not ignored, or `--include-ignored` asked for it): the
+/// database must be there now, whatever the build saw.
+pub fn require_postgres_at_run_time() {
+    assert!(
+        std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()),
+        "a PostgreSQL test variant ran without TEST_DATABASE_URL (set it, or leave the variant ignored)"
+    );
+}
+
+/// CI sets TEST_REQUIRE_POSTGRES=1: then ignored PostgreSQL variants are a failure, not a note.
+/// (The variants themselves cannot fail when they are ignored, so this test does it for them.)
+#[test]
+fn postgres_variants_run_when_required() {
+    let required = std::env::var("TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+    assert!(
+        !required || cfg!(portcullis_postgres),
+        "TEST_REQUIRE_POSTGRES=1 but this build saw no TEST_DATABASE_URL: the PostgreSQL variants are ignored"
+    );
+}
+
+/// CI sets TEST_REQUIRE_BROWSER=1: then a build without Chromium or axe-core (which ignores the
+/// browser suite) fails here.
+#[test]
+fn browser_suite_runs_when_required() {
+    let required = std::env::var("TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    assert!(
+        !required || cfg!(portcullis_browser),
+        "TEST_REQUIRE_BROWSER=1 but this build found no Chromium or no e2e/node_modules/axe-core: the browser suite is ignored"
+    );
 }
 
 /// A fresh database and data directory, dropped afterwards.

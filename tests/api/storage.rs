@@ -1,5 +1,4 @@
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use portcullis::db::schema::users;
 use portcullis::db::{self, Db};
 use portcullis::identity::credentials::{create_user, NewIdentity};
@@ -9,53 +8,16 @@ use std::time::Duration;
 use crate::helpers::*;
 
 backend_tests!(
-    migrations_go_up_and_down_and_up_again,
     data_survives_a_restart,
     database_unique_constraint_decides_concurrent_creates,
-    cached_statements_keep_their_query_plans,
-    sqlite_wal_is_checkpointed_in_the_background,
     devices_are_remembered_per_user_and_forgotten_with_the_user,
 );
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn table_count(conn: &mut db::DbConnection) -> i64 {
-    let sql = match conn {
-        db::DbConnection::Sqlite(_) => {
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'"
-        }
-        db::DbConnection::Postgres(_) => {
-            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'"
-        }
-    };
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
-}
-
-async fn migrations_go_up_and_down_and_up_again(backend: Backend) {
-    let test_db = TestDb::new(backend);
-    let db = Db::connect(&test_db.url, 1, Duration::from_secs(5)).unwrap();
-    db.run(|c| {
-        let applied = db::run_migrations(c)?;
-        assert!(!applied.is_empty());
-        assert_eq!(table_count(c), 18);
-        assert!(
-            db::run_migrations(c)?.is_empty(),
-            "a second run applies nothing"
-        );
-        let reverted = db::revert_all_migrations(c)?;
-        assert_eq!(reverted.len(), applied.len());
-        assert_eq!(table_count(c), 0, "down migrations remove every table");
-        db::run_migrations(c)?;
-        assert_eq!(table_count(c), 18);
-        Ok(())
-    })
-    .await
-    .unwrap();
-}
+// Both are about SQLite's own machinery; PostgreSQL has no counterpart to test.
+backend_tests!(sqlite_only:
+    cached_statements_keep_their_query_plans,
+    sqlite_wal_is_checkpointed_in_the_background,
+);
 
 /// SQLite must be built with SQLITE_ENABLE_QPSG (.cargo/config.toml): without it, every cached
 /// statement with a bound LIMIT (diesel's `.first()`) is re-prepared on each use.
@@ -68,9 +30,6 @@ async fn cached_statements_keep_their_query_plans(backend: Backend) {
 /// Commits never checkpoint (that stalled every writer behind one fsync); the server's
 /// background checkpointer moves the WAL into the database file within a couple of seconds.
 async fn sqlite_wal_is_checkpointed_in_the_background(backend: Backend) {
-    if backend != Backend::Sqlite {
-        return;
-    }
     let app = spawn_app(backend).await;
     let db_file = app.data_dir().join("test.db");
     let size = || std::fs::metadata(&db_file).unwrap().len();

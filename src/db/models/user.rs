@@ -31,6 +31,9 @@ pub struct NewUser<'a> {
     pub updated_at: NaiveDateTime,
 }
 
+/// A user with their profile and settings (either may be missing).
+pub type UserWithDetails = (User, Option<Profile>, Option<UserSettings>);
+
 impl User {
     pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<usize> {
         diesel::insert_into(users::table).values(new).execute(conn)
@@ -42,7 +45,7 @@ impl User {
         conn: &mut DbConnection,
         id: &str,
         grant_id: &str,
-    ) -> QueryResult<Option<(User, Option<Profile>, Option<UserSettings>)>> {
+    ) -> QueryResult<Option<UserWithDetails>> {
         users::table
             .inner_join(oauth_grant::table)
             .left_join(user_profile::table)

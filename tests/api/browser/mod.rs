@@ -81,7 +81,7 @@ macro_rules! browser_tests {
                 chrome.close().await;
             }
         )*
-        backend_tests!($($name),*);
+        backend_tests!(browser: $($name),*);
     };
 }
 
