@@ -437,7 +437,7 @@ pub struct Visitor<'a> {
 pub enum Incoming {
     Fresh(RawParams),
     Resumed {
-        request: AuthorizationRequest,
+        request: Box<AuthorizationRequest>,
         consent_just_given: bool,
     },
 }
@@ -451,12 +451,12 @@ pub enum Step {
     Reply(Reply),
     /// Send the person to sign in (`force`: even though signed in), then back here.
     Login {
-        request: AuthorizationRequest,
+        request: Box<AuthorizationRequest>,
         force: bool,
     },
     /// Ask the person to approve the client.
     Consent {
-        request: AuthorizationRequest,
+        request: Box<AuthorizationRequest>,
         client_name: String,
     },
     /// The person must confirm their email address first (`access::EmailPolicy`).
@@ -515,7 +515,7 @@ pub fn authorize(
             request,
             consent_just_given,
         } => match Client::find(conn, &request.client_id)? {
-            Some(client) => (request, client, consent_just_given),
+            Some(client) => (*request, client, consent_just_given),
             None => {
                 return Ok(Answer {
                     ui_locales: request.ui_locales.clone(),
@@ -596,11 +596,11 @@ fn next_step(
     Ok(match decision {
         Err(e) => refuse(e),
         Ok(Next::Login { force }) => Step::Login {
-            request: req.clone(),
+            request: Box::new(req.clone()),
             force,
         },
         Ok(Next::Consent) => Step::Consent {
-            request: req.clone(),
+            request: Box::new(req.clone()),
             client_name: client.name.clone(),
         },
         Ok(Next::Issue) => {

@@ -85,16 +85,25 @@ impl TokenRequest {
     }
 }
 
-/// The token endpoint: authenticates the client as the grant requires, then answers the
-/// request. Every refusal is an `OAuthError` in the protocol's words.
+/// Authenticates the client as the request allows (RFC 6749 §2.3): a public client by
+/// `client_id` alone, except for `client_credentials` (see [`TokenRequest`]).
+pub fn authenticate_client(
+    conn: &mut DbConnection,
+    credentials: &ClientCredentials,
+    request: &TokenRequest,
+) -> Result<Client, OAuthError> {
+    clients::authenticate(conn, credentials, request.open_to_public_clients())
+}
+
+/// The token endpoint for an authenticated client: answers the request by its grant type.
+/// Every refusal is an `OAuthError` in the protocol's words.
 pub fn exchange(
     conn: &mut DbConnection,
     provider: &Provider,
-    credentials: &ClientCredentials,
+    client: &Client,
     request: TokenRequest,
     now: NaiveDateTime,
 ) -> Result<TokenResponse, OAuthError> {
-    let client = clients::authenticate(conn, credentials, request.open_to_public_clients())?;
     let keys = provider.keys.current();
     match request {
         TokenRequest::AuthorizationCode {
@@ -105,7 +114,7 @@ pub fn exchange(
             conn,
             provider,
             &keys,
-            &client,
+            client,
             &code,
             redirect_uri.as_deref(),
             code_verifier.as_deref(),
@@ -118,26 +127,28 @@ pub fn exchange(
             conn,
             provider,
             &keys,
-            &client,
+            client,
             &refresh_token,
             scope.as_deref(),
             now,
         ),
         TokenRequest::ClientCredentials { scope } => {
-            client_credentials(provider, &keys, &client, scope.as_deref(), now)
+            client_credentials(provider, &keys, client, scope.as_deref(), now)
         }
     }
 }
 
-/// [`exchange`] on a connection from the pool, at the present time.
-pub async fn exchange_now(
+/// The whole token request on a pooled connection, at the present time: [`authenticate_client`],
+/// then [`exchange`].
+pub async fn authenticate_and_exchange(
     db: &crate::db::Db,
     provider: std::sync::Arc<Provider>,
     credentials: ClientCredentials,
     request: TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
     super::with_connection(db, move |conn| {
-        exchange(conn, &provider, &credentials, request, now())
+        let client = authenticate_client(conn, &credentials, &request)?;
+        exchange(conn, &provider, &client, request, now())
     })
     .await
 }
@@ -218,7 +229,7 @@ fn judge_refresh(
 /// The outcome of a token transaction that commits: tokens to sign, or a replay whose
 /// revocation must stick.
 enum Settled {
-    Issue(Prepared),
+    Issue(Box<Prepared>),
     Replayed(&'static str),
 }
 
@@ -232,7 +243,7 @@ fn finish(
 ) -> Result<TokenResponse, OAuthError> {
     match settled {
         // Signing happens after the commit: the write transaction stays short.
-        Settled::Issue(prepared) => Ok(sign_for_grant(provider, keys, client, prepared, now)?),
+        Settled::Issue(prepared) => Ok(sign_for_grant(provider, keys, client, *prepared, now)?),
         Settled::Replayed(what) => Err(OAuthError::invalid_grant(what)),
     }
 }
@@ -272,14 +283,10 @@ fn exchange_code(
             code_verifier,
             now,
         ) {
-            Verdict::Honour => Ok(Settled::Issue(persist_for_grant(
-                conn,
-                provider,
-                client,
-                grant,
-                stored.nonce,
-                now,
-            )?)),
+            Verdict::Honour => {
+                let prepared = persist_for_grant(conn, provider, client, grant, stored.nonce, now)?;
+                Ok(Settled::Issue(Box::new(prepared)))
+            }
             Verdict::Replayed => {
                 Grant::revoke(conn, &grant.id, now)?;
                 tracing::warn!(grant = %grant.id, "authorization code reused; grant revoked");
@@ -325,9 +332,8 @@ fn refresh(
         if let Some(raw) = requested_scope {
             grant.scope = narrowed_scope(&grant.scope, raw)?.to_string();
         }
-        Ok(Settled::Issue(persist_for_grant(
-            conn, provider, client, grant, None, now,
-        )?))
+        let prepared = persist_for_grant(conn, provider, client, grant, None, now)?;
+        Ok(Settled::Issue(Box::new(prepared)))
     })?;
     finish(settled, provider, keys, client, now)
 }

@@ -64,7 +64,7 @@ pub async fn resume(
 ) -> AppResult<HttpResponse> {
     let request = unseal(&state, &query.req)?;
     let incoming = Incoming::Resumed {
-        request,
+        request: Box::new(request),
         consent_just_given: false,
     };
     step(&state, &req, viewer.0.as_ref(), incoming).await
@@ -122,7 +122,7 @@ pub async fn consent(
         .run(move |conn| authorize::record_consent(conn, &user_id, &client_id, &scope, now()))
         .await?;
     let incoming = Incoming::Resumed {
-        request: areq,
+        request: Box::new(areq),
         consent_just_given: true,
     };
     step(&state, &req, Some(&me), incoming).await

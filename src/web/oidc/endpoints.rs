@@ -86,7 +86,8 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         Err(e) => return oauth_error(&e, tried_basic(&req)),
     };
     let basic = creds.basic.is_some();
-    match token::exchange_now(&state.db, state.provider.clone(), creds, request).await {
+    match token::authenticate_and_exchange(&state.db, state.provider.clone(), creds, request).await
+    {
         Ok(response) => no_store_json(StatusCode::OK, &response),
         Err(e) => oauth_error(&e, basic),
     }
