@@ -25,7 +25,7 @@ pub async fn authorize_get(
     let params = RawParams::from_pairs(
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned(),
     );
-    start(state, req, viewer, params).await
+    step(&state, &req, viewer.0.as_ref(), Incoming::Fresh(params)).await
 }
 
 /// OIDC Core §3.1.2.1: the request may also come as a form POST.
@@ -37,15 +37,7 @@ pub async fn authorize_post(
 ) -> AppResult<HttpResponse> {
     let pairs = super::form_pairs(&req, &body)
         .map_err(|e| ValidationError::Form(e.description().to_string()))?;
-    start(state, req, viewer, RawParams::from_pairs(pairs)).await
-}
-
-async fn start(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    viewer: Viewer,
-    params: RawParams,
-) -> AppResult<HttpResponse> {
+    let params = RawParams::from_pairs(pairs);
     step(&state, &req, viewer.0.as_ref(), Incoming::Fresh(params)).await
 }
 
