@@ -86,13 +86,16 @@ impl TokenRequest {
 }
 
 /// Authenticates the client as the request allows (RFC 6749 §2.3): a public client by
-/// `client_id` alone, except for `client_credentials` (see [`TokenRequest`]).
+/// `client_id` alone, except for `client_credentials` (see [`TokenRequest`]). `None` is a
+/// request that did not parse; it is refused after this, so the order of answers stays: first
+/// who you are, then what you asked.
 pub fn authenticate_client(
     conn: &mut DbConnection,
     credentials: &ClientCredentials,
-    request: &TokenRequest,
+    request: Option<&TokenRequest>,
 ) -> Result<Client, OAuthError> {
-    clients::authenticate(conn, credentials, request.open_to_public_clients())
+    let open = request.is_none_or(TokenRequest::open_to_public_clients);
+    clients::authenticate(conn, credentials, open)
 }
 
 /// The token endpoint for an authenticated client: answers the request by its grant type.
@@ -139,16 +142,16 @@ pub fn exchange(
 }
 
 /// The whole token request on a pooled connection, at the present time: [`authenticate_client`],
-/// then [`exchange`].
+/// then [`exchange`] (or the parse error of a malformed request).
 pub async fn authenticate_and_exchange(
     db: &crate::db::Db,
     provider: std::sync::Arc<Provider>,
     credentials: ClientCredentials,
-    request: TokenRequest,
+    request: Result<TokenRequest, OAuthError>,
 ) -> Result<TokenResponse, OAuthError> {
     super::with_connection(db, move |conn| {
-        let client = authenticate_client(conn, &credentials, &request)?;
-        exchange(conn, &provider, &client, request, now())
+        let client = authenticate_client(conn, &credentials, request.as_ref().ok())?;
+        exchange(conn, &provider, &client, request?, now())
     })
     .await
 }

@@ -79,12 +79,11 @@ fn client_request(
 
 /// RFC 6749 §3.2: the core authenticates the client and answers the grant.
 pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let parsed = client_request(&req, &body)
-        .and_then(|(params, creds)| Ok((TokenRequest::from_form(&params)?, creds)));
-    let (request, creds) = match parsed {
+    let (params, creds) = match client_request(&req, &body) {
         Ok(parsed) => parsed,
         Err(e) => return oauth_error(&e, tried_basic(&req)),
     };
+    let request = TokenRequest::from_form(&params);
     let basic = creds.basic.is_some();
     match token::authenticate_and_exchange(&state.db, state.provider.clone(), creds, request).await
     {
