@@ -196,16 +196,12 @@ fn code_exchange(c: &mut Criterion) {
                 |code| {
                     let (provider, client) = (f.provider.clone(), f.client.clone());
                     rt.block_on(f.db.run(move |conn| {
-                        token::exchange_code(
-                            conn,
-                            &provider,
-                            &provider.keys.current(),
-                            &client,
-                            &code,
-                            Some("https://app.example/cb"),
-                            None,
-                            now(),
-                        )
+                        let request = token::TokenRequest::AuthorizationCode {
+                            code,
+                            redirect_uri: Some("https://app.example/cb".into()),
+                            code_verifier: None,
+                        };
+                        Ok(token::exchange(conn, &provider, &client, request, now()))
                     }))
                     .unwrap()
                     .unwrap()

@@ -1,8 +1,14 @@
-//! The one error type. Page errors render the error page (in the request's language, see
-//! `web::locale`); nothing internal leaks to the client.
-
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
+//! Which layer returns which error:
+//! - queries (`db::models`) return diesel's `QueryResult`;
+//! - the core (`identity`, `oidc`, `upstream`, `mail`) returns [`AppError`]; input that breaks
+//!   a rule is a [`ValidationError`] inside it; the OpenID Provider's protocol steps return
+//!   `oidc::error::OAuthError`, whose `Server` case carries an `AppError`;
+//! - `web` turns them into responses: `web::error_page` renders an `AppError` as a page (in
+//!   the request's language), `web::oidc` an `OAuthError` as RFC 6749 JSON or a redirect;
+//! - `cli` turns them into messages and exit codes.
+//!
+//! Nothing internal leaks to the client: a server failure is logged, and told as a generic page
+//! or `server_error`.
 
 use crate::i18n::Msg;
 
@@ -10,10 +16,10 @@ use crate::i18n::Msg;
 pub enum AppError {
     #[error("not found")]
     NotFound,
-    /// A request we cannot serve; the text is technical (protocol errors, CLI usage) and shown
-    /// untranslated under a translated title.
+    /// Input that breaks a rule; the text is technical and shown untranslated under a
+    /// translated title.
     #[error("bad request: {0}")]
-    BadRequest(String),
+    Invalid(#[from] ValidationError),
     /// A request we cannot serve, with a message for the person, from the catalogue.
     #[error("bad request: {}", .0.key())]
     Refused(Msg),
@@ -33,72 +39,27 @@ pub enum AppError {
     Internal(String),
 }
 
-impl AppError {
-    /// Title and message of the error page.
-    fn page(&self) -> (Msg, crate::web::templates::ErrorText<'_>) {
-        use crate::web::templates::ErrorText::{Detail, Message};
-        let msg = |key: &'static str| Message(Msg::new(key));
-        match self {
-            AppError::NotFound => (
-                Msg::new("error-not-found-title"),
-                msg("error-not-found-message"),
-            ),
-            AppError::BadRequest(why) => (Msg::new("error-bad-request-title"), Detail(why)),
-            AppError::Refused(why) => (Msg::new("error-bad-request-title"), Message(why.clone())),
-            AppError::Csrf => (Msg::new("error-csrf-title"), msg("error-csrf-message")),
-            AppError::LoginRequired { .. } => (
-                Msg::new("error-login-required-title"),
-                msg("error-login-required-message"),
-            ),
-            AppError::Pool(_) => (
-                Msg::new("error-unavailable-title"),
-                msg("error-unavailable-message"),
-            ),
-            _ => (
-                Msg::new("error-generic-title"),
-                msg("error-unexpected-message"),
-            ),
-        }
-    }
-}
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::BadRequest(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
-            AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
-            AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let AppError::LoginRequired { return_to } = self {
-            let location = format!(
-                "/login?return_to={}",
-                crate::web::return_to::encode(return_to)
-            );
-            return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, location))
-                .finish();
-        }
-        let status = self.status_code();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        let (title, message) = self.page();
-        crate::web::templates::error_page(status, title, message)
-    }
-}
-
-impl From<actix_web::error::HttpError> for AppError {
-    fn from(e: actix_web::error::HttpError) -> Self {
-        AppError::Internal(format!("http: {e}"))
-    }
+/// Input that breaks a rule: a request body we cannot read, or an admin's client or provider
+/// settings that do not hold together. The user (or admin) can fix it; the CLI shows it as a
+/// usage error.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidationError {
+    /// A form body that is not `application/x-www-form-urlencoded` UTF-8, or repeats a field.
+    #[error("{0}")]
+    Form(String),
+    /// A client registration that does not hold together (redirect URIs, grant types, …).
+    #[error("{0}")]
+    ClientSpec(String),
+    #[error("a public client has no secret")]
+    PublicClientSecret,
+    /// Upstream provider settings that do not hold together.
+    #[error("{0}")]
+    ProviderSpec(String),
+    #[error("a provider with slug {0} already exists")]
+    ProviderExists(String),
+    /// A registered redirect URI that is not a URL after all.
+    #[error("bad redirect")]
+    RedirectUri,
 }
 
 pub type AppResult<T> = Result<T, AppError>;

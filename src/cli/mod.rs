@@ -183,7 +183,7 @@ fn json_line(value: &impl Serialize) {
 /// Validation problems are the user's to fix; show them as such.
 fn usage(e: AppError) -> CliError {
     match e {
-        AppError::BadRequest(why) => CliError::Usage(why),
+        AppError::Invalid(why) => CliError::Usage(why.to_string()),
         other => CliError::App(other),
     }
 }

@@ -232,7 +232,7 @@ pub async fn sign_up(
 pub enum SignInError {
     #[error("bad credentials")]
     BadCredentials,
-    /// Right password, but the address must be confirmed first (accounts.require_verified_email).
+    /// Right password, but the address must be confirmed first (`access::EmailPolicy`).
     #[error("email not verified")]
     Unverified(String),
     #[error(transparent)]
@@ -249,7 +249,7 @@ pub async fn sign_in(
     email: &str,
     password: String,
     client: ClientInfo,
-    require_verified: bool,
+    email_policy: super::access::EmailPolicy,
     links: super::email_flows::Links,
 ) -> Result<(User, IssuedSession), SignInError> {
     let email = Email::parse(email).ok();
@@ -274,9 +274,7 @@ pub async fn sign_in(
 
     let ip = client.ip.clone();
     let (user, account, new_hash) = match (verdict, found) {
-        (Verdict::Match { .. }, Some((user, Some(_))))
-            if require_verified && !user.email_verified =>
-        {
+        (Verdict::Match { .. }, Some((user, Some(_)))) if email_policy.admits(&user).is_err() => {
             return Err(SignInError::Unverified(user.email));
         }
         (Verdict::Match { rehash }, Some((user, Some(account)))) => {

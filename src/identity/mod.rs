@@ -1,6 +1,7 @@
 //! Who people are and how they prove it: users, credential accounts, passwords, sessions.
 //! Framework-free: nothing here knows about actix.
 
+pub mod access;
 pub mod audit;
 pub mod credentials;
 pub mod devices;

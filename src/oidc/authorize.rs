@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::claims::IdClaims;
@@ -21,6 +20,9 @@ use crate::db::models::{AuthorizationCode, Consent, Grant, Session};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Msg;
+
+mod step;
+pub use step::{authorize, Answer, Incoming, Step, Visitor};
 
 /// Request parameters as sent, with repeated names noted (a repeated parameter is an error).
 #[derive(Debug, Default, Clone)]
@@ -126,10 +128,10 @@ pub fn error_reply(
     error: &OAuthError,
 ) -> Reply {
     let mut params = vec![
-        ("error".to_string(), error.error.as_str().to_string()),
+        ("error".to_string(), error.code().as_str().to_string()),
         (
             "error_description".to_string(),
-            error.error_description.clone(),
+            error.description().to_string(),
         ),
     ];
     if let Some(s) = state {
@@ -377,7 +379,7 @@ pub enum Next {
 /// `hint_subject` is the verified `sub` of `id_token_hint`, when one was sent.
 pub fn decide(
     req: &AuthorizationRequest,
-    client: &Client,
+    skip_consent: bool,
     session: Option<&SessionFacts>,
     hint_subject: Option<&str>,
     consented: Option<&Scope>,
@@ -411,7 +413,7 @@ pub fn decide(
     }
     let covered = consented.is_some_and(|c| req.scope().is_subset_of(c));
     let needs_consent =
-        !consent_just_given && ((!client.skip_consent && !covered) || req.has_prompt("consent"));
+        !consent_just_given && ((!skip_consent && !covered) || req.has_prompt("consent"));
     if needs_consent {
         if silent {
             return Err(OAuthError::new(
@@ -466,8 +468,7 @@ pub fn record_consent(
     scope: &Scope,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    conn.transaction::<_, diesel::result::Error, _>(|conn| {
-        crate::db::begin_write(conn)?;
+    crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
         let earlier = Consent::find(conn, user_id, client_id)?
             .map(|c| Scope::from_stored(&c.scope))
             .unwrap_or_default();
@@ -563,5 +564,193 @@ mod tests {
             &OAuthError::new(ErrorCode::AccessDenied, "no"),
         );
         assert_eq!(r.location(), "https://app/cb?x=1&error=access_denied&error_description=no&state=s+t&iss=https%3A%2F%2Fid");
+    }
+
+    // ── decide: prompt, max_age, auth_time and consent, at an explicit `now` ───────────────
+
+    fn at(secs: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    /// A request that arrived at `at(0)`.
+    fn request(prompt: &[&str], max_age: Option<i64>) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client_id: "cli_a".into(),
+            redirect_uri: "https://app/cb".into(),
+            response_mode: ResponseMode::Query,
+            state: None,
+            scope: "openid profile".into(),
+            nonce: None,
+            code_challenge: None,
+            prompt: prompt.iter().map(|p| p.to_string()).collect(),
+            max_age,
+            id_token_hint: None,
+            login_hint: None,
+            ui_locales: None,
+            issued_at: at(0).and_utc().timestamp_micros(),
+        }
+    }
+
+    fn ada(auth_time: NaiveDateTime) -> SessionFacts {
+        SessionFacts {
+            user_id: "usr_ada".into(),
+            auth_time,
+        }
+    }
+
+    fn consented() -> Scope {
+        Scope::from_stored("openid profile")
+    }
+
+    /// The decision for a consenting, non-skip-consent client.
+    fn decide_for(
+        req: &AuthorizationRequest,
+        session: Option<&SessionFacts>,
+        hint: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<Next, OAuthError> {
+        decide(req, false, session, hint, Some(&consented()), false, now)
+    }
+
+    #[test]
+    fn signed_out_goes_to_login_or_with_prompt_none_gets_login_required() {
+        let now = at(1);
+        assert_eq!(
+            decide_for(&request(&[], None), None, None, now).unwrap(),
+            Next::Login { force: false }
+        );
+        let silent = decide_for(&request(&["none"], None), None, None, now).unwrap_err();
+        assert_eq!(silent.code(), ErrorCode::LoginRequired);
+    }
+
+    #[test]
+    fn prompt_login_forces_a_sign_in_older_than_the_request_but_not_a_newer_one() {
+        let req = request(&["login"], None);
+        let before = ada(at(-5));
+        assert_eq!(
+            decide_for(&req, Some(&before), None, at(1)).unwrap(),
+            Next::Login { force: true }
+        );
+        // Back from the login page: signed in after the request arrived.
+        let after = ada(at(1));
+        assert_eq!(
+            decide_for(&req, Some(&after), None, at(2)).unwrap(),
+            Next::Issue
+        );
+        let select = request(&["select_account"], None);
+        assert_eq!(
+            decide_for(&select, Some(&before), None, at(1)).unwrap(),
+            Next::Login { force: true }
+        );
+    }
+
+    #[test]
+    fn max_age_forces_a_sign_in_only_once_exceeded() {
+        let session = ada(at(-10));
+        let now = at(0);
+        let within = request(&[], Some(10));
+        assert_eq!(
+            decide_for(&within, Some(&session), None, now).unwrap(),
+            Next::Issue
+        );
+        let exceeded = request(&[], Some(9));
+        assert_eq!(
+            decide_for(&exceeded, Some(&session), None, now).unwrap(),
+            Next::Login { force: true }
+        );
+        let silent = request(&["none"], Some(9));
+        assert_eq!(
+            decide_for(&silent, Some(&session), None, now)
+                .unwrap_err()
+                .code(),
+            ErrorCode::LoginRequired
+        );
+    }
+
+    #[test]
+    fn an_id_token_hint_for_another_user_forces_a_sign_in() {
+        let session = ada(at(-1));
+        let req = request(&[], None);
+        assert_eq!(
+            decide_for(&req, Some(&session), Some("usr_ada"), at(0)).unwrap(),
+            Next::Issue
+        );
+        assert_eq!(
+            decide_for(&req, Some(&session), Some("usr_bob"), at(0)).unwrap(),
+            Next::Login { force: true }
+        );
+        let silent = request(&["none"], None);
+        assert_eq!(
+            decide_for(&silent, Some(&session), Some("usr_bob"), at(0))
+                .unwrap_err()
+                .code(),
+            ErrorCode::LoginRequired
+        );
+    }
+
+    #[test]
+    fn consent_is_asked_for_scopes_not_yet_approved_or_with_prompt_consent() {
+        let session = ada(at(-1));
+        let now = at(0);
+        let req = request(&[], None);
+        let narrower = Scope::from_stored("openid");
+        assert_eq!(
+            decide(
+                &req,
+                false,
+                Some(&session),
+                None,
+                Some(&narrower),
+                false,
+                now
+            )
+            .unwrap(),
+            Next::Consent
+        );
+        assert_eq!(
+            decide(&req, false, Some(&session), None, None, false, now).unwrap(),
+            Next::Consent
+        );
+        let again = request(&["consent"], None);
+        assert_eq!(
+            decide_for(&again, Some(&session), None, now).unwrap(),
+            Next::Consent
+        );
+        // Just approved on the consent page: issue, even with prompt=consent.
+        assert_eq!(
+            decide(&again, false, Some(&session), None, None, true, now).unwrap(),
+            Next::Issue
+        );
+        // A first-party client never asks.
+        assert_eq!(
+            decide(&req, true, Some(&session), None, None, false, now).unwrap(),
+            Next::Issue
+        );
+        let silent = request(&["none"], None);
+        assert_eq!(
+            decide(&silent, false, Some(&session), None, None, false, now)
+                .unwrap_err()
+                .code(),
+            ErrorCode::ConsentRequired
+        );
+    }
+
+    #[test]
+    fn a_sealed_request_opens_within_its_lifetime_only() {
+        let mk = MasterKey::from_hex(&"07".repeat(32)).unwrap();
+        let lifetimes = Lifetimes {
+            access_token: chrono::Duration::seconds(60),
+            id_token: chrono::Duration::seconds(60),
+            code: chrono::Duration::seconds(60),
+            refresh_token: chrono::Duration::seconds(60),
+            authorization_request: chrono::Duration::seconds(600),
+        };
+        let sealed = seal(&request(&[], None), &mk);
+        assert!(unseal(&sealed, &mk, at(600), &lifetimes).is_some());
+        assert!(unseal(&sealed, &mk, at(601), &lifetimes).is_none());
+        // From the future (clock skew between replicas beyond reason): refused.
+        assert!(unseal(&sealed, &mk, at(-1), &lifetimes).is_none());
     }
 }

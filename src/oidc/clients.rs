@@ -10,7 +10,7 @@ use crate::config::StaticClient;
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::db::models::OAuthClient;
 use crate::db::DbConnection;
-use crate::error::AppError;
+use crate::error::{AppError, ValidationError};
 use crate::identity::now;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -191,7 +191,6 @@ pub fn authenticate(
     creds: &ClientCredentials,
     allow_public: bool,
 ) -> Result<Client, OAuthError> {
-    let internal = |_| OAuthError::server_error();
     let (id, secret) = match (&creds.basic, &creds.client_secret) {
         (Some(_), Some(_)) => {
             return Err(OAuthError::invalid_request(
@@ -215,7 +214,7 @@ pub fn authenticate(
             }
         },
     };
-    let client = Client::find(conn, &id).map_err(internal)?;
+    let client = Client::find(conn, &id)?;
     let Some(client) = client else {
         // Same answer as a wrong secret, so client IDs cannot be probed.
         return Err(OAuthError::invalid_client("client authentication failed"));
@@ -360,7 +359,7 @@ pub fn register(conn: &mut DbConnection, spec: &ClientSpec) -> Result<Registered
     let id = format!("cli_{}", &sha256_hex(&random_token(32))[..32]);
     let secret = (!spec.public).then(|| random_token(32));
     let row = build_row(spec, id, secret.as_deref().map(sha256_hex), "cli")
-        .map_err(AppError::BadRequest)?;
+        .map_err(ValidationError::ClientSpec)?;
     OAuthClient::insert(conn, &row)?;
     Ok(Registered {
         client: Client::from_row(row)?,
@@ -372,7 +371,7 @@ pub fn register(conn: &mut DbConnection, spec: &ClientSpec) -> Result<Registered
 pub fn rotate_secret(conn: &mut DbConnection, id: &str) -> Result<String, AppError> {
     let client = Client::find(conn, id)?.ok_or(AppError::NotFound)?;
     if client.is_public() {
-        return Err(AppError::BadRequest("a public client has no secret".into()));
+        return Err(ValidationError::PublicClientSecret.into());
     }
     let secret = random_token(32);
     OAuthClient::set_secret_hash(conn, id, &sha256_hex(&secret), now())?;

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::error::AppError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -62,19 +64,30 @@ impl ErrorCode {
     }
 }
 
-/// An error to report to the client, in the protocol's own words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{error:?}: {error_description}")]
-pub struct OAuthError {
-    pub error: ErrorCode,
-    pub error_description: String,
+/// What the protocol core answers when it does not answer with a result: a refusal in the
+/// protocol's own words (RFC 6749 §4.1.2.1, §5.2), or a failure of the server itself (like
+/// kanidm's `Oauth2Error::ServerError`), so callers never juggle `Result<Result<..>>`.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// An answer to the client: the code and a human-readable description.
+    #[error("{}: {description}", .code.as_str())]
+    Refused {
+        code: ErrorCode,
+        description: String,
+    },
+    /// The server failed (database, signing). The client hears `server_error` and nothing
+    /// more; the log hears why.
+    #[error("server failure: {0}")]
+    Server(#[from] AppError),
 }
 
+const SERVER_FAILURE: &str = "the server could not complete the request";
+
 impl OAuthError {
-    pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
-        OAuthError {
-            error,
-            error_description: description.into(),
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        OAuthError::Refused {
+            code,
+            description: description.into(),
         }
     }
     pub fn invalid_request(d: impl Into<String>) -> Self {
@@ -89,10 +102,67 @@ impl OAuthError {
     pub fn invalid_token(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidToken, d)
     }
-    pub fn server_error() -> Self {
-        Self::new(
-            ErrorCode::ServerError,
-            "the server could not complete the request",
-        )
+    pub fn unauthorized_client(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::UnauthorizedClient, d)
+    }
+
+    /// The code the client sees.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            OAuthError::Refused { code, .. } => *code,
+            OAuthError::Server(_) => ErrorCode::ServerError,
+        }
+    }
+
+    /// The description the client sees: never the cause of a server failure.
+    pub fn description(&self) -> &str {
+        match self {
+            OAuthError::Refused { description, .. } => description,
+            OAuthError::Server(_) => SERVER_FAILURE,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for OAuthError {
+    fn from(e: diesel::result::Error) -> Self {
+        OAuthError::Server(e.into())
+    }
+}
+
+/// RFC 6749 §5.2: `{"error": .., "error_description": ..}`.
+impl Serialize for OAuthError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("OAuthError", 2)?;
+        st.serialize_field("error", &self.code())?;
+        st.serialize_field("error_description", self.description())?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_failure_tells_the_client_server_error_and_nothing_else() {
+        let e = OAuthError::from(AppError::Internal("disk on fire".into()));
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "error": "server_error",
+                "error_description": SERVER_FAILURE,
+            })
+        );
+    }
+
+    #[test]
+    fn a_refusal_serialises_as_rfc_6749_json() {
+        let json = serde_json::to_value(OAuthError::invalid_grant("code expired")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"error": "invalid_grant", "error_description": "code expired"})
+        );
     }
 }

@@ -13,7 +13,7 @@ use super::Provider;
 use crate::crypto::random_token;
 use crate::db::models::Grant;
 use crate::db::DbConnection;
-use crate::error::AppError;
+use crate::error::{AppError, ValidationError};
 use crate::i18n::Msg;
 
 /// What the end-session endpoint received.
@@ -68,8 +68,7 @@ pub fn check(
     let redirect = match (&req.post_logout_redirect_uri, &client) {
         (None, _) => None,
         (Some(uri), Some(c)) if c.has_post_logout_redirect_uri(uri) => {
-            let mut target =
-                url::Url::parse(uri).map_err(|_| AppError::BadRequest("bad redirect".into()))?;
+            let mut target = url::Url::parse(uri).map_err(|_| ValidationError::RedirectUri)?;
             if let Some(state) = &req.state {
                 target.query_pairs_mut().append_pair("state", state);
             }

@@ -84,3 +84,13 @@ impl Provider {
         })
     }
 }
+
+/// Runs protocol work on a pooled connection, off the async executor. A failure to get the
+/// connection is the server's failure, in the same error as the protocol's refusals.
+pub async fn with_connection<T, F>(db: &crate::db::Db, f: F) -> Result<T, error::OAuthError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut crate::db::DbConnection) -> Result<T, error::OAuthError> + Send + 'static,
+{
+    db.run(move |conn| Ok(f(conn))).await?
+}

@@ -9,7 +9,7 @@ use crate::config::StaticProvider;
 use crate::crypto::MasterKey;
 use crate::db::models::IdentityProviderRow;
 use crate::db::DbConnection;
-use crate::error::AppError;
+use crate::error::{AppError, ValidationError};
 
 fn list_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -213,12 +213,9 @@ pub fn add(
     spec: &ProviderSpec,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let row = build_row(spec, mk, "cli", now).map_err(AppError::BadRequest)?;
+    let row = build_row(spec, mk, "cli", now).map_err(ValidationError::ProviderSpec)?;
     if IdentityProviderRow::find(conn, &row.slug)?.is_some() {
-        return Err(AppError::BadRequest(format!(
-            "a provider with slug {} already exists",
-            row.slug
-        )));
+        return Err(ValidationError::ProviderExists(row.slug).into());
     }
     IdentityProviderRow::insert(conn, &row)?;
     Ok(())

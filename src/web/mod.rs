@@ -1,6 +1,7 @@
 //! The HTTP edge: thin actix handlers that parse, call `identity`, and render `templates/`.
 
 pub mod csrf;
+pub mod error_page;
 pub mod headers;
 pub mod health;
 pub mod locale;

@@ -1,8 +1,6 @@
 //! Prompts, re-authentication, hints and consent at the authorization endpoint (OIDC Core
 //! §3.1.2.1 and the certification "Basic OP" modules), driven by the `openidconnect` crate.
 
-use std::time::Duration;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use openidconnect::{Nonce, TokenResponse};
@@ -186,6 +184,21 @@ async fn normal_client(app: &TestApp, name: &str) -> Rp {
     rp::rp(app, &id, secret.as_deref()).await
 }
 
+/// Moves every session's sign-in `secs` seconds into the past, as if the person had signed in
+/// that long ago: the protocol rules are unit-tested at an explicit `now` (`oidc::authorize`),
+/// this lets the HTTP tests see them without waiting for the clock.
+async fn back_date_sign_ins(app: &TestApp, secs: i64) {
+    use diesel::prelude::*;
+    use portcullis::db::schema::sessions;
+    let then = portcullis::identity::now() - chrono::Duration::seconds(secs);
+    app.query(move |conn| {
+        diesel::update(sessions::table)
+            .set(sessions::auth_time.eq(then))
+            .execute(conn)
+    })
+    .await;
+}
+
 // 1 ──────────────────────────────────────────────────────────────────────────────────────────
 
 async fn prompt_none_while_signed_out_returns_login_required_with_long_state_intact(
@@ -244,10 +257,10 @@ async fn prompt_login_forces_a_new_sign_in_with_a_later_auth_time(backend: Backe
     let app = spawn_app(backend).await;
     let b = signed_up(&app, ADA).await;
     let rp = normal_client(&app, "Bank").await;
+    // auth_time has one-second resolution: sign in "earlier" so a new sign-in shows.
+    back_date_sign_ins(&app, 5).await;
     let first = flow(&b, &rp, &["profile"], &[]).await;
 
-    // auth_time has one-second resolution.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
     let started = rp.start(&["profile"], false, &[("prompt", "login")]);
     let loc = expect_login(&b, &started.url).await;
     assert!(
@@ -278,10 +291,10 @@ async fn max_age_exceeded_forces_a_new_sign_in_with_a_later_auth_time(backend: B
     let app = spawn_app(backend).await;
     let b = signed_up(&app, ADA).await;
     let rp = normal_client(&app, "Strict").await;
+    back_date_sign_ins(&app, 10).await;
     let first = flow(&b, &rp, &[], &[]).await;
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let started = rp.start(&[], false, &[("max_age", "1")]);
+    let started = rp.start(&[], false, &[("max_age", "5")]);
     let loc = expect_login(&b, &started.url).await;
     assert!(has_force(&loc), "{loc}");
     let outcome = login_and_continue(&b, &loc, ADA, Some("allow")).await;
@@ -304,9 +317,10 @@ async fn generous_max_age_needs_no_sign_in_and_keeps_auth_time(backend: Backend)
     let app = spawn_app(backend).await;
     let b = signed_up(&app, ADA).await;
     let rp = normal_client(&app, "Lenient").await;
+    // Signed in a while ago: a silent re-authentication would show as a later auth_time.
+    back_date_sign_ins(&app, 5).await;
     let first = flow(&b, &rp, &[], &[]).await;
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
     let started = rp.start(&[], false, &[("max_age", "10000")]);
     let cb = silent_callback(&b, &started.url).await;
     let second = redeem(&rp, started, &cb).await;
@@ -736,14 +750,16 @@ async fn tampered_sealed_request_gets_an_error_page_not_a_redirect(backend: Back
 }
 
 async fn expired_sealed_request_gets_an_error_page_not_a_redirect(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.oidc.authorization_request_ttl_secs = 1).await;
+    let app = spawn_app(backend).await;
     signed_up(&app, ADA).await;
     let b = app.browser();
     let rp = normal_client(&app, "Slow").await;
 
     let started = rp.start(&[], false, &[]);
-    let loc = expect_login(&b, &started.url).await;
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let sealed = sealed_from_login(&expect_login(&b, &started.url).await);
+    // The same request, sealed as if it had arrived just over its lifetime ago.
+    let ttl = app.settings.oidc.authorization_request_ttl_secs;
+    let loc = login_location(&reseal_back_dated(&app, &sealed, ttl + 1));
     match login_and_continue(&b, &loc, ADA, Some("allow")).await {
         Outcome::Page(status, html) => {
             assert_eq!(status, 400);
@@ -760,4 +776,25 @@ async fn expired_sealed_request_gets_an_error_page_not_a_redirect(backend: Backe
     }
     // Signing in itself worked; only the request was refused.
     assert!(b.session_token().await.is_some());
+}
+
+/// `sealed`, opened with the app's master key and sealed again with `issued_at` moved `secs`
+/// seconds into the past.
+fn reseal_back_dated(app: &TestApp, sealed: &str, secs: i64) -> String {
+    let (master_key, _) = portcullis::crypto::MasterKey::load_or_generate("", &app.data_dir())
+        .expect("the app's master key");
+    let mut request: portcullis::oidc::authorize::AuthorizationRequest =
+        serde_json::from_slice(&master_key.decrypt(sealed).expect("a sealed request"))
+            .expect("an authorization request");
+    request.issued_at -= secs * 1_000_000;
+    portcullis::oidc::authorize::seal(&request, &master_key)
+}
+
+/// The login page's location carrying `sealed` back to `/authorize/continue`.
+fn login_location(sealed: &str) -> String {
+    let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    format!(
+        "/login?return_to={}",
+        enc(&format!("/authorize/continue?req={}", enc(sealed)))
+    )
 }

@@ -15,8 +15,10 @@ use crate::helpers::*;
 use crate::rp::{self, drive, Outcome};
 
 backend_tests!(
-    // 1. Refresh rotation and reuse detection.
+    // 1. Refresh rotation and reuse detection; code and refresh token lifetimes.
     refresh_rotates_the_token_and_reusing_a_rotated_one_revokes_the_family,
+    an_expired_authorization_code_is_invalid_grant,
+    an_expired_refresh_token_is_invalid_grant_and_introspects_inactive,
     // 2. Refresh tokens are bound to their client.
     concurrent_refreshes_with_one_token_yield_at_most_one_new_pair,
     refresh_token_of_another_client_is_invalid_grant_and_stays_usable_by_its_owner,
@@ -338,6 +340,58 @@ fn assert_no_store(answer: &Answer) {
 // ---------------------------------------------------------------------------------------------
 // 1–3. Refresh tokens
 // ---------------------------------------------------------------------------------------------
+
+/// Ends the lifetime of every row of `table` (codes, refresh tokens) a second ago: the lifetime
+/// rules are unit-tested at an explicit `now` in `oidc::token`; here HTTP sees them, no waiting.
+macro_rules! expire_all {
+    ($app:expr, $table:ident) => {{
+        use diesel::prelude::*;
+        use portcullis::db::schema::$table;
+        let past = portcullis::identity::now() - chrono::Duration::seconds(1);
+        $app.query(move |conn| {
+            diesel::update($table::table)
+                .set($table::expires_at.eq(past))
+                .execute(conn)
+        })
+        .await
+    }};
+}
+
+async fn an_expired_authorization_code_is_invalid_grant(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let b = signed_up(&app, "ada@example.com").await;
+    let client = default_client(&app, "Late").await;
+    let code = authorize(&app, &b, &client.id, "openid").await;
+    assert_eq!(expire_all!(app, authorization_code), 1);
+    let answer = token(
+        &app,
+        &client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", rp::REDIRECT),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.error(), "invalid_grant");
+    assert!(answer.body.get("access_token").is_none());
+}
+
+async fn an_expired_refresh_token_is_invalid_grant_and_introspects_inactive(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let b = signed_up(&app, "ada@example.com").await;
+    let client = default_client(&app, "Dormant").await;
+    let tokens = code_flow(&app, &b, &client, "openid offline_access").await;
+    let rt = str_of(&tokens, "refresh_token");
+    assert_eq!(introspect(&app, &client, rt).await.body["active"], true);
+    assert_eq!(expire_all!(app, refresh_token), 1);
+    assert_eq!(introspect(&app, &client, rt).await.body["active"], false);
+    let answer = refresh(&app, &client, rt).await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.error(), "invalid_grant");
+    assert!(answer.body.get("refresh_token").is_none());
+}
 
 async fn refresh_rotates_the_token_and_reusing_a_rotated_one_revokes_the_family(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -922,7 +976,13 @@ async fn introspection_reports_an_expired_access_token_inactive(backend: Backend
     let tokens = code_flow(&app, &b, &client, "openid").await;
     assert_eq!(tokens["expires_in"], 1);
     let at = str_of(&tokens, "access_token");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A JWT's `exp` is checked against the clock (whole seconds, no leeway): wait until it has
+    // passed, and no longer.
+    let exp = jwt_part(at, 1)["exp"].as_i64().expect("exp");
+    let expired_at = std::time::UNIX_EPOCH + Duration::from_secs(exp as u64 + 1);
+    if let Ok(wait) = expired_at.duration_since(std::time::SystemTime::now()) {
+        tokio::time::sleep(wait).await;
+    }
     let answer = introspect(&app, &client, at).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body["active"], false, "{}", answer.body);

@@ -4,14 +4,13 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::db::models::{Consent, Session};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ValidationError};
 use crate::i18n::Msg;
+use crate::identity::access::EmailPolicy;
 use crate::identity::now;
 use crate::oidc::authorize::{
-    self, AuthorizationRequest, Next, RawParams, Rejection, Reply, ResponseMode, SessionFacts,
+    self, AuthorizationRequest, Incoming, RawParams, Reply, ResponseMode, Step, Visitor,
 };
-use crate::oidc::clients::Client;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::scope::{self, Scope};
 use crate::web::pages::auth::MessageView;
@@ -26,7 +25,7 @@ pub async fn authorize_get(
     let params = RawParams::from_pairs(
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned(),
     );
-    start(state, req, viewer, params).await
+    step(&state, &req, viewer.0.as_ref(), Incoming::Fresh(params)).await
 }
 
 /// OIDC Core §3.1.2.1: the request may also come as a form POST.
@@ -36,30 +35,10 @@ pub async fn authorize_post(
     viewer: Viewer,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let pairs =
-        super::form_pairs(&req, &body).map_err(|e| AppError::BadRequest(e.error_description))?;
-    start(state, req, viewer, RawParams::from_pairs(pairs)).await
-}
-
-async fn start(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    viewer: Viewer,
-    params: RawParams,
-) -> AppResult<HttpResponse> {
-    let client_id = params.get("client_id").map(str::to_string);
-    let client = match client_id {
-        Some(id) => state.db.run(move |conn| Client::find(conn, &id)).await?,
-        None => None,
-    };
-    match authorize::parse(&params, client.as_ref(), &state.provider.issuer, now()) {
-        Ok(areq) => {
-            locale::note_ui_locales(&req, areq.ui_locales.as_deref());
-            proceed(&state, &req, viewer.0.as_ref(), areq, false).await
-        }
-        Err(Rejection::Page(message)) => Err(AppError::Refused(message)),
-        Err(Rejection::Redirect(reply)) => reply_to_client(&state, &reply),
-    }
+    let pairs = super::form_pairs(&req, &body)
+        .map_err(|e| ValidationError::Form(e.description().to_string()))?;
+    let params = RawParams::from_pairs(pairs);
+    step(&state, &req, viewer.0.as_ref(), Incoming::Fresh(params)).await
 }
 
 #[derive(Deserialize)]
@@ -75,9 +54,12 @@ pub async fn resume(
     viewer: Viewer,
     query: web::Query<ResumeQuery>,
 ) -> AppResult<HttpResponse> {
-    let areq = unseal(&state, &query.req)?;
-    locale::note_ui_locales(&req, areq.ui_locales.as_deref());
-    proceed(&state, &req, viewer.0.as_ref(), areq, false).await
+    let request = unseal(&state, &query.req)?;
+    let incoming = Incoming::Resumed {
+        request: Box::new(request),
+        consent_just_given: false,
+    };
+    step(&state, &req, viewer.0.as_ref(), incoming).await
 }
 
 fn unseal(state: &AppState, sealed: &str) -> AppResult<AuthorizationRequest> {
@@ -131,123 +113,66 @@ pub async fn consent(
         .db
         .run(move |conn| authorize::record_consent(conn, &user_id, &client_id, &scope, now()))
         .await?;
-    proceed(&state, &req, Some(&me), areq, true).await
+    let incoming = Incoming::Resumed {
+        request: Box::new(areq),
+        consent_just_given: true,
+    };
+    step(&state, &req, Some(&me), incoming).await
 }
 
-/// Login, consent or the code, as `authorize::decide` says.
-async fn proceed(
+/// One step of the authorization endpoint, as `authorize::authorize` decides it, rendered.
+async fn step(
     state: &AppState,
     req: &HttpRequest,
     viewer: Option<&SignedIn>,
-    areq: AuthorizationRequest,
-    consent_just_given: bool,
+    incoming: Incoming,
 ) -> AppResult<HttpResponse> {
-    let issuer = state.provider.issuer.clone();
-    let provider = state.provider.clone();
-    let (client_id, hint, user_id) = (
-        areq.client_id.clone(),
-        areq.id_token_hint.clone(),
-        viewer.map(|v| v.user.id.clone()),
+    let (provider, policy) = (
+        state.provider.clone(),
+        EmailPolicy::from(&state.settings.accounts),
     );
-    let looked_up = state
+    let who = viewer.map(|v| (v.user.clone(), v.session.clone()));
+    let answer = state
         .db
         .run(move |conn| {
-            let client = Client::find(conn, &client_id)?;
-            let hint = match hint {
-                Some(t) => Some(
-                    authorize::verify_id_token_hint(&provider.keys.current(), &t, &provider.issuer)
-                        .ok()
-                        .map(|c| c.sub),
-                ),
-                None => None,
-            };
-            let consented = match &user_id {
-                Some(u) => {
-                    Consent::find(conn, u, &client_id)?.map(|c| Scope::from_stored(&c.scope))
-                }
-                None => None,
-            };
-            Ok((client, hint, consented))
+            let visitor = who
+                .as_ref()
+                .map(|(user, session)| Visitor { user, session });
+            authorize::authorize(conn, &provider, policy, incoming, visitor, now())
         })
         .await?;
-    let (client, hint, consented) = looked_up;
-    let client = client.ok_or(AppError::Refused(Msg::new("error-client-gone")))?;
-    let hint_subject = match hint {
-        Some(None) => {
-            let bad = OAuthError::invalid_request(
-                "id_token_hint is not a valid ID token from this provider",
-            );
-            return reply_to_client(state, &authorize::rejection(&areq, &issuer, bad));
-        }
-        Some(Some(sub)) => Some(sub),
-        None => None,
-    };
-    // accounts.require_verified_email: no authorization for an unconfirmed address.
-    if let Some(v) =
-        viewer.filter(|v| state.settings.accounts.require_verified_email && !v.user.email_verified)
-    {
-        if areq.has_prompt("none") {
-            let e = OAuthError::new(
-                ErrorCode::InteractionRequired,
-                "the user must confirm their email address",
-            );
-            return reply_to_client(state, &authorize::rejection(&areq, &issuer, e));
-        }
-        let view = MessageView {
-            title: Msg::new("verify-title"),
-            message: Msg::new("authorize-confirm-email").with("email", v.user.email.as_str()),
-            link_href: Some("/account"),
-            link_text: Some(Msg::new("your-account")),
-        };
-        return render(
-            state,
-            req,
-            Some(v),
-            StatusCode::FORBIDDEN,
-            "message.html",
-            &view,
-        );
-    }
-    let facts = viewer.map(|v| SessionFacts {
-        user_id: v.user.id.clone(),
-        auth_time: v.session.auth_time,
-    });
-    let decision = authorize::decide(
-        &areq,
-        &client,
-        facts.as_ref(),
-        hint_subject.as_deref(),
-        consented.as_ref(),
-        consent_just_given,
-        now(),
-    );
-    match decision {
-        Err(e) => reply_to_client(state, &authorize::rejection(&areq, &issuer, e)),
-        Ok(Next::Login { force }) => Ok(see_other(&login_url(state, &areq, force))),
-        Ok(Next::Consent) => {
-            let me =
-                viewer.ok_or_else(|| AppError::Internal("consent without a session".into()))?;
+    locale::note_ui_locales(req, answer.ui_locales.as_deref());
+    match answer.step {
+        Step::ErrorPage(message) => Err(AppError::Refused(message)),
+        Step::Reply(reply) => reply_to_client(state, &reply),
+        Step::Login { request, force } => Ok(see_other(&login_url(state, &request, force))),
+        Step::Consent {
+            request,
+            client_name,
+        } => {
             let view = ConsentView {
-                client_name: client.name.clone(),
-                scopes: describe(&areq.scope()),
-                redirect_host: redirect_host(&areq.redirect_uri),
-                sealed: authorize::seal(&areq, &state.master_key),
+                client_name,
+                scopes: describe(&request.scope()),
+                redirect_host: redirect_host(&request.redirect_uri),
+                sealed: authorize::seal(&request, &state.master_key),
             };
-            render(state, req, Some(me), StatusCode::OK, "consent.html", &view)
+            render(state, req, viewer, StatusCode::OK, "consent.html", &view)
         }
-        Ok(Next::Issue) => {
-            let session: Session = viewer
-                .map(|v| v.session.clone())
-                .ok_or_else(|| AppError::Internal("issuing without a session".into()))?;
-            let lifetimes = state.provider.lifetimes;
-            let code_req = areq.clone();
-            let code = state
-                .db
-                .run(move |conn| {
-                    authorize::issue_code(conn, &code_req, &session, &lifetimes, now())
-                })
-                .await?;
-            reply_to_client(state, &authorize::success_reply(&areq, &code, &issuer))
+        Step::ConfirmEmail { email } => {
+            let view = MessageView {
+                title: Msg::new("verify-title"),
+                message: Msg::new("authorize-confirm-email").with("email", email.as_str()),
+                link_href: Some("/account"),
+                link_text: Some(Msg::new("your-account")),
+            };
+            render(
+                state,
+                req,
+                viewer,
+                StatusCode::FORBIDDEN,
+                "message.html",
+                &view,
+            )
         }
     }
 }

@@ -9,9 +9,9 @@ use super::{form_pairs, no_store_json, oauth_error};
 use crate::error::AppError;
 use crate::identity::now;
 use crate::oidc::clients::{self, ClientCredentials};
-use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::oidc::error::OAuthError;
 use crate::oidc::introspect;
-use crate::oidc::token;
+use crate::oidc::token::{self, TokenRequest};
 use crate::oidc::userinfo;
 use crate::web::AppState;
 
@@ -43,24 +43,21 @@ fn unique_params(req: &HttpRequest, body: &[u8]) -> Result<HashMap<String, Strin
     Ok(params)
 }
 
+/// The credentials a client presented: HTTP Basic, or `client_id` (and `client_secret`) in
+/// the body (RFC 6749 §2.3.1).
 fn credentials(
     req: &HttpRequest,
     params: &HashMap<String, String>,
-) -> Result<(ClientCredentials, bool), OAuthError> {
+) -> Result<ClientCredentials, OAuthError> {
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let basic = ClientCredentials::parse_basic(header)?;
-    let tried_basic = basic.is_some();
-    Ok((
-        ClientCredentials {
-            basic,
-            client_id: params.get("client_id").cloned(),
-            client_secret: params.get("client_secret").cloned(),
-        },
-        tried_basic,
-    ))
+    Ok(ClientCredentials {
+        basic: ClientCredentials::parse_basic(header)?,
+        client_id: params.get("client_id").cloned(),
+        client_secret: params.get("client_secret").cloned(),
+    })
 }
 
 fn tried_basic(req: &HttpRequest) -> bool {
@@ -70,70 +67,29 @@ fn tried_basic(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("basic "))
 }
 
-pub async fn token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
-    let basic_attempted = tried_basic(&req);
-    let params = match unique_params(&req, &body) {
-        Ok(p) => p,
-        Err(e) => return Ok(oauth_error(&e, basic_attempted)),
+/// The body of a client's request to a token-style endpoint: its parameters and credentials.
+fn client_request(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(HashMap<String, String>, ClientCredentials), OAuthError> {
+    let params = unique_params(req, body)?;
+    let creds = credentials(req, &params)?;
+    Ok((params, creds))
+}
+
+/// RFC 6749 §3.2: the core authenticates the client and answers the grant.
+pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let (params, creds) = match client_request(&req, &body) {
+        Ok(parsed) => parsed,
+        Err(e) => return oauth_error(&e, tried_basic(&req)),
     };
-    let (creds, basic) = match credentials(&req, &params) {
-        Ok(c) => c,
-        Err(e) => return Ok(oauth_error(&e, basic_attempted)),
-    };
-    let provider = state.provider.clone();
-    let outcome = state
-        .db
-        .run(move |conn| {
-            let keys = provider.keys.current();
-            let grant_type = params.get("grant_type").map(String::as_str);
-            let public_ok = grant_type != Some("client_credentials");
-            let client = match clients::authenticate(conn, &creds, public_ok) {
-                Ok(c) => c,
-                Err(e) => return Ok(Err(e)),
-            };
-            let get = |k: &str| params.get(k).map(String::as_str);
-            let now = now();
-            match grant_type {
-                Some("authorization_code") => match get("code") {
-                    Some(code) => token::exchange_code(
-                        conn,
-                        &provider,
-                        &keys,
-                        &client,
-                        code,
-                        get("redirect_uri"),
-                        get("code_verifier"),
-                        now,
-                    ),
-                    None => Ok(Err(OAuthError::invalid_request("code is required"))),
-                },
-                Some("refresh_token") => match get("refresh_token") {
-                    Some(rt) => {
-                        token::refresh(conn, &provider, &keys, &client, rt, get("scope"), now)
-                    }
-                    None => Ok(Err(OAuthError::invalid_request(
-                        "refresh_token is required",
-                    ))),
-                },
-                Some("client_credentials") => {
-                    token::client_credentials(&provider, &keys, &client, get("scope"), now)
-                }
-                Some(_) => Ok(Err(OAuthError::new(
-                    ErrorCode::UnsupportedGrantType,
-                    "unsupported grant_type",
-                ))),
-                None => Ok(Err(OAuthError::invalid_request("grant_type is required"))),
-            }
-        })
-        .await?;
-    Ok(match outcome {
+    let request = TokenRequest::from_form(&params);
+    let basic = creds.basic.is_some();
+    match token::authenticate_and_exchange(&state.db, state.provider.clone(), creds, request).await
+    {
         Ok(response) => no_store_json(StatusCode::OK, &response),
         Err(e) => oauth_error(&e, basic),
-    })
+    }
 }
 
 /// RFC 6750 §3: a challenge, with the error when a token was presented.
@@ -141,8 +97,8 @@ fn bearer_error(status: StatusCode, error: Option<&OAuthError>) -> HttpResponse 
     let challenge = match error {
         Some(e) => format!(
             "Bearer realm=\"portcullis\", error=\"{}\", error_description=\"{}\"",
-            e.error.as_str(),
-            e.error_description.replace(['"', '\\'], "")
+            e.code().as_str(),
+            e.description().replace(['"', '\\'], "")
         ),
         None => "Bearer realm=\"portcullis\"".to_string(),
     };
@@ -217,7 +173,8 @@ fn invalid_token() -> HttpResponse {
     )
 }
 
-/// Shared by revocation and introspection: authenticated client plus the `token` parameter.
+/// Shared by revocation and introspection: authenticates the client, then runs `f` on the
+/// `token` parameter. `Err` carries whether the client tried HTTP Basic, for the challenge.
 async fn with_client_and_token<T: Send + 'static>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -231,33 +188,19 @@ async fn with_client_and_token<T: Send + 'static>(
         ) -> Result<T, AppError>
         + Send
         + 'static,
-) -> Result<Result<T, (OAuthError, bool)>, AppError> {
-    let basic_attempted = tried_basic(req);
-    let params = match unique_params(req, body) {
-        Ok(p) => p,
-        Err(e) => return Ok(Err((e, basic_attempted))),
-    };
-    let (creds, basic) = match credentials(req, &params) {
-        Ok(c) => c,
-        Err(e) => return Ok(Err((e, basic_attempted))),
-    };
+) -> Result<T, (OAuthError, bool)> {
+    let (params, creds) = client_request(req, body).map_err(|e| (e, tried_basic(req)))?;
+    let basic = creds.basic.is_some();
     let provider = state.provider.clone();
-    state
-        .db
-        .run(move |conn| {
-            let client = match clients::authenticate(conn, &creds, allow_public) {
-                Ok(c) => c,
-                Err(e) => return Ok(Err((e, basic))),
-            };
-            let Some(token) = params.get("token") else {
-                return Ok(Err((
-                    OAuthError::invalid_request("token is required"),
-                    basic,
-                )));
-            };
-            Ok(Ok(f(conn, &provider, &client, token)?))
-        })
-        .await
+    crate::oidc::with_connection(&state.db, move |conn| {
+        let client = clients::authenticate(conn, &creds, allow_public)?;
+        let token = params
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        Ok(f(conn, &provider, &client, token)?)
+    })
+    .await
+    .map_err(|e| (e, basic))
 }
 
 /// RFC 7009. Public clients may revoke their own tokens.
@@ -265,7 +208,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
+) -> HttpResponse {
     let outcome = with_client_and_token(
         &state,
         &req,
@@ -275,13 +218,13 @@ pub async fn revoke(
             introspect::revoke(conn, &provider.keys, &provider.issuer, client, token, now())
         },
     )
-    .await?;
-    Ok(match outcome {
+    .await;
+    match outcome {
         Ok(()) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
         Err((e, basic)) => oauth_error(&e, basic),
-    })
+    }
 }
 
 /// RFC 7662, for authenticated (confidential) clients only.
@@ -289,7 +232,7 @@ pub async fn introspect(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> Result<HttpResponse, AppError> {
+) -> HttpResponse {
     let outcome = with_client_and_token(
         &state,
         &req,
@@ -299,9 +242,9 @@ pub async fn introspect(
             introspect::introspect(conn, &provider.keys, &provider.issuer, client, token, now())
         },
     )
-    .await?;
-    Ok(match outcome {
+    .await;
+    match outcome {
         Ok(v) => no_store_json(StatusCode::OK, &v),
         Err((e, basic)) => oauth_error(&e, basic),
-    })
+    }
 }

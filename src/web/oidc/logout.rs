@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ValidationError};
 use crate::identity::audit::{self, AuditKind};
 use crate::identity::{now, sessions};
 use crate::oidc::logout::{self, EndSessionRequest};
@@ -116,8 +116,8 @@ pub async fn end_session_post(
     viewer: Viewer,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let pairs =
-        super::form_pairs(&req, &body).map_err(|e| AppError::BadRequest(e.error_description))?;
+    let pairs = super::form_pairs(&req, &body)
+        .map_err(|e| ValidationError::Form(e.description().to_string()))?;
     end_session(state, req, viewer, end_session_params(pairs)).await
 }
 
@@ -180,8 +180,8 @@ pub async fn confirm(
     req: HttpRequest,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let pairs =
-        super::form_pairs(&req, &body).map_err(|e| AppError::BadRequest(e.error_description))?;
+    let pairs = super::form_pairs(&req, &body)
+        .map_err(|e| ValidationError::Form(e.description().to_string()))?;
     let token = pairs
         .iter()
         .find(|(k, _)| k == "csrf_token")

@@ -98,15 +98,21 @@ pub fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> HttpRe
 }
 
 /// RFC 6749 §5.2 error JSON. A failed client authentication is 401, with a challenge when the
-/// client tried HTTP Basic.
+/// client tried HTTP Basic; a server failure is logged here and told as `server_error`.
 pub fn oauth_error(err: &OAuthError, tried_basic: bool) -> HttpResponse {
-    let status = match err.error {
-        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
-        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
+    let status = match err {
+        OAuthError::Server(cause) => {
+            tracing::error!(error = %cause, "protocol request failed");
+            actix_web::ResponseError::status_code(cause)
+        }
+        OAuthError::Refused {
+            code: ErrorCode::InvalidClient,
+            ..
+        } => StatusCode::UNAUTHORIZED,
+        OAuthError::Refused { .. } => StatusCode::BAD_REQUEST,
     };
     let mut res = no_store_json(status, err);
-    if err.error == ErrorCode::InvalidClient && tried_basic {
+    if err.code() == ErrorCode::InvalidClient && tried_basic {
         res.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Basic realm=\"portcullis\""),

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
 use crate::i18n::Msg;
+use crate::identity::access::EmailPolicy;
 use crate::identity::credentials::{
     self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS,
 };
@@ -151,7 +152,7 @@ async fn signup(
     };
     note_ui_locales_of(&state, &req, Some(&form.return_to));
     let links = state.links(&req);
-    let require_verified = state.settings.accounts.require_verified_email;
+    let email_policy = EmailPolicy::from(&state.settings.accounts);
     let outcome = credentials::sign_up(
         &state.db,
         &state.hasher,
@@ -159,7 +160,7 @@ async fn signup(
         request,
         browser_client(&state, &req),
         links,
-        !require_verified,
+        email_policy.signs_in_at_sign_up(),
     )
     .await;
     state.mail.wake();
@@ -260,7 +261,7 @@ async fn login(
         &form.email,
         form.password,
         browser_client(&state, &req),
-        state.settings.accounts.require_verified_email,
+        EmailPolicy::from(&state.settings.accounts),
         state.links(&req),
     )
     .await;

@@ -1,0 +1,79 @@
+//! How an `AppError` looks to a browser: the error page, in the request's language (see
+//! `web::locale`), or a redirect to the login page.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::error::AppError;
+use crate::i18n::Msg;
+use crate::web::templates::ErrorText;
+
+/// Title and message of the error page (`Invalid` shows its own text instead).
+fn page(e: &AppError) -> (Msg, ErrorText<'_>) {
+    use ErrorText::Message;
+    let msg = |key: &'static str| Message(Msg::new(key));
+    match e {
+        AppError::NotFound => (
+            Msg::new("error-not-found-title"),
+            msg("error-not-found-message"),
+        ),
+        AppError::Refused(why) => (Msg::new("error-bad-request-title"), Message(why.clone())),
+        AppError::Csrf => (Msg::new("error-csrf-title"), msg("error-csrf-message")),
+        AppError::LoginRequired { .. } => (
+            Msg::new("error-login-required-title"),
+            msg("error-login-required-message"),
+        ),
+        AppError::Pool(_) => (
+            Msg::new("error-unavailable-title"),
+            msg("error-unavailable-message"),
+        ),
+        _ => (
+            Msg::new("error-generic-title"),
+            msg("error-unexpected-message"),
+        ),
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
+            AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::LoginRequired { return_to } = self {
+            let location = format!(
+                "/login?return_to={}",
+                crate::web::return_to::encode(return_to)
+            );
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location))
+                .finish();
+        }
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        if let AppError::Invalid(why) = self {
+            let why = why.to_string();
+            let title = Msg::new("error-bad-request-title");
+            return crate::web::templates::error_page(status, title, ErrorText::Detail(&why));
+        }
+        let (title, message) = page(self);
+        crate::web::templates::error_page(status, title, message)
+    }
+}
+
+impl From<actix_web::error::HttpError> for AppError {
+    fn from(e: actix_web::error::HttpError) -> Self {
+        AppError::Internal(format!("http: {e}"))
+    }
+}
