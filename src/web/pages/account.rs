@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::CsrfOnly;
 use crate::db::models::{Account, CREDENTIAL_PROVIDER};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Locale, Msg};
@@ -16,9 +15,10 @@ use crate::identity::sessions::{self, describe_user_agent};
 use crate::identity::time_zone::{display_time, TimeZone};
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
+use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::logout::notify_sessions_ended;
 use crate::web::viewer::{clear_session_cookie, SignedIn};
-use crate::web::{csrf, render, see_other, AppState};
+use crate::web::{render, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/account", web::get().to(profile_page))
@@ -145,7 +145,6 @@ pub async fn render_profile(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ProfileForm {
-    csrf_token: String,
     name: String,
     picture: String,
     bio: String,
@@ -157,9 +156,8 @@ async fn save_profile(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<ProfileForm>,
+    form: CsrfForm<ProfileForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     let update = ProfileUpdate {
         name: f.name.clone(),
@@ -278,7 +276,6 @@ async fn settings_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SettingsForm {
-    csrf_token: String,
     theme: String,
     language: String,
     notifications: Option<String>,
@@ -288,9 +285,8 @@ async fn save_settings(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<SettingsForm>,
+    form: CsrfForm<SettingsForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     let update = SettingsUpdate {
         theme: f.theme.clone(),
@@ -356,7 +352,6 @@ async fn password_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct PasswordForm {
-    csrf_token: String,
     current_password: String,
     new_password: String,
     confirm_password: String,
@@ -366,9 +361,8 @@ async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<PasswordForm>,
+    form: CsrfForm<PasswordForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     let change = PasswordChange {
         current_password: f.current_password,
@@ -482,12 +476,10 @@ async fn sessions_page(
 
 async fn revoke_session(
     state: web::Data<AppState>,
-    req: HttpRequest,
     me: SignedIn,
     id: web::Path<String>,
-    form: web::Form<CsrfOnly>,
+    _checked: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let id = SessionId::parse(&id).ok_or(AppError::NotFound)?;
     if !management::revoke_session(&state.db, &me.user.id, &id).await? {
         return Err(AppError::NotFound);
@@ -503,11 +495,9 @@ async fn revoke_session(
 
 async fn revoke_others(
     state: web::Data<AppState>,
-    req: HttpRequest,
     me: SignedIn,
-    form: web::Form<CsrfOnly>,
+    _checked: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let ended = management::revoke_other_sessions(&state.db, &me.user.id, &me.session_id()).await?;
     notify_sessions_ended(&state, ended).await?;
     Ok(see_other("/account/sessions?notice=revoked-others"))
@@ -646,7 +636,6 @@ async fn delete_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct DeleteForm {
-    csrf_token: String,
     password: String,
     confirm: String,
 }
@@ -655,9 +644,8 @@ async fn delete_account(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<DeleteForm>,
+    form: CsrfForm<DeleteForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     match management::delete_account(
         &state.db,

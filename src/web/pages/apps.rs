@@ -13,9 +13,10 @@ use crate::i18n::Msg;
 use crate::identity::time_zone::display_date;
 use crate::identity::{now, profile};
 use crate::oidc::scope::Scope;
+use crate::web::csrf::CsrfForm;
 use crate::web::oidc::authorize::{describe, ScopeLine};
 use crate::web::viewer::SignedIn;
-use crate::web::{csrf, render, see_other, AppState};
+use crate::web::{render, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/account/apps", web::get().to(apps_page))
@@ -109,18 +110,15 @@ async fn apps_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RevokeForm {
-    csrf_token: String,
     client_id: String,
 }
 
 /// Forgets the consent and revokes every grant (and so every token) of that application.
 async fn revoke(
     state: web::Data<AppState>,
-    req: HttpRequest,
     me: SignedIn,
-    form: web::Form<RevokeForm>,
+    form: CsrfForm<RevokeForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let (user_id, client_id) = (me.user.id.clone(), form.client_id.clone());
     state
         .db

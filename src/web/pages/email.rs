@@ -14,11 +14,12 @@ use crate::identity::email_flows::{self, Links, Verified};
 use crate::identity::sessions::{self, AuthMethod};
 use crate::identity::verification::{self, CodeCheck, Purpose};
 use crate::identity::{now, rate_limit, FieldErrors};
+use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::pages::auth::MessageView;
 use crate::web::viewer::{add_session_cookies, browser_client, client_info, SignedIn, Viewer};
-use crate::web::{csrf, render, return_to, see_other, AppState};
+use crate::web::{render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/verify-email", web::get().to(verify_page))
@@ -152,7 +153,6 @@ async fn verify_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct TokenForm {
-    csrf_token: String,
     token: String,
     return_to: String,
 }
@@ -161,9 +161,8 @@ async fn verify(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<TokenForm>,
+    form: CsrfForm<TokenForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let (token, links) = (form.token.clone(), links(&state, &req));
     let outcome = state
         .db
@@ -234,7 +233,6 @@ async fn link_is_live(state: &AppState, token: &str, purpose: Purpose) -> AppRes
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct EmailForm {
-    csrf_token: String,
     email: String,
     return_to: String,
 }
@@ -243,9 +241,8 @@ struct EmailForm {
 async fn resend_public(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<EmailForm>,
+    form: CsrfForm<EmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let sent = "resend-sent";
     let Ok(email) = Email::parse(&form.email) else {
         return message(
@@ -285,19 +282,12 @@ async fn resend_public(
     )
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CsrfForm {
-    csrf_token: String,
-}
-
 async fn resend_own(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<CsrfForm>,
+    _checked: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !allowed(&state, &req, "verify", Some(&me.user.email)).await? {
         return too_many(&state, &req);
     }
@@ -313,7 +303,6 @@ async fn resend_own(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ChangeEmailForm {
-    csrf_token: String,
     new_email: String,
     current_password: String,
 }
@@ -322,9 +311,8 @@ async fn change_email(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<ChangeEmailForm>,
+    form: CsrfForm<ChangeEmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let mut errors = FieldErrors::default();
     let email = Email::parse(&form.new_email)
         .map_err(|e| errors.add("new_email", e.message()))
@@ -406,9 +394,8 @@ async fn forgot(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<EmailForm>,
+    form: CsrfForm<EmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let view = ForgotView {
         notice: Some(Msg::new("forgot-sent")),
         form: ForgotEcho {
@@ -475,7 +462,6 @@ async fn reset_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ResetForm {
-    csrf_token: String,
     token: String,
     new_password: String,
     confirm_password: String,
@@ -484,9 +470,8 @@ struct ResetForm {
 async fn reset(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<ResetForm>,
+    form: CsrfForm<ResetForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     let mut errors = FieldErrors::default();
     if let Err(e) = state.hasher.policy.check(&f.new_password) {
@@ -549,9 +534,8 @@ const LINK_SENT: &str = "magic-sent";
 async fn magic_request(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<EmailForm>,
+    form: CsrfForm<EmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.magic_link {
         return Err(AppError::NotFound);
     }
@@ -628,9 +612,8 @@ async fn magic_page(
 async fn magic_confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<TokenForm>,
+    form: CsrfForm<TokenForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.magic_link {
         return Err(AppError::NotFound);
     }
@@ -667,9 +650,8 @@ struct CodeView<'a> {
 async fn code_request(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<EmailForm>,
+    form: CsrfForm<EmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.email_code {
         return Err(AppError::NotFound);
     }
@@ -715,7 +697,6 @@ async fn code_request(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct CodeForm {
-    csrf_token: String,
     email: String,
     code: String,
     return_to: String,
@@ -724,9 +705,8 @@ struct CodeForm {
 async fn code_verify(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<CodeForm>,
+    form: CsrfForm<CodeForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.email_code {
         return Err(AppError::NotFound);
     }
