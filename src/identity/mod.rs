@@ -2,6 +2,7 @@
 //! Framework-free: nothing here knows about actix.
 
 pub mod audit;
+pub mod consents;
 pub mod credentials;
 pub mod devices;
 pub mod email;
@@ -11,6 +12,7 @@ pub mod linking;
 pub mod management;
 pub mod notices;
 pub mod password;
+pub mod passwordless;
 pub mod profile;
 pub mod rate_limit;
 pub mod sessions;

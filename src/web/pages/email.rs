@@ -3,16 +3,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
-use crate::db::models::User;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::identity::email::Email;
 use crate::identity::email_flows::{self, Links, Verified};
-use crate::identity::sessions::{self, AuthMethod};
-use crate::identity::verification::{self, CodeCheck, Purpose};
+use crate::identity::passwordless::{self, Proof};
+use crate::identity::sessions::IssuedSession;
+use crate::identity::verification::{self, Purpose};
 use crate::identity::{now, rate_limit, FieldErrors};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::authorize::note_ui_locales_of;
@@ -617,15 +616,23 @@ async fn magic_confirm(
     if !state.settings.accounts.magic_link {
         return Err(AppError::NotFound);
     }
+    let (policy, client, links) = (
+        state.session_policy,
+        browser_client(&state, &req),
+        links(&state, &req),
+    );
     let token = form.token.clone();
-    let user = state
+    let issued = state
         .db
-        .run(move |conn| email_flows::consume_magic_link(conn, &token, now()))
+        .run(move |conn| {
+            let proof = Proof::MagicLink { token: &token };
+            passwordless::sign_in(conn, &policy, &links, proof, &client, now())
+        })
         .await?;
-    let Some(user) = user else {
+    let Some(issued) = issued else {
         return magic_link_expired(&state, &req);
     };
-    start_session(&state, &req, user, AuthMethod::MagicLink, &form.return_to).await
+    finish_sign_in(&state, &req, issued, &form.return_to).await
 }
 
 fn magic_link_expired(state: &AppState, req: &HttpRequest) -> AppResult<HttpResponse> {
@@ -732,15 +739,25 @@ async fn code_verify(
         form.code.clone(),
         state.settings.accounts.code_max_attempts,
     );
-    let (check, user) = state
+    let (policy, client, links) = (
+        state.session_policy,
+        browser_client(&state, &req),
+        links(&state, &req),
+    );
+    let issued = state
         .db
-        .run(move |conn| email_flows::verify_code(conn, &e, &code, max, now()))
+        .run(move |conn| {
+            let proof = Proof::Code {
+                email: &e,
+                code: &code,
+                max_attempts: max,
+            };
+            passwordless::sign_in(conn, &policy, &links, proof, &client, now())
+        })
         .await?;
-    match (check, user) {
-        (CodeCheck::Valid, Some(user)) => {
-            start_session(&state, &req, user, AuthMethod::EmailCode, &form.return_to).await
-        }
-        _ => render(
+    match issued {
+        Some(issued) => finish_sign_in(&state, &req, issued, &form.return_to).await,
+        None => render(
             &state,
             &req,
             None,
@@ -755,35 +772,13 @@ async fn code_verify(
     }
 }
 
-/// Opens a session for a person who proved their address, replacing this browser's old one.
-async fn start_session(
+/// The browser's side of a sign-in by email: the session replaces this browser's old one.
+async fn finish_sign_in(
     state: &AppState,
     req: &HttpRequest,
-    user: User,
-    method: AuthMethod,
+    issued: IssuedSession,
     back: &str,
 ) -> AppResult<HttpResponse> {
-    let (policy, client, links) = (
-        state.session_policy,
-        browser_client(state, req),
-        links(state, req),
-    );
-    let issued = state
-        .db
-        .run(move |conn| {
-            conn.transaction::<_, AppError, _>(|conn| {
-                sessions::sign_in(
-                    conn,
-                    &policy,
-                    &links,
-                    &user,
-                    method.as_str(),
-                    &client,
-                    now(),
-                )
-            })
-        })
-        .await?;
     state.mail.wake();
     if let Some(old) = req
         .cookie(&state.settings.session.cookie_name)
