@@ -2,17 +2,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::identity::email::Email;
+use crate::identity::email_change::{self, ChangeEmail, ChangeRequest};
 use crate::identity::email_flows::{self, Links, Verified};
+use crate::identity::mail_quota::{self, MailQuota};
 use crate::identity::passwordless::{self, Proof};
 use crate::identity::sessions::IssuedSession;
 use crate::identity::verification::{self, Purpose};
-use crate::identity::{now, rate_limit, FieldErrors};
+use crate::identity::{now, FieldErrors};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
@@ -60,29 +61,20 @@ fn message(
     render(state, req, viewer, status, "message.html", &view)
 }
 
-/// One hit per key; false when any limit is exhausted (per address and per client IP).
+/// Counts one mail against the quota of the address and of this client.
 async fn allowed(
     state: &AppState,
     req: &HttpRequest,
-    action: &str,
+    action: &'static str,
     email: Option<&str>,
 ) -> AppResult<bool> {
-    let a = &state.settings.accounts;
-    let mut keys = Vec::new();
-    if let Some(e) = email {
-        keys.push((format!("{action}:email:{e}"), a.mail_per_address_per_hour));
-    }
-    if let Some(ip) = client_info(req).ip {
-        keys.push((format!("{action}:ip:{ip}"), a.mail_per_ip_per_hour));
-    }
+    let quota = MailQuota::from(&state.settings.accounts);
+    let (email, ip) = (email.map(str::to_string), client_info(req).ip);
     state
         .db
         .run(move |conn| {
-            let mut ok = true;
-            for (key, limit) in &keys {
-                ok &= rate_limit::hit(conn, key, *limit, Duration::hours(1), now())?;
-            }
-            Ok(ok)
+            let (email, ip) = (email.as_deref(), ip.as_deref());
+            Ok(mail_quota::allow(conn, &quota, action, email, ip, now())?)
         })
         .await
 }
@@ -312,53 +304,33 @@ async fn change_email(
     me: SignedIn,
     form: CsrfForm<ChangeEmailForm>,
 ) -> AppResult<HttpResponse> {
-    let mut errors = FieldErrors::default();
-    let email = Email::parse(&form.new_email)
-        .map_err(|e| errors.add("new_email", e.message()))
-        .ok();
-    if crate::identity::management::has_password(&state.db, &me.user.id).await? {
-        let uid = me.user.id.clone();
-        let stored = state
-            .db
-            .run(move |conn| {
-                Ok(crate::db::models::Account::credential_for_user(conn, &uid)?
-                    .and_then(|a| a.password_hash))
-            })
-            .await?;
-        if state
-            .hasher
-            .verify(form.current_password.clone(), stored)
-            .await?
-            == crate::identity::password::Verdict::Mismatch
-        {
-            errors.add("current_password", "error-current-password-wrong");
-        }
-    }
-    if email.as_ref().is_some_and(|e| e.as_str() == me.user.email) {
-        errors.add("new_email", "error-email-same");
-    }
-    let Some(email) = email.filter(|_| errors.is_empty()) else {
-        return super::account::render_profile(
-            &state,
-            &req,
-            &me,
-            errors,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let form = form.into_inner();
+    let change = ChangeEmail {
+        new_email: form.new_email,
+        current_password: form.current_password,
     };
-    if !allowed(&state, &req, "verify", Some(email.as_str())).await? {
-        return too_many(&state, &req);
+    let quota = MailQuota::from(&state.settings.accounts);
+    let (links, ip) = (links(&state, &req), client_info(&req).ip);
+    let outcome =
+        email_change::request(&state.db, &state.hasher, links, quota, &me.user, change, ip).await?;
+    match outcome {
+        ChangeRequest::Sent => {
+            state.mail.wake();
+            Ok(see_other("/account?notice=change-sent"))
+        }
+        ChangeRequest::Invalid(errors) => {
+            super::account::render_profile(
+                &state,
+                &req,
+                &me,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        ChangeRequest::TooMany => too_many(&state, &req),
     }
-    let (links, user) = (links(&state, &req), me.user.clone());
-    // Whether a link went out (the address may be taken) is not told: that would reveal accounts.
-    state
-        .db
-        .run(move |conn| email_flows::request_change(conn, &links, &user, &email, now()))
-        .await?;
-    state.mail.wake();
-    Ok(see_other("/account?notice=change-sent"))
 }
 
 // ---- password reset ----
