@@ -14,10 +14,12 @@ pub mod mail_quota;
 pub mod management;
 pub mod notices;
 pub mod password;
+pub mod password_reset;
 pub mod passwordless;
 pub mod profile;
 pub mod rate_limit;
 pub mod sessions;
+pub mod sign_in_methods;
 pub mod time_zone;
 pub mod verification;
 

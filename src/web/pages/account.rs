@@ -4,17 +4,16 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::db::models::{Account, CREDENTIAL_PROVIDER};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Locale, Msg};
 use crate::identity::ids::SessionId;
-use crate::identity::linking;
 use crate::identity::management::{self, FormError, PasswordChange};
 use crate::identity::profile::{self, ProfileUpdate, SettingsUpdate, LANGUAGES};
 use crate::identity::sessions::{self, describe_user_agent};
+use crate::identity::sign_in_methods::{self, MethodKind};
 use crate::identity::time_zone::{display_time, TimeZone};
 use crate::identity::FieldErrors;
-use crate::upstream::registry::{self, Button};
+use crate::upstream::registry::Button;
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::logout::notify_sessions_ended;
 use crate::web::viewer::{clear_session_cookie, SignedIn};
@@ -535,54 +534,30 @@ async fn methods_page(
     me: SignedIn,
     query: web::Query<MethodsQuery>,
 ) -> AppResult<HttpResponse> {
-    let user_id = me.user.id.clone();
-    let (accounts, buttons, zone) = state
+    let user = me.user.clone();
+    let (found, zone) = state
         .db
         .run(move |conn| {
             Ok((
-                Account::for_user(conn, &user_id)?,
-                registry::buttons(conn)?,
-                profile::time_zone_of(conn, &user_id)?,
+                sign_in_methods::of_user(conn, &user)?,
+                profile::time_zone_of(conn, &user.id)?,
             ))
         })
         .await?;
-    let linked: Vec<&str> = accounts.iter().map(|a| a.provider_id.as_str()).collect();
-    let linkable = buttons
-        .iter()
-        .filter(|b| !linked.contains(&b.slug.as_str()))
-        .cloned()
-        .collect();
-    let name_of = |slug: &str| {
-        buttons
-            .iter()
-            .find(|b| b.slug == slug)
-            .map_or_else(|| slug.to_string(), |b| b.name.clone())
-    };
-    let methods = accounts
-        .iter()
-        .filter(|a| a.provider_id != CREDENTIAL_PROVIDER || a.password_hash.is_some())
-        .map(|a| {
-            let credential = a.provider_id == CREDENTIAL_PROVIDER;
-            MethodRow {
-                account_id: a.id.clone(),
-                label: if credential {
-                    MethodName::Ours(Msg::new("methods-password"))
-                } else {
-                    MethodName::Provider(name_of(&a.provider_id))
-                },
-                detail: if credential {
-                    me.user.email.clone()
-                } else {
-                    a.email.clone().unwrap_or_else(|| a.account_id.clone())
-                },
-                created_at: display_time(a.created_at, zone),
-                removable: !credential && !linking::is_last_method(&accounts, &a.id),
-            }
+    let methods = found
+        .methods
+        .into_iter()
+        .map(|m| MethodRow {
+            account_id: m.account_id,
+            label: match m.kind {
+                MethodKind::Password => MethodName::Ours(Msg::new("methods-password")),
+                MethodKind::Provider(name) => MethodName::Provider(name),
+            },
+            detail: m.detail,
+            created_at: display_time(m.created_at, zone),
+            removable: m.removable,
         })
         .collect();
-    let has_password = accounts
-        .iter()
-        .any(|a| a.provider_id == CREDENTIAL_PROVIDER && a.password_hash.is_some());
     let (notice, error) = match query.notice.as_deref() {
         Some("linked") => (Some(Msg::new("notice-method-linked")), None),
         Some("unlinked") => (Some(Msg::new("notice-method-unlinked")), None),
@@ -591,8 +566,8 @@ async fn methods_page(
     };
     let view = MethodsView {
         methods,
-        linkable,
-        has_password,
+        linkable: found.linkable,
+        has_password: found.has_password,
         notice,
         error,
     };

@@ -10,6 +10,7 @@ use crate::identity::email::Email;
 use crate::identity::email_change::{self, ChangeEmail, ChangeRequest};
 use crate::identity::email_flows::{self, Links, Verified};
 use crate::identity::mail_quota::{self, MailQuota};
+use crate::identity::password_reset::{self, NewPassword, ResetOutcome};
 use crate::identity::passwordless::{self, Proof};
 use crate::identity::sessions::IssuedSession;
 use crate::identity::verification::{self, Purpose};
@@ -444,45 +445,41 @@ async fn reset(
     form: CsrfForm<ResetForm>,
 ) -> AppResult<HttpResponse> {
     let f = form.into_inner();
-    let mut errors = FieldErrors::default();
-    if let Err(e) = state.hasher.policy.check(&f.new_password) {
-        errors.add("new_password", e.message());
+    let token = f.token.clone();
+    let new = NewPassword {
+        token: f.token,
+        new_password: f.new_password,
+        confirm_password: f.confirm_password,
+    };
+    let outcome = password_reset::reset(&state.db, &state.hasher, links(&state, &req), new).await?;
+    if !matches!(outcome, ResetOutcome::Invalid(_)) {
+        state.mail.wake();
     }
-    if f.new_password != f.confirm_password {
-        errors.add("confirm_password", "error-passwords-differ");
-    }
-    if !errors.is_empty() {
-        let view = ResetView {
-            token: &f.token,
-            errors,
-            error: None,
-            password_min: state.hasher.policy.min_length,
-            password_max: state.hasher.policy.max_length,
-        };
-        return render(
-            &state,
-            &req,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "reset.html",
-            &view,
-        );
-    }
-    let hash = state.hasher.hash(f.new_password).await?;
-    let (links, token) = (links(&state, &req), f.token.clone());
-    let done = state
-        .db
-        .run(move |conn| email_flows::reset_password(conn, &links, &token, &hash, now()))
-        .await?;
-    state.mail.wake();
-    match done {
-        Some((_, ended)) => {
-            crate::web::oidc::logout::notify_sessions_ended(&state, ended).await?;
+    match outcome {
+        ResetOutcome::Done { ended_sessions } => {
+            crate::web::oidc::logout::notify_sessions_ended(&state, ended_sessions).await?;
             let mut res = see_other("/login?notice=reset");
             res.add_cookie(&crate::web::viewer::clear_session_cookie(&state))?;
             Ok(res)
         }
-        None => reset_link_expired(&state, &req),
+        ResetOutcome::Invalid(errors) => {
+            let view = ResetView {
+                token: &token,
+                errors,
+                error: None,
+                password_min: state.hasher.policy.min_length,
+                password_max: state.hasher.policy.max_length,
+            };
+            render(
+                &state,
+                &req,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "reset.html",
+                &view,
+            )
+        }
+        ResetOutcome::LinkDead => reset_link_expired(&state, &req),
     }
 }
 
