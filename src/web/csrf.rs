@@ -19,9 +19,11 @@
 //!   could not tell `/authorize` or `/end_session` — which relying parties post to cross-site
 //!   by design — from our own forms without a list of paths kept beside the routes.
 //!
-//! What an extractor cannot do by itself — refuse a new route that takes `web::Form` — the test
+//! What an extractor cannot do by itself — notice a new route that takes `web::Form` — the test
 //! `every_state_changing_page_route_refuses_a_post_without_token` (tests/api/security.rs) does:
-//! it reads every POST route from `src/web` and posts to each without a token.
+//! it reads every POST route from `src/web` and posts to each without a token; the routes open
+//! to other sites by design are listed there, each with its reason. [`verify`] stays for a
+//! handler that must read its body itself.
 
 use std::future::Future;
 use std::pin::Pin;
