@@ -3,18 +3,24 @@
 
 pub mod access;
 pub mod audit;
+pub mod consents;
 pub mod credentials;
 pub mod devices;
 pub mod email;
+pub mod email_change;
 pub mod email_flows;
 pub mod ids;
 pub mod linking;
+pub mod mail_quota;
 pub mod management;
 pub mod notices;
 pub mod password;
+pub mod password_reset;
+pub mod passwordless;
 pub mod profile;
 pub mod rate_limit;
 pub mod sessions;
+pub mod sign_in_methods;
 pub mod time_zone;
 pub mod verification;
 

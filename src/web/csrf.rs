@@ -8,13 +8,34 @@
 //! page's referrer policy is `no-referrer` (Fetch standard, "serializing a request origin");
 //! that is why every page is served with `Referrer-Policy: same-origin` (`web::headers`), and
 //! the browser suite (`tests/api/browser`) submits every form in real Chromium to keep it so.
+//!
+//! Handlers get this check by taking their form as [`CsrfForm<T>`] instead of `web::Form<T>`:
+//! the fields exist only once the check has passed, so a handler cannot read the form and forget
+//! the token. An extractor rather than a middleware on the page scope, because:
+//! - the check stays exactly where the hand-written calls were: after `SignedIn` (an anonymous
+//!   post still goes to the sign-in page) and after the form is read under the body limit
+//!   (`web::form_config`), so no page or status changes;
+//! - a middleware would have to buffer and replay every body, and run before routing, so it
+//!   could not tell `/authorize` or `/end_session` — which relying parties post to cross-site
+//!   by design — from our own forms without a list of paths kept beside the routes.
+//!
+//! What an extractor cannot do by itself — notice a new route that takes `web::Form` — the test
+//! `every_state_changing_page_route_refuses_a_post_without_token` (tests/api/security.rs) does:
+//! it reads every POST route from `src/web` and posts to each without a token; the routes open
+//! to other sites by design are listed there, each with its reason. [`verify`] stays for a
+//! handler that must read its body itself.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{web, Error, HttpMessage, HttpRequest};
+use actix_web::{web, Error, FromRequest, HttpMessage, HttpRequest};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::crypto::{constant_time_eq, random_token};
 use crate::error::AppError;
@@ -67,6 +88,57 @@ pub fn token(req: &HttpRequest) -> String {
         .get::<CsrfToken>()
         .map(|t| t.0.clone())
         .unwrap_or_default()
+}
+
+/// A urlencoded form whose CSRF token (`csrf_token`) and Origin passed [`verify`]; derefs to
+/// the form's own fields, which need not (and should not) declare `csrf_token`.
+///
+/// The fields are read through `#[serde(flatten)]`, so they must be strings (or options or
+/// sequences of them): urlencoded values are not parsed as numbers or booleans there.
+#[derive(Debug)]
+pub struct CsrfForm<T>(pub T);
+
+impl<T> CsrfForm<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for CsrfForm<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A form with nothing but the token (sign-out, revoking sessions, resending a link).
+#[derive(Debug, Default, Deserialize)]
+pub struct NoFields {}
+
+/// The body as posted: the token beside the handler's fields.
+#[derive(Deserialize)]
+struct Submitted<T> {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(flatten)]
+    fields: T,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    /// Reads the body as `web::Form` does (same limit, same error pages), then checks it.
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<Submitted<T>>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let submitted = form.await?.into_inner();
+            verify(&req, &submitted.csrf_token)?;
+            Ok(CsrfForm(submitted.fields))
+        })
+    }
 }
 
 /// Checks a submitted form: the field must match the cookie the browser sent, and a present

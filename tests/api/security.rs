@@ -5,6 +5,7 @@ use crate::helpers::*;
 
 backend_tests!(
     forms_without_a_matching_csrf_token_are_refused,
+    every_state_changing_page_route_refuses_a_post_without_token,
     pages_carry_security_headers,
     malformed_and_oversized_bodies_get_error_pages_not_500,
     health_endpoints_report_liveness_and_readiness,
@@ -82,6 +83,167 @@ async fn forms_without_a_matching_csrf_token_are_refused(backend: Backend) {
         .query(|c| users::table.select(users::name).first(c))
         .await;
     assert_eq!(name, "Ada");
+}
+
+/// Routes that take state-changing requests without our CSRF token, and why that is right.
+/// Keyed by the route's first argument as written in `src/web` (a literal or a constant).
+const CSRF_EXEMPT: &[(&str, &str)] = &[
+    (
+        "AUTHORIZE_PATH",
+        "OIDC Core 3.1.2.1: relying parties may post the authorization request from their site",
+    ),
+    (
+        "END_SESSION_PATH",
+        "RP-Initiated Logout 1.0 §2: relying parties post here; without a proving id_token_hint \
+         it only shows a confirmation whose form (/end_session/confirm) is checked",
+    ),
+    (
+        "TOKEN_PATH",
+        "API: clients authenticate themselves, no cookie is used",
+    ),
+    (
+        "USERINFO_PATH",
+        "API: bearer access token, no cookie is used",
+    ),
+    (
+        "REVOKE_PATH",
+        "API: clients authenticate themselves, no cookie is used",
+    ),
+    (
+        "INTROSPECT_PATH",
+        "API: clients authenticate themselves, no cookie is used",
+    ),
+];
+
+/// Every route registered in `src/web` for a state-changing method, as `(first argument of the
+/// route, method)`: read from the source, so a route added anywhere is in the list without
+/// anyone remembering to add it. Knows the two ways routes are written there:
+/// `cfg.route(PATH, web::post().to(..))` and `web::resource(PATH)...route(web::post().to(..))`.
+fn state_changing_routes() -> Vec<(String, &'static str)> {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web"),
+        &mut paths,
+    );
+    let mut routes = Vec::new();
+    for path in paths {
+        let text: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        for method in ["post", "put", "patch", "delete"] {
+            let needle = format!("web::{method}()");
+            for (at, _) in text.match_indices(&needle) {
+                let before = &text[..at];
+                let first_arg = if before.ends_with(".route(") {
+                    let start = before.rfind("resource(").expect("resource before .route(") + 9;
+                    &before[start..start + before[start..].find(')').unwrap()]
+                } else {
+                    let start = before.rfind("route(").expect("route( before the method") + 6;
+                    before[start..].trim_end_matches(',')
+                };
+                routes.push((first_arg.to_string(), method));
+            }
+        }
+        assert!(
+            !text.contains("web::route()") && !text.contains("#[post("),
+            "{}: register routes as web::post() etc. so this test sees them",
+            path.display()
+        );
+    }
+    routes
+}
+
+/// No page route can be added that changes state without the CSRF check: every POST route in
+/// `src/web` is posted to by a signed-in browser without a token, with a wrong one, and with
+/// the right one from a foreign origin or `Origin: null`, and must refuse each with the CSRF
+/// page.
+async fn every_state_changing_page_route_refuses_a_post_without_token(backend: Backend) {
+    let routes = state_changing_routes();
+    // The scanner must see what we know is there, or this test would pass by seeing nothing.
+    for known in [
+        "\"/signup\"",
+        "\"/logout\"",
+        "\"/account/sessions/{id}/revoke\"",
+        "\"/account/apps/revoke\"",
+        "\"/login/code/verify\"",
+        "\"/authorize/consent\"",
+        "\"/account/methods/unlink\"",
+        "TOKEN_PATH",
+    ] {
+        assert!(
+            routes.iter().any(|(r, _)| r == known),
+            "{known} not found among {routes:?}"
+        );
+    }
+    let app = spawn_app(backend).await;
+    let b = signed_up(&app, "ada@example.com").await;
+    let token = b.csrf().await;
+    let mut checked = 0;
+    for (route, method) in &routes {
+        if CSRF_EXEMPT.iter().any(|(r, _)| r == route) {
+            continue;
+        }
+        let path = route
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("{route}: not a literal path; list it in CSRF_EXEMPT with the reason, or check it"));
+        // Path parameters get a harmless value; the check comes before anything uses them.
+        let path: String = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        let url = format!("{}{}", app.address, path);
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let attempts = [
+            ("without a token", None, None),
+            (
+                "with a wrong token",
+                Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                None,
+            ),
+            (
+                "from a foreign origin",
+                Some(token.as_str()),
+                Some("https://evil.example"),
+            ),
+            // Our own pages never cause it (Referrer-Policy: same-origin; the browser suite).
+            ("with Origin: null", Some(token.as_str()), Some("null")),
+        ];
+        for (how, sent, origin) in attempts {
+            let fields: Vec<(&str, &str)> = sent.map(|t| ("csrf_token", t)).into_iter().collect();
+            let mut req = b.client.request(method.clone(), &url).form(&fields);
+            if let Some(origin) = origin {
+                req = req.header("Origin", origin);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 403, "{method} {path} {how}");
+            assert!(
+                res.text().await.unwrap().contains("This form has expired"),
+                "{method} {path} {how}: not the CSRF page"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} routes checked");
+    // None of it signed the person out or changed anything they can see.
+    assert_eq!(b.get("/account").await.status(), 200);
+    let name: String = app
+        .query(|c| users::table.select(users::name).first(c))
+        .await;
+    assert_eq!(name, "Ada Lovelace");
 }
 
 async fn pages_carry_security_headers(backend: Backend) {

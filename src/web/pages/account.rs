@@ -4,21 +4,20 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::auth::CsrfOnly;
-use crate::db::models::{Account, CREDENTIAL_PROVIDER};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Locale, Msg};
 use crate::identity::ids::SessionId;
-use crate::identity::linking;
 use crate::identity::management::{self, FormError, PasswordChange};
 use crate::identity::profile::{self, ProfileUpdate, SettingsUpdate, LANGUAGES};
 use crate::identity::sessions::{self, describe_user_agent};
+use crate::identity::sign_in_methods::{self, MethodKind};
 use crate::identity::time_zone::{display_time, TimeZone};
 use crate::identity::FieldErrors;
-use crate::upstream::registry::{self, Button};
+use crate::upstream::registry::Button;
+use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::logout::notify_sessions_ended;
 use crate::web::viewer::{clear_session_cookie, SignedIn};
-use crate::web::{csrf, render, see_other, AppState};
+use crate::web::{render, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/account", web::get().to(profile_page))
@@ -145,7 +144,6 @@ pub async fn render_profile(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ProfileForm {
-    csrf_token: String,
     name: String,
     picture: String,
     bio: String,
@@ -157,9 +155,8 @@ async fn save_profile(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<ProfileForm>,
+    form: CsrfForm<ProfileForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     let update = ProfileUpdate {
         name: f.name.clone(),
@@ -278,7 +275,6 @@ async fn settings_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SettingsForm {
-    csrf_token: String,
     theme: String,
     language: String,
     notifications: Option<String>,
@@ -288,9 +284,8 @@ async fn save_settings(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<SettingsForm>,
+    form: CsrfForm<SettingsForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     let update = SettingsUpdate {
         theme: f.theme.clone(),
@@ -356,7 +351,6 @@ async fn password_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct PasswordForm {
-    csrf_token: String,
     current_password: String,
     new_password: String,
     confirm_password: String,
@@ -366,9 +360,8 @@ async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<PasswordForm>,
+    form: CsrfForm<PasswordForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     let change = PasswordChange {
         current_password: f.current_password,
@@ -482,12 +475,10 @@ async fn sessions_page(
 
 async fn revoke_session(
     state: web::Data<AppState>,
-    req: HttpRequest,
     me: SignedIn,
     id: web::Path<String>,
-    form: web::Form<CsrfOnly>,
+    _checked: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let id = SessionId::parse(&id).ok_or(AppError::NotFound)?;
     if !management::revoke_session(&state.db, &me.user.id, &id).await? {
         return Err(AppError::NotFound);
@@ -503,11 +494,9 @@ async fn revoke_session(
 
 async fn revoke_others(
     state: web::Data<AppState>,
-    req: HttpRequest,
     me: SignedIn,
-    form: web::Form<CsrfOnly>,
+    _checked: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let ended = management::revoke_other_sessions(&state.db, &me.user.id, &me.session_id()).await?;
     notify_sessions_ended(&state, ended).await?;
     Ok(see_other("/account/sessions?notice=revoked-others"))
@@ -545,54 +534,30 @@ async fn methods_page(
     me: SignedIn,
     query: web::Query<MethodsQuery>,
 ) -> AppResult<HttpResponse> {
-    let user_id = me.user.id.clone();
-    let (accounts, buttons, zone) = state
+    let user = me.user.clone();
+    let (found, zone) = state
         .db
         .run(move |conn| {
             Ok((
-                Account::for_user(conn, &user_id)?,
-                registry::buttons(conn)?,
-                profile::time_zone_of(conn, &user_id)?,
+                sign_in_methods::of_user(conn, &user)?,
+                profile::time_zone_of(conn, &user.id)?,
             ))
         })
         .await?;
-    let linked: Vec<&str> = accounts.iter().map(|a| a.provider_id.as_str()).collect();
-    let linkable = buttons
-        .iter()
-        .filter(|b| !linked.contains(&b.slug.as_str()))
-        .cloned()
-        .collect();
-    let name_of = |slug: &str| {
-        buttons
-            .iter()
-            .find(|b| b.slug == slug)
-            .map_or_else(|| slug.to_string(), |b| b.name.clone())
-    };
-    let methods = accounts
-        .iter()
-        .filter(|a| a.provider_id != CREDENTIAL_PROVIDER || a.password_hash.is_some())
-        .map(|a| {
-            let credential = a.provider_id == CREDENTIAL_PROVIDER;
-            MethodRow {
-                account_id: a.id.clone(),
-                label: if credential {
-                    MethodName::Ours(Msg::new("methods-password"))
-                } else {
-                    MethodName::Provider(name_of(&a.provider_id))
-                },
-                detail: if credential {
-                    me.user.email.clone()
-                } else {
-                    a.email.clone().unwrap_or_else(|| a.account_id.clone())
-                },
-                created_at: display_time(a.created_at, zone),
-                removable: !credential && !linking::is_last_method(&accounts, &a.id),
-            }
+    let methods = found
+        .methods
+        .into_iter()
+        .map(|m| MethodRow {
+            account_id: m.account_id,
+            label: match m.kind {
+                MethodKind::Password => MethodName::Ours(Msg::new("methods-password")),
+                MethodKind::Provider(name) => MethodName::Provider(name),
+            },
+            detail: m.detail,
+            created_at: display_time(m.created_at, zone),
+            removable: m.removable,
         })
         .collect();
-    let has_password = accounts
-        .iter()
-        .any(|a| a.provider_id == CREDENTIAL_PROVIDER && a.password_hash.is_some());
     let (notice, error) = match query.notice.as_deref() {
         Some("linked") => (Some(Msg::new("notice-method-linked")), None),
         Some("unlinked") => (Some(Msg::new("notice-method-unlinked")), None),
@@ -601,8 +566,8 @@ async fn methods_page(
     };
     let view = MethodsView {
         methods,
-        linkable,
-        has_password,
+        linkable: found.linkable,
+        has_password: found.has_password,
         notice,
         error,
     };
@@ -646,7 +611,6 @@ async fn delete_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct DeleteForm {
-    csrf_token: String,
     password: String,
     confirm: String,
 }
@@ -655,9 +619,8 @@ async fn delete_account(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<DeleteForm>,
+    form: CsrfForm<DeleteForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
     match management::delete_account(
         &state.db,

@@ -12,12 +12,13 @@ use crate::identity::credentials::{
 };
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
+use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::viewer::{
     add_session_cookies, browser_client, clear_session_cookie, client_info, Viewer,
 };
-use crate::web::{csrf, render, return_to, see_other, AppState};
+use crate::web::{render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
@@ -77,7 +78,6 @@ pub struct SignUpForm {
     name: String,
     email: String,
     password: String,
-    csrf_token: String,
     return_to: String,
 }
 
@@ -141,9 +141,8 @@ async fn signup_page(
 async fn signup(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<SignUpForm>,
+    form: CsrfForm<SignUpForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let form = form.into_inner();
     let request = SignUpRequest {
         name: form.name.clone(),
@@ -242,16 +241,14 @@ async fn login_page(
 pub struct LoginForm {
     email: String,
     password: String,
-    csrf_token: String,
     return_to: String,
 }
 
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<LoginForm>,
+    form: CsrfForm<LoginForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let form = form.into_inner();
     note_ui_locales_of(&state, &req, Some(&form.return_to));
     let outcome = credentials::sign_in(
@@ -320,18 +317,11 @@ async fn login(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfOnly {
-    pub csrf_token: String,
-}
-
 async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<CsrfOnly>,
+    _checked: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if let Some(token) = req
         .cookie(&state.settings.session.cookie_name)
         .map(|c| c.value().to_string())

@@ -2,23 +2,25 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Duration;
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
-use crate::db::models::User;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::identity::email::Email;
+use crate::identity::email_change::{self, ChangeEmail, ChangeRequest};
 use crate::identity::email_flows::{self, Links, Verified};
-use crate::identity::sessions::{self, AuthMethod};
-use crate::identity::verification::{self, CodeCheck, Purpose};
-use crate::identity::{now, rate_limit, FieldErrors};
+use crate::identity::mail_quota::{self, MailQuota};
+use crate::identity::password_reset::{self, NewPassword, ResetOutcome};
+use crate::identity::passwordless::{self, Proof};
+use crate::identity::sessions::IssuedSession;
+use crate::identity::verification::{self, Purpose};
+use crate::identity::{now, FieldErrors};
+use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::pages::auth::MessageView;
 use crate::web::viewer::{add_session_cookies, browser_client, client_info, SignedIn, Viewer};
-use crate::web::{csrf, render, return_to, see_other, AppState};
+use crate::web::{render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/verify-email", web::get().to(verify_page))
@@ -60,29 +62,20 @@ fn message(
     render(state, req, viewer, status, "message.html", &view)
 }
 
-/// One hit per key; false when any limit is exhausted (per address and per client IP).
+/// Counts one mail against the quota of the address and of this client.
 async fn allowed(
     state: &AppState,
     req: &HttpRequest,
-    action: &str,
+    action: &'static str,
     email: Option<&str>,
 ) -> AppResult<bool> {
-    let a = &state.settings.accounts;
-    let mut keys = Vec::new();
-    if let Some(e) = email {
-        keys.push((format!("{action}:email:{e}"), a.mail_per_address_per_hour));
-    }
-    if let Some(ip) = client_info(req).ip {
-        keys.push((format!("{action}:ip:{ip}"), a.mail_per_ip_per_hour));
-    }
+    let quota = MailQuota::from(&state.settings.accounts);
+    let (email, ip) = (email.map(str::to_string), client_info(req).ip);
     state
         .db
         .run(move |conn| {
-            let mut ok = true;
-            for (key, limit) in &keys {
-                ok &= rate_limit::hit(conn, key, *limit, Duration::hours(1), now())?;
-            }
-            Ok(ok)
+            let (email, ip) = (email.as_deref(), ip.as_deref());
+            Ok(mail_quota::allow(conn, &quota, action, email, ip, now())?)
         })
         .await
 }
@@ -152,7 +145,6 @@ async fn verify_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct TokenForm {
-    csrf_token: String,
     token: String,
     return_to: String,
 }
@@ -161,9 +153,8 @@ async fn verify(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<TokenForm>,
+    form: CsrfForm<TokenForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let (token, links) = (form.token.clone(), links(&state, &req));
     let outcome = state
         .db
@@ -234,7 +225,6 @@ async fn link_is_live(state: &AppState, token: &str, purpose: Purpose) -> AppRes
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct EmailForm {
-    csrf_token: String,
     email: String,
     return_to: String,
 }
@@ -243,9 +233,8 @@ struct EmailForm {
 async fn resend_public(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<EmailForm>,
+    form: CsrfForm<EmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let sent = "resend-sent";
     let Ok(email) = Email::parse(&form.email) else {
         return message(
@@ -285,19 +274,12 @@ async fn resend_public(
     )
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CsrfForm {
-    csrf_token: String,
-}
-
 async fn resend_own(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<CsrfForm>,
+    _checked: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !allowed(&state, &req, "verify", Some(&me.user.email)).await? {
         return too_many(&state, &req);
     }
@@ -313,7 +295,6 @@ async fn resend_own(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ChangeEmailForm {
-    csrf_token: String,
     new_email: String,
     current_password: String,
 }
@@ -322,56 +303,35 @@ async fn change_email(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<ChangeEmailForm>,
+    form: CsrfForm<ChangeEmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
-    let mut errors = FieldErrors::default();
-    let email = Email::parse(&form.new_email)
-        .map_err(|e| errors.add("new_email", e.message()))
-        .ok();
-    if crate::identity::management::has_password(&state.db, &me.user.id).await? {
-        let uid = me.user.id.clone();
-        let stored = state
-            .db
-            .run(move |conn| {
-                Ok(crate::db::models::Account::credential_for_user(conn, &uid)?
-                    .and_then(|a| a.password_hash))
-            })
-            .await?;
-        if state
-            .hasher
-            .verify(form.current_password.clone(), stored)
-            .await?
-            == crate::identity::password::Verdict::Mismatch
-        {
-            errors.add("current_password", "error-current-password-wrong");
-        }
-    }
-    if email.as_ref().is_some_and(|e| e.as_str() == me.user.email) {
-        errors.add("new_email", "error-email-same");
-    }
-    let Some(email) = email.filter(|_| errors.is_empty()) else {
-        return super::account::render_profile(
-            &state,
-            &req,
-            &me,
-            errors,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let form = form.into_inner();
+    let change = ChangeEmail {
+        new_email: form.new_email,
+        current_password: form.current_password,
     };
-    if !allowed(&state, &req, "verify", Some(email.as_str())).await? {
-        return too_many(&state, &req);
+    let quota = MailQuota::from(&state.settings.accounts);
+    let (links, ip) = (links(&state, &req), client_info(&req).ip);
+    let outcome =
+        email_change::request(&state.db, &state.hasher, links, quota, &me.user, change, ip).await?;
+    match outcome {
+        ChangeRequest::Sent => {
+            state.mail.wake();
+            Ok(see_other("/account?notice=change-sent"))
+        }
+        ChangeRequest::Invalid(errors) => {
+            super::account::render_profile(
+                &state,
+                &req,
+                &me,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        ChangeRequest::TooMany => too_many(&state, &req),
     }
-    let (links, user) = (links(&state, &req), me.user.clone());
-    // Whether a link went out (the address may be taken) is not told: that would reveal accounts.
-    state
-        .db
-        .run(move |conn| email_flows::request_change(conn, &links, &user, &email, now()))
-        .await?;
-    state.mail.wake();
-    Ok(see_other("/account?notice=change-sent"))
 }
 
 // ---- password reset ----
@@ -406,9 +366,8 @@ async fn forgot(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    form: web::Form<EmailForm>,
+    form: CsrfForm<EmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let view = ForgotView {
         notice: Some(Msg::new("forgot-sent")),
         form: ForgotEcho {
@@ -475,7 +434,6 @@ async fn reset_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ResetForm {
-    csrf_token: String,
     token: String,
     new_password: String,
     confirm_password: String,
@@ -484,49 +442,44 @@ struct ResetForm {
 async fn reset(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<ResetForm>,
+    form: CsrfForm<ResetForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let f = form.into_inner();
-    let mut errors = FieldErrors::default();
-    if let Err(e) = state.hasher.policy.check(&f.new_password) {
-        errors.add("new_password", e.message());
+    let token = f.token.clone();
+    let new = NewPassword {
+        token: f.token,
+        new_password: f.new_password,
+        confirm_password: f.confirm_password,
+    };
+    let outcome = password_reset::reset(&state.db, &state.hasher, links(&state, &req), new).await?;
+    if !matches!(outcome, ResetOutcome::Invalid(_)) {
+        state.mail.wake();
     }
-    if f.new_password != f.confirm_password {
-        errors.add("confirm_password", "error-passwords-differ");
-    }
-    if !errors.is_empty() {
-        let view = ResetView {
-            token: &f.token,
-            errors,
-            error: None,
-            password_min: state.hasher.policy.min_length,
-            password_max: state.hasher.policy.max_length,
-        };
-        return render(
-            &state,
-            &req,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "reset.html",
-            &view,
-        );
-    }
-    let hash = state.hasher.hash(f.new_password).await?;
-    let (links, token) = (links(&state, &req), f.token.clone());
-    let done = state
-        .db
-        .run(move |conn| email_flows::reset_password(conn, &links, &token, &hash, now()))
-        .await?;
-    state.mail.wake();
-    match done {
-        Some((_, ended)) => {
-            crate::web::oidc::logout::notify_sessions_ended(&state, ended).await?;
+    match outcome {
+        ResetOutcome::Done { ended_sessions } => {
+            crate::web::oidc::logout::notify_sessions_ended(&state, ended_sessions).await?;
             let mut res = see_other("/login?notice=reset");
             res.add_cookie(&crate::web::viewer::clear_session_cookie(&state))?;
             Ok(res)
         }
-        None => reset_link_expired(&state, &req),
+        ResetOutcome::Invalid(errors) => {
+            let view = ResetView {
+                token: &token,
+                errors,
+                error: None,
+                password_min: state.hasher.policy.min_length,
+                password_max: state.hasher.policy.max_length,
+            };
+            render(
+                &state,
+                &req,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "reset.html",
+                &view,
+            )
+        }
+        ResetOutcome::LinkDead => reset_link_expired(&state, &req),
     }
 }
 
@@ -549,9 +502,8 @@ const LINK_SENT: &str = "magic-sent";
 async fn magic_request(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<EmailForm>,
+    form: CsrfForm<EmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.magic_link {
         return Err(AppError::NotFound);
     }
@@ -628,21 +580,28 @@ async fn magic_page(
 async fn magic_confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<TokenForm>,
+    form: CsrfForm<TokenForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.magic_link {
         return Err(AppError::NotFound);
     }
+    let (policy, client, links) = (
+        state.session_policy,
+        browser_client(&state, &req),
+        links(&state, &req),
+    );
     let token = form.token.clone();
-    let user = state
+    let issued = state
         .db
-        .run(move |conn| email_flows::consume_magic_link(conn, &token, now()))
+        .run(move |conn| {
+            let proof = Proof::MagicLink { token: &token };
+            passwordless::sign_in(conn, &policy, &links, proof, &client, now())
+        })
         .await?;
-    let Some(user) = user else {
+    let Some(issued) = issued else {
         return magic_link_expired(&state, &req);
     };
-    start_session(&state, &req, user, AuthMethod::MagicLink, &form.return_to).await
+    finish_sign_in(&state, &req, issued, &form.return_to).await
 }
 
 fn magic_link_expired(state: &AppState, req: &HttpRequest) -> AppResult<HttpResponse> {
@@ -667,9 +626,8 @@ struct CodeView<'a> {
 async fn code_request(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<EmailForm>,
+    form: CsrfForm<EmailForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.email_code {
         return Err(AppError::NotFound);
     }
@@ -715,7 +673,6 @@ async fn code_request(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct CodeForm {
-    csrf_token: String,
     email: String,
     code: String,
     return_to: String,
@@ -724,9 +681,8 @@ struct CodeForm {
 async fn code_verify(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<CodeForm>,
+    form: CsrfForm<CodeForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     if !state.settings.accounts.email_code {
         return Err(AppError::NotFound);
     }
@@ -752,15 +708,25 @@ async fn code_verify(
         form.code.clone(),
         state.settings.accounts.code_max_attempts,
     );
-    let (check, user) = state
+    let (policy, client, links) = (
+        state.session_policy,
+        browser_client(&state, &req),
+        links(&state, &req),
+    );
+    let issued = state
         .db
-        .run(move |conn| email_flows::verify_code(conn, &e, &code, max, now()))
+        .run(move |conn| {
+            let proof = Proof::Code {
+                email: &e,
+                code: &code,
+                max_attempts: max,
+            };
+            passwordless::sign_in(conn, &policy, &links, proof, &client, now())
+        })
         .await?;
-    match (check, user) {
-        (CodeCheck::Valid, Some(user)) => {
-            start_session(&state, &req, user, AuthMethod::EmailCode, &form.return_to).await
-        }
-        _ => render(
+    match issued {
+        Some(issued) => finish_sign_in(&state, &req, issued, &form.return_to).await,
+        None => render(
             &state,
             &req,
             None,
@@ -775,35 +741,13 @@ async fn code_verify(
     }
 }
 
-/// Opens a session for a person who proved their address, replacing this browser's old one.
-async fn start_session(
+/// The browser's side of a sign-in by email: the session replaces this browser's old one.
+async fn finish_sign_in(
     state: &AppState,
     req: &HttpRequest,
-    user: User,
-    method: AuthMethod,
+    issued: IssuedSession,
     back: &str,
 ) -> AppResult<HttpResponse> {
-    let (policy, client, links) = (
-        state.session_policy,
-        browser_client(state, req),
-        links(state, req),
-    );
-    let issued = state
-        .db
-        .run(move |conn| {
-            conn.transaction::<_, AppError, _>(|conn| {
-                sessions::sign_in(
-                    conn,
-                    &policy,
-                    &links,
-                    &user,
-                    method.as_str(),
-                    &client,
-                    now(),
-                )
-            })
-        })
-        .await?;
     state.mail.wake();
     if let Some(old) = req
         .cookie(&state.settings.session.cookie_name)
