@@ -7,6 +7,10 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::Deserialize;
 
+use crate::oidc::clients::GrantType;
+use crate::oidc::keys::Alg;
+use crate::upstream::config::{ClaimMapping, Kind, LinkPolicy};
+
 /// The built-in defaults: the documented file itself, so docs and defaults cannot drift apart.
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
@@ -52,8 +56,7 @@ pub struct AccountSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MailSettings {
-    /// `log`, `file` or `smtp`.
-    pub transport: String,
+    pub transport: MailTransport,
     pub from: String,
     pub file_dir: PathBuf,
     pub poll_interval_secs: u64,
@@ -71,6 +74,17 @@ pub struct SmtpSettings {
     pub username: String,
     pub password: Secret,
     pub timeout_secs: u64,
+}
+
+/// How mail leaves (`mail.transport`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Logged, never sent: development only.
+    Log,
+    /// Each message written as an .eml file into `mail.file_dir`.
+    File,
+    Smtp,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -98,7 +112,7 @@ pub struct UpstreamSettings {
 #[serde(deny_unknown_fields)]
 pub struct StaticProvider {
     pub slug: String,
-    pub kind: String,
+    pub kind: Kind,
     #[serde(default)]
     pub name: Option<String>,
     pub client_id: String,
@@ -114,9 +128,9 @@ pub struct StaticProvider {
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(default)]
-    pub claims: Option<crate::upstream::config::ClaimMapping>,
+    pub claims: Option<ClaimMapping>,
     #[serde(default)]
-    pub link_policy: Option<String>,
+    pub link_policy: Option<LinkPolicy>,
     #[serde(default)]
     pub allowed_domains: Vec<String>,
     #[serde(default)]
@@ -165,7 +179,7 @@ pub struct StaticClient {
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default = "default_grant_types")]
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     #[serde(default)]
     pub auth_method: Option<String>,
     #[serde(default)]
@@ -175,17 +189,17 @@ pub struct StaticClient {
     #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
     #[serde(default = "default_alg")]
-    pub id_token_alg: String,
+    pub id_token_alg: Alg,
     #[serde(default)]
-    pub access_token_alg: Option<String>,
+    pub access_token_alg: Option<Alg>,
 }
 
-fn default_grant_types() -> Vec<String> {
-    vec!["authorization_code".into(), "refresh_token".into()]
+fn default_grant_types() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
 }
 
-fn default_alg() -> String {
-    "RS256".into()
+fn default_alg() -> Alg {
+    Alg::RS256
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod devices;
 pub mod email;
 pub mod email_flows;
+pub mod federation;
 pub mod ids;
 pub mod linking;
 pub mod management;

@@ -12,6 +12,24 @@ pub mod registry;
 
 use serde::{Deserialize, Serialize};
 
+/// What talking to upstream providers needs, shared by every request.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    /// Bounded timeout, no redirects (SSRF).
+    pub http: reqwest::Client,
+    /// How long a person may take at the provider between start and callback.
+    pub state_ttl: chrono::Duration,
+    /// This server's issuer: callback URLs are `{issuer}/auth/callback/{slug}`.
+    pub issuer: String,
+}
+
+impl UpstreamClient {
+    /// The redirect URI registered at the provider for `slug`.
+    pub fn redirect_uri(&self, slug: &str) -> String {
+        format!("{}/auth/callback/{slug}", self.issuer)
+    }
+}
+
 /// What every provider's answer becomes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpstreamProfile {

@@ -10,15 +10,9 @@ use openidconnect::{
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
 };
 
-use super::config::{ProviderConfig, GOOGLE_ISSUER};
+use super::config::{ProviderConfig, ProviderSpec};
 use super::connector::{Callback, Start};
 use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
-
-fn issuer(cfg: &ProviderConfig) -> String {
-    cfg.issuer
-        .clone()
-        .unwrap_or_else(|| GOOGLE_ISSUER.to_string())
-}
 
 async fn client(
     cfg: &ProviderConfig,
@@ -36,7 +30,7 @@ async fn client(
     UpstreamError,
 > {
     let name = cfg.display_name.clone();
-    let issuer = IssuerUrl::new(issuer(cfg))
+    let issuer = IssuerUrl::new(cfg.spec.issuer().unwrap_or_default().to_string())
         .map_err(|_| UpstreamError::Invalid(name.clone(), "bad issuer URL".into()))?;
     let meta = CoreProviderMetadata::discover_async(issuer, http)
         .await
@@ -73,7 +67,11 @@ pub async fn start(
     for s in &cfg.scopes {
         req = req.add_scope(Scope::new(s.clone()));
     }
-    if let Some(hd) = &cfg.hosted_domain {
+    if let ProviderSpec::Google {
+        hosted_domain: Some(hd),
+        ..
+    } = &cfg.spec
+    {
         // Google's account chooser hint; the domain is still checked on the ID token's email.
         req = req.add_extra_param("hd", hd.clone());
     }

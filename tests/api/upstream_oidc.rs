@@ -16,7 +16,8 @@ use portcullis::db::schema::{accounts, sessions, users};
 use portcullis::identity::credentials::{create_user, NewIdentity};
 use portcullis::identity::email::Email;
 use portcullis::identity::password::PasswordHasher;
-use portcullis::upstream::registry::{self, ProviderSpec};
+use portcullis::upstream::config::{LinkPolicy, ProviderSpec};
+use portcullis::upstream::registry::{self, NewProvider};
 use serde_json::{json, Value};
 use wiremock::ResponseTemplate;
 
@@ -74,15 +75,16 @@ const START: &str = "/auth/google/start";
 
 // ---- set-up ----
 
-fn google_spec(issuer: &str) -> ProviderSpec {
-    ProviderSpec {
-        slug: SLUG.into(),
-        kind: "google".into(),
-        client_id: fake_google::CLIENT_ID.into(),
-        client_secret: fake_google::CLIENT_SECRET.into(),
-        issuer: Some(issuer.into()),
-        ..Default::default()
-    }
+fn google_spec(issuer: &str) -> NewProvider {
+    NewProvider::new(
+        SLUG,
+        fake_google::CLIENT_ID,
+        fake_google::CLIENT_SECRET,
+        ProviderSpec::Google {
+            issuer: Some(issuer.into()),
+            hosted_domain: None,
+        },
+    )
 }
 
 /// The master key the app uses (generated into its data directory on first start).
@@ -92,7 +94,7 @@ fn master_key(app: &TestApp) -> MasterKey {
         .0
 }
 
-async fn add_provider(app: &TestApp, spec: ProviderSpec) {
+async fn add_provider(app: &TestApp, spec: NewProvider) {
     let mk = master_key(app);
     app.db
         .run(move |c| registry::add(c, &mk, &spec, portcullis::identity::now()))
@@ -112,7 +114,7 @@ async fn env(backend: Backend) -> Env {
 async fn env_with(
     backend: Backend,
     settings: impl FnOnce(&mut Settings),
-    provider: impl FnOnce(&mut ProviderSpec),
+    provider: impl FnOnce(&mut NewProvider),
 ) -> Env {
     let app = spawn_app_with(backend, settings).await;
     let google = FakeGoogle::start().await;
@@ -559,7 +561,7 @@ async fn unverified_google_email_is_not_linked_and_asks_to_sign_in_first(backend
 }
 
 async fn link_policy_never_does_not_link_even_when_both_emails_are_verified(backend: Backend) {
-    let env = env_with(backend, |_| {}, |p| p.link_policy = Some("never".into())).await;
+    let env = env_with(backend, |_| {}, |p| p.link_policy = LinkPolicy::Never).await;
     password_user(&env.app, "ada@example.com", true).await;
     assert_sign_in_first(&env, &person("g-ada", "ada@example.com")).await;
 }
@@ -1043,7 +1045,12 @@ async fn hosted_domain_admits_only_verified_addresses_at_that_domain(backend: Ba
     let env = env_with(
         backend,
         |_| {},
-        |p| p.hosted_domain = Some("example.com".into()),
+        |p| {
+            p.spec = ProviderSpec::Google {
+                issuer: p.spec.issuer().map(str::to_string),
+                hosted_domain: Some("example.com".into()),
+            }
+        },
     )
     .await;
     let auth = env.start(&env.app.browser(), START).await;

@@ -1,11 +1,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::json_list::JsonList;
 use crate::db::schema::identity_provider;
 use crate::db::DbConnection;
 
 /// An upstream provider as stored; `client_secret` is encrypted with the master key, and list
-/// fields are JSON arrays.
+/// fields are JSON arrays (an unreadable one fails the read: they restrict who may sign in).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, AsChangeset)]
 #[diesel(table_name = identity_provider, primary_key(slug), treat_none_as_null = true)]
 pub struct IdentityProviderRow {
@@ -22,9 +23,9 @@ pub struct IdentityProviderRow {
     pub claim_mapping: String,
     pub enabled: bool,
     pub link_policy: String,
-    pub allowed_domains: String,
+    pub allowed_domains: JsonList<String>,
     pub hosted_domain: Option<String>,
-    pub github_orgs: String,
+    pub github_orgs: JsonList<String>,
     pub keep_tokens: bool,
     pub managed_by: String,
     pub created_at: NaiveDateTime,
