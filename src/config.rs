@@ -105,6 +105,10 @@ pub struct UpstreamSettings {
     pub timeout_secs: u64,
     /// How long a person may take at the upstream provider.
     pub state_ttl_secs: i64,
+    /// How long a discovery document stays fresh when its provider sends no max-age.
+    pub discovery_ttl_secs: u64,
+    /// How long the last good discovery document is used while refreshing it fails.
+    pub discovery_stale_secs: u64,
 }
 
 /// An upstream provider declared in the configuration file.
@@ -405,6 +409,14 @@ fn describe(e: &figment::Error) -> String {
             let valid = expected.join(", ");
             format!("unknown key `{found}` (valid keys here: {valid})")
         }
+        figment::error::Kind::UnknownVariant(found, expected) => {
+            let allowed = expected
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("unknown value `{found}` (allowed values: {allowed})")
+        }
         kind => kind.to_string(),
     };
     let Some(md) = &e.metadata else {
@@ -541,6 +553,93 @@ mod tests {
             env_vars_for(&["listen".into()], env.into_iter()),
             ["PORTCULLIS_LISTEN"]
         );
+    }
+
+    fn load_with(extra: &str) -> Result<Settings, ConfigError> {
+        Settings::from_figment(Figment::from(Toml::string(DEFAULTS)).merge(Toml::string(extra)))
+    }
+
+    const PROVIDER: &str =
+        "[[providers]]\nslug = \"p\"\nclient_id = \"a\"\nclient_secret = \"b\"\n";
+    const CLIENT: &str =
+        "[[clients]]\nid = \"c\"\nname = \"C\"\nredirect_uris = [\"https://app/cb\"]\n";
+
+    /// The values config/default.toml and the README document are the values that parse.
+    #[test]
+    fn documented_enum_values_parse() {
+        for transport in ["log", "file", "smtp"] {
+            let s = load_with(&format!("[mail]\ntransport = \"{transport}\"\n")).unwrap();
+            assert_eq!(format!("{:?}", s.mail.transport).to_lowercase(), transport);
+        }
+        for kind in ["google", "github", "oidc", "oauth2"] {
+            for policy in ["verified_email", "never"] {
+                let s = load_with(&format!(
+                    "{PROVIDER}kind = \"{kind}\"\nlink_policy = \"{policy}\"\n"
+                ))
+                .unwrap();
+                assert_eq!(s.providers[0].kind.as_str(), kind);
+                assert_eq!(s.providers[0].link_policy.map(|p| p.as_str()), Some(policy));
+            }
+        }
+        let s = load_with(&format!(
+            "{CLIENT}grant_types = [\"authorization_code\", \"refresh_token\", \"client_credentials\"]\n\
+             id_token_alg = \"ES256\"\naccess_token_alg = \"EdDSA\"\n"
+        ))
+        .unwrap();
+        assert_eq!(s.clients[0].grant_types.len(), 3);
+        assert_eq!(s.clients[0].id_token_alg, Alg::ES256);
+        assert_eq!(s.clients[0].access_token_alg, Some(Alg::EdDSA));
+        let s = load_with(CLIENT).unwrap();
+        assert_eq!(
+            s.clients[0].grant_types,
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+        assert_eq!(s.clients[0].id_token_alg, Alg::RS256);
+    }
+
+    /// An unknown value is refused at load, naming the key and the values that are allowed.
+    #[test]
+    fn unknown_enum_values_name_the_key_and_the_allowed_values() {
+        let cases = [
+            (
+                "[mail]\ntransport = \"pigeon\"\n".to_string(),
+                "mail.transport",
+                "`log`, `file`, `smtp`",
+            ),
+            (
+                format!("{PROVIDER}kind = \"gogle\"\n"),
+                "providers.0.kind",
+                "`google`, `github`, `oidc`, `oauth2`",
+            ),
+            (
+                format!("{PROVIDER}kind = \"oidc\"\nlink_policy = \"always\"\n"),
+                "providers.0.link_policy",
+                "`verified_email`, `never`",
+            ),
+            (
+                format!("{CLIENT}grant_types = [\"implicit\"]\n"),
+                "clients.0.grant_types.0",
+                "`authorization_code`, `refresh_token`, `client_credentials`",
+            ),
+            (
+                format!("{CLIENT}id_token_alg = \"HS256\"\n"),
+                "clients.0.id_token_alg",
+                "`RS256`, `ES256`, `EdDSA`",
+            ),
+            (
+                format!("{CLIENT}access_token_alg = \"none\"\n"),
+                "clients.0.access_token_alg",
+                "`RS256`, `ES256`, `EdDSA`",
+            ),
+        ];
+        for (toml, key, allowed) in cases {
+            let err = load_with(&toml).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{key}: {err}");
+            assert!(
+                err.contains(&format!("(allowed values: {allowed})")),
+                "{key}: {err}"
+            );
+        }
     }
 
     #[test]

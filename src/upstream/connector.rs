@@ -31,7 +31,7 @@ pub async fn authorization_url(
     start: &Start,
 ) -> Result<String, UpstreamError> {
     match cfg.kind() {
-        Kind::Google | Kind::Oidc => oidc::start(cfg, &up.http, start).await,
+        Kind::Google | Kind::Oidc => oidc::start(cfg, up, start).await,
         Kind::Github => github::start(cfg, start),
         Kind::Oauth2 => oauth2_generic::start(cfg, start),
     }
@@ -45,7 +45,7 @@ pub async fn complete(
 ) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
     let http = &up.http;
     let (mut profile, tokens) = match cfg.kind() {
-        Kind::Google | Kind::Oidc => oidc::callback(cfg, http, cb).await?,
+        Kind::Google | Kind::Oidc => oidc::callback(cfg, up, cb).await?,
         Kind::Github => github::callback(cfg, http, cb).await?,
         Kind::Oauth2 => oauth2_generic::callback(cfg, http, cb).await?,
     };

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod connector;
+pub mod discovery;
 pub mod flow;
 pub mod github;
 pub mod oauth2_generic;
@@ -21,6 +22,8 @@ pub struct UpstreamClient {
     pub state_ttl: chrono::Duration,
     /// This server's issuer: callback URLs are `{issuer}/auth/callback/{slug}`.
     pub issuer: String,
+    /// OpenID Connect discovery documents, per provider.
+    pub discovery: std::sync::Arc<discovery::DiscoveryCache>,
 }
 
 impl UpstreamClient {

@@ -57,6 +57,11 @@ backend_tests!(
     // Restrictions.
     hosted_domain_admits_only_verified_addresses_at_that_domain,
     allowed_domains_admit_only_verified_addresses_at_those_domains,
+    unreadable_allowed_domains_refuse_sign_in_instead_of_admitting_everyone,
+    // Discovery documents, cached per provider.
+    a_second_sign_in_reuses_the_cached_discovery_document,
+    an_expired_discovery_document_is_fetched_again,
+    a_rotated_signing_key_refreshes_the_cached_keys,
     // Upstream tokens.
     keep_tokens_stores_the_upstream_tokens_encrypted,
     without_keep_tokens_no_upstream_tokens_are_stored,
@@ -1334,4 +1339,85 @@ async fn disabled_provider_has_no_button_and_no_sign_in(backend: Backend) {
         ada.post(&format!("/auth/{SLUG}/link"), &[]).await.status(),
         404
     );
+}
+
+// ---- restrictions that cannot be read ----
+
+/// A stored restriction that does not parse stops sign-in with this provider (fail closed);
+/// it never reads as "no restriction".
+async fn unreadable_allowed_domains_refuse_sign_in_instead_of_admitting_everyone(backend: Backend) {
+    let env = env(backend).await;
+    env.app
+        .query(|c| {
+            diesel::update(portcullis::db::schema::identity_provider::table)
+                .set(portcullis::db::schema::identity_provider::allowed_domains.eq("example.org"))
+                .execute(c)
+        })
+        .await;
+    let b = env.app.browser();
+    assert_eq!(b.get(START).await.status().as_u16(), 500);
+    assert_eq!(counts(&env.app).await, NOTHING);
+}
+
+// ---- discovery cache ----
+
+/// How many times Portcullis fetched the fake Google's discovery document and its JWKS.
+async fn discovery_fetches(google: &FakeGoogle) -> (usize, usize) {
+    let requests = google.server.received_requests().await.unwrap_or_default();
+    let count = |p: &str| requests.iter().filter(|r| r.url.path() == p).count();
+    (count("/.well-known/openid-configuration"), count("/jwks"))
+}
+
+async fn signs_in(env: &Env, p: &Person) {
+    let b = env.app.browser();
+    let res = env.sign_in(&b, p).await;
+    assert_eq!(res.status().as_u16(), 303, "{}", res.text().await.unwrap());
+    assert!(signed_in(&b).await);
+}
+
+async fn a_second_sign_in_reuses_the_cached_discovery_document(backend: Backend) {
+    let env = env(backend).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    assert_eq!(discovery_fetches(&env.google).await, (1, 1));
+    signs_in(&env, &person("g-2", "ada@example.com")).await;
+    assert_eq!(
+        discovery_fetches(&env.google).await,
+        (1, 1),
+        "start and callback of the second sign-in use the cached document"
+    );
+}
+
+async fn an_expired_discovery_document_is_fetched_again(backend: Backend) {
+    let env = env_with(backend, |s| s.upstream.discovery_ttl_secs = 1, |_| {}).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    assert_eq!(discovery_fetches(&env.google).await, (1, 1));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    assert_eq!(discovery_fetches(&env.google).await, (2, 2));
+}
+
+/// The issuer rotates its keys between two sign-ins: the ID token names a key the cached JWKS
+/// lacks, so the keys are fetched again at once and the sign-in succeeds.
+async fn a_rotated_signing_key_refreshes_the_cached_keys(backend: Backend) {
+    let env = env(backend).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+
+    let rotated = SigningKey::generate("fake-google-key-2");
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": [rotated.jwk] })))
+        .with_priority(1)
+        .mount(&env.google.server)
+        .await;
+    let b = env.app.browser();
+    let auth = env.start(&b, START).await;
+    assert_eq!(discovery_fetches(&env.google).await, (1, 1), "still fresh");
+    let p = person("g-1", "grace@example.com");
+    let id_token = rotated.sign(&env.google.claims(&auth, &p));
+    env.google
+        .answer_token(&auth, FakeGoogle::token_response(&id_token))
+        .await;
+    let res = env.callback(&b, &auth).await;
+    assert_eq!(res.status().as_u16(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(discovery_fetches(&env.google).await, (2, 2));
 }
