@@ -85,13 +85,12 @@ pub struct Button {
 }
 
 pub fn buttons(conn: &mut DbConnection) -> Result<Vec<Button>, AppError> {
-    Ok(IdentityProviderRow::list(conn)?
+    Ok(IdentityProviderRow::list_enabled_names(conn)?
         .into_iter()
-        .filter(|r| r.enabled)
-        .map(|r| Button {
-            kind: Kind::parse(&r.kind).map_or("oidc", Kind::as_str),
-            slug: r.slug,
-            name: r.display_name,
+        .map(|(slug, name, kind)| Button {
+            kind: Kind::parse(&kind).map_or("oidc", Kind::as_str),
+            slug,
+            name,
         })
         .collect())
 }

@@ -61,6 +61,7 @@ backend_tests!(
     // Discovery documents, cached per provider.
     a_second_sign_in_reuses_the_cached_discovery_document,
     an_expired_discovery_document_is_fetched_again,
+    a_failed_refresh_falls_back_to_the_last_good_document,
     a_rotated_signing_key_refreshes_the_cached_keys,
     // Upstream tokens.
     keep_tokens_stores_the_upstream_tokens_encrypted,
@@ -1357,6 +1358,8 @@ async fn unreadable_allowed_domains_refuse_sign_in_instead_of_admitting_everyone
     let b = env.app.browser();
     assert_eq!(b.get(START).await.status().as_u16(), 500);
     assert_eq!(counts(&env.app).await, NOTHING);
+    // Only this provider is out of use: the sign-in page still works.
+    assert_eq!(b.get("/login").await.status().as_u16(), 200);
 }
 
 // ---- discovery cache ----
@@ -1394,6 +1397,24 @@ async fn an_expired_discovery_document_is_fetched_again(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     signs_in(&env, &person("g-1", "grace@example.com")).await;
     assert_eq!(discovery_fetches(&env.google).await, (2, 2));
+}
+
+/// The provider's discovery fails after the document expired: the last good one stands in.
+async fn a_failed_refresh_falls_back_to_the_last_good_document(backend: Backend) {
+    let env = env_with(backend, |s| s.upstream.discovery_ttl_secs = 1, |_| {}).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/.well-known/openid-configuration",
+        ))
+        .respond_with(ResponseTemplate::new(503))
+        .with_priority(1)
+        .mount(&env.google.server)
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    let (discovery, _) = discovery_fetches(&env.google).await;
+    assert!(discovery >= 2, "a refresh was tried: {discovery}");
 }
 
 /// The issuer rotates its keys between two sign-ins: the ID token names a key the cached JWKS

@@ -60,6 +60,22 @@ impl IdentityProviderRow {
             .load(conn)
     }
 
+    /// Slug, display name and kind of the enabled providers, oldest first: what a sign-in button
+    /// needs, without reading the restriction lists (an unreadable one fails only its own use).
+    pub fn list_enabled_names(
+        conn: &mut DbConnection,
+    ) -> QueryResult<Vec<(String, String, String)>> {
+        identity_provider::table
+            .filter(identity_provider::enabled.eq(true))
+            .order(identity_provider::created_at.asc())
+            .select((
+                identity_provider::slug,
+                identity_provider::display_name,
+                identity_provider::kind,
+            ))
+            .load(conn)
+    }
+
     pub fn set_enabled(
         conn: &mut DbConnection,
         slug: &str,

@@ -110,6 +110,7 @@ async fn callback(
         locale: crate::web::locale::of(&req, None),
         links: state.links(&req),
     };
+    // Issue 11: the verified-email rule's input; the single rule replaces it at merge.
     let require_verified = state.settings.accounts.require_verified_email;
     let completion = federation::complete(
         federation(&state),
