@@ -7,6 +7,10 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::Deserialize;
 
+use crate::oidc::clients::GrantType;
+use crate::oidc::keys::Alg;
+use crate::upstream::config::{ClaimMapping, Kind, LinkPolicy};
+
 /// The built-in defaults: the documented file itself, so docs and defaults cannot drift apart.
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
@@ -52,8 +56,7 @@ pub struct AccountSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MailSettings {
-    /// `log`, `file` or `smtp`.
-    pub transport: String,
+    pub transport: MailTransport,
     pub from: String,
     pub file_dir: PathBuf,
     pub poll_interval_secs: u64,
@@ -71,6 +74,17 @@ pub struct SmtpSettings {
     pub username: String,
     pub password: Secret,
     pub timeout_secs: u64,
+}
+
+/// How mail leaves (`mail.transport`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Logged, never sent: development only.
+    Log,
+    /// Each message written as an .eml file into `mail.file_dir`.
+    File,
+    Smtp,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -91,6 +105,10 @@ pub struct UpstreamSettings {
     pub timeout_secs: u64,
     /// How long a person may take at the upstream provider.
     pub state_ttl_secs: i64,
+    /// How long a discovery document stays fresh when its provider sends no max-age.
+    pub discovery_ttl_secs: u64,
+    /// How long the last good discovery document is used while refreshing it fails.
+    pub discovery_stale_secs: u64,
 }
 
 /// An upstream provider declared in the configuration file.
@@ -98,7 +116,7 @@ pub struct UpstreamSettings {
 #[serde(deny_unknown_fields)]
 pub struct StaticProvider {
     pub slug: String,
-    pub kind: String,
+    pub kind: Kind,
     #[serde(default)]
     pub name: Option<String>,
     pub client_id: String,
@@ -114,9 +132,9 @@ pub struct StaticProvider {
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(default)]
-    pub claims: Option<crate::upstream::config::ClaimMapping>,
+    pub claims: Option<ClaimMapping>,
     #[serde(default)]
-    pub link_policy: Option<String>,
+    pub link_policy: Option<LinkPolicy>,
     #[serde(default)]
     pub allowed_domains: Vec<String>,
     #[serde(default)]
@@ -165,7 +183,7 @@ pub struct StaticClient {
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default = "default_grant_types")]
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     #[serde(default)]
     pub auth_method: Option<String>,
     #[serde(default)]
@@ -175,17 +193,17 @@ pub struct StaticClient {
     #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
     #[serde(default = "default_alg")]
-    pub id_token_alg: String,
+    pub id_token_alg: Alg,
     #[serde(default)]
-    pub access_token_alg: Option<String>,
+    pub access_token_alg: Option<Alg>,
 }
 
-fn default_grant_types() -> Vec<String> {
-    vec!["authorization_code".into(), "refresh_token".into()]
+fn default_grant_types() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
 }
 
-fn default_alg() -> String {
-    "RS256".into()
+fn default_alg() -> Alg {
+    Alg::RS256
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -391,6 +409,14 @@ fn describe(e: &figment::Error) -> String {
             let valid = expected.join(", ");
             format!("unknown key `{found}` (valid keys here: {valid})")
         }
+        figment::error::Kind::UnknownVariant(found, expected) => {
+            let allowed = expected
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("unknown value `{found}` (allowed values: {allowed})")
+        }
         kind => kind.to_string(),
     };
     let Some(md) = &e.metadata else {
@@ -527,6 +553,93 @@ mod tests {
             env_vars_for(&["listen".into()], env.into_iter()),
             ["PORTCULLIS_LISTEN"]
         );
+    }
+
+    fn load_with(extra: &str) -> Result<Settings, ConfigError> {
+        Settings::from_figment(Figment::from(Toml::string(DEFAULTS)).merge(Toml::string(extra)))
+    }
+
+    const PROVIDER: &str =
+        "[[providers]]\nslug = \"p\"\nclient_id = \"a\"\nclient_secret = \"b\"\n";
+    const CLIENT: &str =
+        "[[clients]]\nid = \"c\"\nname = \"C\"\nredirect_uris = [\"https://app/cb\"]\n";
+
+    /// The values config/default.toml and the README document are the values that parse.
+    #[test]
+    fn documented_enum_values_parse() {
+        for transport in ["log", "file", "smtp"] {
+            let s = load_with(&format!("[mail]\ntransport = \"{transport}\"\n")).unwrap();
+            assert_eq!(format!("{:?}", s.mail.transport).to_lowercase(), transport);
+        }
+        for kind in ["google", "github", "oidc", "oauth2"] {
+            for policy in ["verified_email", "never"] {
+                let s = load_with(&format!(
+                    "{PROVIDER}kind = \"{kind}\"\nlink_policy = \"{policy}\"\n"
+                ))
+                .unwrap();
+                assert_eq!(s.providers[0].kind.as_str(), kind);
+                assert_eq!(s.providers[0].link_policy.map(|p| p.as_str()), Some(policy));
+            }
+        }
+        let s = load_with(&format!(
+            "{CLIENT}grant_types = [\"authorization_code\", \"refresh_token\", \"client_credentials\"]\n\
+             id_token_alg = \"ES256\"\naccess_token_alg = \"EdDSA\"\n"
+        ))
+        .unwrap();
+        assert_eq!(s.clients[0].grant_types.len(), 3);
+        assert_eq!(s.clients[0].id_token_alg, Alg::ES256);
+        assert_eq!(s.clients[0].access_token_alg, Some(Alg::EdDSA));
+        let s = load_with(CLIENT).unwrap();
+        assert_eq!(
+            s.clients[0].grant_types,
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+        assert_eq!(s.clients[0].id_token_alg, Alg::RS256);
+    }
+
+    /// An unknown value is refused at load, naming the key and the values that are allowed.
+    #[test]
+    fn unknown_enum_values_name_the_key_and_the_allowed_values() {
+        let cases = [
+            (
+                "[mail]\ntransport = \"pigeon\"\n".to_string(),
+                "mail.transport",
+                "`log`, `file`, `smtp`",
+            ),
+            (
+                format!("{PROVIDER}kind = \"gogle\"\n"),
+                "providers.0.kind",
+                "`google`, `github`, `oidc`, `oauth2`",
+            ),
+            (
+                format!("{PROVIDER}kind = \"oidc\"\nlink_policy = \"always\"\n"),
+                "providers.0.link_policy",
+                "`verified_email`, `never`",
+            ),
+            (
+                format!("{CLIENT}grant_types = [\"implicit\"]\n"),
+                "clients.0.grant_types.0",
+                "`authorization_code`, `refresh_token`, `client_credentials`",
+            ),
+            (
+                format!("{CLIENT}id_token_alg = \"HS256\"\n"),
+                "clients.0.id_token_alg",
+                "`RS256`, `ES256`, `EdDSA`",
+            ),
+            (
+                format!("{CLIENT}access_token_alg = \"none\"\n"),
+                "clients.0.access_token_alg",
+                "`RS256`, `ES256`, `EdDSA`",
+            ),
+        ];
+        for (toml, key, allowed) in cases {
+            let err = load_with(&toml).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{key}: {err}");
+            assert!(
+                err.contains(&format!("(allowed values: {allowed})")),
+                "{key}: {err}"
+            );
+        }
     }
 
     #[test]

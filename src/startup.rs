@@ -22,7 +22,8 @@ use crate::oidc::clients;
 use crate::oidc::keys::{self, KeyStore};
 use crate::oidc::{Lifetimes, Provider};
 use crate::telemetry::{request_id_header, RequestSpan};
-use crate::upstream::registry;
+use crate::upstream::discovery::{CachePolicy, DiscoveryCache};
+use crate::upstream::{registry, UpstreamClient};
 use crate::web::templates::{self, Templates};
 use crate::web::{self as webmod, AppState};
 
@@ -108,7 +109,15 @@ impl Application {
             .user_agent("portcullis")
             .build()
             .map_err(|e| AppError::Internal(format!("http client: {e}")))?;
-        let upstream_ttl = chrono::Duration::seconds(settings.upstream.state_ttl_secs.max(60));
+        let upstream = UpstreamClient {
+            http: upstream_http,
+            state_ttl: chrono::Duration::seconds(settings.upstream.state_ttl_secs.max(60)),
+            issuer: settings.issuer().to_string(),
+            discovery: DiscoveryCache::new(CachePolicy {
+                default_ttl: Duration::from_secs(settings.upstream.discovery_ttl_secs.max(1)),
+                stale_for: Duration::from_secs(settings.upstream.discovery_stale_secs),
+            }),
+        };
         let transport = Transport::from_settings(&settings.mail)?;
         if matches!(transport, Transport::Log) {
             tracing::warn!(
@@ -165,8 +174,7 @@ impl Application {
             settings: Arc::new(settings),
             master_key,
             provider,
-            upstream_http,
-            upstream_ttl,
+            upstream,
             mail,
         });
         let server = HttpServer::new(move || {

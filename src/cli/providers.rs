@@ -9,8 +9,8 @@ use crate::db::models::IdentityProviderRow;
 use crate::db::Db;
 use crate::identity::now;
 use crate::startup::{master_key, open_database};
-use crate::upstream::config::ClaimMapping;
-use crate::upstream::registry::{self, ProviderSpec};
+use crate::upstream::config::{ClaimMapping, FlatSpec, Kind, LinkPolicy, ProviderSpec};
+use crate::upstream::registry::{self, NewProvider};
 
 // Parsed once per process: boxing the large variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -121,8 +121,8 @@ struct ProviderOut {
 
 fn provider_out(r: IdentityProviderRow) -> ProviderOut {
     ProviderOut {
-        allowed_domains: serde_json::from_str(&r.allowed_domains).unwrap_or_default(),
-        github_orgs: serde_json::from_str(&r.github_orgs).unwrap_or_default(),
+        allowed_domains: r.allowed_domains.into_inner(),
+        github_orgs: r.github_orgs.into_inner(),
         slug: r.slug,
         kind: r.kind,
         name: r.display_name,
@@ -156,30 +156,49 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
                     ))
                 }
             };
-            let claims = (a.kind == "oauth2").then(|| ClaimMapping {
+            let kind = Kind::parse(&a.kind).ok_or_else(|| {
+                CliError::Usage("kind: use google, github, oidc or oauth2".into())
+            })?;
+            let claims = (kind == Kind::Oauth2).then(|| ClaimMapping {
                 subject: a.subject_claim.clone(),
                 email: a.email_claim.clone(),
                 email_verified: a.email_verified_claim.clone(),
                 name: a.name_claim.clone(),
                 picture: a.picture_claim.clone(),
             });
-            let spec = ProviderSpec {
-                slug: slug.clone(),
-                kind: a.kind,
-                display_name: a.name.unwrap_or_default(),
-                client_id: a.client_id,
-                client_secret: secret,
+            let flat = FlatSpec {
                 issuer: a.issuer,
                 authorize_url: a.authorize_url,
                 token_url: a.token_url,
                 userinfo_url: a.userinfo_url,
-                scopes: a.scopes,
-                claims,
-                link_policy: a.link_policy,
-                allowed_domains: a.allowed_domains,
                 hosted_domain: a.hosted_domain,
                 github_orgs: a.github_orgs,
+                claims,
+            };
+            let (spec, ignored) = ProviderSpec::from_flat(kind, flat).map_err(CliError::Usage)?;
+            if !ignored.is_empty() {
+                eprintln!(
+                    "ignored for a {} provider: {}",
+                    kind.as_str(),
+                    ignored.join(", ")
+                );
+            }
+            let link_policy = match a.link_policy.as_deref() {
+                Some(p) => LinkPolicy::parse(p).ok_or_else(|| {
+                    CliError::Usage("link policy: use verified_email or never".into())
+                })?,
+                None => LinkPolicy::VerifiedEmail,
+            };
+            let spec = NewProvider {
+                slug: slug.clone(),
+                display_name: a.name.unwrap_or_default(),
+                client_id: a.client_id,
+                client_secret: secret,
+                scopes: a.scopes,
+                link_policy,
+                allowed_domains: a.allowed_domains,
                 keep_tokens: a.keep_tokens,
+                spec,
             };
             db.run(move |conn| registry::add(conn, &mk, &spec, now()))
                 .await

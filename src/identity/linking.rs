@@ -8,7 +8,6 @@
 //! - otherwise a new user is created.
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 
 use super::audit::{self, AuditKind};
 use super::credentials::{create_user, NewIdentity};
@@ -16,7 +15,7 @@ use super::email::Email;
 use super::ids::AccountId;
 use crate::crypto::MasterKey;
 use crate::db::models::{Account, NewAccount, User};
-use crate::db::{begin_write, is_unique_violation, DbConnection};
+use crate::db::{is_unique_violation, write_transaction, DbConnection};
 use crate::error::AppError;
 use crate::upstream::config::{LinkPolicy, ProviderConfig};
 use crate::upstream::{UpstreamProfile, UpstreamTokens};
@@ -130,8 +129,7 @@ fn resolve_once(
     link_to: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Result<Resolution, LinkRefusal>, AppError> {
-    conn.transaction::<_, AppError, _>(|conn| {
-        begin_write(conn)?;
+    write_transaction(conn, |conn| {
         if let Some(account) = Account::find_by_provider(conn, &cfg.slug, &profile.subject)? {
             if link_to.is_some_and(|u| u != account.user_id) {
                 return Ok(Err(LinkRefusal::LinkedElsewhere(cfg.display_name.clone())));
@@ -261,5 +259,43 @@ fn insert_account(
 pub fn is_last_method(accounts: &[Account], account_id: &str) -> bool {
     !accounts.iter().filter(|a| a.id != account_id).any(|a| {
         a.provider_id != crate::db::models::CREDENTIAL_PROVIDER || a.password_hash.is_some()
+    })
+}
+
+/// What unlinking did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlinked {
+    Removed,
+    /// Refused: it was the user's last way to sign in.
+    LastMethod,
+}
+
+/// Removes one of `user_id`'s sign-in methods, unless it is the last one left.
+/// `Err(NotFound)` when the account is not theirs.
+pub fn unlink(
+    conn: &mut DbConnection,
+    user_id: &str,
+    account_id: &str,
+    now: NaiveDateTime,
+) -> Result<Unlinked, AppError> {
+    write_transaction(conn, |conn| {
+        let accounts = Account::for_user(conn, user_id)?;
+        let target = accounts
+            .iter()
+            .find(|a| a.id == account_id)
+            .ok_or(AppError::NotFound)?;
+        if is_last_method(&accounts, &target.id) {
+            return Ok(Unlinked::LastMethod);
+        }
+        Account::delete_for_user(conn, user_id, &target.id)?;
+        audit::record(
+            conn,
+            AuditKind::AccountUnlinked,
+            Some(user_id),
+            None,
+            Some(&target.provider_id),
+            now,
+        )?;
+        Ok(Unlinked::Removed)
     })
 }

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod email;
 pub mod email_change;
 pub mod email_flows;
+pub mod federation;
 pub mod ids;
 pub mod linking;
 pub mod mail_quota;

@@ -8,7 +8,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use crate::config::{MailSettings, SmtpSecurity};
+use crate::config::{MailSettings, MailTransport, SmtpSecurity};
 use crate::db::models::OutboxMessage;
 use crate::error::AppError;
 
@@ -21,15 +21,15 @@ pub enum Transport {
 
 impl Transport {
     pub fn from_settings(s: &MailSettings) -> Result<Transport, AppError> {
-        match s.transport.as_str() {
-            "log" => Ok(Transport::Log),
-            "file" => {
+        match s.transport {
+            MailTransport::Log => Ok(Transport::Log),
+            MailTransport::File => {
                 // The files carry single-use sign-in links.
                 crate::files::create_private_dir(&s.file_dir)
                     .map_err(|e| AppError::Config(format!("mail.file_dir: {e}")))?;
                 Ok(Transport::File(s.file_dir.clone()))
             }
-            "smtp" => {
+            MailTransport::Smtp => {
                 let smtp = &s.smtp;
                 let host = smtp.host.clone();
                 let tls = || {
@@ -53,9 +53,6 @@ impl Transport {
                 }
                 Ok(Transport::Smtp(builder.build()))
             }
-            other => Err(AppError::Config(format!(
-                "mail.transport: {other:?} is not log, file or smtp"
-            ))),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::db::DbConnection;
 use crate::error::{AppError, ValidationError};
 use crate::identity::now;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
     AuthorizationCode,
@@ -91,14 +91,11 @@ pub struct Client {
 
 impl Client {
     pub fn from_row(row: OAuthClient) -> Result<Client, AppError> {
-        let list = |json: &str| -> Result<Vec<String>, AppError> {
-            serde_json::from_str(json)
-                .map_err(|_| AppError::Internal(format!("client {}: malformed list", row.id)))
-        };
         Ok(Client {
-            redirect_uris: list(&row.redirect_uris)?,
-            post_logout_redirect_uris: list(&row.post_logout_redirect_uris)?,
-            grant_types: list(&row.grant_types)?
+            redirect_uris: row.redirect_uris.into_inner(),
+            post_logout_redirect_uris: row.post_logout_redirect_uris.into_inner(),
+            grant_types: row
+                .grant_types
                 .iter()
                 .filter_map(|g| GrantType::parse(g))
                 .collect(),
@@ -310,16 +307,15 @@ fn build_row(
         ),
         None => None,
     };
-    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
     let grant_names: Vec<String> = grants.iter().map(|g| g.as_str().to_string()).collect();
     let now = now();
     Ok(OAuthClient {
         id,
         name: spec.name.trim().to_string(),
         secret_hash,
-        redirect_uris: json(&spec.redirect_uris),
-        post_logout_redirect_uris: json(&spec.post_logout_redirect_uris),
-        grant_types: json(&grant_names),
+        redirect_uris: spec.redirect_uris.clone().into(),
+        post_logout_redirect_uris: spec.post_logout_redirect_uris.clone().into(),
+        grant_types: grant_names.into(),
         auth_method: auth_method.as_str().into(),
         skip_consent: spec.skip_consent,
         always_issue_refresh: spec.always_issue_refresh,
@@ -388,13 +384,13 @@ pub fn sync_static(conn: &mut DbConnection, clients: &[StaticClient]) -> Result<
             redirect_uris: c.redirect_uris.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             public,
-            grant_types: c.grant_types.clone(),
+            grant_types: c.grant_types.iter().map(|g| g.as_str().into()).collect(),
             auth_method: c.auth_method.clone(),
             skip_consent: c.skip_consent,
             always_issue_refresh: c.always_issue_refresh,
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
-            id_token_alg: c.id_token_alg.clone(),
-            access_token_alg: c.access_token_alg.clone(),
+            id_token_alg: c.id_token_alg.as_str().into(),
+            access_token_alg: c.access_token_alg.map(|a| a.as_str().into()),
         };
         if c.id.is_empty() || c.id.len() > 255 || !c.id.chars().all(|ch| ch.is_ascii_graphic()) {
             return Err(AppError::Config(format!(

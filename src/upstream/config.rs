@@ -93,36 +93,224 @@ pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
 pub const GITHUB_WEB: &str = "https://github.com";
 pub const GITHUB_API: &str = "https://api.github.com";
 
+/// How to reach one provider: what its kind needs, and nothing it does not. Stored flat (the
+/// `identity_provider` columns, the config file's keys, the CLI's options) and parsed into this
+/// at the edge by [`ProviderSpec::from_flat`], so no field changes meaning with the kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderSpec {
+    /// OpenID Connect discovery at `issuer`, by default accounts.google.com; `hosted_domain`
+    /// limits sign-in to one Google Workspace domain.
+    Google {
+        issuer: Option<String>,
+        hosted_domain: Option<String>,
+    },
+    /// OAuth 2.0 at `web_base` (default github.com), the identity from the REST API at
+    /// `api_base` (default api.github.com); `orgs` limits sign-in to members.
+    Github {
+        web_base: Option<String>,
+        api_base: Option<String>,
+        orgs: Vec<String>,
+    },
+    /// Any OpenID Connect issuer, through discovery.
+    Oidc { issuer: String },
+    /// Any OAuth 2.0 provider: its endpoints, and where its userinfo JSON keeps each claim.
+    Oauth2 {
+        authorize_url: String,
+        token_url: String,
+        userinfo_url: String,
+        claims: ClaimMapping,
+    },
+}
+
+/// The kind-dependent settings as they are written: rows, `[[providers]]`, `provider add`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlatSpec {
+    pub issuer: Option<String>,
+    /// GitHub: the web base; OAuth2: the authorize URL.
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    /// GitHub: the API base; OAuth2: the userinfo URL.
+    pub userinfo_url: Option<String>,
+    pub hosted_domain: Option<String>,
+    pub github_orgs: Vec<String>,
+    pub claims: Option<ClaimMapping>,
+}
+
+impl ProviderSpec {
+    pub fn kind(&self) -> Kind {
+        match self {
+            ProviderSpec::Google { .. } => Kind::Google,
+            ProviderSpec::Github { .. } => Kind::Github,
+            ProviderSpec::Oidc { .. } => Kind::Oidc,
+            ProviderSpec::Oauth2 { .. } => Kind::Oauth2,
+        }
+    }
+
+    /// Reads the settings `kind` uses. What it needs and lacks is an error; what means nothing
+    /// for it is left out (and named in `ignored`, for a warning: config files that carried
+    /// such keys kept working before this type existed, and still do).
+    pub fn from_flat(kind: Kind, f: FlatSpec) -> Result<(ProviderSpec, Vec<&'static str>), String> {
+        let mut ignored = Vec::new();
+        let mut unused = |what: &'static str, set: bool| {
+            if set {
+                ignored.push(what);
+            }
+        };
+        let spec = match kind {
+            Kind::Google => {
+                unused("authorize_url", f.authorize_url.is_some());
+                unused("token_url", f.token_url.is_some());
+                unused("userinfo_url", f.userinfo_url.is_some());
+                unused("github_orgs", !f.github_orgs.is_empty());
+                unused("claims", f.claims.is_some());
+                ProviderSpec::Google {
+                    issuer: f.issuer,
+                    hosted_domain: f.hosted_domain,
+                }
+            }
+            Kind::Github => {
+                unused("issuer", f.issuer.is_some());
+                unused("token_url", f.token_url.is_some());
+                unused("hosted_domain", f.hosted_domain.is_some());
+                unused("claims", f.claims.is_some());
+                ProviderSpec::Github {
+                    web_base: f.authorize_url,
+                    api_base: f.userinfo_url,
+                    orgs: f.github_orgs,
+                }
+            }
+            Kind::Oidc => {
+                unused("authorize_url", f.authorize_url.is_some());
+                unused("token_url", f.token_url.is_some());
+                unused("userinfo_url", f.userinfo_url.is_some());
+                unused("hosted_domain", f.hosted_domain.is_some());
+                unused("github_orgs", !f.github_orgs.is_empty());
+                unused("claims", f.claims.is_some());
+                ProviderSpec::Oidc {
+                    issuer: f.issuer.ok_or("an oidc provider needs --issuer")?,
+                }
+            }
+            Kind::Oauth2 => {
+                unused("issuer", f.issuer.is_some());
+                unused("hosted_domain", f.hosted_domain.is_some());
+                unused("github_orgs", !f.github_orgs.is_empty());
+                let (Some(authorize_url), Some(token_url), Some(userinfo_url)) =
+                    (f.authorize_url, f.token_url, f.userinfo_url)
+                else {
+                    return Err(
+                        "an oauth2 provider needs --authorize-url, --token-url and --userinfo-url"
+                            .into(),
+                    );
+                };
+                ProviderSpec::Oauth2 {
+                    authorize_url,
+                    token_url,
+                    userinfo_url,
+                    claims: f.claims.unwrap_or_default(),
+                }
+            }
+        };
+        Ok((spec, ignored))
+    }
+
+    /// The flat form, for storage.
+    pub fn to_flat(&self) -> FlatSpec {
+        match self.clone() {
+            ProviderSpec::Google {
+                issuer,
+                hosted_domain,
+            } => FlatSpec {
+                issuer,
+                hosted_domain,
+                ..FlatSpec::default()
+            },
+            ProviderSpec::Github {
+                web_base,
+                api_base,
+                orgs,
+            } => FlatSpec {
+                authorize_url: web_base,
+                userinfo_url: api_base,
+                github_orgs: orgs,
+                ..FlatSpec::default()
+            },
+            ProviderSpec::Oidc { issuer } => FlatSpec {
+                issuer: Some(issuer),
+                ..FlatSpec::default()
+            },
+            ProviderSpec::Oauth2 {
+                authorize_url,
+                token_url,
+                userinfo_url,
+                claims,
+            } => FlatSpec {
+                authorize_url: Some(authorize_url),
+                token_url: Some(token_url),
+                userinfo_url: Some(userinfo_url),
+                claims: Some(claims),
+                ..FlatSpec::default()
+            },
+        }
+    }
+
+    /// Every URL the spec holds, named as the admin wrote it, for checking.
+    pub fn urls(&self) -> Vec<(&'static str, &str)> {
+        let mut urls = Vec::new();
+        match self {
+            ProviderSpec::Google { issuer, .. } => {
+                urls.extend(issuer.as_deref().map(|u| ("issuer", u)))
+            }
+            ProviderSpec::Github {
+                web_base, api_base, ..
+            } => {
+                urls.extend(web_base.as_deref().map(|u| ("authorize URL", u)));
+                urls.extend(api_base.as_deref().map(|u| ("userinfo URL", u)));
+            }
+            ProviderSpec::Oidc { issuer } => urls.push(("issuer", issuer)),
+            ProviderSpec::Oauth2 {
+                authorize_url,
+                token_url,
+                userinfo_url,
+                ..
+            } => {
+                urls.push(("authorize URL", authorize_url));
+                urls.push(("token URL", token_url));
+                urls.push(("userinfo URL", userinfo_url));
+            }
+        }
+        urls
+    }
+
+    /// The OpenID issuer to discover, for the kinds that use discovery.
+    pub fn issuer(&self) -> Option<&str> {
+        match self {
+            ProviderSpec::Google { issuer, .. } => Some(issuer.as_deref().unwrap_or(GOOGLE_ISSUER)),
+            ProviderSpec::Oidc { issuer } => Some(issuer),
+            _ => None,
+        }
+    }
+}
+
 /// A configured provider, secret decrypted, ready for a connector.
 #[derive(Clone)]
 pub struct ProviderConfig {
     pub slug: String,
-    pub kind: Kind,
     pub display_name: String,
     pub client_id: String,
     pub client_secret: String,
-    /// Google and OIDC: the issuer (discovery). Google defaults to accounts.google.com.
-    pub issuer: Option<String>,
-    /// GitHub: web base (authorize and token); OAuth2: the authorize URL.
-    pub authorize_url: Option<String>,
-    pub token_url: Option<String>,
-    /// GitHub: API base; OAuth2: the userinfo URL.
-    pub userinfo_url: Option<String>,
     pub scopes: Vec<String>,
-    pub claims: ClaimMapping,
     pub enabled: bool,
     pub link_policy: LinkPolicy,
     pub allowed_domains: Vec<String>,
-    pub hosted_domain: Option<String>,
-    pub github_orgs: Vec<String>,
     pub keep_tokens: bool,
+    pub spec: ProviderSpec,
 }
 
 impl std::fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderConfig")
             .field("slug", &self.slug)
-            .field("kind", &self.kind)
+            .field("spec", &self.spec)
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
             .finish_non_exhaustive()
@@ -130,6 +318,10 @@ impl std::fmt::Debug for ProviderConfig {
 }
 
 impl ProviderConfig {
+    pub fn kind(&self) -> Kind {
+        self.spec.kind()
+    }
+
     /// The restrictions admins asked for, checked on the normalised profile: every one set must
     /// hold, and domain checks need a verified address.
     pub fn check_restrictions(
@@ -148,7 +340,11 @@ impl ProviderConfig {
                 to: super::Restriction::Domains(domains),
             })
         };
-        if let Some(hd) = &self.hosted_domain {
+        if let ProviderSpec::Google {
+            hosted_domain: Some(hd),
+            ..
+        } = &self.spec
+        {
             if domain.as_deref() != Some(hd.to_ascii_lowercase().as_str()) {
                 return refuse(hd.clone());
             }

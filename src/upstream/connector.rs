@@ -2,7 +2,9 @@
 //! callback (the normalised profile).
 
 use super::config::{Kind, ProviderConfig};
-use super::{github, oauth2_generic, oidc, UpstreamError, UpstreamProfile, UpstreamTokens};
+use super::{
+    github, oauth2_generic, oidc, UpstreamClient, UpstreamError, UpstreamProfile, UpstreamTokens,
+};
 
 /// What the start of a sign-in needs: fresh secrets made by `flow`.
 #[derive(Debug, Clone)]
@@ -25,11 +27,11 @@ pub struct Callback {
 /// Builds the URL to send the browser to.
 pub async fn authorization_url(
     cfg: &ProviderConfig,
-    http: &reqwest::Client,
+    up: &UpstreamClient,
     start: &Start,
 ) -> Result<String, UpstreamError> {
-    match cfg.kind {
-        Kind::Google | Kind::Oidc => oidc::start(cfg, http, start).await,
+    match cfg.kind() {
+        Kind::Google | Kind::Oidc => oidc::start(cfg, up, start).await,
         Kind::Github => github::start(cfg, start),
         Kind::Oauth2 => oauth2_generic::start(cfg, start),
     }
@@ -38,11 +40,12 @@ pub async fn authorization_url(
 /// Exchanges the code and returns who signed in.
 pub async fn complete(
     cfg: &ProviderConfig,
-    http: &reqwest::Client,
+    up: &UpstreamClient,
     cb: &Callback,
 ) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
-    let (mut profile, tokens) = match cfg.kind {
-        Kind::Google | Kind::Oidc => oidc::callback(cfg, http, cb).await?,
+    let http = &up.http;
+    let (mut profile, tokens) = match cfg.kind() {
+        Kind::Google | Kind::Oidc => oidc::callback(cfg, up, cb).await?,
         Kind::Github => github::callback(cfg, http, cb).await?,
         Kind::Oauth2 => oauth2_generic::callback(cfg, http, cb).await?,
     };

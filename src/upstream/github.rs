@@ -3,25 +3,44 @@
 
 use serde::Deserialize;
 
-use super::config::{ProviderConfig, GITHUB_API, GITHUB_WEB};
+use super::config::{ProviderConfig, ProviderSpec, GITHUB_API, GITHUB_WEB};
 use super::connector::{Callback, Start};
 use super::oauth2_generic::{self, Endpoints};
 use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
 
-fn web_base(cfg: &ProviderConfig) -> String {
-    cfg.authorize_url
-        .clone()
-        .unwrap_or_else(|| GITHUB_WEB.into())
-        .trim_end_matches('/')
-        .to_string()
+/// The GitHub parts of the spec: web base, API base, organisations (empty: anyone).
+fn github(cfg: &ProviderConfig) -> (&str, &str, &[String]) {
+    match &cfg.spec {
+        ProviderSpec::Github {
+            web_base,
+            api_base,
+            orgs,
+        } => (
+            web_base
+                .as_deref()
+                .unwrap_or(GITHUB_WEB)
+                .trim_end_matches('/'),
+            api_base
+                .as_deref()
+                .unwrap_or(GITHUB_API)
+                .trim_end_matches('/'),
+            orgs,
+        ),
+        // Only GitHub providers reach this module; the defaults keep it total.
+        _ => (GITHUB_WEB, GITHUB_API, &[]),
+    }
 }
 
-fn api_base(cfg: &ProviderConfig) -> String {
-    cfg.userinfo_url
-        .clone()
-        .unwrap_or_else(|| GITHUB_API.into())
-        .trim_end_matches('/')
-        .to_string()
+fn web_base(cfg: &ProviderConfig) -> &str {
+    github(cfg).0
+}
+
+fn api_base(cfg: &ProviderConfig) -> &str {
+    github(cfg).1
+}
+
+fn orgs(cfg: &ProviderConfig) -> &[String] {
+    github(cfg).2
 }
 
 fn endpoints(cfg: &ProviderConfig) -> Endpoints {
@@ -38,7 +57,7 @@ pub fn scopes(cfg: &ProviderConfig) -> Vec<String> {
     } else {
         cfg.scopes.clone()
     };
-    if !cfg.github_orgs.is_empty() && !s.iter().any(|x| x == "read:org") {
+    if !orgs(cfg).is_empty() && !s.iter().any(|x| x == "read:org") {
         s.push("read:org".into());
     }
     s
@@ -108,16 +127,16 @@ pub async fn callback(
         .into_iter()
         .find(|e| e.primary && e.verified)
         .ok_or_else(|| UpstreamError::NoEmail(name.clone()))?;
-    if !cfg.github_orgs.is_empty() {
-        let orgs: Vec<GithubOrg> = api_get(http, cfg, "/user/orgs", &access).await?;
-        if !orgs.iter().any(|o| {
-            cfg.github_orgs
-                .iter()
-                .any(|w| w.eq_ignore_ascii_case(&o.login))
-        }) {
+    let wanted = orgs(cfg);
+    if !wanted.is_empty() {
+        let member_of: Vec<GithubOrg> = api_get(http, cfg, "/user/orgs", &access).await?;
+        if !member_of
+            .iter()
+            .any(|o| wanted.iter().any(|w| w.eq_ignore_ascii_case(&o.login)))
+        {
             return Err(UpstreamError::Restricted {
                 provider: name.clone(),
-                to: super::Restriction::Orgs(cfg.github_orgs.join(", ")),
+                to: super::Restriction::Orgs(wanted.join(", ")),
             });
         }
     }

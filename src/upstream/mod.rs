@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod connector;
+pub mod discovery;
 pub mod flow;
 pub mod github;
 pub mod oauth2_generic;
@@ -11,6 +12,26 @@ pub mod oidc;
 pub mod registry;
 
 use serde::{Deserialize, Serialize};
+
+/// What talking to upstream providers needs, shared by every request.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    /// Bounded timeout, no redirects (SSRF).
+    pub http: reqwest::Client,
+    /// How long a person may take at the provider between start and callback.
+    pub state_ttl: chrono::Duration,
+    /// This server's issuer: callback URLs are `{issuer}/auth/callback/{slug}`.
+    pub issuer: String,
+    /// OpenID Connect discovery documents, per provider.
+    pub discovery: std::sync::Arc<discovery::DiscoveryCache>,
+}
+
+impl UpstreamClient {
+    /// The redirect URI registered at the provider for `slug`.
+    pub fn redirect_uri(&self, slug: &str) -> String {
+        format!("{}/auth/callback/{slug}", self.issuer)
+    }
+}
 
 /// What every provider's answer becomes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use oauth2::{
 };
 use serde_json::Value;
 
-use super::config::{ClaimMapping, ProviderConfig};
+use super::config::{ClaimMapping, ProviderConfig, ProviderSpec};
 use super::connector::{Callback, Start};
 use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
 
@@ -94,20 +94,31 @@ pub(super) async fn exchange(
     })
 }
 
-fn endpoints(cfg: &ProviderConfig) -> Result<Endpoints, UpstreamError> {
-    let missing = |what: &str| {
-        UpstreamError::Invalid(
+/// The OAuth 2.0 parts of the spec: endpoints, userinfo URL, claim mapping.
+fn oauth2(cfg: &ProviderConfig) -> Result<(Endpoints, &str, &ClaimMapping), UpstreamError> {
+    match &cfg.spec {
+        ProviderSpec::Oauth2 {
+            authorize_url,
+            token_url,
+            userinfo_url,
+            claims,
+        } => Ok((
+            Endpoints {
+                authorize: authorize_url.clone(),
+                token: token_url.clone(),
+            },
+            userinfo_url,
+            claims,
+        )),
+        _ => Err(UpstreamError::Invalid(
             cfg.display_name.clone(),
-            format!("no {what} URL configured"),
-        )
-    };
-    Ok(Endpoints {
-        authorize: cfg
-            .authorize_url
-            .clone()
-            .ok_or_else(|| missing("authorize"))?,
-        token: cfg.token_url.clone().ok_or_else(|| missing("token"))?,
-    })
+            "not an OAuth 2.0 provider".into(),
+        )),
+    }
+}
+
+fn endpoints(cfg: &ProviderConfig) -> Result<Endpoints, UpstreamError> {
+    Ok(oauth2(cfg)?.0)
 }
 
 pub fn start(cfg: &ProviderConfig, start: &Start) -> Result<String, UpstreamError> {
@@ -151,11 +162,8 @@ pub async fn callback(
     cb: &Callback,
 ) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
     let name = cfg.display_name.clone();
-    let tokens = exchange(cfg, &endpoints(cfg)?, http, cb).await?;
-    let url = cfg
-        .userinfo_url
-        .clone()
-        .ok_or_else(|| UpstreamError::Invalid(name.clone(), "no userinfo URL configured".into()))?;
+    let (endpoints, url, claims) = oauth2(cfg)?;
+    let tokens = exchange(cfg, &endpoints, http, cb).await?;
     let res = http
         .get(url)
         .bearer_auth(tokens.access_token.as_deref().unwrap_or_default())
@@ -173,7 +181,7 @@ pub async fn callback(
         .json()
         .await
         .map_err(|e| UpstreamError::Invalid(name.clone(), e.to_string()))?;
-    let profile = map_profile(&json, &cfg.claims)
+    let profile = map_profile(&json, claims)
         .ok_or_else(|| UpstreamError::Invalid(name.clone(), "no subject in userinfo".into()))?;
     Ok((profile, tokens))
 }

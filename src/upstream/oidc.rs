@@ -1,44 +1,42 @@
-//! Google and any OpenID Connect issuer, through the `openidconnect` crate: discovery, code
-//! exchange with PKCE, and full ID token validation (JWKS signature, issuer, audience, expiry,
-//! nonce).
+//! Google and any OpenID Connect issuer, through the `openidconnect` crate: discovery (cached,
+//! see `discovery`), code exchange with PKCE, and full ID token validation (JWKS signature,
+//! issuer, audience, expiry, nonce).
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
 };
 
-use super::config::{ProviderConfig, GOOGLE_ISSUER};
+use super::config::{ProviderConfig, ProviderSpec};
 use super::connector::{Callback, Start};
-use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
+use super::discovery::Refresh;
+use super::{UpstreamClient, UpstreamError, UpstreamProfile, UpstreamTokens};
 
-fn issuer(cfg: &ProviderConfig) -> String {
-    cfg.issuer
-        .clone()
-        .unwrap_or_else(|| GOOGLE_ISSUER.to_string())
-}
+type OidcClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
 
 async fn client(
     cfg: &ProviderConfig,
-    http: &openidconnect::reqwest::Client,
+    up: &UpstreamClient,
     redirect_uri: &str,
-) -> Result<
-    CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    >,
-    UpstreamError,
-> {
+    refresh: Refresh,
+) -> Result<OidcClient, UpstreamError> {
     let name = cfg.display_name.clone();
-    let issuer = IssuerUrl::new(issuer(cfg))
+    let issuer = IssuerUrl::new(cfg.spec.issuer().unwrap_or_default().to_string())
         .map_err(|_| UpstreamError::Invalid(name.clone(), "bad issuer URL".into()))?;
-    let meta = CoreProviderMetadata::discover_async(issuer, http)
+    let meta = up
+        .discovery
+        .metadata(&cfg.slug, &issuer, &up.http, refresh)
         .await
         .map_err(|e| {
             tracing::warn!(provider = %cfg.slug, error = %e, "upstream discovery failed");
@@ -56,10 +54,10 @@ async fn client(
 
 pub async fn start(
     cfg: &ProviderConfig,
-    http: &openidconnect::reqwest::Client,
+    up: &UpstreamClient,
     start: &Start,
 ) -> Result<String, UpstreamError> {
-    let client = client(cfg, http, &start.redirect_uri).await?;
+    let client = client(cfg, up, &start.redirect_uri, Refresh::IfExpired).await?;
     let (state, nonce) = (start.state.clone(), start.nonce.clone());
     let mut req = client
         .authorize_url(
@@ -73,7 +71,11 @@ pub async fn start(
     for s in &cfg.scopes {
         req = req.add_scope(Scope::new(s.clone()));
     }
-    if let Some(hd) = &cfg.hosted_domain {
+    if let ProviderSpec::Google {
+        hosted_domain: Some(hd),
+        ..
+    } = &cfg.spec
+    {
         // Google's account chooser hint; the domain is still checked on the ID token's email.
         req = req.add_extra_param("hd", hd.clone());
     }
@@ -82,11 +84,12 @@ pub async fn start(
 
 pub async fn callback(
     cfg: &ProviderConfig,
-    http: &openidconnect::reqwest::Client,
+    up: &UpstreamClient,
     cb: &Callback,
 ) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
+    let http = &up.http;
     let name = cfg.display_name.clone();
-    let client = client(cfg, http, &cb.redirect_uri).await?;
+    let mut client = client(cfg, up, &cb.redirect_uri, Refresh::IfExpired).await?;
     let token = client
         .exchange_code(AuthorizationCode::new(cb.code.clone()))
         .map_err(|_| UpstreamError::Invalid(name.clone(), "no token endpoint".into()))?
@@ -103,9 +106,23 @@ pub async fn callback(
     let id_token = token
         .id_token()
         .ok_or_else(|| UpstreamError::Invalid(name.clone(), "no ID token".into()))?;
-    let claims = id_token
-        .claims(&client.id_token_verifier(), &Nonce::new(cb.nonce.clone()))
-        .map_err(|e| UpstreamError::Invalid(name.clone(), e.to_string()))?;
+    let nonce = Nonce::new(cb.nonce.clone());
+    let verify = |client: &OidcClient| -> Result<CoreIdTokenClaims, ClaimsVerificationError> {
+        id_token
+            .claims(&client.id_token_verifier(), &nonce)
+            .cloned()
+    };
+    let claims = match verify(&client) {
+        // Signed with a key the cached JWKS lacks: the issuer rotated its keys since.
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => {
+            client = self::client(cfg, up, &cb.redirect_uri, Refresh::Now).await?;
+            verify(&client)
+        }
+        other => other,
+    }
+    .map_err(|e| UpstreamError::Invalid(name.clone(), e.to_string()))?;
     let mut profile = UpstreamProfile {
         subject: claims.subject().to_string(),
         email: claims.email().map(|e| e.to_string()),

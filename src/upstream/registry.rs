@@ -4,23 +4,17 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::config::{ClaimMapping, Kind, LinkPolicy, ProviderConfig};
+use super::config::{ClaimMapping, FlatSpec, Kind, LinkPolicy, ProviderConfig, ProviderSpec};
 use crate::config::StaticProvider;
 use crate::crypto::MasterKey;
 use crate::db::models::IdentityProviderRow;
 use crate::db::DbConnection;
 use crate::error::{AppError, ValidationError};
 
-fn list_json(v: &[String]) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
-}
-
-fn parse_list(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
-}
-
-/// Decrypts and parses a stored provider.
+/// Decrypts and parses a stored provider. A row that does not parse fails (closed): a provider
+/// whose restrictions cannot be read must not sign anyone in.
 pub fn to_config(row: &IdentityProviderRow, mk: &MasterKey) -> Result<ProviderConfig, AppError> {
+    let broken = |what: &str| AppError::Internal(format!("provider {}: {what}", row.slug));
     let secret = mk
         .decrypt(&row.client_secret)
         .ok()
@@ -31,30 +25,42 @@ pub fn to_config(row: &IdentityProviderRow, mk: &MasterKey) -> Result<ProviderCo
                 row.slug
             ))
         })?;
-    Ok(ProviderConfig {
-        slug: row.slug.clone(),
-        kind: Kind::parse(&row.kind)
-            .ok_or_else(|| AppError::Internal(format!("provider {}: unknown kind", row.slug)))?,
-        display_name: row.display_name.clone(),
-        client_id: row.client_id.clone(),
-        client_secret: secret,
+    let kind = Kind::parse(&row.kind).ok_or_else(|| broken("unknown kind"))?;
+    let claims = match kind {
+        Kind::Oauth2 => Some(
+            serde_json::from_str::<ClaimMapping>(&row.claim_mapping)
+                .map_err(|_| broken("unreadable claim mapping"))?,
+        ),
+        // Rows of the other kinds carry a default mapping that means nothing for them.
+        _ => None,
+    };
+    let flat = FlatSpec {
         issuer: row.issuer.clone(),
         authorize_url: row.authorize_url.clone(),
         token_url: row.token_url.clone(),
         userinfo_url: row.userinfo_url.clone(),
+        hosted_domain: row.hosted_domain.clone(),
+        github_orgs: row.github_orgs.to_vec(),
+        claims,
+    };
+    let (spec, _) = ProviderSpec::from_flat(kind, flat).map_err(|e| broken(&e))?;
+    Ok(ProviderConfig {
+        slug: row.slug.clone(),
+        display_name: row.display_name.clone(),
+        client_id: row.client_id.clone(),
+        client_secret: secret,
         scopes: row
             .scopes
             .split(' ')
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
-        claims: serde_json::from_str(&row.claim_mapping).unwrap_or_default(),
         enabled: row.enabled,
-        link_policy: LinkPolicy::parse(&row.link_policy).unwrap_or(LinkPolicy::VerifiedEmail),
-        allowed_domains: parse_list(&row.allowed_domains),
-        hosted_domain: row.hosted_domain.clone(),
-        github_orgs: parse_list(&row.github_orgs),
+        link_policy: LinkPolicy::parse(&row.link_policy)
+            .ok_or_else(|| broken("unknown link policy"))?,
+        allowed_domains: row.allowed_domains.to_vec(),
         keep_tokens: row.keep_tokens,
+        spec,
     })
 }
 
@@ -79,90 +85,86 @@ pub struct Button {
 }
 
 pub fn buttons(conn: &mut DbConnection) -> Result<Vec<Button>, AppError> {
-    Ok(IdentityProviderRow::list(conn)?
+    Ok(IdentityProviderRow::list_enabled_names(conn)?
         .into_iter()
-        .filter(|r| r.enabled)
-        .map(|r| Button {
-            kind: Kind::parse(&r.kind).map_or("oidc", Kind::as_str),
-            slug: r.slug,
-            name: r.display_name,
+        .map(|(slug, name, kind)| Button {
+            kind: Kind::parse(&kind).map_or("oidc", Kind::as_str),
+            slug,
+            name,
         })
         .collect())
 }
 
-/// What an admin gives to add a provider.
-#[derive(Debug, Clone, Default)]
-pub struct ProviderSpec {
+/// What an admin gives to add a provider (CLI, config file), parsed.
+#[derive(Debug, Clone)]
+pub struct NewProvider {
     pub slug: String,
-    pub kind: String,
+    /// Empty: "Google", "GitHub", or the slug.
     pub display_name: String,
     pub client_id: String,
     pub client_secret: String,
-    pub issuer: Option<String>,
-    pub authorize_url: Option<String>,
-    pub token_url: Option<String>,
-    pub userinfo_url: Option<String>,
+    /// Empty: the usual scopes of the kind.
     pub scopes: Vec<String>,
-    pub claims: Option<ClaimMapping>,
-    pub link_policy: Option<String>,
+    pub link_policy: LinkPolicy,
     pub allowed_domains: Vec<String>,
-    pub hosted_domain: Option<String>,
-    pub github_orgs: Vec<String>,
     pub keep_tokens: bool,
+    pub spec: ProviderSpec,
 }
 
-fn check_url(what: &str, v: &Option<String>) -> Result<(), String> {
-    if let Some(u) = v {
-        let parsed = url::Url::parse(u).map_err(|_| format!("{what}: not a URL"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!("{what}: must be http(s)"));
+impl NewProvider {
+    /// A provider with the defaults for everything but its identity and spec.
+    pub fn new(
+        slug: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        spec: ProviderSpec,
+    ) -> NewProvider {
+        NewProvider {
+            slug: slug.into(),
+            display_name: String::new(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            scopes: Vec::new(),
+            link_policy: LinkPolicy::VerifiedEmail,
+            allowed_domains: Vec::new(),
+            keep_tokens: false,
+            spec,
         }
+    }
+}
+
+fn check_url(what: &str, u: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(u).map_err(|_| format!("{what}: not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{what}: must be http(s)"));
     }
     Ok(())
 }
 
-/// Checks a spec and builds the row (secret encrypted).
+/// Checks a new provider and builds the row (secret encrypted).
 pub fn build_row(
-    spec: &ProviderSpec,
+    new: &NewProvider,
     mk: &MasterKey,
     managed_by: &str,
     now: NaiveDateTime,
 ) -> Result<IdentityProviderRow, String> {
-    let kind = Kind::parse(&spec.kind).ok_or("kind: use google, github, oidc or oauth2")?;
-    let slug_ok = !spec.slug.is_empty()
-        && spec.slug.len() <= 40
-        && spec
+    let kind = new.spec.kind();
+    let slug_ok = !new.slug.is_empty()
+        && new.slug.len() <= 40
+        && new
             .slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !slug_ok || spec.slug == crate::db::models::CREDENTIAL_PROVIDER {
+    if !slug_ok || new.slug == crate::db::models::CREDENTIAL_PROVIDER {
         return Err("slug: 1-40 lowercase letters, digits or '-', not 'credential'".into());
     }
-    if spec.client_id.is_empty() || spec.client_secret.is_empty() {
+    if new.client_id.is_empty() || new.client_secret.is_empty() {
         return Err("client id and client secret are required".into());
     }
-    match kind {
-        Kind::Oidc if spec.issuer.is_none() => return Err("an oidc provider needs --issuer".into()),
-        Kind::Oauth2
-            if spec.authorize_url.is_none()
-                || spec.token_url.is_none()
-                || spec.userinfo_url.is_none() =>
-        {
-            return Err(
-                "an oauth2 provider needs --authorize-url, --token-url and --userinfo-url".into(),
-            );
-        }
-        _ => {}
+    for (what, url) in new.spec.urls() {
+        check_url(what, url)?;
     }
-    check_url("issuer", &spec.issuer)?;
-    check_url("authorize URL", &spec.authorize_url)?;
-    check_url("token URL", &spec.token_url)?;
-    check_url("userinfo URL", &spec.userinfo_url)?;
-    let link_policy = match &spec.link_policy {
-        Some(p) => LinkPolicy::parse(p).ok_or("link policy: use verified_email or never")?,
-        None => LinkPolicy::VerifiedEmail,
-    };
-    let scopes = if spec.scopes.is_empty() {
+    let scopes = if new.scopes.is_empty() {
         match kind {
             Kind::Google | Kind::Oidc => {
                 vec!["openid".to_string(), "email".into(), "profile".into()]
@@ -171,49 +173,84 @@ pub fn build_row(
             Kind::Oauth2 => Vec::new(),
         }
     } else {
-        spec.scopes.clone()
+        new.scopes.clone()
     };
-    let name = if spec.display_name.trim().is_empty() {
+    let name = if new.display_name.trim().is_empty() {
         match kind {
             Kind::Google => "Google".to_string(),
             Kind::Github => "GitHub".to_string(),
-            _ => spec.slug.clone(),
+            _ => new.slug.clone(),
         }
     } else {
-        spec.display_name.trim().to_string()
+        new.display_name.trim().to_string()
     };
+    let flat = new.spec.to_flat();
     Ok(IdentityProviderRow {
-        slug: spec.slug.clone(),
+        slug: new.slug.clone(),
         kind: kind.as_str().into(),
         display_name: name,
-        client_id: spec.client_id.clone(),
-        client_secret: mk.encrypt(spec.client_secret.as_bytes()),
-        issuer: spec.issuer.clone(),
-        authorize_url: spec.authorize_url.clone(),
-        token_url: spec.token_url.clone(),
-        userinfo_url: spec.userinfo_url.clone(),
+        client_id: new.client_id.clone(),
+        client_secret: mk.encrypt(new.client_secret.as_bytes()),
+        issuer: flat.issuer,
+        authorize_url: flat.authorize_url,
+        token_url: flat.token_url,
+        userinfo_url: flat.userinfo_url,
         scopes: scopes.join(" "),
-        claim_mapping: serde_json::to_string(&spec.claims.clone().unwrap_or_default())
-            .unwrap_or_else(|_| "{}".into()),
+        claim_mapping: serde_json::to_string(&flat.claims.unwrap_or_default())
+            .map_err(|e| format!("claims: {e}"))?,
         enabled: true,
-        link_policy: link_policy.as_str().into(),
-        allowed_domains: list_json(&spec.allowed_domains),
-        hosted_domain: spec.hosted_domain.clone(),
-        github_orgs: list_json(&spec.github_orgs),
-        keep_tokens: spec.keep_tokens,
+        link_policy: new.link_policy.as_str().into(),
+        allowed_domains: new.allowed_domains.clone().into(),
+        hosted_domain: flat.hosted_domain,
+        github_orgs: flat.github_orgs.into(),
+        keep_tokens: new.keep_tokens,
         managed_by: managed_by.into(),
         created_at: now,
         updated_at: now,
     })
 }
 
+/// A `[[providers]]` entry of the config file, parsed. Keys that mean nothing for its kind are
+/// logged and left out.
+pub fn from_static(p: &StaticProvider) -> Result<NewProvider, String> {
+    let flat = FlatSpec {
+        issuer: p.issuer.clone(),
+        authorize_url: p.authorize_url.clone(),
+        token_url: p.token_url.clone(),
+        userinfo_url: p.userinfo_url.clone(),
+        hosted_domain: p.hosted_domain.clone(),
+        github_orgs: p.github_orgs.clone(),
+        claims: p.claims.clone(),
+    };
+    let (spec, ignored) = ProviderSpec::from_flat(p.kind, flat)?;
+    if !ignored.is_empty() {
+        tracing::warn!(
+            provider = %p.slug,
+            kind = p.kind.as_str(),
+            keys = %ignored.join(", "),
+            "providers: these keys mean nothing for this kind and are ignored"
+        );
+    }
+    Ok(NewProvider {
+        slug: p.slug.clone(),
+        display_name: p.name.clone().unwrap_or_default(),
+        client_id: p.client_id.clone(),
+        client_secret: p.client_secret.expose().to_string(),
+        scopes: p.scopes.clone(),
+        link_policy: p.link_policy.unwrap_or(LinkPolicy::VerifiedEmail),
+        allowed_domains: p.allowed_domains.clone(),
+        keep_tokens: p.keep_tokens,
+        spec,
+    })
+}
+
 pub fn add(
     conn: &mut DbConnection,
     mk: &MasterKey,
-    spec: &ProviderSpec,
+    new: &NewProvider,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let row = build_row(spec, mk, "cli", now).map_err(ValidationError::ProviderSpec)?;
+    let row = build_row(new, mk, "cli", now).map_err(ValidationError::ProviderSpec)?;
     if IdentityProviderRow::find(conn, &row.slug)?.is_some() {
         return Err(ValidationError::ProviderExists(row.slug).into());
     }
@@ -230,25 +267,9 @@ pub fn sync_static(
 ) -> Result<(), AppError> {
     let mut seen = Vec::new();
     for p in providers {
-        let spec = ProviderSpec {
-            slug: p.slug.clone(),
-            kind: p.kind.clone(),
-            display_name: p.name.clone().unwrap_or_default(),
-            client_id: p.client_id.clone(),
-            client_secret: p.client_secret.expose().to_string(),
-            issuer: p.issuer.clone(),
-            authorize_url: p.authorize_url.clone(),
-            token_url: p.token_url.clone(),
-            userinfo_url: p.userinfo_url.clone(),
-            scopes: p.scopes.clone(),
-            claims: p.claims.clone(),
-            link_policy: p.link_policy.clone(),
-            allowed_domains: p.allowed_domains.clone(),
-            hosted_domain: p.hosted_domain.clone(),
-            github_orgs: p.github_orgs.clone(),
-            keep_tokens: p.keep_tokens,
-        };
-        let mut row = build_row(&spec, mk, "config", now)
+        let new =
+            from_static(p).map_err(|e| AppError::Config(format!("providers.{}: {e}", p.slug)))?;
+        let mut row = build_row(&new, mk, "config", now)
             .map_err(|e| AppError::Config(format!("providers.{}: {e}", p.slug)))?;
         row.enabled = p.enabled;
         match IdentityProviderRow::find(conn, &p.slug)? {

@@ -35,9 +35,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub master_key: MasterKey,
     pub provider: Arc<crate::oidc::Provider>,
-    /// For calls to upstream providers: bounded timeout, no redirects (SSRF).
-    pub upstream_http: reqwest::Client,
-    pub upstream_ttl: chrono::Duration,
+    /// For calls to upstream providers.
+    pub upstream: crate::upstream::UpstreamClient,
     pub mail: crate::mail::worker::MailWorker,
 }
 

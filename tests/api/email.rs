@@ -60,7 +60,7 @@ const NEW_PASSWORD: &str = "a brand new passphrase";
 // ---- helpers ----
 
 fn smtp_to(s: &mut Settings, port: u16) {
-    s.mail.transport = "smtp".into();
+    s.mail.transport = portcullis::config::MailTransport::Smtp;
     s.mail.smtp.host = "127.0.0.1".into();
     s.mail.smtp.port = port;
     s.mail.smtp.security = SmtpSecurity::None;

@@ -173,7 +173,7 @@ pub fn test_settings(db: &TestDb) -> Settings {
     // Keys are re-read on demand in tests (rotation tests trigger it explicitly).
     s.keys.refresh_interval_secs = 3600;
     // Mail goes to .eml files in the test's data directory, quickly.
-    s.mail.transport = "file".into();
+    s.mail.transport = portcullis::config::MailTransport::File;
     s.mail.file_dir = db.data_dir.path().join("mail");
     s.mail.poll_interval_secs = 1;
     s.mail.retry_base_secs = 1;

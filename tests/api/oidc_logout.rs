@@ -1497,12 +1497,15 @@ fn static_client(name: &str) -> portcullis::config::StaticClient {
         secret: Some(portcullis::config::Secret::new(STATIC_SECRET)),
         redirect_uris: vec![rp::REDIRECT.into()],
         post_logout_redirect_uris: vec![BYE.into()],
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        grant_types: vec![
+            portcullis::oidc::clients::GrantType::AuthorizationCode,
+            portcullis::oidc::clients::GrantType::RefreshToken,
+        ],
         auth_method: None,
         skip_consent: false,
         always_issue_refresh: false,
         backchannel_logout_uri: None,
-        id_token_alg: "RS256".into(),
+        id_token_alg: portcullis::oidc::keys::Alg::RS256,
         access_token_alg: None,
     }
 }

@@ -14,8 +14,8 @@ use portcullis::config::{Secret, StaticProvider};
 use portcullis::crypto::MasterKey;
 use portcullis::db::models::{Account, IdentityProviderRow, User, CREDENTIAL_PROVIDER};
 use portcullis::db::schema::{identity_provider, sessions, users};
-use portcullis::upstream::config::ClaimMapping;
-use portcullis::upstream::registry::{self, ProviderSpec};
+use portcullis::upstream::config::{ClaimMapping, Kind, ProviderSpec};
+use portcullis::upstream::registry::{self, NewProvider};
 use serde_json::{json, Value};
 use sha2::Digest;
 use url::Url;
@@ -52,7 +52,7 @@ fn master_key(app: &TestApp) -> MasterKey {
 }
 
 /// Registers a provider in the app's database, as the CLI does.
-async fn add_provider(app: &TestApp, spec: ProviderSpec) {
+async fn add_provider(app: &TestApp, spec: NewProvider) {
     let mk = master_key(app);
     app.db
         .run(move |c| registry::add(c, &mk, &spec, portcullis::identity::now()))
@@ -60,16 +60,24 @@ async fn add_provider(app: &TestApp, spec: ProviderSpec) {
         .expect("provider added");
 }
 
-pub(crate) fn github_spec(mock: &MockServer) -> ProviderSpec {
-    ProviderSpec {
-        slug: "github".into(),
-        kind: "github".into(),
+pub(crate) fn github_spec(mock: &MockServer) -> NewProvider {
+    github_at(mock.uri(), Vec::new())
+}
+
+/// A GitHub provider whose web and API bases are both `base`.
+fn github_at(base: String, orgs: Vec<String>) -> NewProvider {
+    NewProvider {
         display_name: "GitHub".into(),
-        client_id: GH_CLIENT.into(),
-        client_secret: GH_SECRET.into(),
-        authorize_url: Some(mock.uri()),
-        userinfo_url: Some(mock.uri()),
-        ..Default::default()
+        ..NewProvider::new(
+            "github",
+            GH_CLIENT,
+            GH_SECRET,
+            ProviderSpec::Github {
+                web_base: Some(base.clone()),
+                api_base: Some(base),
+                orgs,
+            },
+        )
     }
 }
 
@@ -83,18 +91,20 @@ fn claim_mapping() -> ClaimMapping {
     }
 }
 
-fn oauth2_spec(mock: &MockServer, slug: &str, name: &str) -> ProviderSpec {
-    ProviderSpec {
-        slug: slug.into(),
-        kind: "oauth2".into(),
+fn oauth2_spec(mock: &MockServer, slug: &str, name: &str) -> NewProvider {
+    NewProvider {
         display_name: name.into(),
-        client_id: "gen-client".into(),
-        client_secret: "gen-secret".into(),
-        authorize_url: Some(format!("{}/oauth/authorize", mock.uri())),
-        token_url: Some(format!("{}/oauth/token", mock.uri())),
-        userinfo_url: Some(format!("{}/api/me", mock.uri())),
-        claims: Some(claim_mapping()),
-        ..Default::default()
+        ..NewProvider::new(
+            slug,
+            "gen-client",
+            "gen-secret",
+            ProviderSpec::Oauth2 {
+                authorize_url: format!("{}/oauth/authorize", mock.uri()),
+                token_url: format!("{}/oauth/token", mock.uri()),
+                userinfo_url: format!("{}/api/me", mock.uri()),
+                claims: claim_mapping(),
+            },
+        )
     }
 }
 
@@ -465,9 +475,7 @@ async fn github_without_a_verified_primary_email_is_refused_and_writes_nothing(b
 async fn github_org_restriction_admits_members_only(backend: Backend) {
     let mock = MockServer::start().await;
     let app = spawn_app(backend).await;
-    let mut spec = github_spec(&mock);
-    spec.github_orgs = vec!["acme".into()];
-    add_provider(&app, spec).await;
+    add_provider(&app, github_at(mock.uri(), vec!["acme".into()])).await;
 
     // Not a member.
     mount_github(&mock, octo_emails()).await;
@@ -576,11 +584,11 @@ async fn github_failures_are_clear_pages_never_500(backend: Backend) {
     assert!(html.contains("Sign-in did not complete"), "{html}");
 
     // The token endpoint cannot be reached at all.
-    let mut down = github_spec(&mock);
-    down.slug = "github-down".into();
-    down.display_name = "GitHub Down".into();
-    down.authorize_url = Some("http://127.0.0.1:1".into());
-    down.userinfo_url = Some("http://127.0.0.1:1".into());
+    let down = NewProvider {
+        slug: "github-down".into(),
+        display_name: "GitHub Down".into(),
+        ..github_at("http://127.0.0.1:1".into(), Vec::new())
+    };
     add_provider(&app, down).await;
     let b = app.browser();
     let (url, res) = sign_in_with(&b, "github-down", "abc").await;
@@ -1372,7 +1380,7 @@ async fn provider_cli_errors_are_clear_and_exit_non_zero(backend: Backend) {
 fn static_hub(mock: &MockServer, name: &str, enabled: bool) -> StaticProvider {
     StaticProvider {
         slug: "hub".into(),
-        kind: "github".into(),
+        kind: Kind::Github,
         name: Some(name.into()),
         client_id: "cfg-client".into(),
         client_secret: Secret::new("cfg-secret-Lp09"),
@@ -1565,15 +1573,17 @@ impl Drop for PeerOp {
 
 impl PeerOp {
     /// The peer as a generic OIDC provider of Portcullis (slug `peer`, its `idp` client).
-    pub(crate) fn provider(&self) -> ProviderSpec {
-        ProviderSpec {
-            slug: "peer".into(),
-            kind: "oidc".into(),
+    pub(crate) fn provider(&self) -> NewProvider {
+        NewProvider {
             display_name: "Reference OP".into(),
-            client_id: "idp".into(),
-            client_secret: "idp-secret".into(),
-            issuer: Some(self.issuer.clone()),
-            ..Default::default()
+            ..NewProvider::new(
+                "peer",
+                "idp",
+                "idp-secret",
+                ProviderSpec::Oidc {
+                    issuer: self.issuer.clone(),
+                },
+            )
         }
     }
 

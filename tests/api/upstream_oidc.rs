@@ -16,7 +16,8 @@ use portcullis::db::schema::{accounts, sessions, users};
 use portcullis::identity::credentials::{create_user, NewIdentity};
 use portcullis::identity::email::Email;
 use portcullis::identity::password::PasswordHasher;
-use portcullis::upstream::registry::{self, ProviderSpec};
+use portcullis::upstream::config::{LinkPolicy, ProviderSpec};
+use portcullis::upstream::registry::{self, NewProvider};
 use serde_json::{json, Value};
 use wiremock::ResponseTemplate;
 
@@ -56,6 +57,12 @@ backend_tests!(
     // Restrictions.
     hosted_domain_admits_only_verified_addresses_at_that_domain,
     allowed_domains_admit_only_verified_addresses_at_those_domains,
+    unreadable_allowed_domains_refuse_sign_in_instead_of_admitting_everyone,
+    // Discovery documents, cached per provider.
+    a_second_sign_in_reuses_the_cached_discovery_document,
+    an_expired_discovery_document_is_fetched_again,
+    a_failed_refresh_falls_back_to_the_last_good_document,
+    a_rotated_signing_key_refreshes_the_cached_keys,
     // Upstream tokens.
     keep_tokens_stores_the_upstream_tokens_encrypted,
     without_keep_tokens_no_upstream_tokens_are_stored,
@@ -74,15 +81,16 @@ const START: &str = "/auth/google/start";
 
 // ---- set-up ----
 
-fn google_spec(issuer: &str) -> ProviderSpec {
-    ProviderSpec {
-        slug: SLUG.into(),
-        kind: "google".into(),
-        client_id: fake_google::CLIENT_ID.into(),
-        client_secret: fake_google::CLIENT_SECRET.into(),
-        issuer: Some(issuer.into()),
-        ..Default::default()
-    }
+fn google_spec(issuer: &str) -> NewProvider {
+    NewProvider::new(
+        SLUG,
+        fake_google::CLIENT_ID,
+        fake_google::CLIENT_SECRET,
+        ProviderSpec::Google {
+            issuer: Some(issuer.into()),
+            hosted_domain: None,
+        },
+    )
 }
 
 /// The master key the app uses (generated into its data directory on first start).
@@ -92,7 +100,7 @@ fn master_key(app: &TestApp) -> MasterKey {
         .0
 }
 
-async fn add_provider(app: &TestApp, spec: ProviderSpec) {
+async fn add_provider(app: &TestApp, spec: NewProvider) {
     let mk = master_key(app);
     app.db
         .run(move |c| registry::add(c, &mk, &spec, portcullis::identity::now()))
@@ -112,7 +120,7 @@ async fn env(backend: Backend) -> Env {
 async fn env_with(
     backend: Backend,
     settings: impl FnOnce(&mut Settings),
-    provider: impl FnOnce(&mut ProviderSpec),
+    provider: impl FnOnce(&mut NewProvider),
 ) -> Env {
     let app = spawn_app_with(backend, settings).await;
     let google = FakeGoogle::start().await;
@@ -559,7 +567,7 @@ async fn unverified_google_email_is_not_linked_and_asks_to_sign_in_first(backend
 }
 
 async fn link_policy_never_does_not_link_even_when_both_emails_are_verified(backend: Backend) {
-    let env = env_with(backend, |_| {}, |p| p.link_policy = Some("never".into())).await;
+    let env = env_with(backend, |_| {}, |p| p.link_policy = LinkPolicy::Never).await;
     password_user(&env.app, "ada@example.com", true).await;
     assert_sign_in_first(&env, &person("g-ada", "ada@example.com")).await;
 }
@@ -1043,7 +1051,12 @@ async fn hosted_domain_admits_only_verified_addresses_at_that_domain(backend: Ba
     let env = env_with(
         backend,
         |_| {},
-        |p| p.hosted_domain = Some("example.com".into()),
+        |p| {
+            p.spec = ProviderSpec::Google {
+                issuer: p.spec.issuer().map(str::to_string),
+                hosted_domain: Some("example.com".into()),
+            }
+        },
     )
     .await;
     let auth = env.start(&env.app.browser(), START).await;
@@ -1327,4 +1340,105 @@ async fn disabled_provider_has_no_button_and_no_sign_in(backend: Backend) {
         ada.post(&format!("/auth/{SLUG}/link"), &[]).await.status(),
         404
     );
+}
+
+// ---- restrictions that cannot be read ----
+
+/// A stored restriction that does not parse stops sign-in with this provider (fail closed);
+/// it never reads as "no restriction".
+async fn unreadable_allowed_domains_refuse_sign_in_instead_of_admitting_everyone(backend: Backend) {
+    let env = env(backend).await;
+    env.app
+        .query(|c| {
+            diesel::update(portcullis::db::schema::identity_provider::table)
+                .set(portcullis::db::schema::identity_provider::allowed_domains.eq("example.org"))
+                .execute(c)
+        })
+        .await;
+    let b = env.app.browser();
+    assert_eq!(b.get(START).await.status().as_u16(), 500);
+    assert_eq!(counts(&env.app).await, NOTHING);
+    // Only this provider is out of use: the sign-in page still works.
+    assert_eq!(b.get("/login").await.status().as_u16(), 200);
+}
+
+// ---- discovery cache ----
+
+/// How many times Portcullis fetched the fake Google's discovery document and its JWKS.
+async fn discovery_fetches(google: &FakeGoogle) -> (usize, usize) {
+    let requests = google.server.received_requests().await.unwrap_or_default();
+    let count = |p: &str| requests.iter().filter(|r| r.url.path() == p).count();
+    (count("/.well-known/openid-configuration"), count("/jwks"))
+}
+
+async fn signs_in(env: &Env, p: &Person) {
+    let b = env.app.browser();
+    let res = env.sign_in(&b, p).await;
+    assert_eq!(res.status().as_u16(), 303, "{}", res.text().await.unwrap());
+    assert!(signed_in(&b).await);
+}
+
+async fn a_second_sign_in_reuses_the_cached_discovery_document(backend: Backend) {
+    let env = env(backend).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    assert_eq!(discovery_fetches(&env.google).await, (1, 1));
+    signs_in(&env, &person("g-2", "ada@example.com")).await;
+    assert_eq!(
+        discovery_fetches(&env.google).await,
+        (1, 1),
+        "start and callback of the second sign-in use the cached document"
+    );
+}
+
+async fn an_expired_discovery_document_is_fetched_again(backend: Backend) {
+    let env = env_with(backend, |s| s.upstream.discovery_ttl_secs = 1, |_| {}).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    assert_eq!(discovery_fetches(&env.google).await, (1, 1));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    assert_eq!(discovery_fetches(&env.google).await, (2, 2));
+}
+
+/// The provider's discovery fails after the document expired: the last good one stands in.
+async fn a_failed_refresh_falls_back_to_the_last_good_document(backend: Backend) {
+    let env = env_with(backend, |s| s.upstream.discovery_ttl_secs = 1, |_| {}).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/.well-known/openid-configuration",
+        ))
+        .respond_with(ResponseTemplate::new(503))
+        .with_priority(1)
+        .mount(&env.google.server)
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+    let (discovery, _) = discovery_fetches(&env.google).await;
+    assert!(discovery >= 2, "a refresh was tried: {discovery}");
+}
+
+/// The issuer rotates its keys between two sign-ins: the ID token names a key the cached JWKS
+/// lacks, so the keys are fetched again at once and the sign-in succeeds.
+async fn a_rotated_signing_key_refreshes_the_cached_keys(backend: Backend) {
+    let env = env(backend).await;
+    signs_in(&env, &person("g-1", "grace@example.com")).await;
+
+    let rotated = SigningKey::generate("fake-google-key-2");
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": [rotated.jwk] })))
+        .with_priority(1)
+        .mount(&env.google.server)
+        .await;
+    let b = env.app.browser();
+    let auth = env.start(&b, START).await;
+    assert_eq!(discovery_fetches(&env.google).await, (1, 1), "still fresh");
+    let p = person("g-1", "grace@example.com");
+    let id_token = rotated.sign(&env.google.claims(&auth, &p));
+    env.google
+        .answer_token(&auth, FakeGoogle::token_response(&id_token))
+        .await;
+    let res = env.callback(&b, &auth).await;
+    assert_eq!(res.status().as_u16(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(discovery_fetches(&env.google).await, (2, 2));
 }

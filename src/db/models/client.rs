@@ -1,19 +1,21 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::json_list::JsonList;
 use crate::db::schema::oauth_client;
 use crate::db::DbConnection;
 
-/// A registered relying application. List fields hold JSON arrays of strings.
+/// A registered relying application. List fields hold JSON arrays of strings (an unreadable one
+/// fails the read, never reads as empty).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, AsChangeset)]
 #[diesel(table_name = oauth_client, treat_none_as_null = true)]
 pub struct OAuthClient {
     pub id: String,
     pub name: String,
     pub secret_hash: Option<String>,
-    pub redirect_uris: String,
-    pub post_logout_redirect_uris: String,
-    pub grant_types: String,
+    pub redirect_uris: JsonList<String>,
+    pub post_logout_redirect_uris: JsonList<String>,
+    pub grant_types: JsonList<String>,
     pub auth_method: String,
     pub skip_consent: bool,
     pub always_issue_refresh: bool,

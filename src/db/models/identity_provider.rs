@@ -1,11 +1,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::json_list::JsonList;
 use crate::db::schema::identity_provider;
 use crate::db::DbConnection;
 
 /// An upstream provider as stored; `client_secret` is encrypted with the master key, and list
-/// fields are JSON arrays.
+/// fields are JSON arrays (an unreadable one fails the read: they restrict who may sign in).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, AsChangeset)]
 #[diesel(table_name = identity_provider, primary_key(slug), treat_none_as_null = true)]
 pub struct IdentityProviderRow {
@@ -22,9 +23,9 @@ pub struct IdentityProviderRow {
     pub claim_mapping: String,
     pub enabled: bool,
     pub link_policy: String,
-    pub allowed_domains: String,
+    pub allowed_domains: JsonList<String>,
     pub hosted_domain: Option<String>,
-    pub github_orgs: String,
+    pub github_orgs: JsonList<String>,
     pub keep_tokens: bool,
     pub managed_by: String,
     pub created_at: NaiveDateTime,
@@ -56,6 +57,22 @@ impl IdentityProviderRow {
         identity_provider::table
             .order(identity_provider::created_at.asc())
             .select(IdentityProviderRow::as_select())
+            .load(conn)
+    }
+
+    /// Slug, display name and kind of the enabled providers, oldest first: what a sign-in button
+    /// needs, without reading the restriction lists (an unreadable one fails only its own use).
+    pub fn list_enabled_names(
+        conn: &mut DbConnection,
+    ) -> QueryResult<Vec<(String, String, String)>> {
+        identity_provider::table
+            .filter(identity_provider::enabled.eq(true))
+            .order(identity_provider::created_at.asc())
+            .select((
+                identity_provider::slug,
+                identity_provider::display_name,
+                identity_provider::kind,
+            ))
             .load(conn)
     }
 

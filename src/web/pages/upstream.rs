@@ -3,16 +3,16 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 use serde::Deserialize;
 
-use crate::db::models::Account;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::i18n::Msg;
-use crate::identity::linking::{self, Resolution};
-use crate::identity::sessions::AuthMethod;
-use crate::identity::{now, sessions};
-use crate::upstream::{connector, flow, registry, UpstreamError};
+use crate::identity::federation::{
+    self, Completion, Destination, Federation, ProviderAnswer, Started, Visitor,
+};
+use crate::identity::linking::{self, LinkRefusal, Unlinked};
+use crate::identity::now;
+use crate::upstream::{flow, UpstreamError};
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::templates::{error_page, ErrorText};
 use crate::web::viewer::{add_session_cookies, browser_client, SignedIn};
@@ -23,10 +23,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/{slug}/link", web::post().to(link))
         .route("/auth/callback/{slug}", web::get().to(callback))
         .route("/account/methods/unlink", web::post().to(unlink));
-}
-
-fn redirect_uri(state: &AppState, slug: &str) -> String {
-    format!("{}/auth/callback/{slug}", state.settings.issuer())
 }
 
 #[derive(Deserialize, Default)]
@@ -68,40 +64,23 @@ async fn link(
     .await
 }
 
+fn federation(state: &AppState) -> Federation<'_> {
+    Federation {
+        db: &state.db,
+        master_key: &state.master_key,
+        upstream: &state.upstream,
+    }
+}
+
 async fn begin(
     state: &AppState,
     slug: &str,
     back: Option<String>,
     link_user: Option<String>,
 ) -> AppResult<HttpResponse> {
-    let (mk, slug_owned, ttl) = (
-        state.master_key.clone(),
-        slug.to_string(),
-        state.upstream_ttl,
-    );
-    let started = state
-        .db
-        .run(move |conn| {
-            let Some(cfg) = registry::enabled(conn, &mk, &slug_owned)? else {
-                return Ok(None);
-            };
-            let (pending, sealed) =
-                flow::begin(conn, &mk, &slug_owned, back, link_user, now(), ttl)?;
-            Ok(Some((cfg, pending, sealed)))
-        })
-        .await?;
-    let Some((cfg, pending, sealed)) = started else {
-        return Err(AppError::NotFound);
-    };
-    let start = connector::Start {
-        redirect_uri: redirect_uri(state, slug),
-        state: pending.state,
-        nonce: pending.nonce,
-        pkce_verifier: pending.pkce_verifier,
-    };
-    let url = match connector::authorization_url(&cfg, &state.upstream_http, &start).await {
-        Ok(url) => url,
-        Err(e) => return Ok(failure_page(&e)),
+    let (url, sealed) = match federation::start(federation(state), slug, back, link_user).await? {
+        Started::Redirect { url, flow_cookie } => (url, flow_cookie),
+        Started::Failed(e) => return Ok(failure_page(&e)),
     };
     let cookie = Cookie::build(flow::COOKIE, sealed)
         .path("/auth/")
@@ -109,7 +88,7 @@ async fn begin(
         .secure(state.settings.secure_cookies())
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::seconds(
-            state.upstream_ttl.num_seconds(),
+            state.upstream.state_ttl.num_seconds(),
         ))
         .finish();
     let mut res = HttpResponse::SeeOther()
@@ -119,128 +98,37 @@ async fn begin(
     Ok(res)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-}
-
 async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
     slug: web::Path<String>,
-    query: web::Query<CallbackQuery>,
+    answer: web::Query<ProviderAnswer>,
 ) -> AppResult<HttpResponse> {
-    let slug = slug.into_inner();
-    let cookie = req.cookie(flow::COOKIE).map(|c| c.value().to_string());
-    let (mk, s, st) = (state.master_key.clone(), slug.clone(), query.state.clone());
-    let checked = state
-        .db
-        .run(move |conn| {
-            let pending = flow::finish(conn, &mk, cookie.as_deref(), &s, st.as_deref(), now())?;
-            let cfg = registry::enabled(conn, &mk, &s)?;
-            Ok((pending, cfg))
-        })
-        .await?;
-    let (pending, cfg) = checked;
-    let Some(cfg) = cfg else {
-        return Err(AppError::NotFound);
+    let visitor = Visitor {
+        flow_cookie: req.cookie(flow::COOKIE).map(|c| c.value().to_string()),
+        client: browser_client(&state, &req),
+        locale: crate::web::locale::of(&req, None),
+        links: state.links(&req),
     };
-    let pending = match pending {
-        Ok(p) => p,
-        Err(e) => return Ok(clear_flow_cookie(failure_page(&e))),
-    };
-    if let Some(error) = &query.error {
-        let e = if error == "access_denied" {
-            UpstreamError::Denied(cfg.display_name.clone())
-        } else {
-            let detail = query
-                .error_description
-                .clone()
-                .unwrap_or_else(|| error.clone());
-            UpstreamError::ProviderError(
-                cfg.display_name.clone(),
-                detail.chars().take(200).collect(),
-            )
-        };
-        return Ok(clear_flow_cookie(failure_page(&e)));
-    }
-    let Some(code) = query.code.clone() else {
-        return Ok(clear_flow_cookie(failure_page(&UpstreamError::Invalid(
-            cfg.display_name.clone(),
-            "no code".into(),
-        ))));
-    };
-    let cb = connector::Callback {
-        redirect_uri: redirect_uri(&state, &slug),
-        code,
-        nonce: pending.nonce.clone(),
-        pkce_verifier: pending.pkce_verifier.clone(),
-    };
-    let (profile, tokens) = match connector::complete(&cfg, &state.upstream_http, &cb).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::info!(provider = %slug, error = %e, "upstream sign-in failed");
-            return Ok(clear_flow_cookie(failure_page(&e)));
-        }
-    };
-
-    let (mk, policy, client) = (
-        state.master_key.clone(),
-        state.session_policy,
-        browser_client(&state, &req),
-    );
-    let links = state.links(&req);
+    // Issue 11: the verified-email rule's input; the single rule replaces it at merge.
     let require_verified = state.settings.accounts.require_verified_email;
-    let link_to = pending.link_user_id.clone();
-    let method = format!("{}:{}", AuthMethod::Federated.as_str(), cfg.slug);
-    let locale = crate::web::locale::of(&req, None);
-    let outcome = state
-        .db
-        .run(move |conn| {
-            let now = now();
-            let resolved =
-                linking::resolve(conn, &mk, &cfg, &profile, &tokens, link_to.as_deref(), now)?;
-            if let Ok(Resolution::Created(user)) = &resolved {
-                crate::identity::profile::adopt_language(conn, &user.id, locale, now)?;
-            }
-            let resolution = match resolved {
-                Ok(r) => r,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            if require_verified && !resolution.user().email_verified {
-                return Ok(Err(linking::LinkRefusal::Unverified(
-                    resolution.user().email.clone(),
-                )));
-            }
-            let session = conn.transaction::<_, AppError, _>(|conn| {
-                sessions::sign_in(
-                    conn,
-                    &policy,
-                    &links,
-                    resolution.user(),
-                    &method,
-                    &client,
-                    now,
-                )
-            })?;
-            Ok(Ok((resolution, session)))
-        })
-        .await?;
+    let completion = federation::complete(
+        federation(&state),
+        &slug,
+        answer.into_inner(),
+        visitor,
+        state.session_policy,
+        require_verified,
+    )
+    .await;
     state.mail.wake();
-    let (resolution, issued) = match outcome {
-        Ok(found) => found,
-        Err(refusal) => {
-            let res = error_page(
-                StatusCode::CONFLICT,
-                Msg::new("upstream-refused-title"),
-                ErrorText::Message(refusal.message()),
-            );
-            return Ok(clear_flow_cookie(res));
-        }
+    let (session, destination) = match completion? {
+        Completion::SignedIn {
+            session,
+            destination,
+        } => (session, destination),
+        Completion::Failed(e) => return Ok(clear_flow_cookie(failure_page(&e))),
+        Completion::Refused(refusal) => return Ok(clear_flow_cookie(refusal_page(&refusal))),
     };
     if let Some(old) = req
         .cookie(&state.settings.session.cookie_name)
@@ -248,14 +136,12 @@ async fn callback(
     {
         end_browser_session(&state, old, None).await?;
     }
-    let target = match (&resolution, pending.return_to.as_deref()) {
-        (Resolution::Linked(_), _) if pending.link_user_id.is_some() => {
-            "/account/methods?notice=linked".to_string()
-        }
-        (_, back) => return_to::or_default(back),
+    let target = match destination {
+        Destination::LinkedFromAccount => "/account/methods?notice=linked".to_string(),
+        Destination::ReturnTo(back) => return_to::or_default(back.as_deref()),
     };
     let mut res = clear_flow_cookie(see_other(&target));
-    add_session_cookies(&mut res, &state, &issued)?;
+    add_session_cookies(&mut res, &state, &session)?;
     Ok(res)
 }
 
@@ -269,6 +155,14 @@ fn failure_page(e: &UpstreamError) -> HttpResponse {
         status,
         Msg::new("upstream-failed-title"),
         ErrorText::Message(e.message()),
+    )
+}
+
+fn refusal_page(refusal: &LinkRefusal) -> HttpResponse {
+    error_page(
+        StatusCode::CONFLICT,
+        Msg::new("upstream-refused-title"),
+        ErrorText::Message(refusal.message()),
     )
 }
 
@@ -295,35 +189,12 @@ async fn unlink(
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &form.csrf_token)?;
     let (user_id, account_id) = (me.user.id.clone(), form.account_id.clone());
-    let result = state
+    let unlinked = state
         .db
-        .run(move |conn| {
-            use diesel::Connection;
-            Ok(conn.transaction::<_, AppError, _>(|conn| {
-                crate::db::begin_write(conn)?;
-                let accounts = Account::for_user(conn, &user_id)?;
-                let Some(target) = accounts.iter().find(|a| a.id == account_id) else {
-                    return Ok(Err(AppError::NotFound));
-                };
-                if linking::is_last_method(&accounts, &target.id) {
-                    return Ok(Ok(false));
-                }
-                Account::delete_for_user(conn, &user_id, &target.id)?;
-                crate::identity::audit::record(
-                    conn,
-                    crate::identity::audit::AuditKind::AccountUnlinked,
-                    Some(&user_id),
-                    None,
-                    Some(&target.provider_id),
-                    now(),
-                )?;
-                Ok(Ok(true))
-            })?)
-        })
+        .run(move |conn| linking::unlink(conn, &user_id, &account_id, now()))
         .await?;
-    match result {
-        Err(e) => Err(e),
-        Ok(true) => Ok(see_other("/account/methods?notice=unlinked")),
-        Ok(false) => Ok(see_other("/account/methods?notice=last")),
-    }
+    Ok(see_other(match unlinked {
+        Unlinked::Removed => "/account/methods?notice=unlinked",
+        Unlinked::LastMethod => "/account/methods?notice=last",
+    }))
 }

@@ -3,7 +3,8 @@
 //! and unlinking on the sign-in methods page.
 
 use portcullis::identity::now;
-use portcullis::upstream::registry::{self, ProviderSpec};
+use portcullis::upstream::config::ProviderSpec;
+use portcullis::upstream::registry::{self, NewProvider};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -19,7 +20,7 @@ browser_tests!(
     cancelling_at_google_shows_a_clear_page_and_a_way_back,
 );
 
-async fn add_provider(app: &TestApp, spec: ProviderSpec) {
+async fn add_provider(app: &TestApp, spec: NewProvider) {
     let key = portcullis::crypto::MasterKey::load_or_generate(
         app.settings.master_key.expose(),
         &app.data_dir(),
@@ -50,14 +51,15 @@ async fn with_google(backend: Backend) -> (TestApp, FakeGoogle) {
     upstream_page(&google.server, "/authorize", "Google").await;
     add_provider(
         &app,
-        ProviderSpec {
-            slug: "google".into(),
-            kind: "google".into(),
-            client_id: fake_google::CLIENT_ID.into(),
-            client_secret: fake_google::CLIENT_SECRET.into(),
-            issuer: Some(google.issuer()),
-            ..Default::default()
-        },
+        NewProvider::new(
+            "google",
+            fake_google::CLIENT_ID,
+            fake_google::CLIENT_SECRET,
+            ProviderSpec::Google {
+                issuer: Some(google.issuer()),
+                hosted_domain: None,
+            },
+        ),
     )
     .await;
     (app, google)
