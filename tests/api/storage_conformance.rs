@@ -65,9 +65,9 @@ pub fn client(id: &str, now: NaiveDateTime) -> OAuthClient {
         id: id.into(),
         name: format!("App {id}"),
         secret_hash: Some("hash".into()),
-        redirect_uris: r#"["https://app.example/cb"]"#.into(),
-        post_logout_redirect_uris: "[]".into(),
-        grant_types: r#"["authorization_code","refresh_token"]"#.into(),
+        redirect_uris: vec!["https://app.example/cb".to_string()].into(),
+        post_logout_redirect_uris: Vec::new().into(),
+        grant_types: vec!["authorization_code".to_string(), "refresh_token".to_string()].into(),
         auth_method: "client_secret_basic".into(),
         skip_consent: false,
         always_issue_refresh: false,
@@ -358,8 +358,8 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
         other.backchannel_logout_uri = Some("https://other.example/bc".into());
         OAuthClient::insert(c, &other)?;
         assert_eq!(
-            OAuthClient::find(c, "app")?.unwrap().grant_types,
-            r#"["authorization_code","refresh_token"]"#
+            *OAuthClient::find(c, "app")?.unwrap().grant_types,
+            ["authorization_code", "refresh_token"]
         );
         let ids: Vec<_> = OAuthClient::list(c)?.into_iter().map(|c| c.id).collect();
         assert_eq!(ids, ["app", "other"]);
