@@ -159,8 +159,8 @@ pub async fn revoke_session(
     let (user_id, session_id) = (user_id.to_string(), session_id.as_str().to_string());
     db.run(move |conn| {
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let n = Session::delete_for_user(conn, &user_id, &session_id)?;
-            if n > 0 {
+            let ended = super::sessions::end(conn, &user_id, &session_id, now())?;
+            if ended {
                 audit::record(
                     conn,
                     AuditKind::SessionRevoked,
@@ -170,7 +170,7 @@ pub async fn revoke_session(
                     now(),
                 )?;
             }
-            Ok(n > 0)
+            Ok(ended)
         })?)
     })
     .await
@@ -186,11 +186,7 @@ pub async fn revoke_other_sessions(
     db.run(move |conn| {
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
             crate::db::begin_write(conn)?;
-            let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?
-                .into_iter()
-                .filter(|id| *id != keep)
-                .collect();
-            Session::delete_others(conn, &user_id, &keep)?;
+            let ended = super::sessions::end_all_but(conn, &user_id, Some(&keep), now())?;
             audit::record(
                 conn,
                 AuditKind::SessionRevoked,

@@ -38,6 +38,8 @@ pub struct AppState {
     pub upstream_http: reqwest::Client,
     pub upstream_ttl: chrono::Duration,
     pub mail: crate::mail::worker::MailWorker,
+    /// Wake it after ending sessions: their back-channel logouts are queued.
+    pub backchannel: crate::outbox::backchannel::BackchannelWorker,
 }
 
 impl AppState {
