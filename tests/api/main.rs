@@ -17,6 +17,7 @@ mod oidc_logout;
 mod oidc_prompts;
 mod oidc_tokens;
 mod rp;
+mod scale_out;
 mod security;
 mod serve;
 mod sessions;
