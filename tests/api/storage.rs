@@ -41,7 +41,7 @@ async fn migrations_go_up_and_down_and_up_again(backend: Backend) {
     db.run(|c| {
         let applied = db::run_migrations(c)?;
         assert!(!applied.is_empty());
-        assert_eq!(table_count(c), 18);
+        assert_eq!(table_count(c), 19);
         assert!(
             db::run_migrations(c)?.is_empty(),
             "a second run applies nothing"
@@ -50,7 +50,7 @@ async fn migrations_go_up_and_down_and_up_again(backend: Backend) {
         assert_eq!(reverted.len(), applied.len());
         assert_eq!(table_count(c), 0, "down migrations remove every table");
         db::run_migrations(c)?;
-        assert_eq!(table_count(c), 18);
+        assert_eq!(table_count(c), 19);
         Ok(())
     })
     .await
