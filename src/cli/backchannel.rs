@@ -144,5 +144,5 @@ pub async fn deliver_queued(settings: &Settings, db: &Db) -> Result<PassReport, 
     );
     let provider = Arc::new(Provider::new(settings, keys)?);
     let policy = DeliveryPolicy::from(&settings.oidc);
-    Ok(deliver_due(db, &provider, &policy, None).await?)
+    Ok(deliver_due(db, &provider, &policy).await?)
 }

@@ -111,25 +111,24 @@ enum Outcome {
     Failed(String),
 }
 
-/// Claims the rows due now (or those of `only`) and delivers them; returns what happened.
+/// Claims the rows due now and delivers them; returns what happened.
 pub async fn deliver_due(
     db: &Db,
     provider: &Arc<Provider>,
     policy: &DeliveryPolicy,
-    only: Option<Vec<String>>,
 ) -> Result<PassReport, AppError> {
     let due = db
-        .run(move |conn| {
-            let mut due = BackchannelLogout::due(conn, now(), BATCH)?;
-            if let Some(only) = &only {
-                due.retain(|row| only.contains(&row.id));
-            }
-            Ok(due)
-        })
+        .run(|conn| Ok(BackchannelLogout::due(conn, now(), BATCH)?))
         .await?;
     let mut report = PassReport::default();
     let mut inflight = JoinSet::new();
     for row in due {
+        // A slot first, then the claim: the lease is for the attempt, not for waiting in line.
+        while inflight.len() >= CONCURRENCY {
+            if let Some(done) = inflight.join_next().await {
+                tally(&mut report, done);
+            }
+        }
         let id = row.id.clone();
         let lease = policy.lease;
         let claimed = db
@@ -141,11 +140,6 @@ pub async fn deliver_due(
         if !claimed {
             report.skipped += 1;
             continue;
-        }
-        while inflight.len() >= CONCURRENCY {
-            if let Some(done) = inflight.join_next().await {
-                tally(&mut report, done);
-            }
         }
         inflight.spawn(attempt_and_record(
             db.clone(),
@@ -317,7 +311,7 @@ pub fn spawn(
             if *stopping.borrow() {
                 break;
             }
-            look_now = match deliver_due(&db, &provider, &policy, None).await {
+            look_now = match deliver_due(&db, &provider, &policy).await {
                 // A full batch may have left more behind.
                 Ok(r) => r.delivered + r.failed_attempts + r.skipped >= BATCH as usize,
                 Err(e) => {
