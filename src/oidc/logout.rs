@@ -154,3 +154,25 @@ pub fn logout_token(
     };
     jwt::sign(keys.signer(alg)?, "logout+jwt", &claims)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checked(proven_subject: Option<&str>) -> EndSession {
+        EndSession {
+            redirect: None,
+            proven_subject: proven_subject.map(str::to_string),
+            client_name: None,
+        }
+    }
+
+    #[test]
+    fn only_a_hint_for_the_signed_in_user_signs_out_without_asking() {
+        let ada = Some("usr_ada");
+        assert_eq!(checked(ada).step(ada), EndSessionStep::SignOut);
+        assert_eq!(checked(Some("usr_bob")).step(ada), EndSessionStep::Confirm);
+        assert_eq!(checked(None).step(ada), EndSessionStep::Confirm);
+        assert_eq!(checked(ada).step(None), EndSessionStep::NothingToEnd);
+    }
+}
