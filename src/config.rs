@@ -161,6 +161,9 @@ pub struct OidcSettings {
     pub authorization_request_ttl_secs: i64,
     pub backchannel_timeout_secs: u64,
     pub backchannel_attempts: u32,
+    pub backchannel_retry_base_secs: i64,
+    pub backchannel_poll_interval_secs: u64,
+    pub backchannel_lease_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod identity;
 pub mod mail;
 pub mod oidc;
+pub mod outbox;
 pub mod startup;
 pub mod telemetry;
 pub mod upstream;

@@ -10,7 +10,9 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
-use crate::db::models::{revoked_token, AuthorizationCode, OutboxMessage, RefreshToken};
+use crate::db::models::{
+    revoked_token, AuthorizationCode, BackchannelLogout, OutboxMessage, RefreshToken,
+};
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::identity::now;
@@ -21,6 +23,7 @@ use crate::mail::worker::{self, WorkerPolicy};
 use crate::oidc::clients;
 use crate::oidc::keys::{self, KeyStore};
 use crate::oidc::{Lifetimes, Provider};
+use crate::outbox::backchannel::{self, DeliveryPolicy};
 use crate::telemetry::{request_id_header, RequestSpan};
 use crate::upstream::discovery::{CachePolicy, DiscoveryCache};
 use crate::upstream::{registry, UpstreamClient};
@@ -32,6 +35,7 @@ pub struct Application {
     server: Server,
     db: Db,
     mail: worker::WorkerTask,
+    backchannel: backchannel::WorkerTask,
     /// Periodic tasks (key refresher, WAL checkpointer, sweeper), stopped after the server.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -148,6 +152,11 @@ impl Application {
         let mut background = vec![keys.spawn_refresher()];
         let provider = Arc::new(Provider::new(&settings, keys)?);
         let session_policy = SessionPolicy::from(&settings.session);
+        let (backchannel, backchannel_task) = backchannel::spawn(
+            db.clone(),
+            provider.clone(),
+            DeliveryPolicy::from(&settings.oidc),
+        );
 
         let port = listener
             .local_addr()
@@ -176,6 +185,7 @@ impl Application {
             provider,
             upstream,
             mail,
+            backchannel,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -201,6 +211,7 @@ impl Application {
             server,
             db: app_db,
             mail: mail_task,
+            backchannel: backchannel_task,
             background,
         })
     }
@@ -239,6 +250,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.mail
+            .shutdown(Duration::from_secs(SHUTDOWN_GRACE_SECS))
+            .await;
+        self.backchannel
             .shutdown(Duration::from_secs(SHUTDOWN_GRACE_SECS))
             .await;
         for task in &self.background {
@@ -325,6 +339,10 @@ fn spawn_sweeper(
                         now - chrono::Duration::days(1),
                     )?;
                     n += OutboxMessage::delete_sent_before(conn, now - chrono::Duration::days(7))?;
+                    n += BackchannelLogout::delete_delivered_before(
+                        conn,
+                        now - chrono::Duration::days(7),
+                    )?;
                     Ok(n)
                 })
                 .await;

@@ -1,6 +1,8 @@
 //! The command line: `serve`, `migrate`, and the administration of users, client applications,
-//! upstream providers, signing keys and the mail queue (one file per area).
+//! upstream providers, signing keys, the mail queue and the back-channel logout queue (one file
+//! per area).
 
+mod backchannel;
 mod clients;
 mod keys;
 mod mail;
@@ -17,6 +19,7 @@ use crate::config::Settings;
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::startup::{open_database, Application, ShutdownSignals};
+pub use backchannel::BackchannelCommand;
 pub use clients::{ClientCommand, CreateClient};
 pub use keys::KeysCommand;
 pub use mail::MailCommand;
@@ -64,6 +67,9 @@ pub enum Command {
     /// Inspect outgoing mail.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Inspect and retry back-channel logout deliveries.
+    #[command(subcommand)]
+    Backchannel(BackchannelCommand),
     /// Ask the server at `listen` for /healthz; exit 0 when it answers 200 (the image's
     /// HEALTHCHECK: there is no curl in it).
     Healthcheck,
@@ -99,6 +105,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(&settings, cmd).await,
         Command::Provider(cmd) => providers::run(&settings, cmd).await,
         Command::Mail(MailCommand::Queue { json }) => mail::queue(&settings, json).await,
+        Command::Backchannel(cmd) => backchannel::run(&settings, cmd).await,
         Command::Healthcheck => healthcheck(settings.listen),
     }
 }

@@ -14,7 +14,6 @@ use crate::identity::ids::UserId;
 use crate::identity::management::delete_user;
 use crate::identity::password::PasswordHasher;
 use crate::identity::{clean_name, now, FieldErrors};
-use crate::oidc::keys as oidc_keys;
 use crate::startup::{master_key, open_database};
 
 #[derive(Debug, Subcommand)]
@@ -224,7 +223,8 @@ fn print_users(users: &[User], json: bool) {
     }
 }
 
-/// Back-channel logout for sessions the CLI ended, delivered before the process exits.
+/// Back-channel logout for sessions the CLI ended: queued by the transaction that ended them,
+/// tried once from here before the process exits; what fails is left to the servers' workers.
 async fn notify_ended_sessions(
     settings: &Settings,
     db: &Db,
@@ -233,38 +233,6 @@ async fn notify_ended_sessions(
     if ended.is_empty() {
         return Ok(());
     }
-    let lifetimes = crate::oidc::Lifetimes::from(&settings.oidc);
-    let keys = std::sync::Arc::new(
-        oidc_keys::KeyStore::open(
-            db.clone(),
-            master_key(settings)?,
-            settings.keys.clone(),
-            lifetimes.key_retention(),
-        )
-        .await?,
-    );
-    let provider = std::sync::Arc::new(crate::oidc::Provider::new(settings, keys)?);
-    let p = provider.clone();
-    let deliveries = db
-        .run(move |conn| {
-            let mut all = Vec::new();
-            for id in &ended {
-                all.extend(crate::oidc::logout::deliveries_for_session(
-                    conn,
-                    &p,
-                    &p.keys.current(),
-                    id,
-                    now(),
-                )?);
-            }
-            Ok(all)
-        })
-        .await?;
-    crate::oidc::logout::deliver_and_wait(
-        provider.http.clone(),
-        provider.backchannel_attempts,
-        deliveries,
-    )
-    .await;
+    super::backchannel::deliver_queued(settings, db).await?;
     Ok(())
 }

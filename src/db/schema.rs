@@ -87,6 +87,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    backchannel_outbox (id) {
+        id -> Text,
+        client_id -> Text,
+        subject -> Text,
+        session_id -> Text,
+        jti -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     mail_outbox (id) {
         id -> Text,
         recipient -> Text,
@@ -248,6 +265,7 @@ diesel::joinable!(oauth_grant -> oauth_client (client_id));
 diesel::joinable!(authorization_code -> oauth_grant (grant_id));
 diesel::joinable!(refresh_token -> oauth_grant (grant_id));
 diesel::joinable!(consent -> oauth_client (client_id));
+diesel::joinable!(backchannel_outbox -> oauth_client (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -268,4 +286,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_outbox,
     rate_limit,
     known_devices,
+    backchannel_outbox,
 );

@@ -7,7 +7,7 @@ use super::password::{PasswordHasher, Verdict};
 use super::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
 use super::{clean_name, now, FieldErrors};
 use crate::db::models::{
-    Account, NewAccount, NewUser, Profile, Session, User, UserSettings, CREDENTIAL_PROVIDER,
+    Account, NewAccount, NewUser, Profile, User, UserSettings, CREDENTIAL_PROVIDER,
 };
 use crate::db::{is_unique_violation, Db, DbConnection};
 use crate::error::AppError;
@@ -109,16 +109,7 @@ pub fn replace_password(
     now: chrono::NaiveDateTime,
 ) -> diesel::QueryResult<Vec<String>> {
     store_password_hash(conn, user_id, hash, now)?;
-    let mut ended = Session::ids_for_user(conn, user_id)?;
-    match keep {
-        Some(keep) => {
-            ended.retain(|id| id != keep);
-            Session::delete_others(conn, user_id, keep)?;
-        }
-        None => {
-            Session::delete_all_for_user(conn, user_id)?;
-        }
-    }
+    let ended = sessions::end_all_but(conn, user_id, keep, now)?;
     audit::record(
         conn,
         AuditKind::PasswordChanged,

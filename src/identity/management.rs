@@ -158,23 +158,20 @@ pub async fn revoke_session(
 ) -> Result<bool, AppError> {
     let (user_id, session_id) = (user_id.to_string(), session_id.as_str().to_string());
     db.run(move |conn| {
-        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
-            conn,
-            |conn| {
-                let n = Session::delete_for_user(conn, &user_id, &session_id)?;
-                if n > 0 {
-                    audit::record(
-                        conn,
-                        AuditKind::SessionRevoked,
-                        Some(&user_id),
-                        None,
-                        Some(&session_id),
-                        now(),
-                    )?;
-                }
-                Ok(n > 0)
-            },
-        )?)
+        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
+            let ended = super::sessions::end(conn, &user_id, &session_id, now())?;
+            if ended {
+                audit::record(
+                    conn,
+                    AuditKind::SessionRevoked,
+                    Some(&user_id),
+                    None,
+                    Some(&session_id),
+                    now(),
+                )?;
+            }
+            Ok(ended)
+        })?)
     })
     .await
 }
@@ -187,25 +184,18 @@ pub async fn revoke_other_sessions(
 ) -> Result<Vec<String>, AppError> {
     let (user_id, keep) = (user_id.to_string(), keep.as_str().to_string());
     db.run(move |conn| {
-        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
-            conn,
-            |conn| {
-                let ended: Vec<String> = Session::ids_for_user(conn, &user_id)?
-                    .into_iter()
-                    .filter(|id| *id != keep)
-                    .collect();
-                Session::delete_others(conn, &user_id, &keep)?;
-                audit::record(
-                    conn,
-                    AuditKind::SessionRevoked,
-                    Some(&user_id),
-                    None,
-                    Some("all others"),
-                    now(),
-                )?;
-                Ok(ended)
-            },
-        )?)
+        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
+            let ended = super::sessions::end_all_but(conn, &user_id, Some(&keep), now())?;
+            audit::record(
+                conn,
+                AuditKind::SessionRevoked,
+                Some(&user_id),
+                None,
+                Some("all others"),
+                now(),
+            )?;
+            Ok(ended)
+        })?)
     })
     .await
 }

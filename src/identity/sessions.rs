@@ -1,6 +1,8 @@
 //! Browser sessions (Lucia-style): an opaque 256-bit token in the cookie, only its SHA-256 in the
 //! database, an absolute expiry, and an idle expiry that slides with use. The "last seen" time is
 //! written at most once per `touch_interval`, so a busy session does not cost a write per request.
+//! Ending sessions happens here too, together with queueing the back-channel logouts that
+//! clients of the ended sessions are owed (in the same transaction).
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
@@ -16,6 +18,7 @@ use crate::db::models::{Session, User, Verification};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Msg;
+use crate::outbox::backchannel;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
@@ -205,13 +208,16 @@ pub fn resolve(
     let Some(mut session) = Session::find_by_token_hash(conn, &sha256_hex(token))? else {
         return Ok(None);
     };
-    if is_expired(&session, policy, now) {
-        Session::delete(conn, &session.id)?;
-        return Ok(None);
-    }
-    if now - session.last_seen_at >= policy.touch_interval {
-        Session::touch(conn, &session.id, now)?;
-        session.last_seen_at = now;
+    match freshness(&session, policy, now) {
+        Freshness::Expired => {
+            Session::delete(conn, &session.id)?;
+            return Ok(None);
+        }
+        Freshness::Live { touch: true } => {
+            Session::touch(conn, &session.id, now)?;
+            session.last_seen_at = now;
+        }
+        Freshness::Live { touch: false } => {}
     }
     let Some(user) = User::find(conn, &session.user_id)? else {
         return Ok(None);
@@ -219,19 +225,96 @@ pub fn resolve(
     Ok(Some(ActiveSession { session, user }))
 }
 
+/// What a session is worth at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Past its absolute expiry, or unused for longer than the idle timeout.
+    Expired,
+    /// Valid; `touch` when "last seen" is older than the touch interval and is to be written.
+    Live { touch: bool },
+}
+
+/// The expiry rules in one place: the absolute expiry ends even a busy session; the idle
+/// timeout counts from the last recorded use, which is written at most once per touch interval.
+pub fn freshness(session: &Session, policy: &SessionPolicy, now: NaiveDateTime) -> Freshness {
+    if is_expired(session, policy, now) {
+        return Freshness::Expired;
+    }
+    Freshness::Live {
+        touch: now - session.last_seen_at >= policy.touch_interval,
+    }
+}
+
 pub fn is_expired(session: &Session, policy: &SessionPolicy, now: NaiveDateTime) -> bool {
     now >= session.expires_at || now >= session.last_seen_at + policy.idle
 }
 
-/// Ends the session behind a cookie token, if any; returns the user it belonged to.
-pub fn close(conn: &mut DbConnection, token: &str) -> QueryResult<Option<String>> {
-    match Session::find_by_token_hash(conn, &sha256_hex(token))? {
-        Some(s) => {
-            Session::delete(conn, &s.id)?;
-            Ok(Some(s.user_id))
+/// Signs out the browser session behind a cookie token, if any: deletes it, records the
+/// sign-out and queues a back-channel logout for every client that got tokens in it, in one
+/// write transaction. Returns the user it belonged to. Wake the back-channel worker afterwards.
+pub fn sign_out(
+    conn: &mut DbConnection,
+    token: &str,
+    ip: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    crate::db::write_transaction(conn, |conn| {
+        let Some(session) = Session::find_by_token_hash(conn, &sha256_hex(token))? else {
+            return Ok(None);
+        };
+        // Of two sign-outs racing for one session, only the one whose DELETE removed the row
+        // records it and tells the clients.
+        if Session::delete(conn, &session.id)? == 0 {
+            return Ok(None);
         }
-        None => Ok(None),
+        audit::record(
+            conn,
+            AuditKind::SignOut,
+            Some(&session.user_id),
+            ip,
+            None,
+            now,
+        )?;
+        backchannel::enqueue(conn, std::slice::from_ref(&session.id), now)?;
+        Ok(Some(session.user_id))
+    })
+}
+
+/// Ends one session of a user inside the caller's write transaction, queueing its back-channel
+/// logouts; false when the user has no such session.
+pub fn end(
+    conn: &mut DbConnection,
+    user_id: &str,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    if Session::delete_for_user(conn, user_id, session_id)? == 0 {
+        return Ok(false);
     }
+    backchannel::enqueue(conn, &[session_id.to_string()], now)?;
+    Ok(true)
+}
+
+/// Ends every session of a user but `keep` inside the caller's write transaction, queueing
+/// their back-channel logouts; returns the ended sessions' ids.
+pub fn end_all_but(
+    conn: &mut DbConnection,
+    user_id: &str,
+    keep: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    let mut ended = Session::ids_for_user(conn, user_id)?;
+    match keep {
+        Some(keep) => {
+            ended.retain(|id| id != keep);
+            Session::delete_others(conn, user_id, keep)?;
+        }
+        None => {
+            Session::delete_all_for_user(conn, user_id)?;
+        }
+    }
+    backchannel::enqueue(conn, &ended, now)?;
+    Ok(ended)
 }
 
 /// Deletes expired sessions, verifications and devices; returns how many rows went.
@@ -295,6 +378,86 @@ pub fn describe_user_agent(ua: Option<&str>) -> Msg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(secs: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    /// Absolute 1 h, idle 10 min, touched at most once a minute.
+    fn policy() -> SessionPolicy {
+        SessionPolicy {
+            absolute: Duration::hours(1),
+            idle: Duration::minutes(10),
+            touch_interval: Duration::minutes(1),
+        }
+    }
+
+    /// A session opened at `at(0)` under `policy()`, last seen at `at(last_seen)`.
+    fn session(last_seen: i64) -> Session {
+        Session {
+            id: "ses_test".into(),
+            token_hash: "h".into(),
+            user_id: "usr_test".into(),
+            created_at: at(0),
+            expires_at: at(0) + policy().absolute,
+            last_seen_at: at(last_seen),
+            auth_time: at(0),
+            auth_method: "pwd".into(),
+            ip_address: None,
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn a_session_idle_for_the_idle_timeout_is_expired() {
+        let s = session(0);
+        assert_eq!(
+            freshness(&s, &policy(), at(599)),
+            Freshness::Live { touch: true }
+        );
+        assert_eq!(freshness(&s, &policy(), at(600)), Freshness::Expired);
+    }
+
+    #[test]
+    fn use_counts_from_the_last_recorded_visit() {
+        // Seen at 9 min: alive at 18 min, gone at 19.
+        let s = session(540);
+        assert!(!is_expired(&s, &policy(), at(1079)));
+        assert!(is_expired(&s, &policy(), at(1140)));
+    }
+
+    #[test]
+    fn the_absolute_expiry_ends_even_a_busy_session() {
+        let s = session(3590);
+        assert_eq!(
+            freshness(&s, &policy(), at(3599)),
+            Freshness::Live { touch: false }
+        );
+        assert_eq!(freshness(&s, &policy(), at(3600)), Freshness::Expired);
+    }
+
+    #[test]
+    fn last_seen_is_written_at_most_once_per_touch_interval() {
+        let s = session(100);
+        assert_eq!(
+            freshness(&s, &policy(), at(159)),
+            Freshness::Live { touch: false }
+        );
+        assert_eq!(
+            freshness(&s, &policy(), at(160)),
+            Freshness::Live { touch: true }
+        );
+        let every_time = SessionPolicy {
+            touch_interval: Duration::zero(),
+            ..policy()
+        };
+        assert_eq!(
+            freshness(&s, &every_time, at(100)),
+            Freshness::Live { touch: true }
+        );
+    }
 
     #[test]
     fn describes_common_user_agents() {

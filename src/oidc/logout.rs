@@ -1,4 +1,6 @@
-//! RP-initiated logout 1.0 and back-channel logout 1.0.
+//! RP-initiated logout 1.0 (checking an end-session request and deciding what follows) and
+//! back-channel logout 1.0 (the logout token). Ending the session is `identity::sessions`; the
+//! deliveries go through the database outbox in `outbox::backchannel`.
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -8,10 +10,7 @@ use super::authorize::verify_id_token_hint;
 use super::claims::{unix, IdClaims};
 use super::clients::Client;
 use super::jwt;
-use super::keys::KeySet;
-use super::Provider;
-use crate::crypto::random_token;
-use crate::db::models::Grant;
+use super::keys::{Alg, KeySet};
 use crate::db::DbConnection;
 use crate::error::{AppError, ValidationError};
 use crate::i18n::Msg;
@@ -85,96 +84,94 @@ pub fn check(
     }))
 }
 
+/// What to do with a checked end-session request, given who is signed in here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndSessionStep {
+    /// Nobody is signed in: nothing to end, go on to the redirect (or the logged-out page).
+    NothingToEnd,
+    /// The `id_token_hint` names the signed-in user: end the session without asking.
+    SignOut,
+    /// Nothing proves the client asked on this user's behalf (RP-Initiated Logout 1.0 §2:
+    /// "the OP SHOULD ask the End-User whether to log out"): ask the person first.
+    Confirm,
+}
+
+impl EndSession {
+    pub fn step(&self, signed_in_user: Option<&str>) -> EndSessionStep {
+        match signed_in_user {
+            None => EndSessionStep::NothingToEnd,
+            Some(user) if self.proven_subject.as_deref() == Some(user) => EndSessionStep::SignOut,
+            Some(_) => EndSessionStep::Confirm,
+        }
+    }
+}
+
 /// Back-channel logout token (Back-Channel Logout 1.0 §2.4).
 #[derive(Debug, Serialize)]
-struct LogoutClaims {
-    iss: String,
-    sub: String,
-    aud: String,
+struct LogoutClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
     iat: i64,
     exp: i64,
-    jti: String,
-    sid: String,
+    jti: &'a str,
+    sid: &'a str,
     events: Value,
 }
 
-/// A logout token to deliver to one client.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    pub client_id: String,
-    pub uri: String,
-    pub logout_token: String,
+/// How long a logout token is valid after it is signed. It is signed just before each attempt
+/// (see `outbox::backchannel`), so this only needs to cover the trip to the client.
+const LOGOUT_TOKEN_TTL_SECS: i64 = 120;
+
+/// Who is to be told that which session ended.
+#[derive(Debug, Clone, Copy)]
+pub struct LogoutNotice<'a> {
+    pub client_id: &'a str,
+    pub subject: &'a str,
+    pub session_id: &'a str,
+    pub jti: &'a str,
 }
 
-/// Logout tokens for every client with a back-channel URI that received tokens in `session_id`.
-pub fn deliveries_for_session(
-    conn: &mut DbConnection,
-    provider: &Provider,
+/// Signs the logout token for one client (§2.4: `iss`, `aud`, `iat`, `exp`, `jti`, `events`, and
+/// both `sub` and `sid`; never a `nonce`), with the client's ID token algorithm.
+pub fn logout_token(
+    issuer: &str,
     keys: &KeySet,
-    session_id: &str,
+    alg: Alg,
+    notice: LogoutNotice<'_>,
     now: NaiveDateTime,
-) -> Result<Vec<Delivery>, AppError> {
-    let mut out = Vec::new();
-    for (client_id, user_id, uri) in Grant::clients_for_session(conn, session_id)? {
-        let alg = Client::find(conn, &client_id)?
-            .map(|c| c.id_token_alg)
-            .unwrap_or(super::keys::Alg::RS256);
-        let claims = LogoutClaims {
-            iss: provider.issuer.clone(),
-            sub: user_id,
-            aud: client_id.clone(),
-            iat: unix(now),
-            exp: unix(now + chrono::Duration::minutes(2)),
-            jti: random_token(16),
-            sid: session_id.to_string(),
-            events: json!({ "http://schemas.openid.net/event/backchannel-logout": {} }),
-        };
-        let logout_token = jwt::sign(keys.signer(alg)?, "logout+jwt", &claims)?;
-        out.push(Delivery {
-            client_id,
-            uri,
-            logout_token,
-        });
-    }
-    Ok(out)
+) -> Result<String, AppError> {
+    let claims = LogoutClaims {
+        iss: issuer,
+        sub: notice.subject,
+        aud: notice.client_id,
+        iat: unix(now),
+        exp: unix(now + chrono::Duration::seconds(LOGOUT_TOKEN_TTL_SECS)),
+        jti: notice.jti,
+        sid: notice.session_id,
+        events: json!({ "http://schemas.openid.net/event/backchannel-logout": {} }),
+    };
+    jwt::sign(keys.signer(alg)?, "logout+jwt", &claims)
 }
 
-/// Posts the logout tokens in the background with bounded timeouts and retries, so a dead
-/// client never holds up the person signing out.
-pub fn deliver(http: reqwest::Client, attempts: u32, deliveries: Vec<Delivery>) {
-    for d in deliveries {
-        tokio::spawn(deliver_one(http.clone(), attempts, d));
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The same, waiting for every delivery (the CLI, which exits right after).
-pub async fn deliver_and_wait(http: reqwest::Client, attempts: u32, deliveries: Vec<Delivery>) {
-    for d in deliveries {
-        deliver_one(http.clone(), attempts, d).await;
-    }
-}
-
-async fn deliver_one(http: reqwest::Client, attempts: u32, d: Delivery) {
-    for attempt in 1..=attempts {
-        let sent = http
-            .post(&d.uri)
-            .form(&[("logout_token", d.logout_token.as_str())])
-            .send()
-            .await;
-        match sent {
-            Ok(res) if res.status().is_success() => {
-                tracing::info!(client = %d.client_id, "back-channel logout delivered");
-                return;
-            }
-            Ok(res) => {
-                tracing::warn!(client = %d.client_id, status = res.status().as_u16(), attempt, "back-channel logout refused")
-            }
-            Err(e) => {
-                tracing::warn!(client = %d.client_id, error = %e, attempt, "back-channel logout failed")
-            }
+    fn checked(proven_subject: Option<&str>) -> EndSession {
+        EndSession {
+            redirect: None,
+            proven_subject: proven_subject.map(str::to_string),
+            client_name: None,
         }
-        if attempt < attempts {
-            tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(attempt))).await;
-        }
+    }
+
+    #[test]
+    fn only_a_hint_for_the_signed_in_user_signs_out_without_asking() {
+        let ada = Some("usr_ada");
+        assert_eq!(checked(ada).step(ada), EndSessionStep::SignOut);
+        assert_eq!(checked(Some("usr_bob")).step(ada), EndSessionStep::Confirm);
+        assert_eq!(checked(None).step(ada), EndSessionStep::Confirm);
+        assert_eq!(checked(ada).step(None), EndSessionStep::NothingToEnd);
     }
 }

@@ -59,7 +59,6 @@ pub struct Provider {
     pub lifetimes: Lifetimes,
     /// For back-channel logout deliveries; no redirects, bounded timeouts.
     pub http: reqwest::Client,
-    pub backchannel_attempts: u32,
 }
 
 impl Provider {
@@ -80,7 +79,6 @@ impl Provider {
             keys,
             lifetimes: Lifetimes::from(&settings.oidc),
             http,
-            backchannel_attempts: settings.oidc.backchannel_attempts.max(1),
         })
     }
 }

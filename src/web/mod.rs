@@ -38,6 +38,8 @@ pub struct AppState {
     /// For calls to upstream providers.
     pub upstream: crate::upstream::UpstreamClient,
     pub mail: crate::mail::worker::MailWorker,
+    /// Wake it after ending sessions: their back-channel logouts are queued.
+    pub backchannel: crate::outbox::backchannel::BackchannelWorker,
 }
 
 impl AppState {

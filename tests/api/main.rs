@@ -18,6 +18,7 @@ mod oidc_logout;
 mod oidc_prompts;
 mod oidc_tokens;
 mod rp;
+mod scale_out;
 mod security;
 mod serve;
 mod sessions;

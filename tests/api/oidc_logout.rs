@@ -10,8 +10,8 @@ use base64::Engine;
 use diesel::prelude::*;
 use openidconnect::OAuth2TokenResponse;
 use portcullis::crypto::sha256_hex;
-use portcullis::db::models::OAuthClient;
-use portcullis::db::schema::sessions;
+use portcullis::db::models::{BackchannelLogout, OAuthClient};
+use portcullis::db::schema::{backchannel_outbox, sessions};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -29,6 +29,7 @@ backend_tests!(
     end_session_by_post_form_works_like_get,
     backchannel_logout_notifies_only_clients_of_the_ended_session,
     dead_backchannel_endpoint_does_not_hold_up_sign_out,
+    refused_backchannel_logout_is_retried_then_given_up_and_can_be_retried_from_the_cli,
     backchannel_logout_fires_when_a_session_is_revoked_from_another,
     backchannel_logout_fires_when_all_other_sessions_are_revoked,
     rp_initiated_logout_notifies_the_other_clients_over_the_back_channel,
@@ -238,9 +239,35 @@ async fn wait_for_requests(server: &MockServer, n: usize) -> Vec<wiremock::Reque
     server.received_requests().await.unwrap()
 }
 
-/// Lets any further (unexpected) background deliveries arrive before counting.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(700)).await;
+/// Waits (at most ~5 s) until the back-channel outbox holds nothing pending: after that no
+/// further delivery can happen, so counting what the clients received is final.
+async fn settle(app: &TestApp) {
+    for _ in 0..50 {
+        let pending: i64 = app
+            .query(|c| {
+                backchannel_outbox::table
+                    .filter(backchannel_outbox::status.eq("pending"))
+                    .count()
+                    .get_result(c)
+            })
+            .await;
+        if pending == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("back-channel logouts still pending after 5 s");
+}
+
+/// The outbox rows, oldest first.
+async fn outbox(app: &TestApp) -> Vec<BackchannelLogout> {
+    app.query(|c| {
+        backchannel_outbox::table
+            .order(backchannel_outbox::created_at.asc())
+            .select(BackchannelLogout::as_select())
+            .load(c)
+    })
+    .await
 }
 
 /// Checks one back-channel request and verifies its logout token against the JWKS.
@@ -442,13 +469,13 @@ async fn rp_initiated_logout_with_hint_redirects_with_state_and_ends_the_session
 }
 
 async fn expired_id_token_hint_is_still_accepted(backend: Backend) {
-    let app = spawn_app_with(backend, |s| s.oidc.id_token_ttl_secs = 1).await;
+    // ID tokens born expired: the hint is past its `exp` without waiting for it.
+    let app = spawn_app_with(backend, |s| s.oidc.id_token_ttl_secs = -60).await;
     let b = signed_up(&app, "ada@example.com").await;
     let (id, secret) = rp::register(&app, rp::spec("Notes")).await;
     let rp = rp::rp(&app, &id, secret.as_deref()).await;
     let tokens = complete_flow(&b, &rp, &[]).await;
     let session = b.session_token().await.unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
     let exp = tokens.claims["exp"].as_i64().unwrap();
     assert!(exp < chrono::Utc::now().timestamp(), "the hint has expired");
 
@@ -844,7 +871,7 @@ async fn backchannel_logout_notifies_only_clients_of_the_ended_session(backend: 
     let claims = verify_logout_request(&app, &got[0], &id1).await;
     assert_eq!(claims["sid"], t1.claims["sid"]);
     assert_eq!(claims["sub"], t1.claims["sub"]);
-    settle().await;
+    settle(&app).await;
     assert_eq!(
         here.received_requests().await.unwrap().len(),
         1,
@@ -868,7 +895,7 @@ async fn backchannel_logout_notifies_only_clients_of_the_ended_session(backend: 
     let claims = verify_logout_request(&app, &got[0], &id3).await;
     assert_eq!(claims["sid"], t3.claims["sid"]);
     assert_eq!(claims["sub"], t3.claims["sub"]);
-    settle().await;
+    settle(&app).await;
     assert_eq!(
         here.received_requests().await.unwrap().len(),
         1,
@@ -944,6 +971,88 @@ async fn dead_backchannel_endpoint_does_not_hold_up_sign_out(backend: Backend) {
     );
 }
 
+async fn refused_backchannel_logout_is_retried_then_given_up_and_can_be_retried_from_the_cli(
+    backend: Backend,
+) {
+    let app = spawn_app_with(backend, |s| {
+        s.oidc.backchannel_attempts = 2;
+        s.oidc.backchannel_retry_base_secs = 1;
+        s.oidc.backchannel_poll_interval_secs = 1;
+    })
+    .await;
+    // The client refuses twice, then accepts.
+    let bc = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/bc"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&bc)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/bc"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&bc)
+        .await;
+    let mut spec = rp::spec("Flaky");
+    spec.backchannel_logout_uri = Some(format!("{}/bc", bc.uri()));
+    let (id, secret) = rp::register(&app, spec).await;
+    let b = signed_up(&app, "ada@example.com").await;
+    let t = complete_flow(&b, &rp::rp(&app, &id, secret.as_deref()).await, &[]).await;
+    assert_eq!(b.post("/logout", &[]).await.status(), 303);
+
+    // First attempt at once, the second after the backoff; then the worker gives up.
+    assert_eq!(wait_for_requests(&bc, 2).await.len(), 2);
+    settle(&app).await;
+    let rows = outbox(&app).await;
+    assert_eq!(rows.len(), 1, "one delivery for one client of one session");
+    assert_eq!((rows[0].status.as_str(), rows[0].attempts), ("failed", 2));
+    assert_eq!(rows[0].session_id, t.claims["sid"].as_str().unwrap());
+
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(args)
+            .env("PORTCULLIS_DATABASE__URL", &app.test_db.url)
+            .env("PORTCULLIS_DATA_DIR", app.data_dir())
+            .env("PORTCULLIS_ISSUER", &app.address)
+            .env("PORTCULLIS_LOG__FILTER", "warn")
+            .env_remove("PORTCULLIS_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let listed: Value = serde_json::from_str(&cli(&["backchannel", "list", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], rows[0].id.as_str());
+    assert_eq!(listed[0]["status"], "failed");
+    assert_eq!(listed[0]["attempts"], 2);
+    assert_eq!(listed[0]["client_id"], id.as_str());
+    assert_eq!(listed[0]["last_error"], "the client answered 503");
+    assert!(cli(&["backchannel", "list"]).contains("the client answered 503"));
+
+    let out = cli(&["backchannel", "retry", "--failed"]);
+    assert!(out.contains("1 delivered"), "{out}");
+    let got = bc.received_requests().await.unwrap();
+    assert_eq!(got.len(), 3);
+    // Every attempt is the same logout (one jti), each signed afresh.
+    let claims: Vec<Value> =
+        futures_util::future::join_all(got.iter().map(|r| verify_logout_request(&app, r, &id)))
+            .await;
+    assert!(
+        claims.iter().all(|c| c["jti"] == claims[0]["jti"]),
+        "{claims:?}"
+    );
+    assert!(claims.iter().all(|c| c["sid"] == t.claims["sid"]));
+    assert_eq!(claims[0]["jti"], rows[0].jti.as_str());
+    assert!(claims[2]["iat"].as_i64() >= claims[0]["iat"].as_i64());
+    let listed: Value = serde_json::from_str(&cli(&["backchannel", "list", "--json"])).unwrap();
+    assert_eq!(listed, json!([]));
+    assert_eq!(outbox(&app).await[0].status, "delivered");
+    let out = portcullis(&app.test_db, &["backchannel", "retry", "--failed"]);
+    assert!(!out.status.success(), "nothing left to retry");
+}
+
 async fn backchannel_logout_fires_when_a_session_is_revoked_from_another(backend: Backend) {
     let app = spawn_app(backend).await;
     let bc = backchannel_mock().await;
@@ -972,7 +1081,7 @@ async fn backchannel_logout_fires_when_a_session_is_revoked_from_another(backend
     let claims = verify_logout_request(&app, &got[0], &id).await;
     assert_eq!(claims["sid"], t.claims["sid"]);
     assert_eq!(claims["sub"], t.claims["sub"]);
-    settle().await;
+    settle(&app).await;
     assert_eq!(bc.received_requests().await.unwrap().len(), 1);
 }
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod authorization_code;
+pub mod backchannel_outbox;
 pub mod client;
 pub mod consent;
 pub mod grant;
@@ -21,6 +22,7 @@ pub mod verification;
 pub use account::{Account, NewAccount, CREDENTIAL_PROVIDER};
 pub use audit::NewAuditEvent;
 pub use authorization_code::AuthorizationCode;
+pub use backchannel_outbox::BackchannelLogout;
 pub use client::OAuthClient;
 pub use consent::Consent;
 pub use grant::Grant;

@@ -1,87 +1,38 @@
-//! The end-session endpoint (RP-initiated logout 1.0) and the shared "a browser session ended"
-//! step that notifies clients over the back channel.
+//! The end-session endpoint (RP-initiated logout 1.0), and the sign-out step the pages share.
+//! Deciding is `oidc::logout`, ending the session (and queueing the back-channel logouts) is
+//! `identity::sessions`; here requests are parsed and pages rendered.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::error::{AppError, AppResult, ValidationError};
-use crate::identity::audit::{self, AuditKind};
 use crate::identity::{now, sessions};
-use crate::oidc::logout::{self, EndSessionRequest};
+use crate::oidc::logout::{self, EndSessionRequest, EndSessionStep};
 use crate::web::viewer::{clear_session_cookie, client_info, Viewer};
 use crate::web::{csrf, render, see_other, AppState};
 
-/// Ends the browser session behind `token` and tells the clients that got tokens in it.
+/// Signs out the browser session behind `token`; its clients are told over the back channel.
 pub async fn end_browser_session(
     state: &AppState,
     token: String,
     ip: Option<String>,
 ) -> AppResult<()> {
-    let provider = state.provider.clone();
-    let deliveries = state
+    state
         .db
-        .run(move |conn| {
-            let Some(session) = crate::db::models::Session::find_by_token_hash(
-                conn,
-                &crate::crypto::sha256_hex(&token),
-            )?
-            else {
-                return Ok(Vec::new());
-            };
-            sessions::close(conn, &token)?;
-            audit::record(
-                conn,
-                AuditKind::SignOut,
-                Some(&session.user_id),
-                ip.as_deref(),
-                None,
-                now(),
-            )?;
-            logout::deliveries_for_session(
-                conn,
-                &provider,
-                &provider.keys.current(),
-                &session.id,
-                now(),
-            )
-        })
+        .run(move |conn| Ok(sessions::sign_out(conn, &token, ip.as_deref(), now())?))
         .await?;
-    logout::deliver(
-        state.provider.http.clone(),
-        state.provider.backchannel_attempts,
-        deliveries,
-    );
+    state.backchannel.wake();
     Ok(())
 }
 
-/// The same for sessions ended by id (revoked from the account page, password changes).
+/// After sessions were ended by id (revoked from the account page, password changes): the
+/// transaction that ended them queued their back-channel logouts; this sends them now rather
+/// than at the worker's next poll.
 pub async fn notify_sessions_ended(state: &AppState, session_ids: Vec<String>) -> AppResult<()> {
-    if session_ids.is_empty() {
-        return Ok(());
+    if !session_ids.is_empty() {
+        state.backchannel.wake();
     }
-    let provider = state.provider.clone();
-    let deliveries = state
-        .db
-        .run(move |conn| {
-            let mut all = Vec::new();
-            for id in &session_ids {
-                all.extend(logout::deliveries_for_session(
-                    conn,
-                    &provider,
-                    &provider.keys.current(),
-                    id,
-                    now(),
-                )?);
-            }
-            Ok(all)
-        })
-        .await?;
-    logout::deliver(
-        state.provider.http.clone(),
-        state.provider.backchannel_attempts,
-        deliveries,
-    );
     Ok(())
 }
 
@@ -143,14 +94,16 @@ async fn end_session(
     params: EndSessionRequest,
 ) -> AppResult<HttpResponse> {
     let checked = check(&state, params.clone()).await?;
-    let Some(me) = viewer.0 else {
-        // Nobody is signed in here: nothing to end.
-        return Ok(finish(&state, &req, checked.redirect.as_deref()));
+    let me = match (
+        checked.step(viewer.0.as_ref().map(|me| me.user.id.as_str())),
+        viewer.0,
+    ) {
+        (EndSessionStep::Confirm, Some(me)) => me,
+        (EndSessionStep::SignOut, _) => {
+            return sign_out_and_finish(&state, &req, checked.redirect.as_deref()).await
+        }
+        _ => return Ok(finish(&state, &req, checked.redirect.as_deref())),
     };
-    if checked.proven_subject.as_deref() == Some(me.user.id.as_str()) {
-        return sign_out_and_finish(&state, &req, checked.redirect.as_deref()).await;
-    }
-    // Nothing proves the client asked on this user's behalf: ask the person.
     let carry = [
         ("id_token_hint", params.id_token_hint),
         ("post_logout_redirect_uri", params.post_logout_redirect_uri),

@@ -1,0 +1,1 @@
+DROP TABLE backchannel_outbox;
