@@ -38,7 +38,7 @@ fn fixture(rt: &tokio::runtime::Runtime, url: Option<String>) -> Fixture {
         settings.database.url = Secret::new(url.clone());
         settings.data_dir = dir.path().to_path_buf();
         let db = Db::connect(&url, 4, Duration::from_secs(5)).unwrap();
-        db.run(|c| db::run_migrations(c)).await.unwrap();
+        db.run(db::run_migrations).await.unwrap();
         let mk = MasterKey::from_hex(&"42".repeat(32)).unwrap();
         let lifetimes = Lifetimes::from(&settings.oidc);
         let keys = Arc::new(

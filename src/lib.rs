@@ -1,5 +1,11 @@
 //! Portcullis: a standalone OpenID Connect identity server.
 
+// A request must never take a worker down: failures are errors, not panics. Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -50,11 +50,11 @@ pub async fn open_database(settings: &Settings) -> Result<Db, AppError> {
         settings.database.pool_size,
         Duration::from_secs(settings.database.connect_timeout_secs),
     )?;
-    let applied = db.run(|conn| db::run_migrations(conn)).await?;
+    let applied = db.run(db::run_migrations).await?;
     for version in applied {
         tracing::info!(%version, "applied migration");
     }
-    if !db.run(|conn| db::stable_query_plans(conn)).await? {
+    if !db.run(db::stable_query_plans).await? {
         tracing::warn!(
             "this build's SQLite lacks SQLITE_ENABLE_QPSG (build from the repository, whose .cargo/config.toml \
              sets it): cached statements are re-prepared on every use, several times slower"

@@ -390,16 +390,6 @@ where
     }
 }
 
-/// Until merge only: the files of other helpers still call this inside `conn.transaction`;
-/// they convert to [`write_transaction`] themselves, and then this goes. Takes SQLite's write
-/// lock inside a deferred transaction (a no-op write).
-pub(crate) fn begin_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
-    if let DbConnection::Sqlite(c) = conn {
-        c.batch_execute("DELETE FROM verification WHERE 0 = 1")?;
-    }
-    Ok(())
-}
-
 /// True when the error is the database refusing a duplicate (a UNIQUE constraint).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

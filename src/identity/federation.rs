@@ -4,10 +4,10 @@
 //! the request, call [`start`] or [`complete`], and render the outcome.
 
 use crate::crypto::MasterKey;
-use crate::db::models::User;
 use crate::db::{write_transaction, Db};
 use crate::error::AppError;
 use crate::i18n::Locale;
+use crate::identity::access::{EmailPolicy, Unconfirmed};
 use crate::identity::email_flows::Links;
 use crate::identity::linking::{self, LinkRefusal, Resolution};
 use crate::identity::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
@@ -120,7 +120,7 @@ pub async fn complete(
     answer: ProviderAnswer,
     visitor: Visitor,
     policy: SessionPolicy,
-    require_verified_email: bool,
+    email_policy: EmailPolicy,
 ) -> Result<Completion, AppError> {
     let (mk, s, state, cookie) = (
         fed.master_key.clone(),
@@ -175,8 +175,8 @@ pub async fn complete(
                 Err(refusal) => return Ok(Err(refusal)),
             };
             // The verified-email rule: one call, replaced by the single rule of issue 11 at merge.
-            if let Err(refusal) = verified_email_rule(require_verified_email, resolution.user()) {
-                return Ok(Err(refusal));
+            if let Err(Unconfirmed { email }) = email_policy.admits(resolution.user()) {
+                return Ok(Err(LinkRefusal::Unverified(email)));
             }
             let session = write_transaction(conn, |conn| {
                 sessions::sign_in(
@@ -222,12 +222,4 @@ fn provider_code(cfg: &ProviderConfig, answer: ProviderAnswer) -> Result<String,
     answer
         .code
         .ok_or_else(|| UpstreamError::Invalid(cfg.display_name.clone(), "no code".into()))
-}
-
-/// `accounts.require_verified_email` for upstream sign-ins, as it always was here.
-fn verified_email_rule(required: bool, user: &User) -> Result<(), LinkRefusal> {
-    if required && !user.email_verified {
-        return Err(LinkRefusal::Unverified(user.email.clone()));
-    }
-    Ok(())
 }

@@ -158,20 +158,23 @@ pub async fn revoke_session(
 ) -> Result<bool, AppError> {
     let (user_id, session_id) = (user_id.to_string(), session_id.as_str().to_string());
     db.run(move |conn| {
-        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
-            let ended = super::sessions::end(conn, &user_id, &session_id, now())?;
-            if ended {
-                audit::record(
-                    conn,
-                    AuditKind::SessionRevoked,
-                    Some(&user_id),
-                    None,
-                    Some(&session_id),
-                    now(),
-                )?;
-            }
-            Ok(ended)
-        })?)
+        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
+            conn,
+            |conn| {
+                let ended = super::sessions::end(conn, &user_id, &session_id, now())?;
+                if ended {
+                    audit::record(
+                        conn,
+                        AuditKind::SessionRevoked,
+                        Some(&user_id),
+                        None,
+                        Some(&session_id),
+                        now(),
+                    )?;
+                }
+                Ok(ended)
+            },
+        )?)
     })
     .await
 }
@@ -184,18 +187,21 @@ pub async fn revoke_other_sessions(
 ) -> Result<Vec<String>, AppError> {
     let (user_id, keep) = (user_id.to_string(), keep.as_str().to_string());
     db.run(move |conn| {
-        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
-            let ended = super::sessions::end_all_but(conn, &user_id, Some(&keep), now())?;
-            audit::record(
-                conn,
-                AuditKind::SessionRevoked,
-                Some(&user_id),
-                None,
-                Some("all others"),
-                now(),
-            )?;
-            Ok(ended)
-        })?)
+        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
+            conn,
+            |conn| {
+                let ended = super::sessions::end_all_but(conn, &user_id, Some(&keep), now())?;
+                audit::record(
+                    conn,
+                    AuditKind::SessionRevoked,
+                    Some(&user_id),
+                    None,
+                    Some("all others"),
+                    now(),
+                )?;
+                Ok(ended)
+            },
+        )?)
     })
     .await
 }

@@ -35,10 +35,13 @@ impl RawParams {
     pub fn from_pairs<I: IntoIterator<Item = (String, String)>>(pairs: I) -> RawParams {
         let mut params = RawParams::default();
         for (k, v) in pairs {
-            if params.values.contains_key(&k) {
-                params.repeated.push(k);
-            } else {
-                params.values.insert(k, v);
+            match params.values.entry(k) {
+                std::collections::btree_map::Entry::Occupied(seen) => {
+                    params.repeated.push(seen.key().clone())
+                }
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(v);
+                }
             }
         }
         params

@@ -17,7 +17,7 @@ use crate::error::AppError;
 /// What the signature check alone could decide.
 pub enum Checked {
     /// Ours, well signed, not expired: the grant and user are still to be checked.
-    Signed(AccessClaims),
+    Signed(Box<AccessClaims>),
     /// Signed by a key this replica has not loaded: another replica (or the CLI) may have
     /// rotated keys, so the check is repeated with a key reload inside the query half.
     UnknownKey,
@@ -28,7 +28,7 @@ pub enum Checked {
 /// The CPU half (a signature verification, tens of microseconds): no I/O.
 pub fn check_signature(keys: &KeyStore, issuer: &str, token: &str) -> Checked {
     match jwt::verify::<AccessClaims>(&keys.current(), token, Some("at+jwt"), false) {
-        Ok(c) if c.iss == issuer && c.gid.is_some() => Checked::Signed(c),
+        Ok(c) if c.iss == issuer && c.gid.is_some() => Checked::Signed(Box::new(c)),
         Ok(_) => Checked::Invalid,
         Err(VerifyError::UnknownKey) => Checked::UnknownKey,
         Err(_) => Checked::Invalid,
@@ -45,7 +45,7 @@ pub fn claims_for(
     checked: Checked,
 ) -> Result<Option<Value>, AppError> {
     let access = match checked {
-        Checked::Signed(c) => c,
+        Checked::Signed(c) => *c,
         Checked::Invalid => return Ok(None),
         Checked::UnknownKey => {
             match keys.verify::<AccessClaims>(conn, token, Some("at+jwt"), false) {

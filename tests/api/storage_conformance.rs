@@ -67,7 +67,11 @@ pub fn client(id: &str, now: NaiveDateTime) -> OAuthClient {
         secret_hash: Some("hash".into()),
         redirect_uris: vec!["https://app.example/cb".to_string()].into(),
         post_logout_redirect_uris: Vec::new().into(),
-        grant_types: vec!["authorization_code".to_string(), "refresh_token".to_string()].into(),
+        grant_types: vec![
+            "authorization_code".to_string(),
+            "refresh_token".to_string(),
+        ]
+        .into(),
         auth_method: "client_secret_basic".into(),
         skip_consent: false,
         always_issue_refresh: false,

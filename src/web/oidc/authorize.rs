@@ -13,9 +13,10 @@ use crate::oidc::authorize::{
 };
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::scope::{self, Scope};
+use crate::web::csrf::CsrfForm;
 use crate::web::pages::auth::MessageView;
 use crate::web::viewer::{SignedIn, Viewer};
-use crate::web::{csrf, locale, render, return_to, see_other, AppState};
+use crate::web::{locale, render, return_to, see_other, AppState};
 
 pub async fn authorize_get(
     state: web::Data<AppState>,
@@ -87,7 +88,6 @@ pub fn note_ui_locales_of(state: &AppState, req: &HttpRequest, return_to: Option
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ConsentForm {
-    csrf_token: String,
     req: String,
     decision: String,
 }
@@ -96,9 +96,8 @@ pub async fn consent(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    form: web::Form<ConsentForm>,
+    form: CsrfForm<ConsentForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let areq = unseal(&state, &form.req)?;
     locale::note_ui_locales(&req, areq.ui_locales.as_deref());
     if form.decision != "allow" {

@@ -4,13 +4,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult, ValidationError};
 use crate::identity::{now, sessions};
 use crate::oidc::logout::{self, EndSessionRequest, EndSessionStep};
+use crate::web::csrf::CsrfForm;
 use crate::web::viewer::{clear_session_cookie, client_info, Viewer};
-use crate::web::{csrf, render, see_other, AppState};
+use crate::web::{render, see_other, AppState};
 
 /// Signs out the browser session behind `token`; its clients are told over the back channel.
 pub async fn end_browser_session(
@@ -127,21 +128,31 @@ async fn end_session(
     )
 }
 
+/// The confirmation page's form: the end-session parameters it carried along.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+}
+
 /// The person confirmed on our page.
 pub async fn confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    form: CsrfForm<ConfirmForm>,
 ) -> AppResult<HttpResponse> {
-    let pairs = super::form_pairs(&req, &body)
-        .map_err(|e| ValidationError::Form(e.description().to_string()))?;
-    let token = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    csrf::verify(&req, &token)?;
-    let checked = check(&state, end_session_params(pairs)).await?;
+    let form = form.into_inner();
+    // As at the endpoint itself, an empty parameter counts as absent.
+    let present = |v: Option<String>| v.filter(|v| !v.is_empty());
+    let params = EndSessionRequest {
+        id_token_hint: present(form.id_token_hint),
+        post_logout_redirect_uri: present(form.post_logout_redirect_uri),
+        state: present(form.state),
+        client_id: present(form.client_id),
+    };
+    let checked = check(&state, params).await?;
     sign_out_and_finish(&state, &req, checked.redirect.as_deref()).await
 }
 

@@ -7,16 +7,18 @@ use serde::Deserialize;
 
 use crate::error::AppResult;
 use crate::i18n::Msg;
+use crate::identity::access::EmailPolicy;
 use crate::identity::federation::{
     self, Completion, Destination, Federation, ProviderAnswer, Started, Visitor,
 };
 use crate::identity::linking::{self, LinkRefusal, Unlinked};
 use crate::identity::now;
 use crate::upstream::{flow, UpstreamError};
+use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::templates::{error_page, ErrorText};
 use crate::web::viewer::{add_session_cookies, browser_client, SignedIn};
-use crate::web::{csrf, return_to, see_other, AppState};
+use crate::web::{return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/{slug}/start", web::get().to(start))
@@ -40,21 +42,13 @@ async fn start(
     begin(&state, &slug, back, None).await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LinkForm {
-    csrf_token: String,
-}
-
 /// Linking is a POST with CSRF: it attaches whatever account comes back to the signed-in user.
 async fn link(
     state: web::Data<AppState>,
-    req: HttpRequest,
     me: SignedIn,
     slug: web::Path<String>,
-    form: web::Form<LinkForm>,
+    _checked: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     begin(
         &state,
         &slug,
@@ -110,15 +104,13 @@ async fn callback(
         locale: crate::web::locale::of(&req, None),
         links: state.links(&req),
     };
-    // Issue 11: the verified-email rule's input; the single rule replaces it at merge.
-    let require_verified = state.settings.accounts.require_verified_email;
     let completion = federation::complete(
         federation(&state),
         &slug,
         answer.into_inner(),
         visitor,
         state.session_policy,
-        require_verified,
+        EmailPolicy::from(&state.settings.accounts),
     )
     .await;
     state.mail.wake();
@@ -176,18 +168,15 @@ fn clear_flow_cookie(mut res: HttpResponse) -> HttpResponse {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct UnlinkForm {
-    csrf_token: String,
     account_id: String,
 }
 
 /// Removes a sign-in method, unless it is the last one left.
 async fn unlink(
     state: web::Data<AppState>,
-    req: HttpRequest,
     me: SignedIn,
-    form: web::Form<UnlinkForm>,
+    form: CsrfForm<UnlinkForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &form.csrf_token)?;
     let (user_id, account_id) = (me.user.id.clone(), form.account_id.clone());
     let unlinked = state
         .db
