@@ -118,7 +118,7 @@ impl Application {
             state_ttl: chrono::Duration::seconds(settings.upstream.state_ttl_secs.max(60)),
             issuer: settings.issuer().to_string(),
             discovery: DiscoveryCache::new(CachePolicy {
-                default_ttl: Duration::from_secs(settings.upstream.discovery_ttl_secs.max(1)),
+                default_ttl: Duration::from_secs(settings.upstream.discovery_ttl_secs),
                 stale_for: Duration::from_secs(settings.upstream.discovery_stale_secs),
             }),
         };

@@ -43,6 +43,15 @@ macro_rules! id_type {
             }
         }
 
+        /// Deserializing (claims of our own tokens, JSON input) accepts well-formed IDs only.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::parse(&s)
+                    .ok_or_else(|| serde::de::Error::custom(concat!("not a ", $prefix, " ID")))
+            }
+        }
+
         impl From<$name> for String {
             fn from(id: $name) -> String {
                 id.0

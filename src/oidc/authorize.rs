@@ -20,6 +20,7 @@ use crate::db::models::{AuthorizationCode, Consent, Grant, Session};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Msg;
+use crate::identity::ids::GrantId;
 
 mod step;
 pub use step::{authorize, Answer, Incoming, Step, Visitor};
@@ -495,7 +496,7 @@ pub fn issue_code(
     now: NaiveDateTime,
 ) -> Result<String, AppError> {
     let code = random_token(32);
-    let grant_id = format!("grt_{}", &sha256_hex(&random_token(32))[..32]);
+    let grant_id = GrantId::generate();
     crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
         Grant::insert(
             conn,

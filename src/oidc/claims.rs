@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::scope::Scope;
 use crate::db::models::{Profile, User, UserSettings};
+use crate::identity::ids::GrantId;
 use crate::identity::time_zone::TimeZone;
 
 /// RFC 9068 access token. `gid` ties it to its grant, so revoking the grant revokes it.
@@ -24,7 +25,7 @@ pub struct AccessClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gid: Option<String>,
+    pub gid: Option<GrantId>,
 }
 
 /// OIDC Core §2 ID token. Profile and email claims are left to UserInfo, which every flow here

@@ -11,6 +11,7 @@ use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::db::models::OAuthClient;
 use crate::db::DbConnection;
 use crate::error::{AppError, ValidationError};
+use crate::identity::ids::GeneratedClientId;
 use crate::identity::now;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -352,7 +353,7 @@ pub struct Registered {
 }
 
 pub fn register(conn: &mut DbConnection, spec: &ClientSpec) -> Result<Registered, AppError> {
-    let id = format!("cli_{}", &sha256_hex(&random_token(32))[..32]);
+    let id = GeneratedClientId::generate().to_string();
     let secret = (!spec.public).then(|| random_token(32));
     let row = build_row(spec, id, secret.as_deref().map(sha256_hex), "cli")
         .map_err(ValidationError::ClientSpec)?;

@@ -18,6 +18,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::{AuthorizationCode, Grant, RefreshToken};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
+use crate::identity::ids::RefreshTokenId;
 use crate::identity::now;
 
 /// RFC 6749 §5.1.
@@ -427,7 +428,7 @@ fn persist_for_grant(
         RefreshToken::insert(
             conn,
             &RefreshToken {
-                id: format!("rtk_{}", &sha256_hex(&random_token(32))[..32]),
+                id: RefreshTokenId::generate(),
                 token_hash: sha256_hex(&token),
                 grant_id: grant.id.clone(),
                 created_at: now,
@@ -511,6 +512,12 @@ mod tests {
     use chrono::{Duration, NaiveDate};
 
     use super::*;
+    use crate::identity::ids::GrantId;
+
+    /// One grant ID for the whole test: codes and tokens below point at the same grant.
+    fn grant_id() -> GrantId {
+        GrantId::from_db(format!("{}{}", GrantId::PREFIX, "1".repeat(32)))
+    }
 
     fn t0() -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 1, 1)
@@ -520,7 +527,7 @@ mod tests {
 
     fn grant() -> Grant {
         Grant {
-            id: "grt_1".into(),
+            id: grant_id(),
             user_id: "usr_1".into(),
             client_id: "cli_a".into(),
             session_id: None,
@@ -540,7 +547,7 @@ mod tests {
     fn code(challenge: Option<&str>) -> AuthorizationCode {
         AuthorizationCode {
             code_hash: "h".into(),
-            grant_id: "grt_1".into(),
+            grant_id: grant_id(),
             redirect_uri: "https://app/cb".into(),
             code_challenge: challenge.map(str::to_string),
             nonce: None,
@@ -627,9 +634,9 @@ mod tests {
 
     fn refresh_token(lifetime: Duration) -> RefreshToken {
         RefreshToken {
-            id: "rtk_1".into(),
+            id: RefreshTokenId::generate(),
             token_hash: "h".into(),
-            grant_id: "grt_1".into(),
+            grant_id: grant_id(),
             created_at: t0(),
             expires_at: t0() + lifetime,
             used_at: None,

@@ -13,6 +13,7 @@ use super::scope::Scope;
 use crate::db::models::User;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::identity::ids::GrantId;
 
 /// What the signature check alone could decide.
 pub enum Checked {
@@ -54,7 +55,7 @@ pub fn claims_for(
             }
         }
     };
-    let Some(gid) = access.gid.as_deref() else {
+    let Some(gid) = access.gid.as_ref().map(GrantId::as_str) else {
         return Ok(None);
     };
     let Some((user, profile, settings)) = User::find_with_live_grant(conn, &access.sub, gid)?

@@ -8,6 +8,7 @@
 //! `storage_conformance_rules.rs` the uniqueness and timestamp rules and the remaining tables;
 //! `storage_conformance_expiry.rs` the expiry sweeps, the mail outbox claims and rate limits.
 
+use portcullis::identity::ids::{GrantId, RefreshTokenId};
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -92,7 +93,7 @@ pub fn grant(
     now: NaiveDateTime,
 ) -> Grant {
     Grant {
-        id: id.into(),
+        id: GrantId::from_db(id.into()),
         user_id: user.into(),
         client_id: client.into(),
         session_id: session.map(Into::into),
@@ -140,7 +141,7 @@ pub fn verification(id: &str, hash: &str, expires_at: NaiveDateTime) -> Verifica
 pub fn code(hash: &str, grant: &str, expires_at: NaiveDateTime) -> AuthorizationCode {
     AuthorizationCode {
         code_hash: hash.into(),
-        grant_id: grant.into(),
+        grant_id: GrantId::from_db(grant.into()),
         redirect_uri: "https://app.example/cb".into(),
         code_challenge: Some("challenge".into()),
         nonce: None,
@@ -152,9 +153,9 @@ pub fn code(hash: &str, grant: &str, expires_at: NaiveDateTime) -> Authorization
 
 pub fn refresh(id: &str, hash: &str, grant: &str, expires_at: NaiveDateTime) -> RefreshToken {
     RefreshToken {
-        id: id.into(),
+        id: RefreshTokenId::from_db(id.into()),
         token_hash: hash.into(),
-        grant_id: grant.into(),
+        grant_id: GrantId::from_db(grant.into()),
         created_at: at(0, 0),
         expires_at,
         used_at: None,
@@ -388,9 +389,14 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
         Session::insert(c, &session("s1", "h1", "u1", t, at(3600, 0)))?;
         Grant::insert(c, &grant("g1", "u1", "app", Some("s1"), t))?;
         Grant::insert(c, &grant("g2", "u1", "other", Some("s1"), at(1, 0)))?;
-        assert_eq!(Grant::find(c, "g1")?.unwrap().scope, "openid email");
-        assert!(Grant::is_active(c, "g1")?);
-        assert!(!Grant::is_active(c, "missing")?);
+        assert_eq!(
+            Grant::find(c, &GrantId::from_db("g1".into()))?
+                .unwrap()
+                .scope,
+            "openid email"
+        );
+        assert!(Grant::is_active(c, &GrantId::from_db("g1".into()))?);
+        assert!(!Grant::is_active(c, &GrantId::from_db("missing".into()))?);
         assert_eq!(
             Grant::clients_for_session(c, "s1")?,
             [(
@@ -402,7 +408,7 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
         );
         let active: Vec<_> = Grant::active_for_user(c, "u1")?
             .into_iter()
-            .map(|(g, name)| (g.id, name))
+            .map(|(g, name)| (g.id.to_string(), name))
             .collect();
         assert_eq!(
             active,
@@ -412,10 +418,22 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
             ],
             "newest first"
         );
-        assert_eq!(Grant::revoke(c, "g1", at(5, 0))?, 1);
-        assert_eq!(Grant::revoke(c, "g1", at(6, 0))?, 0, "revoked once");
-        assert!(!Grant::is_active(c, "g1")?);
-        assert_eq!(Grant::find(c, "g1")?.unwrap().revoked_at, Some(at(5, 0)));
+        assert_eq!(
+            Grant::revoke(c, &GrantId::from_db("g1".into()), at(5, 0))?,
+            1
+        );
+        assert_eq!(
+            Grant::revoke(c, &GrantId::from_db("g1".into()), at(6, 0))?,
+            0,
+            "revoked once"
+        );
+        assert!(!Grant::is_active(c, &GrantId::from_db("g1".into()))?);
+        assert_eq!(
+            Grant::find(c, &GrantId::from_db("g1".into()))?
+                .unwrap()
+                .revoked_at,
+            Some(at(5, 0))
+        );
         assert_eq!(
             Grant::revoke_for_user_client(c, "u1", "other", at(7, 0))?,
             1
@@ -455,7 +473,10 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
         );
 
         RefreshToken::insert(c, &refresh("r1", "rh1", "g3", at(86400, 0)))?;
-        assert_eq!(RefreshToken::find_by_hash(c, "rh1")?.unwrap().id, "r1");
+        assert_eq!(
+            RefreshToken::find_by_hash(c, "rh1")?.unwrap().id.as_str(),
+            "r1"
+        );
         assert_eq!(RefreshToken::mark_used_by_hash(c, "rh1", at(10, 0))?, 1);
         assert_eq!(
             RefreshToken::mark_used_by_hash(c, "rh1", at(11, 0))?,
@@ -465,7 +486,7 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
 
         // Deleting the client takes its grants, and their codes and tokens, with it.
         assert_eq!(OAuthClient::delete(c, "app")?, 1);
-        assert!(Grant::find(c, "g3")?.is_none());
+        assert!(Grant::find(c, &GrantId::from_db("g3".into()))?.is_none());
         assert!(AuthorizationCode::find(c, "c1")?.is_none());
         assert!(RefreshToken::find_by_hash(c, "rh1")?.is_none());
         Ok(())

@@ -3,12 +3,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::authorization_code;
 use crate::db::DbConnection;
+use crate::identity::ids::GrantId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = authorization_code)]
 pub struct AuthorizationCode {
     pub code_hash: String,
-    pub grant_id: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub grant_id: GrantId,
     pub redirect_uri: String,
     pub code_challenge: Option<String>,
     pub nonce: Option<String>,
@@ -20,7 +22,7 @@ pub struct AuthorizationCode {
 impl AuthorizationCode {
     pub fn insert(conn: &mut DbConnection, code: &AuthorizationCode) -> QueryResult<usize> {
         diesel::insert_into(authorization_code::table)
-            .values(code)
+            .values(code.clone())
             .execute(conn)
     }
 

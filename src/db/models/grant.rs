@@ -3,12 +3,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::{oauth_client, oauth_grant};
 use crate::db::DbConnection;
+use crate::identity::ids::GrantId;
 
 /// One authorization of a client by a user; everything issued from it hangs off it.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = oauth_grant)]
 pub struct Grant {
-    pub id: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub id: GrantId,
     pub user_id: String,
     pub client_id: String,
     pub session_id: Option<String>,
@@ -22,32 +24,32 @@ pub struct Grant {
 impl Grant {
     pub fn insert(conn: &mut DbConnection, grant: &Grant) -> QueryResult<usize> {
         diesel::insert_into(oauth_grant::table)
-            .values(grant)
+            .values(grant.clone())
             .execute(conn)
     }
 
-    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Grant>> {
+    pub fn find(conn: &mut DbConnection, id: &GrantId) -> QueryResult<Option<Grant>> {
         oauth_grant::table
-            .find(id)
+            .find(id.as_str())
             .select(Grant::as_select())
             .first(conn)
             .optional()
     }
 
     /// Whether the grant exists and is not revoked (the check behind every access token use).
-    pub fn is_active(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    pub fn is_active(conn: &mut DbConnection, id: &GrantId) -> QueryResult<bool> {
         let revoked: Option<Option<NaiveDateTime>> = oauth_grant::table
-            .find(id)
+            .find(id.as_str())
             .select(oauth_grant::revoked_at)
             .first(conn)
             .optional()?;
         Ok(matches!(revoked, Some(None)))
     }
 
-    pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    pub fn revoke(conn: &mut DbConnection, id: &GrantId, now: NaiveDateTime) -> QueryResult<usize> {
         diesel::update(
             oauth_grant::table
-                .find(id)
+                .find(id.as_str())
                 .filter(oauth_grant::revoked_at.is_null()),
         )
         .set(oauth_grant::revoked_at.eq(now))

@@ -3,13 +3,16 @@ use diesel::prelude::*;
 
 use crate::db::schema::refresh_token;
 use crate::db::DbConnection;
+use crate::identity::ids::{GrantId, RefreshTokenId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = refresh_token)]
 pub struct RefreshToken {
-    pub id: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub id: RefreshTokenId,
     pub token_hash: String,
-    pub grant_id: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub grant_id: GrantId,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
@@ -18,7 +21,7 @@ pub struct RefreshToken {
 impl RefreshToken {
     pub fn insert(conn: &mut DbConnection, token: &RefreshToken) -> QueryResult<usize> {
         diesel::insert_into(refresh_token::table)
-            .values(token)
+            .values(token.clone())
             .execute(conn)
     }
 
