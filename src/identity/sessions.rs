@@ -275,7 +275,7 @@ pub fn sign_out(
             None,
             now,
         )?;
-        backchannel::enqueue(conn, std::slice::from_ref(&session.id), now)?;
+        backchannel::enqueue(conn, &[session.id.to_string()], now)?;
         Ok(Some(session.user_id))
     })
 }
@@ -397,7 +397,7 @@ mod tests {
     /// A session opened at `at(0)` under `policy()`, last seen at `at(last_seen)`.
     fn session(last_seen: i64) -> Session {
         Session {
-            id: "ses_test".into(),
+            id: SessionId::from_db("ses_test".into()),
             token_hash: "h".into(),
             user_id: "usr_test".into(),
             created_at: at(0),

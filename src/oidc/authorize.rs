@@ -504,7 +504,7 @@ pub fn issue_code(
                 id: grant_id.clone(),
                 user_id: session.user_id.clone(),
                 client_id: req.client_id.clone(),
-                session_id: Some(session.id.clone()),
+                session_id: Some(session.id.to_string()),
                 scope: req.scope.clone(),
                 auth_time: session.auth_time,
                 amr: session.auth_method.clone(),

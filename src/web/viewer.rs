@@ -29,7 +29,7 @@ pub struct SignedIn {
 
 impl SignedIn {
     pub fn session_id(&self) -> SessionId {
-        SessionId::from_db(self.session.id.clone())
+        self.session.id.clone()
     }
 }
 

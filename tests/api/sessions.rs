@@ -51,7 +51,7 @@ async fn session_cookie_is_opaque_httponly_and_stored_hashed(backend: Backend) {
     let stored = only_session(&app).await;
     assert_eq!(stored.token_hash, sha256_hex(&token));
     assert_ne!(stored.token_hash, token);
-    assert!(stored.id.starts_with("ses_"));
+    assert!(stored.id.as_str().starts_with("ses_"));
     assert_eq!(stored.auth_method, "pwd");
     assert_eq!(stored.ip_address.as_deref(), Some("127.0.0.1"));
 

@@ -8,7 +8,7 @@
 //! `storage_conformance_rules.rs` the uniqueness and timestamp rules and the remaining tables;
 //! `storage_conformance_expiry.rs` the expiry sweeps, the mail outbox claims and rate limits.
 
-use portcullis::identity::ids::{GrantId, RefreshTokenId};
+use portcullis::identity::ids::{GrantId, RefreshTokenId, SessionId};
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -303,11 +303,17 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
         Session::insert(c, &session("s1", "h1", "u1", t, at(3600, 0)))?;
         Session::insert(c, &session("s2", "h2", "u1", at(1, 0), at(3600, 0)))?;
         Session::insert(c, &session("s3", "h3", "u2", t, at(3600, 0)))?;
-        assert_eq!(Session::find_by_token_hash(c, "h2")?.unwrap().id, "s2");
-        assert_eq!(Session::touch(c, "s1", at(10, 0))?, 1);
+        assert_eq!(
+            Session::find_by_token_hash(c, "h2")?.unwrap().id.as_str(),
+            "s2"
+        );
+        assert_eq!(
+            Session::touch(c, &SessionId::from_db("s1".into()), at(10, 0))?,
+            1
+        );
         let ids: Vec<_> = Session::for_user(c, "u1")?
             .into_iter()
-            .map(|s| s.id)
+            .map(|s| s.id.to_string())
             .collect();
         assert_eq!(ids, ["s1", "s2"], "most recently seen first");
         assert_eq!(Session::ids_for_user(c, "u2")?, ["s3"]);
@@ -317,7 +323,7 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
             "not bob's session"
         );
         assert_eq!(Session::delete_others(c, "u1", "s1")?, 1);
-        assert_eq!(Session::delete(c, "s1")?, 1);
+        assert_eq!(Session::delete(c, &SessionId::from_db("s1".into()))?, 1);
         assert_eq!(Session::delete_all_for_user(c, "u2")?, 1);
 
         KnownDevice::insert(

@@ -7,6 +7,7 @@ use portcullis::db::models::{
     Session, User, Verification,
 };
 use portcullis::db::DbConnection;
+use portcullis::identity::ids::SessionId;
 
 use crate::helpers::*;
 use crate::storage_conformance::*;
@@ -83,9 +84,9 @@ async fn expiry_sweeps_remove_exactly_the_expired_rows(backend: Backend) {
         Session::insert(c, &session("absolute", "h1", "u1", t, at(3600, 0)))?;
         Session::insert(c, &session("idle", "h2", "u1", t, at(86400, 0)))?;
         Session::insert(c, &session("live", "h3", "u1", t, at(86400, 0)))?;
-        Session::touch(c, "absolute", at(3000, 0))?;
-        Session::touch(c, "idle", at(100, 0))?;
-        Session::touch(c, "live", at(1900, 500_000))?;
+        Session::touch(c, &SessionId::from_db("absolute".into()), at(3000, 0))?;
+        Session::touch(c, &SessionId::from_db("idle".into()), at(100, 0))?;
+        Session::touch(c, &SessionId::from_db("live".into()), at(1900, 500_000))?;
         // At 3600 with a 30-minute idle limit: cut-off 1800.
         assert_eq!(
             Session::delete_expired(c, at(3599, 0), at(1799, 0))?,

@@ -3,11 +3,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::sessions;
 use crate::db::DbConnection;
+use crate::identity::ids::SessionId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = sessions)]
 pub struct Session {
-    pub id: String,
+    #[diesel(deserialize_as = String)]
+    pub id: SessionId,
     pub token_hash: String,
     pub user_id: String,
     pub created_at: NaiveDateTime,
@@ -64,14 +66,18 @@ impl Session {
             .load(conn)
     }
 
-    pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
-        diesel::update(sessions::table.find(id))
+    pub fn touch(
+        conn: &mut DbConnection,
+        id: &SessionId,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(sessions::table.find(id.as_str()))
             .set(sessions::last_seen_at.eq(now))
             .execute(conn)
     }
 
-    pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
-        diesel::delete(sessions::table.find(id)).execute(conn)
+    pub fn delete(conn: &mut DbConnection, id: &SessionId) -> QueryResult<usize> {
+        diesel::delete(sessions::table.find(id.as_str())).execute(conn)
     }
 
     /// Deletes one of the user's sessions; the user filter stops anyone revoking others' sessions.

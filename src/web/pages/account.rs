@@ -456,7 +456,7 @@ async fn sessions_page(
             method: method_label(&s.auth_method),
             created_at: display_time(s.created_at, zone),
             last_seen_at: display_time(s.last_seen_at, zone),
-            id: s.id,
+            id: s.id.into(),
         })
         .collect();
     let view = SessionsView {
@@ -484,7 +484,7 @@ async fn revoke_session(
         return Err(AppError::NotFound);
     }
     notify_sessions_ended(&state, vec![id.as_str().to_string()]).await?;
-    if id.as_str() == me.session.id {
+    if id.as_str() == me.session.id.as_str() {
         let mut res = see_other("/login?signed_out=1");
         res.add_cookie(&clear_session_cookie(&state))?;
         return Ok(res);
