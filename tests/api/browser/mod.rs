@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::browser::BrowserContextId;
 use chromiumoxide::cdp::browser_protocol::emulation::{
     ClearDeviceMetricsOverrideParams, SetDeviceMetricsOverrideParams,
 };
@@ -23,6 +24,9 @@ use chromiumoxide::cdp::browser_protocol::network::{
     EventLoadingFailed, EventRequestWillBeSent, EventResponseReceived, ResourceType,
 };
 use chromiumoxide::cdp::browser_protocol::page::EventLoadEventFired;
+use chromiumoxide::cdp::browser_protocol::target::{
+    CreateBrowserContextParams, CreateTargetParams,
+};
 use chromiumoxide::cdp::js_protocol::runtime::{
     ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
 };
@@ -71,7 +75,8 @@ fn browser_ready() -> bool {
 }
 
 /// Generates `NAME::sqlite` and `NAME::postgres` browser tests from
-/// `async fn NAME(backend: Backend, chrome: Chrome)`; the browser is closed afterwards.
+/// `async fn NAME(backend: Backend, chrome: &Chrome)`; the test's browser context is closed
+/// afterwards.
 macro_rules! browser_tests {
     ($($name:ident),* $(,)?) => {
         $(
@@ -93,12 +98,129 @@ mod language;
 mod oidc;
 mod upstream;
 
-/// One Chromium with a fresh profile, closed (and its profile removed) when the test ends —
-/// also when it fails, because the child is killed on drop.
-pub struct Chrome {
+/// A Chromium shared by every browser test of this test binary (one per preferred language).
+///
+/// Starting Chromium costs about a second of both cores, and the suite has dozens of tests, so
+/// they share one process; each test gets its own browser context (separate cookies, storage
+/// and cache, like a fresh profile). libtest gives each test its own tokio runtime, which ends
+/// with the test, so the DevTools connection is served by a runtime on a thread of its own that
+/// lives as long as the test binary.
+struct SharedChromium {
     browser: Browser,
-    handler: tokio::task::JoinHandle<()>,
-    _profile: tempfile::TempDir,
+    runtime: tokio::runtime::Handle,
+}
+
+/// The shared browsers by preferred language.
+type SharedChromiums = Mutex<std::collections::HashMap<String, &'static SharedChromium>>;
+
+fn shared_chromium(lang: &str) -> &'static SharedChromium {
+    static BROWSERS: std::sync::OnceLock<SharedChromiums> = std::sync::OnceLock::new();
+    let mut browsers = BROWSERS.get_or_init(Default::default).lock().unwrap();
+    browsers
+        .entry(lang.to_string())
+        .or_insert_with(|| Box::leak(Box::new(start_chromium(lang))))
+}
+
+fn start_chromium(lang: &str) -> SharedChromium {
+    let lang = lang.to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("chromium-{lang}"))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let profile = profile_dir(&lang);
+                let config = BrowserConfig::builder()
+                    .chrome_executable(chromium_that_dies_with_us(&profile))
+                    .user_data_dir(profile.join("profile"))
+                    .no_sandbox()
+                    .viewport(None)
+                    .window_size(1280, 900)
+                    .request_timeout(Duration::from_secs(20))
+                    .args([
+                        "disable-gpu",
+                        "disable-quic",
+                        "no-first-run",
+                        "disable-background-networking",
+                        "disable-component-update",
+                        "disable-sync",
+                    ])
+                    .arg(format!("lang={lang}"))
+                    .arg(format!("accept-lang={lang}"))
+                    .build()
+                    .unwrap();
+                let (browser, mut handler) =
+                    Browser::launch(config).await.expect("Chromium starts");
+                tx.send(SharedChromium {
+                    browser,
+                    runtime: tokio::runtime::Handle::current(),
+                })
+                .unwrap();
+                while handler.next().await.is_some() {}
+            });
+        })
+        .unwrap();
+    rx.recv().expect("Chromium starts")
+}
+
+/// The shared Chromium's directory, `portcullis-chromium-PID-LANG` in the temp dir. It outlives
+/// the test binary (nothing runs at exit), so the leftovers of binaries that are gone are
+/// removed here.
+fn profile_dir(lang: &str) -> PathBuf {
+    let tmp = std::env::temp_dir();
+    for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("portcullis-chromium-")
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        if !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = tmp.join(format!("portcullis-chromium-{}-{lang}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A shared Chromium is never closed by a test, so it must not outlive the test binary: a small
+/// wrapper starts it with the parent-death signal set (setpriv, util-linux), and the kernel kills
+/// it when the thread that started it — the DevTools thread, alive until the binary exits — ends.
+fn chromium_that_dies_with_us(dir: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let chromium = chromium().unwrap();
+    let wrapper = dir.join("chromium");
+    let script = match which_setpriv() {
+        Some(setpriv) => format!(
+            "#!/bin/sh\nexec {} --pdeathsig KILL -- {} \"$@\"\n",
+            setpriv.display(),
+            chromium.display()
+        ),
+        None => format!("#!/bin/sh\nexec {} \"$@\"\n", chromium.display()),
+    };
+    std::fs::write(&wrapper, script).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
+}
+
+fn which_setpriv() -> Option<PathBuf> {
+    ["/usr/bin/setpriv", "/bin/setpriv"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// One test's browser: a fresh browser context of the shared Chromium (its own cookies and
+/// storage), closed when the test ends — also when it fails, on drop.
+pub struct Chrome {
+    shared: &'static SharedChromium,
+    context: Option<BrowserContextId>,
     shots: Option<PathBuf>,
     shot_no: AtomicUsize,
 }
@@ -113,37 +235,23 @@ impl Chrome {
         if !browser_ready() {
             return None;
         }
-        let profile = tempfile::tempdir().unwrap();
-        let config = BrowserConfig::builder()
-            .chrome_executable(chromium().unwrap())
-            .user_data_dir(profile.path())
-            .no_sandbox()
-            .viewport(None)
-            .window_size(1280, 900)
-            .request_timeout(Duration::from_secs(20))
-            .args([
-                "disable-gpu",
-                "disable-quic",
-                "no-first-run",
-                "disable-background-networking",
-                "disable-component-update",
-                "disable-sync",
-            ])
-            .arg(format!("lang={lang}"))
-            .arg(format!("accept-lang={lang}"))
-            .build()
+        let lang = lang.to_string();
+        let shared = tokio::task::spawn_blocking(move || shared_chromium(&lang))
+            .await
             .unwrap();
-        let (browser, mut handler) = Browser::launch(config).await.expect("Chromium starts");
-        let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        let context = shared
+            .browser
+            .create_browser_context(CreateBrowserContextParams::default())
+            .await
+            .expect("a browser context");
         let shots = (backend == Backend::Sqlite).then(|| shots_dir().join(test));
         if let Some(dir) = &shots {
             let _ = std::fs::remove_dir_all(dir);
             std::fs::create_dir_all(dir).unwrap();
         }
         Some(Chrome {
-            browser,
-            handler,
-            _profile: profile,
+            shared,
+            context: Some(context),
             shots,
             shot_no: AtomicUsize::new(0),
         })
@@ -151,7 +259,14 @@ impl Chrome {
 
     /// A new tab on `app`, with every check listening.
     pub async fn tab(&self, app: &TestApp) -> Tab<'_> {
-        let page = self.browser.new_page("about:blank").await.unwrap();
+        let target = CreateTargetParams::builder()
+            .url("about:blank")
+            .width(1280)
+            .height(900)
+            .browser_context_id(self.context.clone().unwrap())
+            .build()
+            .unwrap();
+        let page = self.shared.browser.new_page(target).await.unwrap();
         page.enable_log().await.unwrap();
         // CSP violations are events, not always console messages: report them as errors.
         page.evaluate_on_new_document(
@@ -171,10 +286,24 @@ impl Chrome {
         }
     }
 
+    /// Closes the test's browser context and every tab in it.
     pub async fn close(mut self) {
-        let _ = self.browser.close().await;
-        let _ = self.browser.wait().await;
-        self.handler.abort();
+        if let Some(id) = self.context.take() {
+            let _ = self.shared.browser.dispose_browser_context(id).await;
+        }
+    }
+}
+
+impl Drop for Chrome {
+    /// A failed test unwinds without awaiting `close`: its context is closed on the DevTools
+    /// thread instead, so it does not linger for the rest of the run.
+    fn drop(&mut self) {
+        if let Some(id) = self.context.take() {
+            let shared = self.shared;
+            shared.runtime.spawn(async move {
+                let _ = shared.browser.dispose_browser_context(id).await;
+            });
+        }
     }
 }
 
