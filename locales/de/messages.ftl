@@ -8,6 +8,7 @@ error-too-long = Verwenden Sie höchstens { $max } Zeichen.
 error-password-missing = Geben Sie ein Passwort ein.
 error-email-missing = Geben Sie Ihre E-Mail-Adresse ein.
 error-email-invalid = Geben Sie eine gültige E-Mail-Adresse ein, z. B. name@example.com.
+error-email-hidden = Diese Adresse enthält unsichtbare oder Sonderzeichen, oft durch Kopieren und Einfügen. Geben Sie sie erneut ein.
 error-email-too-long = Diese E-Mail-Adresse ist zu lang.
 error-email-taken = Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Möchten Sie sich stattdessen anmelden?
 error-email-same = Das ist bereits Ihre Adresse.

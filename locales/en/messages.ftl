@@ -8,6 +8,7 @@ error-too-long = Use at most { $max } characters.
 error-password-missing = Enter a password.
 error-email-missing = Enter your email address.
 error-email-invalid = Enter a valid email address, like name@example.com.
+error-email-hidden = This address contains invisible or special characters, often picked up by copy and paste. Type it again.
 error-email-too-long = That email address is too long.
 error-email-taken = An account with this email already exists. Sign in instead?
 error-email-same = That is already your address.

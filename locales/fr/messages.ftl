@@ -8,6 +8,7 @@ error-too-long = Utilisez au maximum { $max } caractères.
 error-password-missing = Saisissez un mot de passe.
 error-email-missing = Saisissez votre adresse e-mail.
 error-email-invalid = Saisissez une adresse e-mail valide, par exemple nom@example.com.
+error-email-hidden = Cette adresse contient des caractères invisibles ou spéciaux, souvent issus d’un copier-coller. Saisissez-la à nouveau.
 error-email-too-long = Cette adresse e-mail est trop longue.
 error-email-taken = Un compte existe déjà avec cette adresse e-mail. Voulez-vous plutôt vous connecter ?
 error-email-same = C'est déjà votre adresse.

@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::db::models::User;
 use crate::db::Db;
 use crate::identity::credentials::{create_user, replace_password, NewIdentity};
-use crate::identity::email::Email;
+use crate::identity::email::{check_stored, Email};
 use crate::identity::ids::UserId;
 use crate::identity::management::delete_user;
 use crate::identity::password::PasswordHasher;
@@ -37,6 +37,13 @@ pub enum UserCommand {
         user: String,
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+    /// Report stored addresses that today's normalisation (NFKC, no invisible characters) would
+    /// refuse, rewrite or merge with another user's; exits 1 when there is anything to review.
+    CheckEmails {
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -120,6 +127,10 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             println!("deleted {} <{}>", found.id, found.email);
             Ok(())
         }
+        UserCommand::CheckEmails { json } => {
+            let users = db.run(|conn| Ok(User::list(conn)?)).await?;
+            report_email_problems(&users, json)
+        }
         UserCommand::SetPassword { user, .. } => {
             let found = find_user(&db, &user).await?;
             let password = read_password_line()?;
@@ -146,6 +157,33 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             );
             Ok(())
         }
+    }
+}
+
+fn report_email_problems(users: &[User], json: bool) -> Result<(), CliError> {
+    let problems = check_stored(users.iter().map(|u| (u.id.to_string(), u.email.clone())));
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&problems).unwrap_or_else(|_| "[]".into())
+        );
+    } else {
+        for problem in &problems {
+            let _ = writeln!(out, "{problem}");
+        }
+    }
+    if problems.is_empty() {
+        if !json {
+            let _ = writeln!(out, "all {} addresses are in normal form", users.len());
+        }
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "{} stored address(es) need review; nothing was changed",
+            problems.len()
+        )))
     }
 }
 

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod cli;
 mod email;
+mod email_identity;
 mod fake_google;
 mod i18n;
 mod interop;
