@@ -93,13 +93,13 @@ async fn expiry_sweeps_remove_exactly_the_expired_rows(backend: Backend) {
             1,
             "only the idle one"
         );
-        assert_eq!(Session::ids_for_user(c, "u1")?.len(), 2);
+        assert_eq!(Session::ids_for_user(c, &uid("u1"))?.len(), 2);
         assert_eq!(
             Session::delete_expired(c, at(3600, 0), at(1800, 0))?,
             1,
             "the absolute one"
         );
-        assert_eq!(Session::ids_for_user(c, "u1")?, ["live"]);
+        assert_eq!(Session::ids_for_user(c, &uid("u1"))?, ["live"]);
         assert_eq!(
             Session::delete_expired(c, at(3700, 0), at(1900, 500_000))?,
             1,
@@ -109,7 +109,7 @@ async fn expiry_sweeps_remove_exactly_the_expired_rows(backend: Backend) {
         KnownDevice::insert(
             c,
             &KnownDevice {
-                user_id: "u1".into(),
+                user_id: uid("u1"),
                 device_hash: "old".into(),
                 first_seen_at: t,
                 last_seen_at: at(10, 0),
@@ -118,7 +118,7 @@ async fn expiry_sweeps_remove_exactly_the_expired_rows(backend: Backend) {
         KnownDevice::insert(
             c,
             &KnownDevice {
-                user_id: "u1".into(),
+                user_id: uid("u1"),
                 device_hash: "new".into(),
                 first_seen_at: t,
                 last_seen_at: at(10, 1),
@@ -130,7 +130,7 @@ async fn expiry_sweeps_remove_exactly_the_expired_rows(backend: Backend) {
             "seen at the cut-off stays"
         );
         assert_eq!(KnownDevice::delete_unseen_since(c, at(10, 1))?, 1);
-        assert!(KnownDevice::any_for_user(c, "u1")?);
+        assert!(KnownDevice::any_for_user(c, &uid("u1"))?);
         Ok(())
     })
     .await;
