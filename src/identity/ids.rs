@@ -10,8 +10,46 @@ use rand::RngCore;
 
 use crate::db::MultiBackend;
 
+/// The random part of most IDs: 16 bytes as 32 lowercase hex digits.
+struct Hex;
+
+impl Hex {
+    fn generate() -> String {
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    }
+
+    fn is_valid(rest: &str) -> bool {
+        rest.len() == 32
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    }
+}
+
+/// The random part of the outbox IDs, as they have always been written: 16 bytes, base64url
+/// without padding (22 characters).
+struct Token;
+
+impl Token {
+    fn generate() -> String {
+        crate::crypto::random_token(16)
+    }
+
+    fn is_valid(rest: &str) -> bool {
+        rest.len() == 22
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        id_type!($(#[$doc])* $name, $prefix, Hex);
+    };
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $body:ident) => {
         $(#[$doc])*
         #[derive(
             Debug,
@@ -31,16 +69,13 @@ macro_rules! id_type {
             pub const PREFIX: &'static str = $prefix;
 
             pub fn generate() -> Self {
-                let mut bytes = [0u8; 16];
-                rand::rngs::OsRng.fill_bytes(&mut bytes);
-                Self(format!("{}{}", $prefix, hex::encode(bytes)))
+                Self(format!("{}{}", $prefix, $body::generate()))
             }
 
             /// Accepts only well-formed IDs of this kind (input from URLs and the CLI).
             pub fn parse(s: &str) -> Option<Self> {
                 let rest = s.strip_prefix($prefix)?;
-                (rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-                    .then(|| Self(s.to_string()))
+                $body::is_valid(rest).then(|| Self(s.to_string()))
             }
 
             /// Wraps an ID read back from the database.
@@ -160,6 +195,12 @@ id_type!(
 id_type!(
     /// A client registered from the CLI without a chosen ID.
     GeneratedClientId, "cli_");
+id_type!(
+    /// A queued email (`mail_outbox` row).
+    MailId, "mail_", Token);
+id_type!(
+    /// A queued back-channel logout delivery (`backchannel_outbox` row).
+    BackchannelLogoutId, "bcl_", Token);
 
 #[cfg(test)]
 mod tests {
@@ -172,5 +213,16 @@ mod tests {
         assert_eq!(UserId::parse(id.as_str()), Some(id.clone()));
         assert_eq!(SessionId::parse(id.as_str()), None);
         assert_eq!(UserId::parse("usr_../../etc"), None);
+    }
+
+    #[test]
+    fn outbox_ids_keep_their_base64url_form() {
+        let id = MailId::generate();
+        assert!(id.as_str().starts_with("mail_") && id.as_str().len() == 27);
+        assert_eq!(MailId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(BackchannelLogoutId::parse(id.as_str()), None);
+        let bcl = BackchannelLogoutId::generate();
+        assert_eq!(BackchannelLogoutId::parse(bcl.as_str()), Some(bcl));
+        assert_eq!(MailId::parse("mail_short"), None);
     }
 }

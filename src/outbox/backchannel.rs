@@ -28,7 +28,7 @@ use crate::crypto::random_token;
 use crate::db::models::{BackchannelLogout, Grant};
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
-use crate::identity::ids::SessionId;
+use crate::identity::ids::{BackchannelLogoutId, SessionId};
 use crate::identity::now;
 use crate::mail::worker::backoff;
 use crate::oidc::clients::Client;
@@ -48,7 +48,7 @@ pub fn enqueue(
             queued += BackchannelLogout::insert(
                 conn,
                 &BackchannelLogout {
-                    id: format!("bcl_{}", random_token(16)),
+                    id: BackchannelLogoutId::generate(),
                     client_id,
                     subject: user_id.to_string(),
                     session_id: session_id.to_string(),

@@ -9,7 +9,7 @@
 //! `storage_conformance_expiry.rs` the expiry sweeps, the mail outbox claims and rate limits.
 
 use portcullis::identity::ids::{
-    AccountId, GrantId, RefreshTokenId, SessionId, UserId, VerificationId,
+    AccountId, GrantId, MailId, RefreshTokenId, SessionId, UserId, VerificationId,
 };
 use std::time::Duration;
 
@@ -179,7 +179,7 @@ pub fn refresh(id: &str, hash: &str, grant: &str, expires_at: NaiveDateTime) -> 
 
 pub fn mail(id: &str, next_attempt_at: NaiveDateTime) -> OutboxMessage {
     OutboxMessage {
-        id: id.into(),
+        id: MailId::from_db(id.into()),
         recipient: "ada@example.com".into(),
         subject: "Hello".into(),
         body_text: "text".into(),
