@@ -10,7 +10,7 @@ use crate::db::models::User;
 use crate::db::Db;
 use crate::identity::credentials::{create_user, replace_password, NewIdentity};
 use crate::identity::email::{check_stored, Email};
-use crate::identity::ids::UserId;
+use crate::identity::ids::{SessionId, UserId};
 use crate::identity::management::delete_user;
 use crate::identity::password::PasswordHasher;
 use crate::identity::{clean_name, now, FieldErrors};
@@ -189,7 +189,7 @@ fn report_email_problems(users: &[User], json: bool) -> Result<(), CliError> {
 
 async fn find_user(db: &Db, key: &str) -> Result<User, CliError> {
     let lookup = if let Some(id) = UserId::parse(key) {
-        Lookup::Id(id.as_str().to_string())
+        Lookup::Id(id)
     } else {
         let email = Email::parse(key)
             .map_err(|_| CliError::Usage(format!("{key}: not a user ID or email")))?;
@@ -207,7 +207,7 @@ async fn find_user(db: &Db, key: &str) -> Result<User, CliError> {
 }
 
 enum Lookup {
-    Id(String),
+    Id(UserId),
     Email(String),
 }
 
@@ -227,7 +227,7 @@ fn print_users(users: &[User], json: bool) {
     let rows: Vec<UserRow<'_>> = users
         .iter()
         .map(|u| UserRow {
-            id: &u.id,
+            id: u.id.as_str(),
             email: &u.email,
             name: &u.name,
             email_verified: u.email_verified,
@@ -266,7 +266,7 @@ fn print_users(users: &[User], json: bool) {
 async fn notify_ended_sessions(
     settings: &Settings,
     db: &Db,
-    ended: Vec<String>,
+    ended: Vec<SessionId>,
 ) -> Result<(), CliError> {
     if ended.is_empty() {
         return Ok(());

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
-use super::ids::AuditEventId;
+use super::ids::{AuditEventId, UserId};
 use crate::db::models::NewAuditEvent;
 use crate::db::DbConnection;
 
@@ -44,14 +44,14 @@ impl AuditKind {
 pub fn record(
     conn: &mut DbConnection,
     kind: AuditKind,
-    user_id: Option<&str>,
+    user_id: Option<&UserId>,
     ip: Option<&str>,
     detail: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let id = AuditEventId::generate();
     NewAuditEvent {
-        id: id.as_str(),
+        id: &id,
         user_id,
         kind: kind.as_str(),
         ip_address: ip,

@@ -2,7 +2,7 @@
 
 use super::audit::{self, AuditKind};
 use super::email::Email;
-use super::ids::{AccountId, UserId};
+use super::ids::{AccountId, SessionId, UserId};
 use super::password::{PasswordHasher, Verdict};
 use super::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
 use super::{clean_name, now, FieldErrors};
@@ -54,7 +54,7 @@ pub fn create_user(
         User::insert(
             conn,
             &NewUser {
-                id: user_id.as_str(),
+                id: user_id.clone(),
                 email: new.email.as_str(),
                 email_verified: new.email_verified,
                 name: new.name,
@@ -68,8 +68,8 @@ pub fn create_user(
             Account::insert(
                 conn,
                 &NewAccount {
-                    id: AccountId::generate().as_str(),
-                    user_id: user_id.as_str(),
+                    id: AccountId::generate(),
+                    user_id: user_id.clone(),
                     provider_id: CREDENTIAL_PROVIDER,
                     account_id: user_id.as_str(),
                     password_hash: Some(hash),
@@ -78,17 +78,10 @@ pub fn create_user(
                 },
             )?;
         }
-        Profile::insert(conn, &Profile::empty(user_id.as_str(), now))?;
-        UserSettings::insert(conn, &UserSettings::defaults(user_id.as_str(), now))?;
-        audit::record(
-            conn,
-            AuditKind::SignUp,
-            Some(user_id.as_str()),
-            None,
-            None,
-            now,
-        )?;
-        User::find(conn, user_id.as_str())?.ok_or(diesel::result::Error::NotFound)
+        Profile::insert(conn, &Profile::empty(&user_id, now))?;
+        UserSettings::insert(conn, &UserSettings::defaults(&user_id, now))?;
+        audit::record(conn, AuditKind::SignUp, Some(&user_id), None, None, now)?;
+        User::find(conn, &user_id)?.ok_or(diesel::result::Error::NotFound)
     });
     match result {
         Ok(user) => Ok(Some(user)),
@@ -102,12 +95,12 @@ pub fn create_user(
 /// (`via`: how, for the audit log). Returns the ended session ids, for back-channel logout.
 pub fn replace_password(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     hash: &str,
-    keep: Option<&str>,
+    keep: Option<&SessionId>,
     via: Option<&str>,
     now: chrono::NaiveDateTime,
-) -> diesel::QueryResult<Vec<String>> {
+) -> diesel::QueryResult<Vec<SessionId>> {
     store_password_hash(conn, user_id, hash, now)?;
     let ended = sessions::end_all_but(conn, user_id, keep, now)?;
     audit::record(
@@ -125,7 +118,7 @@ pub fn replace_password(
 /// user had none (an upstream-only user setting a first password).
 pub fn store_password_hash(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     hash: &str,
     now: chrono::NaiveDateTime,
 ) -> diesel::QueryResult<()> {
@@ -134,10 +127,10 @@ pub fn store_password_hash(
         None => Account::insert(
             conn,
             &NewAccount {
-                id: AccountId::generate().as_str(),
-                user_id,
+                id: AccountId::generate(),
+                user_id: user_id.clone(),
                 provider_id: CREDENTIAL_PROVIDER,
-                account_id: user_id,
+                account_id: user_id.as_str(),
                 password_hash: Some(hash),
                 created_at: now,
                 updated_at: now,
@@ -282,7 +275,7 @@ pub async fn sign_in(
                 Ok(audit::record(
                     conn,
                     AuditKind::SignInFailed,
-                    user_id.as_deref(),
+                    user_id.as_ref(),
                     ip.as_deref(),
                     None,
                     now(),

@@ -10,7 +10,7 @@ use diesel::QueryResult;
 use super::audit::{self, AuditKind};
 use super::devices::{self, DeviceToken, Sighting};
 use super::email_flows::Links;
-use super::ids::SessionId;
+use super::ids::{SessionId, UserId};
 use super::notices;
 use crate::config::SessionSettings;
 use crate::crypto::{random_token, sha256_hex};
@@ -111,7 +111,7 @@ impl std::fmt::Debug for IssuedSession {
 pub fn open(
     conn: &mut DbConnection,
     policy: &SessionPolicy,
-    user_id: &str,
+    user_id: &UserId,
     method: AuthMethod,
     client: &ClientInfo,
     now: NaiveDateTime,
@@ -123,7 +123,7 @@ pub fn open(
 pub fn open_with(
     conn: &mut DbConnection,
     policy: &SessionPolicy,
-    user_id: &str,
+    user_id: &UserId,
     method: &str,
     client: &ClientInfo,
     now: NaiveDateTime,
@@ -138,9 +138,9 @@ pub fn open_with(
     Session::insert(
         conn,
         &crate::db::models::NewSession {
-            id: id.as_str(),
+            id: id.clone(),
             token_hash: &sha256_hex(&token),
-            user_id,
+            user_id: user_id.clone(),
             created_at: now,
             expires_at,
             last_seen_at: now,
@@ -257,7 +257,7 @@ pub fn sign_out(
     token: &str,
     ip: Option<&str>,
     now: NaiveDateTime,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<Option<UserId>> {
     crate::db::write_transaction(conn, |conn| {
         let Some(session) = Session::find_by_token_hash(conn, &sha256_hex(token))? else {
             return Ok(None);
@@ -275,7 +275,7 @@ pub fn sign_out(
             None,
             now,
         )?;
-        backchannel::enqueue(conn, &[session.id.to_string()], now)?;
+        backchannel::enqueue(conn, std::slice::from_ref(&session.id), now)?;
         Ok(Some(session.user_id))
     })
 }
@@ -284,14 +284,14 @@ pub fn sign_out(
 /// logouts; false when the user has no such session.
 pub fn end(
     conn: &mut DbConnection,
-    user_id: &str,
-    session_id: &str,
+    user_id: &UserId,
+    session_id: &SessionId,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     if Session::delete_for_user(conn, user_id, session_id)? == 0 {
         return Ok(false);
     }
-    backchannel::enqueue(conn, &[session_id.to_string()], now)?;
+    backchannel::enqueue(conn, std::slice::from_ref(session_id), now)?;
     Ok(true)
 }
 
@@ -299,10 +299,10 @@ pub fn end(
 /// their back-channel logouts; returns the ended sessions' ids.
 pub fn end_all_but(
     conn: &mut DbConnection,
-    user_id: &str,
-    keep: Option<&str>,
+    user_id: &UserId,
+    keep: Option<&SessionId>,
     now: NaiveDateTime,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<SessionId>> {
     let mut ended = Session::ids_for_user(conn, user_id)?;
     match keep {
         Some(keep) => {
@@ -399,7 +399,7 @@ mod tests {
         Session {
             id: SessionId::from_db("ses_test".into()),
             token_hash: "h".into(),
-            user_id: "usr_test".into(),
+            user_id: UserId::from_db("usr_test".into()),
             created_at: at(0),
             expires_at: at(0) + policy().absolute,
             last_seen_at: at(last_seen),

@@ -20,7 +20,7 @@ use crate::db::models::{AuthorizationCode, Consent, Grant, Session};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Msg;
-use crate::identity::ids::GrantId;
+use crate::identity::ids::{GrantId, UserId};
 
 mod step;
 pub use step::{authorize, Answer, Incoming, Step, Visitor};
@@ -364,7 +364,7 @@ fn is_pkce_value(v: &str) -> bool {
 /// The signed-in person as far as this decision is concerned.
 #[derive(Debug, Clone)]
 pub struct SessionFacts {
-    pub user_id: String,
+    pub user_id: UserId,
     pub auth_time: NaiveDateTime,
 }
 
@@ -400,7 +400,7 @@ pub fn decide(
             let too_old = req
                 .max_age
                 .is_some_and(|max| (now - s.auth_time).num_seconds() > max);
-            let other_user = hint_subject.is_some_and(|sub| sub != s.user_id);
+            let other_user = hint_subject.is_some_and(|sub| sub != s.user_id.as_str());
             (reauth && !authenticated_since_request) || too_old || other_user
         }
     };
@@ -467,7 +467,7 @@ pub fn unseal(
 /// Remembers that the user approved these scopes for this client (added to earlier ones).
 pub fn record_consent(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     client_id: &str,
     scope: &Scope,
     now: NaiveDateTime,
@@ -504,7 +504,7 @@ pub fn issue_code(
                 id: grant_id.clone(),
                 user_id: session.user_id.clone(),
                 client_id: req.client_id.clone(),
-                session_id: Some(session.id.to_string()),
+                session_id: Some(session.id.clone()),
                 scope: req.scope.clone(),
                 auth_time: session.auth_time,
                 amr: session.auth_method.clone(),
@@ -599,7 +599,7 @@ mod tests {
 
     fn ada(auth_time: NaiveDateTime) -> SessionFacts {
         SessionFacts {
-            user_id: "usr_ada".into(),
+            user_id: UserId::from_db("usr_ada".into()),
             auth_time,
         }
     }

@@ -18,7 +18,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::{AuthorizationCode, Grant, RefreshToken};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
-use crate::identity::ids::RefreshTokenId;
+use crate::identity::ids::{RefreshTokenId, SessionId};
 use crate::identity::now;
 
 /// RFC 6749 §5.1.
@@ -464,7 +464,7 @@ fn sign_for_grant(
     let scope = Scope::from_stored(&grant.scope);
     let access = AccessClaims {
         iss: provider.issuer.clone(),
-        sub: grant.user_id.clone(),
+        sub: grant.user_id.to_string(),
         aud: provider.issuer.clone(),
         client_id: client.id.clone(),
         exp: unix(now + provider.lifetimes.access_token),
@@ -472,7 +472,7 @@ fn sign_for_grant(
         jti: random_token(16),
         scope: scope.to_string(),
         auth_time: Some(unix(grant.auth_time)),
-        sid: grant.session_id.clone(),
+        sid: grant.session_id.as_ref().map(SessionId::to_string),
         gid: Some(grant.id.clone()),
     };
     let access_token = jwt::sign(keys.signer(client.access_token_alg)?, "at+jwt", &access)?;
@@ -480,7 +480,7 @@ fn sign_for_grant(
         let signer = keys.signer(client.id_token_alg)?;
         let claims = IdClaims {
             iss: provider.issuer.clone(),
-            sub: grant.user_id.clone(),
+            sub: grant.user_id.to_string(),
             aud: client.id.clone(),
             exp: unix(now + provider.lifetimes.id_token),
             iat: unix(now),
@@ -488,7 +488,7 @@ fn sign_for_grant(
             nonce,
             // The ID token's own algorithm picks the hash (OIDC Core §3.1.3.6).
             at_hash: Some(jwt::half_hash(signer.alg, &access_token)),
-            sid: grant.session_id.clone(),
+            sid: grant.session_id.as_ref().map(SessionId::to_string),
             azp: client.id.clone(),
             // `fed:google` becomes ["fed", "google"].
             amr: grant.amr.split(':').map(str::to_string).collect(),
@@ -512,7 +512,7 @@ mod tests {
     use chrono::{Duration, NaiveDate};
 
     use super::*;
-    use crate::identity::ids::GrantId;
+    use crate::identity::ids::{GrantId, UserId};
 
     /// One grant ID for the whole test: codes and tokens below point at the same grant.
     fn grant_id() -> GrantId {
@@ -528,7 +528,7 @@ mod tests {
     fn grant() -> Grant {
         Grant {
             id: grant_id(),
-            user_id: "usr_1".into(),
+            user_id: UserId::from_db("usr_1".into()),
             client_id: "cli_a".into(),
             session_id: None,
             scope: "openid offline_access".into(),

@@ -118,7 +118,7 @@ pub struct UserView {
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
         UserView {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             name: u.name.clone(),
             email: u.email.clone(),
         }

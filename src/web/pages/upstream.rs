@@ -5,12 +5,13 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::identity::access::EmailPolicy;
 use crate::identity::federation::{
     self, Completion, Destination, Federation, ProviderAnswer, Started, Visitor,
 };
+use crate::identity::ids::{AccountId, UserId};
 use crate::identity::linking::{self, LinkRefusal, Unlinked};
 use crate::identity::now;
 use crate::upstream::{flow, UpstreamError};
@@ -70,7 +71,7 @@ async fn begin(
     state: &AppState,
     slug: &str,
     back: Option<String>,
-    link_user: Option<String>,
+    link_user: Option<UserId>,
 ) -> AppResult<HttpResponse> {
     let (url, sealed) = match federation::start(federation(state), slug, back, link_user).await? {
         Started::Redirect { url, flow_cookie } => (url, flow_cookie),
@@ -177,7 +178,8 @@ async fn unlink(
     me: SignedIn,
     form: CsrfForm<UnlinkForm>,
 ) -> AppResult<HttpResponse> {
-    let (user_id, account_id) = (me.user.id.clone(), form.account_id.clone());
+    let account_id = AccountId::parse(&form.account_id).ok_or(AppError::NotFound)?;
+    let user_id = me.user.id.clone();
     let unlinked = state
         .db
         .run(move |conn| linking::unlink(conn, &user_id, &account_id, now()))
