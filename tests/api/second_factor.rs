@@ -114,14 +114,10 @@ async fn password_step(b: &Browser, email: &str, return_to: &str) {
         location(&res)
     );
     // Bound to this browser by a cookie for the sign-in pages only.
-    assert!(res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .any(|c| {
-            let c = c.to_str().unwrap();
-            c.starts_with("portcullis_second_factor=") && c.contains("Path=/login")
-        }));
+    assert!(res.headers().get_all("set-cookie").iter().any(|c| {
+        let c = c.to_str().unwrap();
+        c.starts_with("portcullis_second_factor=") && c.contains("Path=/login")
+    }));
 }
 
 async fn second_factor(b: &Browser, code: &str, return_to: &str) -> reqwest::Response {
