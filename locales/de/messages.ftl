@@ -109,3 +109,4 @@ logout-bad-id-token = Die Abmeldeanfrage enthielt ein ungültiges ID-Token.
 logout-two-clients = Die Abmeldeanfrage nennt zwei verschiedene Anwendungen.
 logout-unknown-client = Die Abmeldeanfrage nennt eine unbekannte Anwendung.
 logout-unregistered-redirect = Die Anwendung möchte zu einer Adresse zurückkehren, die sie nicht registriert hat.
+notice-second-factor-expired = Diese Anmeldung hat zu lange gedauert oder ist schon abgeschlossen. Bitte melden Sie sich erneut an.

@@ -109,3 +109,4 @@ logout-bad-id-token = The sign-out request carried an invalid ID token.
 logout-two-clients = The sign-out request names two different applications.
 logout-unknown-client = The sign-out request names an unknown application.
 logout-unregistered-redirect = The application asked to return to an address it has not registered.
+notice-second-factor-expired = That sign-in took too long or was already finished. Please sign in again.

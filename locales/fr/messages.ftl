@@ -109,3 +109,4 @@ logout-bad-id-token = La demande de déconnexion contenait un jeton d'identité 
 logout-two-clients = La demande de déconnexion désigne deux applications différentes.
 logout-unknown-client = La demande de déconnexion désigne une application inconnue.
 logout-unregistered-redirect = L'application demande à revenir vers une adresse qu'elle n'a pas enregistrée.
+notice-second-factor-expired = Cette connexion a pris trop de temps ou est déjà terminée. Veuillez vous reconnecter.

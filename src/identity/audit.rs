@@ -21,6 +21,10 @@ pub enum AuditKind {
     AccountLinked,
     AccountUnlinked,
     EmailChanged,
+    SecondFactorEnrolled,
+    SecondFactorDisabled,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
 }
 
 impl AuditKind {
@@ -37,6 +41,10 @@ impl AuditKind {
             AuditKind::AccountLinked => "account.linked",
             AuditKind::AccountUnlinked => "account.unlinked",
             AuditKind::EmailChanged => "user.email_changed",
+            AuditKind::SecondFactorEnrolled => "credential.second_factor_enrolled",
+            AuditKind::SecondFactorDisabled => "credential.second_factor_disabled",
+            AuditKind::RecoveryCodeUsed => "credential.recovery_code_used",
+            AuditKind::RecoveryCodesRegenerated => "credential.recovery_codes_regenerated",
         }
     }
 }

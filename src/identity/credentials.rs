@@ -4,7 +4,7 @@ use super::audit::{self, AuditKind};
 use super::email::Email;
 use super::ids::{AccountId, SessionId, UserId};
 use super::password::{PasswordHasher, Verdict};
-use super::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
+use super::sessions::{self, Admission, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
 use super::{clean_name, now, FieldErrors};
 use crate::db::models::{
     Account, NewAccount, NewUser, Profile, User, UserSettings, CREDENTIAL_PROVIDER,
@@ -235,7 +235,7 @@ pub async fn sign_in(
     client: ClientInfo,
     email_policy: super::access::EmailPolicy,
     links: super::email_flows::Links,
-) -> Result<(User, IssuedSession), SignInError> {
+) -> Result<(User, Admission), SignInError> {
     let email = Email::parse(email).ok();
     let found = match email {
         Some(email) => {

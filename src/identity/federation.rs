@@ -11,7 +11,7 @@ use crate::identity::access::{EmailPolicy, Unconfirmed};
 use crate::identity::email_flows::Links;
 use crate::identity::ids::UserId;
 use crate::identity::linking::{self, LinkRefusal, Resolution};
-use crate::identity::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
+use crate::identity::sessions::{self, Admission, AuthMethod, ClientInfo, SessionPolicy};
 use crate::identity::{now, profile};
 use crate::upstream::config::ProviderConfig;
 use crate::upstream::{connector, flow, registry, UpstreamClient, UpstreamError};
@@ -56,7 +56,7 @@ pub struct Visitor {
 #[derive(Debug)]
 pub enum Completion {
     SignedIn {
-        session: IssuedSession,
+        session: Admission,
         destination: Destination,
     },
     /// The flow or the provider failed: nothing was decided about any user.

@@ -21,9 +21,11 @@ pub mod passwordless;
 pub mod precis;
 pub mod profile;
 pub mod rate_limit;
+pub mod second_factor;
 pub mod sessions;
 pub mod sign_in_methods;
 pub mod time_zone;
+pub mod totp;
 pub mod verification;
 
 use chrono::{NaiveDateTime, Utc};

@@ -17,6 +17,8 @@ pub enum Purpose {
     ResetPassword,
     MagicLink,
     EmailCode,
+    /// A first factor proven, waiting for the second: identifier `user_id|method`.
+    SecondFactor,
 }
 
 impl Purpose {
@@ -26,6 +28,7 @@ impl Purpose {
             Purpose::ResetPassword => "reset_password",
             Purpose::MagicLink => "magic_link",
             Purpose::EmailCode => "email_code",
+            Purpose::SecondFactor => "second_factor",
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct IdClaims {
     pub azp: String,
     #[serde(default)]
     pub amr: Vec<String>,
+    /// `urn:portcullis:acr:sfa` or `urn:portcullis:acr:mfa` (`sessions::amr_and_acr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 pub fn unix(t: NaiveDateTime) -> i64 {

@@ -478,6 +478,7 @@ fn sign_for_grant(
     let access_token = jwt::sign(keys.signer(client.access_token_alg)?, "at+jwt", &access)?;
     let id_token = if scope.contains("openid") {
         let signer = keys.signer(client.id_token_alg)?;
+        let (amr, acr) = crate::identity::sessions::amr_and_acr(&grant.amr);
         let claims = IdClaims {
             iss: provider.issuer.clone(),
             sub: grant.user_id.to_string(),
@@ -490,8 +491,9 @@ fn sign_for_grant(
             at_hash: Some(jwt::half_hash(signer.alg, &access_token)),
             sid: grant.session_id.as_ref().map(SessionId::to_string),
             azp: client.id.clone(),
-            // `fed:google` becomes ["fed", "google"].
-            amr: grant.amr.split(':').map(str::to_string).collect(),
+            // `fed:google` becomes ["fed", "google"], `pwd+otp` ["pwd", "otp", "mfa"].
+            amr,
+            acr: Some(acr.to_string()),
         };
         Some(jwt::sign(signer, "JWT", &claims)?)
     } else {

@@ -35,6 +35,8 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "account/methods.html",
     "account/delete.html",
     "account/apps.html",
+    "account/security.html",
+    "second_factor.html",
     "consent.html",
     "form_post.html",
     "logout_confirm.html",
@@ -61,6 +63,8 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "email/account_password_changed.html",
     "email/email_changed.txt",
     "email/email_changed.html",
+    "email/second_factor_changed.txt",
+    "email/second_factor_changed.html",
     "static/style.css",
     "static/favicon.svg",
 );

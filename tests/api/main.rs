@@ -20,6 +20,7 @@ mod oidc_prompts;
 mod oidc_tokens;
 mod rp;
 mod scale_out;
+mod second_factor;
 mod security;
 mod serve;
 mod sessions;

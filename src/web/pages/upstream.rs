@@ -18,7 +18,7 @@ use crate::upstream::{flow, UpstreamError};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::templates::{error_page, ErrorText};
-use crate::web::viewer::{add_session_cookies, browser_client, SignedIn};
+use crate::web::viewer::{admit, browser_client, SignedIn};
 use crate::web::{return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -133,9 +133,7 @@ async fn callback(
         Destination::LinkedFromAccount => "/account/methods?notice=linked".to_string(),
         Destination::ReturnTo(back) => return_to::or_default(back.as_deref()),
     };
-    let mut res = clear_flow_cookie(see_other(&target));
-    add_session_cookies(&mut res, &state, &session)?;
-    Ok(res)
+    Ok(clear_flow_cookie(admit(&state, &target, &session)?))
 }
 
 fn failure_page(e: &UpstreamError) -> HttpResponse {
