@@ -41,8 +41,6 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MfaSettings {
-    /// Every sign-in needs a second factor; people without one enrol before going on.
-    pub required: bool,
     /// How recent a sign-in must be to turn a second factor off without re-entering the password.
     pub reauthenticate_within_secs: i64,
     /// Wrong second-factor codes allowed per account within the window below.

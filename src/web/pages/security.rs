@@ -169,6 +169,9 @@ struct SecurityView {
     /// During enrolment: the secret in base32, and the otpauth URI for apps that take a link.
     secret: Option<String>,
     otpauth_uri: Option<String>,
+    /// The otpauth URI as a QR code (an SVG `data:` URL), drawn here: the secret never goes to
+    /// an outside service.
+    qr_code: Option<String>,
     /// Shown once, right after they were made.
     recovery_codes: Vec<String>,
     notice: Option<Msg>,
@@ -258,11 +261,30 @@ async fn enrolment_view(
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| "Portcullis".into());
+    let uri = totp::otpauth_uri(&issuer, &me.user.email, &secret);
     Ok(Some(SecurityView {
         secret: Some(group(&totp::base32_encode(&secret))),
-        otpauth_uri: Some(totp::otpauth_uri(&issuer, &me.user.email, &secret)),
+        qr_code: qr_data_url(&uri),
+        otpauth_uri: Some(uri),
         ..security_view(state, me).await?
     }))
+}
+
+/// An SVG QR code of `text` as a `data:` URL (the CSP allows `img-src data:`); `None` only if
+/// the text is too long for a QR code, and then the page still shows the key in text.
+fn qr_data_url(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    Some(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    ))
 }
 
 /// A base32 secret in groups of four, easier to type.

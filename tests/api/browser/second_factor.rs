@@ -30,7 +30,14 @@ mod inner {
         tab.sign_up("Ada", email, PASSWORD).await;
         tab.open("/account/security").await;
         tab.press("Set up an authenticator app").await;
-        tab.sees("Enter this key in the app").await;
+        tab.sees("enter this key in the app").await;
+        // The QR code is drawn by us and loads under the page's CSP (a data: image).
+        let qr_width: i64 = eval(
+            &tab,
+            "document.querySelector('img.totp-qr').complete ? document.querySelector('img.totp-qr').naturalWidth : 0",
+        )
+        .await;
+        assert!(qr_width >= 200, "QR code not rendered: {qr_width}");
         let shown: String = eval(&tab, "document.getElementById('totp-secret').innerText").await;
         let secret = totp::base32_decode(&shown).expect("the key is base32");
         let step = totp::step_at(chrono::Utc::now().timestamp());
