@@ -21,6 +21,10 @@ pub enum AuditKind {
     AccountLinked,
     AccountUnlinked,
     EmailChanged,
+    /// Too many wrong passwords: password sign-in soft-locked (`throttle`).
+    PasswordLocked,
+    /// An admin lifted the soft lock and cleared the counters.
+    PasswordUnlocked,
 }
 
 impl AuditKind {
@@ -37,6 +41,8 @@ impl AuditKind {
             AuditKind::AccountLinked => "account.linked",
             AuditKind::AccountUnlinked => "account.unlinked",
             AuditKind::EmailChanged => "user.email_changed",
+            AuditKind::PasswordLocked => "credential.password_locked",
+            AuditKind::PasswordUnlocked => "credential.password_unlocked",
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod profile;
 pub mod rate_limit;
 pub mod sessions;
 pub mod sign_in_methods;
+pub mod throttle;
 pub mod time_zone;
 pub mod verification;
 
