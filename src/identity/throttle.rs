@@ -127,7 +127,7 @@ pub fn delay(policy: &ThrottlePolicy, free: i32, failures: i32) -> Duration {
     if failures == 0 || failures < free {
         return Duration::zero();
     }
-    let doublings = u32::try_from(failures - free).unwrap_or(0).min(30);
+    let doublings = u32::try_from(failures - free.max(1)).unwrap_or(0).min(30);
     let secs = policy
         .backoff_base
         .num_seconds()
