@@ -118,6 +118,7 @@ fn request(f: &Fixture) -> AuthorizationRequest {
         id_token_hint: None,
         login_hint: None,
         ui_locales: None,
+        wants_mfa: false,
         issued_at: now().and_utc().timestamp_micros(),
     }
 }

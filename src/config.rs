@@ -35,6 +35,20 @@ pub struct Settings {
     pub accounts: AccountSettings,
     pub mail: MailSettings,
     pub auth: AuthSettings,
+    pub mfa: MfaSettings,
+}
+
+/// Second factors (TOTP) and when they are asked for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaSettings {
+    /// Every sign-in needs a second factor; people without one enrol before going on.
+    pub required: bool,
+    /// How recent a sign-in must be to turn a second factor off without re-entering the password.
+    pub reauthenticate_within_secs: i64,
+    /// Wrong second-factor codes allowed per account within the window below.
+    pub max_failed_attempts: i32,
+    pub failed_attempts_window_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -254,6 +268,8 @@ pub struct SessionSettings {
     /// Name of the long-lived cookie that recognises a browser across sign-ins (new-device notices).
     pub device_cookie_name: String,
     pub sweep_interval_secs: u64,
+    /// How long a correct first factor waits for the second one (TOTP or a recovery code).
+    pub second_factor_timeout_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -98,3 +98,12 @@ error-code = Fehler { $status }
 error-home-link = Zurück zur Startseite
 error-generic-title = Etwas ist schiefgelaufen
 error-generic-message = Ihre Anfrage konnte leider nicht ausgeführt werden. Bitte versuchen Sie es in einem Moment erneut.
+
+## Zweiter Schritt der Anmeldung
+second-factor-title = Zwei-Faktor-Anmeldung
+second-factor-lead = Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.
+second-factor-label = Code
+second-factor-hint = Telefon verloren? Geben Sie stattdessen einen Ihrer Wiederherstellungscodes ein.
+second-factor-submit = Bestätigen
+second-factor-wrong = Dieser Code stimmt nicht oder wurde schon verwendet.
+second-factor-throttled = Zu viele falsche Codes. Warten Sie einige Minuten und versuchen Sie es erneut.

@@ -99,3 +99,12 @@ error-code = Error { $status }
 error-home-link = Back to the home page
 error-generic-title = Something went wrong
 error-generic-message = Sorry, we could not complete that request. Please try again in a moment.
+
+## Second step of a sign-in
+second-factor-title = Two-factor sign-in
+second-factor-lead = Enter the 6-digit code from your authenticator app.
+second-factor-label = Code
+second-factor-hint = Lost your phone? Enter one of your recovery codes instead.
+second-factor-submit = Verify
+second-factor-wrong = That code is not right, or was already used.
+second-factor-throttled = Too many wrong codes. Wait a few minutes and try again.

@@ -98,3 +98,12 @@ error-code = Erreur { $status }
 error-home-link = Retour à l'accueil
 error-generic-title = Une erreur s'est produite
 error-generic-message = Désolés, nous n'avons pas pu traiter cette demande. Veuillez réessayer dans un instant.
+
+## Seconde étape de la connexion
+second-factor-title = Connexion à deux facteurs
+second-factor-lead = Saisissez le code à 6 chiffres de votre application d’authentification.
+second-factor-label = Code
+second-factor-hint = Téléphone perdu ? Saisissez plutôt l’un de vos codes de récupération.
+second-factor-submit = Vérifier
+second-factor-wrong = Ce code est incorrect ou a déjà été utilisé.
+second-factor-throttled = Trop de codes erronés. Attendez quelques minutes puis réessayez.

@@ -9,6 +9,7 @@ use super::{json_line, CliError};
 use crate::config::Settings;
 use crate::db::models::BackchannelLogout;
 use crate::db::Db;
+use crate::identity::ids::BackchannelLogoutId;
 use crate::identity::now;
 use crate::oidc::keys::KeyStore;
 use crate::oidc::{Lifetimes, Provider};
@@ -61,9 +62,14 @@ pub async fn run(settings: &Settings, cmd: BackchannelCommand) -> Result<(), Cli
     match cmd {
         BackchannelCommand::List { all, json } => list(&db, all, json).await,
         BackchannelCommand::Retry { id, failed } => {
-            let target = if failed { None } else { id.clone() };
+            let target = match (&id, failed) {
+                (Some(id), false) => Some(BackchannelLogoutId::parse(id).ok_or_else(|| {
+                    CliError::Usage(format!("{id}: not a back-channel logout ID (bcl_…)"))
+                })?),
+                _ => None,
+            };
             let changed = db
-                .run(move |conn| Ok(BackchannelLogout::retry(conn, target.as_deref(), now())?))
+                .run(move |conn| Ok(BackchannelLogout::retry(conn, target.as_ref(), now())?))
                 .await?;
             if changed == 0 {
                 return Err(CliError::Usage(match id {
@@ -97,7 +103,7 @@ async fn list(db: &Db, all: bool, json: bool) -> Result<(), CliError> {
     let out: Vec<DeliveryOut> = rows
         .into_iter()
         .map(|r| DeliveryOut {
-            id: r.id,
+            id: r.id.to_string(),
             client_id: r.client_id,
             subject: r.subject,
             session_id: r.session_id,

@@ -34,7 +34,7 @@ pub async fn queue(settings: &Settings, json: bool) -> Result<(), CliError> {
     let out: Vec<QueuedOut> = rows
         .into_iter()
         .map(|m| QueuedOut {
-            id: m.id,
+            id: m.id.to_string(),
             to: m.recipient,
             subject: m.subject,
             status: m.status,

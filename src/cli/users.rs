@@ -9,8 +9,8 @@ use crate::config::Settings;
 use crate::db::models::User;
 use crate::db::Db;
 use crate::identity::credentials::{create_user, replace_password, NewIdentity};
-use crate::identity::email::Email;
-use crate::identity::ids::UserId;
+use crate::identity::email::{check_stored, Email};
+use crate::identity::ids::{SessionId, UserId};
 use crate::identity::management::delete_user;
 use crate::identity::password::PasswordHasher;
 use crate::identity::{clean_name, now, FieldErrors};
@@ -42,6 +42,13 @@ pub enum UserCommand {
         user: String,
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+    /// Report stored addresses that today's normalisation (NFKC, no invisible characters) would
+    /// refuse, rewrite or merge with another user's; exits 1 when there is anything to review.
+    CheckEmails {
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -141,6 +148,10 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             }
             Ok(())
         }
+        UserCommand::CheckEmails { json } => {
+            let users = db.run(|conn| Ok(User::list(conn)?)).await?;
+            report_email_problems(&users, json)
+        }
         UserCommand::SetPassword { user, .. } => {
             let found = find_user(&db, &user).await?;
             let password = read_password_line()?;
@@ -170,9 +181,36 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
     }
 }
 
+fn report_email_problems(users: &[User], json: bool) -> Result<(), CliError> {
+    let problems = check_stored(users.iter().map(|u| (u.id.to_string(), u.email.clone())));
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&problems).unwrap_or_else(|_| "[]".into())
+        );
+    } else {
+        for problem in &problems {
+            let _ = writeln!(out, "{problem}");
+        }
+    }
+    if problems.is_empty() {
+        if !json {
+            let _ = writeln!(out, "all {} addresses are in normal form", users.len());
+        }
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "{} stored address(es) need review; nothing was changed",
+            problems.len()
+        )))
+    }
+}
+
 async fn find_user(db: &Db, key: &str) -> Result<User, CliError> {
     let lookup = if let Some(id) = UserId::parse(key) {
-        Lookup::Id(id.as_str().to_string())
+        Lookup::Id(id)
     } else {
         let email = Email::parse(key)
             .map_err(|_| CliError::Usage(format!("{key}: not a user ID or email")))?;
@@ -190,7 +228,7 @@ async fn find_user(db: &Db, key: &str) -> Result<User, CliError> {
 }
 
 enum Lookup {
-    Id(String),
+    Id(UserId),
     Email(String),
 }
 
@@ -210,7 +248,7 @@ fn print_users(users: &[User], json: bool) {
     let rows: Vec<UserRow<'_>> = users
         .iter()
         .map(|u| UserRow {
-            id: &u.id,
+            id: u.id.as_str(),
             email: &u.email,
             name: &u.name,
             email_verified: u.email_verified,
@@ -249,7 +287,7 @@ fn print_users(users: &[User], json: bool) {
 async fn notify_ended_sessions(
     settings: &Settings,
     db: &Db,
-    ended: Vec<String>,
+    ended: Vec<SessionId>,
 ) -> Result<(), CliError> {
     if ended.is_empty() {
         return Ok(());

@@ -265,7 +265,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_factor (user_id) {
+        user_id -> Text,
+        secret_sealed -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        last_used_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_code (code_hash) {
+        code_hash -> Text,
+        user_id -> Text,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> users (user_id));
+diesel::joinable!(totp_factor -> users (user_id));
+diesel::joinable!(recovery_code -> users (user_id));
 diesel::joinable!(known_devices -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_profile -> users (user_id));
@@ -298,4 +319,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_throttle,
     known_devices,
     backchannel_outbox,
+    totp_factor,
+    recovery_code,
 );

@@ -49,11 +49,12 @@ impl From<&AccountSettings> for EmailPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::ids::UserId;
 
     fn user(email_verified: bool) -> User {
         let t = crate::identity::now();
         User {
-            id: "usr_1".into(),
+            id: UserId::from_db("usr_1".into()),
             email: "ada@example.com".into(),
             email_verified,
             name: "Ada".into(),

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
-use super::ids::AuditEventId;
+use super::ids::{AuditEventId, UserId};
 use crate::db::models::NewAuditEvent;
 use crate::db::DbConnection;
 
@@ -25,6 +25,10 @@ pub enum AuditKind {
     PasswordLocked,
     /// An admin lifted the soft lock and cleared the counters.
     PasswordUnlocked,
+    SecondFactorEnrolled,
+    SecondFactorDisabled,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
 }
 
 impl AuditKind {
@@ -43,6 +47,10 @@ impl AuditKind {
             AuditKind::EmailChanged => "user.email_changed",
             AuditKind::PasswordLocked => "credential.password_locked",
             AuditKind::PasswordUnlocked => "credential.password_unlocked",
+            AuditKind::SecondFactorEnrolled => "credential.second_factor_enrolled",
+            AuditKind::SecondFactorDisabled => "credential.second_factor_disabled",
+            AuditKind::RecoveryCodeUsed => "credential.recovery_code_used",
+            AuditKind::RecoveryCodesRegenerated => "credential.recovery_codes_regenerated",
         }
     }
 }
@@ -50,14 +58,14 @@ impl AuditKind {
 pub fn record(
     conn: &mut DbConnection,
     kind: AuditKind,
-    user_id: Option<&str>,
+    user_id: Option<&UserId>,
     ip: Option<&str>,
     detail: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let id = AuditEventId::generate();
     NewAuditEvent {
-        id: id.as_str(),
+        id: &id,
         user_id,
         kind: kind.as_str(),
         ip_address: ip,

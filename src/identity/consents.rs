@@ -1,6 +1,7 @@
 //! The applications a person has let sign them in: what they see on `/account/apps`, and
 //! taking that permission back.
 
+use crate::identity::ids::UserId;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
@@ -25,7 +26,7 @@ pub struct AuthorizedApp {
 /// account too and must be revocable here. A consent's scope wins over a grant's.
 pub fn authorized_apps(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Vec<AuthorizedApp>, AppError> {
     let mut apps: BTreeMap<String, AuthorizedApp> = BTreeMap::new();
     for c in Consent::for_user(conn, user_id)? {
@@ -56,7 +57,7 @@ pub fn authorized_apps(
 /// the person, together: a revoked grant with the consent left would be re-issued silently.
 pub fn revoke(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     client_id: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {

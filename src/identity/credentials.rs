@@ -2,9 +2,9 @@
 
 use super::audit::{self, AuditKind};
 use super::email::Email;
-use super::ids::{AccountId, UserId};
+use super::ids::{AccountId, SessionId, UserId};
 use super::password::{PasswordHasher, Verdict};
-use super::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
+use super::sessions::{self, Admission, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
 use super::throttle::{self, Subject, ThrottlePolicy, Verdict as Throttled};
 use super::{clean_name, now, FieldErrors};
 use crate::db::models::{
@@ -58,7 +58,7 @@ pub fn create_user(
         User::insert(
             conn,
             &NewUser {
-                id: user_id.as_str(),
+                id: user_id.clone(),
                 email: new.email.as_str(),
                 email_verified: new.email_verified,
                 name: new.name,
@@ -72,8 +72,8 @@ pub fn create_user(
             Account::insert(
                 conn,
                 &NewAccount {
-                    id: AccountId::generate().as_str(),
-                    user_id: user_id.as_str(),
+                    id: AccountId::generate(),
+                    user_id: user_id.clone(),
                     provider_id: CREDENTIAL_PROVIDER,
                     account_id: user_id.as_str(),
                     password_hash: Some(hash),
@@ -82,17 +82,10 @@ pub fn create_user(
                 },
             )?;
         }
-        Profile::insert(conn, &Profile::empty(user_id.as_str(), now))?;
-        UserSettings::insert(conn, &UserSettings::defaults(user_id.as_str(), now))?;
-        audit::record(
-            conn,
-            AuditKind::SignUp,
-            Some(user_id.as_str()),
-            None,
-            None,
-            now,
-        )?;
-        User::find(conn, user_id.as_str())?.ok_or(diesel::result::Error::NotFound)
+        Profile::insert(conn, &Profile::empty(&user_id, now))?;
+        UserSettings::insert(conn, &UserSettings::defaults(&user_id, now))?;
+        audit::record(conn, AuditKind::SignUp, Some(&user_id), None, None, now)?;
+        User::find(conn, &user_id)?.ok_or(diesel::result::Error::NotFound)
     });
     match result {
         Ok(user) => Ok(Some(user)),
@@ -106,12 +99,12 @@ pub fn create_user(
 /// (`via`: how, for the audit log). Returns the ended session ids, for back-channel logout.
 pub fn replace_password(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     hash: &str,
-    keep: Option<&str>,
+    keep: Option<&SessionId>,
     via: Option<&str>,
     now: chrono::NaiveDateTime,
-) -> diesel::QueryResult<Vec<String>> {
+) -> diesel::QueryResult<Vec<SessionId>> {
     store_password_hash(conn, user_id, hash, now)?;
     let ended = sessions::end_all_but(conn, user_id, keep, now)?;
     audit::record(
@@ -129,7 +122,7 @@ pub fn replace_password(
 /// user had none (an upstream-only user setting a first password).
 pub fn store_password_hash(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     hash: &str,
     now: chrono::NaiveDateTime,
 ) -> diesel::QueryResult<()> {
@@ -138,10 +131,10 @@ pub fn store_password_hash(
         None => Account::insert(
             conn,
             &NewAccount {
-                id: AccountId::generate().as_str(),
-                user_id,
+                id: AccountId::generate(),
+                user_id: user_id.clone(),
                 provider_id: CREDENTIAL_PROVIDER,
-                account_id: user_id,
+                account_id: user_id.as_str(),
                 password_hash: Some(hash),
                 created_at: now,
                 updated_at: now,
@@ -314,7 +307,7 @@ pub async fn sign_in(
     client: ClientInfo,
     email_policy: super::access::EmailPolicy,
     links: super::email_flows::Links,
-) -> Result<(User, IssuedSession), SignInError> {
+) -> Result<(User, Admission), SignInError> {
     let account_subject = Subject::account(email);
     let mut subjects = vec![account_subject.clone()];
     subjects.extend(client.ip.clone().map(Subject::Ip));
@@ -334,8 +327,9 @@ pub async fn sign_in(
         Throttled::Wait(secs) => return Err(SignInError::TooManyAttempts(secs)),
         Throttled::Locked(until) => {
             return Err(SignInError::PasswordLocked(
-                (until - now_at).num_seconds().max(1),
-            ))
+                // Rounded up, like the backoff's wait.
+                ((until - now_at).num_milliseconds() + 999) / 1000,
+            ));
         }
     }
 
@@ -379,7 +373,7 @@ pub async fn sign_in(
                 audit::record(
                     conn,
                     AuditKind::SignInFailed,
-                    user.as_ref().map(|u| u.id.as_str()),
+                    user.as_ref().map(|u| &u.id),
                     ip.as_deref(),
                     None,
                     now,

@@ -5,6 +5,7 @@
 //! address and not the user agent: addresses change with every network and user agents with every
 //! update, and both are shared by many people, so either would warn too often or too rarely.
 
+use super::ids::UserId;
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
 
@@ -60,7 +61,7 @@ pub enum Sighting {
 /// Remembers `device` for the user and says whether it was new to them.
 pub fn remember(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     device: &DeviceToken,
     now: NaiveDateTime,
 ) -> QueryResult<Sighting> {
@@ -70,7 +71,7 @@ pub fn remember(
     }
     let had_others = KnownDevice::any_for_user(conn, user_id)?;
     let row = KnownDevice {
-        user_id: user_id.to_string(),
+        user_id: user_id.clone(),
         device_hash: hash,
         first_seen_at: now,
         last_seen_at: now,

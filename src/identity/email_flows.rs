@@ -2,6 +2,7 @@
 //! changed address), password reset, magic links and one-time codes. Answers that could reveal
 //! whether an address has an account are the same either way; callers show one message.
 
+use super::ids::{SessionId, UserId};
 use chrono::{Duration, NaiveDateTime};
 use serde::Serialize;
 
@@ -118,7 +119,10 @@ pub fn confirm(
         let Some((user_id, email)) = identifier.split_once('|') else {
             return Ok(Verified::Invalid);
         };
-        let Some(user) = User::find(conn, user_id)? else {
+        let Some(user_id) = UserId::parse(user_id) else {
+            return Ok(Verified::Invalid);
+        };
+        let Some(user) = User::find(conn, &user_id)? else {
             return Ok(Verified::Invalid);
         };
         User::set_email(conn, &user.id, email, true, now)?;
@@ -205,7 +209,7 @@ pub fn reset_password(
     token: &str,
     new_hash: &str,
     now: NaiveDateTime,
-) -> Result<Option<(User, Vec<String>)>, AppError> {
+) -> Result<Option<(User, Vec<SessionId>)>, AppError> {
     crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
         let Some(email) = verification::consume_link(conn, token, Purpose::ResetPassword, now)?
         else {

@@ -9,8 +9,9 @@ use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::identity::access::{EmailPolicy, Unconfirmed};
 use crate::identity::email_flows::Links;
+use crate::identity::ids::UserId;
 use crate::identity::linking::{self, LinkRefusal, Resolution};
-use crate::identity::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
+use crate::identity::sessions::{self, Admission, AuthMethod, ClientInfo, SessionPolicy};
 use crate::identity::{now, profile};
 use crate::upstream::config::ProviderConfig;
 use crate::upstream::{connector, flow, registry, UpstreamClient, UpstreamError};
@@ -55,7 +56,7 @@ pub struct Visitor {
 #[derive(Debug)]
 pub enum Completion {
     SignedIn {
-        session: IssuedSession,
+        session: Admission,
         destination: Destination,
     },
     /// The flow or the provider failed: nothing was decided about any user.
@@ -78,7 +79,7 @@ pub async fn start(
     fed: Federation<'_>,
     slug: &str,
     return_to: Option<String>,
-    link_user: Option<String>,
+    link_user: Option<UserId>,
 ) -> Result<Started, AppError> {
     let (mk, slug_owned, ttl) = (
         fed.master_key.clone(),
@@ -166,7 +167,7 @@ pub async fn complete(
         .run(move |conn| {
             let now = now();
             let resolved =
-                linking::resolve(conn, &mk, &cfg, &profile, &tokens, link_to.as_deref(), now)?;
+                linking::resolve(conn, &mk, &cfg, &profile, &tokens, link_to.as_ref(), now)?;
             if let Ok(Resolution::Created(user)) = &resolved {
                 profile::adopt_language(conn, &user.id, visitor.locale, now)?;
             }

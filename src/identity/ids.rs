@@ -1,28 +1,81 @@
 //! Identifiers: generated in Rust, stored as text, prefixed so a stray ID says what it is.
 
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::Pg;
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+use diesel::sqlite::Sqlite;
 use rand::RngCore;
+
+use crate::db::MultiBackend;
+
+/// The random part of most IDs: 16 bytes as 32 lowercase hex digits.
+struct Hex;
+
+impl Hex {
+    fn generate() -> String {
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    }
+
+    fn is_valid(rest: &str) -> bool {
+        rest.len() == 32
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    }
+}
+
+/// The random part of the outbox IDs, as they have always been written: 16 bytes, base64url
+/// without padding (22 characters).
+struct Token;
+
+impl Token {
+    fn generate() -> String {
+        crate::crypto::random_token(16)
+    }
+
+    fn is_valid(rest: &str) -> bool {
+        rest.len() == 22
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+}
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        id_type!($(#[$doc])* $name, $prefix, Hex);
+    };
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $body:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+        #[derive(
+            Debug,
+            Clone,
+            PartialEq,
+            Eq,
+            Hash,
+            serde::Serialize,
+            diesel::expression::AsExpression,
+            diesel::deserialize::FromSqlRow,
+        )]
         #[serde(transparent)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub struct $name(String);
 
         impl $name {
             pub const PREFIX: &'static str = $prefix;
 
             pub fn generate() -> Self {
-                let mut bytes = [0u8; 16];
-                rand::rngs::OsRng.fill_bytes(&mut bytes);
-                Self(format!("{}{}", $prefix, hex::encode(bytes)))
+                Self(format!("{}{}", $prefix, $body::generate()))
             }
 
             /// Accepts only well-formed IDs of this kind (input from URLs and the CLI).
             pub fn parse(s: &str) -> Option<Self> {
                 let rest = s.strip_prefix($prefix)?;
-                (rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-                    .then(|| Self(s.to_string()))
+                $body::is_valid(rest).then(|| Self(s.to_string()))
             }
 
             /// Wraps an ID read back from the database.
@@ -58,6 +111,58 @@ macro_rules! id_type {
             }
         }
 
+        // Stored as the same text the ID prints as, so columns and queries take the ID itself.
+        impl ToSql<Text, Sqlite> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+                <str as ToSql<Text, Sqlite>>::to_sql(self.0.as_str(), out)
+            }
+        }
+
+        impl ToSql<Text, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.0.as_str(), out)
+            }
+        }
+
+        impl ToSql<Text, MultiBackend> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+                out.set_value((Text, self));
+                Ok(IsNull::No)
+            }
+        }
+
+        impl FromSql<Text, Sqlite> for $name {
+            fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+                <String as FromSql<Text, Sqlite>>::from_sql(bytes).map(Self)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $name {
+            fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+                <String as FromSql<Text, Pg>>::from_sql(bytes).map(Self)
+            }
+        }
+
+        impl FromSql<Text, MultiBackend> for $name {
+            fn from_sql(
+                bytes: <MultiBackend as Backend>::RawValue<'_>,
+            ) -> deserialize::Result<Self> {
+                bytes.from_sql::<Self, Text>()
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
@@ -90,6 +195,12 @@ id_type!(
 id_type!(
     /// A client registered from the CLI without a chosen ID.
     GeneratedClientId, "cli_");
+id_type!(
+    /// A queued email (`mail_outbox` row).
+    MailId, "mail_", Token);
+id_type!(
+    /// A queued back-channel logout delivery (`backchannel_outbox` row).
+    BackchannelLogoutId, "bcl_", Token);
 
 #[cfg(test)]
 mod tests {
@@ -102,5 +213,16 @@ mod tests {
         assert_eq!(UserId::parse(id.as_str()), Some(id.clone()));
         assert_eq!(SessionId::parse(id.as_str()), None);
         assert_eq!(UserId::parse("usr_../../etc"), None);
+    }
+
+    #[test]
+    fn outbox_ids_keep_their_base64url_form() {
+        let id = MailId::generate();
+        assert!(id.as_str().starts_with("mail_") && id.as_str().len() == 27);
+        assert_eq!(MailId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(BackchannelLogoutId::parse(id.as_str()), None);
+        let bcl = BackchannelLogoutId::generate();
+        assert_eq!(BackchannelLogoutId::parse(bcl.as_str()), Some(bcl));
+        assert_eq!(MailId::parse("mail_short"), None);
     }
 }

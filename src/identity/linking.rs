@@ -12,7 +12,7 @@ use chrono::NaiveDateTime;
 use super::audit::{self, AuditKind};
 use super::credentials::{create_user, NewIdentity};
 use super::email::Email;
-use super::ids::AccountId;
+use super::ids::{AccountId, UserId};
 use crate::crypto::MasterKey;
 use crate::db::models::{Account, NewAccount, User};
 use crate::db::{is_unique_violation, write_transaction, DbConnection};
@@ -108,7 +108,7 @@ pub fn resolve(
     cfg: &ProviderConfig,
     profile: &UpstreamProfile,
     tokens: &UpstreamTokens,
-    link_to: Option<&str>,
+    link_to: Option<&UserId>,
     now: NaiveDateTime,
 ) -> Result<Result<Resolution, LinkRefusal>, AppError> {
     let sealed = seal(mk, cfg, tokens, now);
@@ -126,12 +126,12 @@ fn resolve_once(
     cfg: &ProviderConfig,
     profile: &UpstreamProfile,
     sealed: &SealedTokens,
-    link_to: Option<&str>,
+    link_to: Option<&UserId>,
     now: NaiveDateTime,
 ) -> Result<Result<Resolution, LinkRefusal>, AppError> {
     write_transaction(conn, |conn| {
         if let Some(account) = Account::find_by_provider(conn, &cfg.slug, &profile.subject)? {
-            if link_to.is_some_and(|u| u != account.user_id) {
+            if link_to.is_some_and(|u| *u != account.user_id) {
                 return Ok(Err(LinkRefusal::LinkedElsewhere(cfg.display_name.clone())));
             }
             Account::store_upstream(
@@ -225,14 +225,14 @@ fn insert_account(
     cfg: &ProviderConfig,
     profile: &UpstreamProfile,
     sealed: &SealedTokens,
-    user_id: &str,
+    user_id: &UserId,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     Account::insert(
         conn,
         &NewAccount {
-            id: AccountId::generate().as_str(),
-            user_id,
+            id: AccountId::generate(),
+            user_id: user_id.clone(),
             provider_id: &cfg.slug,
             account_id: &profile.subject,
             password_hash: None,
@@ -256,8 +256,8 @@ fn insert_account(
 }
 
 /// Whether removing `account_id` would leave the user with no way to sign in.
-pub fn is_last_method(accounts: &[Account], account_id: &str) -> bool {
-    !accounts.iter().filter(|a| a.id != account_id).any(|a| {
+pub fn is_last_method(accounts: &[Account], account_id: &AccountId) -> bool {
+    !accounts.iter().filter(|a| a.id != *account_id).any(|a| {
         a.provider_id != crate::db::models::CREDENTIAL_PROVIDER || a.password_hash.is_some()
     })
 }
@@ -274,15 +274,15 @@ pub enum Unlinked {
 /// `Err(NotFound)` when the account is not theirs.
 pub fn unlink(
     conn: &mut DbConnection,
-    user_id: &str,
-    account_id: &str,
+    user_id: &UserId,
+    account_id: &AccountId,
     now: NaiveDateTime,
 ) -> Result<Unlinked, AppError> {
     write_transaction(conn, |conn| {
         let accounts = Account::for_user(conn, user_id)?;
         let target = accounts
             .iter()
-            .find(|a| a.id == account_id)
+            .find(|a| a.id == *account_id)
             .ok_or(AppError::NotFound)?;
         if is_last_method(&accounts, &target.id) {
             return Ok(Unlinked::LastMethod);

@@ -3,7 +3,7 @@
 use super::audit::{self, AuditKind};
 use super::credentials::replace_password;
 use super::email_flows::Links;
-use super::ids::SessionId;
+use super::ids::{SessionId, UserId};
 use super::notices;
 use super::password::{PasswordHasher, Verdict};
 use super::{now, FieldErrors};
@@ -33,8 +33,8 @@ pub struct PasswordChange {
 }
 
 /// Whether the user has a password at all (upstream-only users will not).
-pub async fn has_password(db: &Db, user_id: &str) -> Result<bool, AppError> {
-    let user_id = user_id.to_string();
+pub async fn has_password(db: &Db, user_id: &UserId) -> Result<bool, AppError> {
+    let user_id = user_id.clone();
     db.run(move |conn| {
         Ok(Account::credential_for_user(conn, &user_id)?
             .and_then(|a| a.password_hash)
@@ -49,11 +49,11 @@ pub async fn change_password(
     db: &Db,
     hasher: &PasswordHasher,
     links: Links,
-    user_id: &str,
+    user_id: &UserId,
     current_session: &SessionId,
     change: PasswordChange,
-) -> Result<Vec<String>, FormError> {
-    let uid = user_id.to_string();
+) -> Result<Vec<SessionId>, FormError> {
+    let uid = user_id.clone();
     let account = db
         .run(move |conn| Ok(Account::credential_for_user(conn, &uid)?))
         .await?;
@@ -76,8 +76,8 @@ pub async fn change_password(
     errors.into_result().map_err(FormError::Invalid)?;
 
     let hash = hasher.hash(change.new_password).await?;
-    let user_id = user_id.to_string();
-    let keep = current_session.as_str().to_string();
+    let user_id = user_id.clone();
+    let keep = current_session.clone();
     let ended = db
         .run(move |conn| {
             let now = now();
@@ -96,11 +96,11 @@ pub async fn change_password(
 pub async fn delete_account(
     db: &Db,
     hasher: &PasswordHasher,
-    user_id: &str,
+    user_id: &UserId,
     password: String,
     confirm: &str,
 ) -> Result<(), FormError> {
-    let uid = user_id.to_string();
+    let uid = user_id.clone();
     let stored = db
         .run(
             move |conn| Ok(Account::credential_for_user(conn, &uid)?.and_then(|a| a.password_hash)),
@@ -119,8 +119,8 @@ pub async fn delete_account(
 }
 
 /// Removes a user and everything they own, leaving an audit entry. Shared with the CLI.
-pub async fn delete_user(db: &Db, user_id: &str) -> Result<bool, AppError> {
-    let user_id = user_id.to_string();
+pub async fn delete_user(db: &Db, user_id: &UserId) -> Result<bool, AppError> {
+    let user_id = user_id.clone();
     db.run(move |conn| {
         Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
             conn,
@@ -144,8 +144,8 @@ pub async fn delete_user(db: &Db, user_id: &str) -> Result<bool, AppError> {
     .await
 }
 
-pub async fn list_sessions(db: &Db, user_id: &str) -> Result<Vec<Session>, AppError> {
-    let user_id = user_id.to_string();
+pub async fn list_sessions(db: &Db, user_id: &UserId) -> Result<Vec<Session>, AppError> {
+    let user_id = user_id.clone();
     db.run(move |conn| Ok(Session::for_user(conn, &user_id)?))
         .await
 }
@@ -153,10 +153,10 @@ pub async fn list_sessions(db: &Db, user_id: &str) -> Result<Vec<Session>, AppEr
 /// Revokes one of the user's own sessions; false when there was no such session of theirs.
 pub async fn revoke_session(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     session_id: &SessionId,
 ) -> Result<bool, AppError> {
-    let (user_id, session_id) = (user_id.to_string(), session_id.as_str().to_string());
+    let (user_id, session_id) = (user_id.clone(), session_id.clone());
     db.run(move |conn| {
         Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
             conn,
@@ -168,7 +168,7 @@ pub async fn revoke_session(
                         AuditKind::SessionRevoked,
                         Some(&user_id),
                         None,
-                        Some(&session_id),
+                        Some(session_id.as_str()),
                         now(),
                     )?;
                 }
@@ -182,10 +182,10 @@ pub async fn revoke_session(
 /// Ends every other session of the user; returns the ended sessions' ids.
 pub async fn revoke_other_sessions(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     keep: &SessionId,
-) -> Result<Vec<String>, AppError> {
-    let (user_id, keep) = (user_id.to_string(), keep.as_str().to_string());
+) -> Result<Vec<SessionId>, AppError> {
+    let (user_id, keep) = (user_id.clone(), keep.clone());
     db.run(move |conn| {
         Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
             conn,

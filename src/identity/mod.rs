@@ -18,12 +18,15 @@ pub mod notices;
 pub mod password;
 pub mod password_reset;
 pub mod passwordless;
+pub mod precis;
 pub mod profile;
 pub mod rate_limit;
+pub mod second_factor;
 pub mod sessions;
 pub mod sign_in_methods;
 pub mod throttle;
 pub mod time_zone;
+pub mod totp;
 pub mod verification;
 
 use chrono::{NaiveDateTime, Utc};
@@ -74,14 +77,16 @@ impl FieldErrors {
     }
 }
 
-/// Checks a display name: required, at most 100 characters, no control characters.
+/// Checks a display name: PRECIS-folded (NFKC, one plain space between words), required, at
+/// most 100 characters, no control or invisible formatting characters.
 pub fn clean_name(raw: &str, errors: &mut FieldErrors) -> String {
-    let name = raw.trim();
+    let folded = precis::fold_name(raw);
+    let name = folded.as_str();
     if name.is_empty() {
         errors.add("name", "error-name-missing");
     } else if name.chars().count() > 100 {
         errors.add("name", Msg::new("error-too-long").with("max", 100_i64));
-    } else if name.chars().any(char::is_control) {
+    } else if name.chars().any(precis::refused_in_name) {
         errors.add("name", "error-name-control");
     }
     name.to_string()

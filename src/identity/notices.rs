@@ -204,3 +204,52 @@ pub fn already_registered(
     )?;
     enqueue(conn, &mail, now)
 }
+
+/// A change to the account's second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactorChange {
+    Enabled,
+    Disabled,
+    RecoveryCodeUsed,
+}
+
+#[derive(Serialize)]
+struct SecondFactorNotice<'a> {
+    name: &'a str,
+    when: String,
+    title: &'static str,
+    intro: &'static str,
+    security_link: String,
+}
+
+/// Two-factor sign-in turned on or off, or a recovery code used. Sent whatever the notice
+/// setting: each weakens or bypasses a factor, and is rare.
+pub fn second_factor_changed(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    change: SecondFactorChange,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let locale = recipient_locale(conn, links, user)?;
+    let (title, intro) = match change {
+        SecondFactorChange::Enabled => ("notice-mfa-on-title", "notice-mfa-on-intro"),
+        SecondFactorChange::Disabled => ("notice-mfa-off-title", "notice-mfa-off-intro"),
+        SecondFactorChange::RecoveryCodeUsed => ("notice-recovery-title", "notice-recovery-intro"),
+    };
+    let notice = SecondFactorNotice {
+        name: &user.name,
+        when: display_time(now, time_zone_of(conn, &user.id)?),
+        title,
+        intro,
+        security_link: format!("{}/account/security", links.issuer),
+    };
+    let mail = compose(
+        &links.templates,
+        "second_factor_changed",
+        &user.email,
+        locale,
+        &notice,
+    )?;
+    enqueue(conn, &mail, now)
+}

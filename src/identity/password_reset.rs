@@ -2,6 +2,7 @@
 //! by `email_flows`; this is the form's rules around it.
 
 use super::email_flows::{self, Links};
+use super::ids::SessionId;
 use super::password::PasswordHasher;
 use super::{now, FieldErrors};
 use crate::db::Db;
@@ -19,7 +20,7 @@ pub struct NewPassword {
 pub enum ResetOutcome {
     /// The password is replaced; these sessions were ended (their clients get back-channel
     /// logout).
-    Done { ended_sessions: Vec<String> },
+    Done { ended_sessions: Vec<SessionId> },
     /// The form is wrong; the link is still unused.
     Invalid(FieldErrors),
     /// The link is invalid, expired or used.

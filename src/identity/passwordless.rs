@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 
 use super::email::Email;
 use super::email_flows::{self, Links};
-use super::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
+use super::sessions::{self, Admission, AuthMethod, ClientInfo, SessionPolicy};
 use super::verification::CodeCheck;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
@@ -38,7 +38,7 @@ pub fn sign_in(
     proof: Proof<'_>,
     client: &ClientInfo,
     now: NaiveDateTime,
-) -> Result<Option<IssuedSession>, AppError> {
+) -> Result<Option<Admission>, AppError> {
     let (user, method) = match proof {
         Proof::MagicLink { token } => (
             email_flows::consume_magic_link(conn, token, now)?,

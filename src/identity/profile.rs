@@ -1,6 +1,7 @@
 //! Profile and settings: what the account pages edit, validated here.
 
 use super::audit::{self, AuditKind};
+use super::ids::UserId;
 use super::time_zone::TimeZone;
 use super::{clean_name, now, FieldErrors};
 use crate::db::models::{Profile, User, UserSettings};
@@ -50,8 +51,8 @@ pub struct FullProfile {
     pub profile: Profile,
 }
 
-pub async fn load_profile(db: &Db, user_id: &str) -> Result<FullProfile, AppError> {
-    let user_id = user_id.to_string();
+pub async fn load_profile(db: &Db, user_id: &UserId) -> Result<FullProfile, AppError> {
+    let user_id = user_id.clone();
     db.run(move |conn| {
         let user = User::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
         let profile =
@@ -62,26 +63,29 @@ pub async fn load_profile(db: &Db, user_id: &str) -> Result<FullProfile, AppErro
 }
 
 /// The zone the person's pages show times in; `None` (UTC) when unset or no longer valid.
-pub async fn load_time_zone(db: &Db, user_id: &str) -> Result<Option<TimeZone>, AppError> {
-    let user_id = user_id.to_string();
+pub async fn load_time_zone(db: &Db, user_id: &UserId) -> Result<Option<TimeZone>, AppError> {
+    let user_id = user_id.clone();
     db.run(move |conn| Ok(time_zone_of(conn, &user_id)?)).await
 }
 
 pub fn time_zone_of(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
 ) -> diesel::QueryResult<Option<TimeZone>> {
     Ok(Profile::find(conn, user_id)?.and_then(|p| TimeZone::from_stored(p.timezone.as_deref())))
 }
 
 /// Whether the person wants security notices (new sign-ins, password and address changes).
 /// On unless they turned it off.
-pub fn wants_security_notices(conn: &mut DbConnection, user_id: &str) -> diesel::QueryResult<bool> {
+pub fn wants_security_notices(
+    conn: &mut DbConnection,
+    user_id: &UserId,
+) -> diesel::QueryResult<bool> {
     Ok(UserSettings::find(conn, user_id)?.is_none_or(|s| s.notifications))
 }
 
-pub async fn load_settings(db: &Db, user_id: &str) -> Result<UserSettings, AppError> {
-    let user_id = user_id.to_string();
+pub async fn load_settings(db: &Db, user_id: &UserId) -> Result<UserSettings, AppError> {
+    let user_id = user_id.clone();
     db.run(move |conn| {
         Ok(UserSettings::find(conn, &user_id)?
             .unwrap_or_else(|| UserSettings::defaults(&user_id, now())))
@@ -91,7 +95,7 @@ pub async fn load_settings(db: &Db, user_id: &str) -> Result<UserSettings, AppEr
 
 pub async fn update_profile(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     update: ProfileUpdate,
 ) -> Result<(), FormError> {
     let mut errors = FieldErrors::default();
@@ -115,7 +119,7 @@ pub async fn update_profile(
     };
     errors.into_result().map_err(FormError::Invalid)?;
 
-    let user_id = user_id.to_string();
+    let user_id = user_id.clone();
     db.run(move |conn| {
         let now = now();
         Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
@@ -149,7 +153,7 @@ pub async fn update_profile(
 
 pub async fn update_settings(
     db: &Db,
-    user_id: &str,
+    user_id: &UserId,
     update: SettingsUpdate,
 ) -> Result<(), FormError> {
     let mut errors = FieldErrors::default();
@@ -161,7 +165,7 @@ pub async fn update_settings(
     }
     errors.into_result().map_err(FormError::Invalid)?;
     let settings = UserSettings {
-        user_id: user_id.to_string(),
+        user_id: user_id.clone(),
         theme: update.theme,
         language: update.language,
         notifications: update.notifications,
@@ -187,7 +191,7 @@ pub async fn update_settings(
 /// the browser's languages from then on.
 pub fn adopt_language(
     conn: &mut crate::db::DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     locale: Locale,
     now: chrono::NaiveDateTime,
 ) -> diesel::QueryResult<()> {

@@ -65,3 +65,20 @@ fn hit_once(
 pub fn delete_stale(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(rate_limit::table.filter(rate_limit::window_start.lt(before))).execute(conn)
 }
+
+/// Whether `limit` hits already happened in the current window of `key`, without counting one:
+/// for limits on failures, checked before an attempt and hit only when it fails.
+pub fn exhausted(
+    conn: &mut DbConnection,
+    key: &str,
+    limit: i32,
+    window: Duration,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let current: Option<(NaiveDateTime, i32)> = rate_limit::table
+        .find(key)
+        .select((rate_limit::window_start, rate_limit::count))
+        .first(conn)
+        .optional()?;
+    Ok(matches!(current, Some((start, count)) if start + window > now && count >= limit))
+}

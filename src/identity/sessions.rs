@@ -10,7 +10,7 @@ use diesel::QueryResult;
 use super::audit::{self, AuditKind};
 use super::devices::{self, DeviceToken, Sighting};
 use super::email_flows::Links;
-use super::ids::SessionId;
+use super::ids::{SessionId, UserId};
 use super::notices;
 use crate::config::SessionSettings;
 use crate::crypto::{random_token, sha256_hex};
@@ -25,6 +25,8 @@ pub struct SessionPolicy {
     pub absolute: Duration,
     pub idle: Duration,
     pub touch_interval: Duration,
+    /// How long a proven first factor waits for the second (`session.second_factor_timeout_secs`).
+    pub second_factor: Duration,
 }
 
 impl From<&SessionSettings> for SessionPolicy {
@@ -33,6 +35,7 @@ impl From<&SessionSettings> for SessionPolicy {
             absolute: Duration::seconds(s.absolute_timeout_secs),
             idle: Duration::seconds(s.idle_timeout_secs),
             touch_interval: Duration::seconds(s.touch_interval_secs.max(0)),
+            second_factor: Duration::seconds(s.second_factor_timeout_secs),
         }
     }
 }
@@ -61,10 +64,49 @@ impl AuthMethod {
     }
 }
 
-/// How a stored sign-in method reads in the sessions list and in notices.
+/// Appended to the stored method of a session whose sign-in also proved a TOTP code or a
+/// recovery code: `pwd+otp`, `fed:google+otp`.
+pub const SECOND_FACTOR_OTP: &str = "+otp";
+
+/// Authentication context class of a single factor.
+pub const ACR_SFA: &str = "urn:portcullis:acr:sfa";
+/// Authentication context class of two factors (or one that is multi-factor by itself).
+pub const ACR_MFA: &str = "urn:portcullis:acr:mfa";
+
+/// The `amr` (RFC 8176) and `acr` of a stored sign-in method, in one place. The first factor
+/// keeps the shape ID tokens always had (split at `:`); a second factor adds `otp` and `mfa`:
+///
+/// | stored method            | amr                              | acr |
+/// |--------------------------|----------------------------------|-----|
+/// | `pwd`                    | `pwd`                            | sfa |
+/// | `fed:{slug}`             | `fed`, `{slug}`                  | sfa |
+/// | `email:link`/`email:code`| `email`, `link`/`code`           | sfa |
+/// | any of those `+otp`      | the above, then `otp`, `mfa`     | mfa |
+///
+/// A recovery code counts as `otp` (a one-time password). RFC 8176 has no value for a link or
+/// code sent by email; `email` says which channel proved it, as `sms` does for texts.
+pub fn amr_and_acr(stored: &str) -> (Vec<String>, &'static str) {
+    let (first, second) = match stored.split_once('+') {
+        Some((first, second)) => (first, Some(second)),
+        None => (stored, None),
+    };
+    let mut amr: Vec<String> = first.split(':').map(str::to_string).collect();
+    let base = amr.first().cloned().unwrap_or_default();
+    match (base.as_str(), second) {
+        ("pwd" | "fed" | "email", Some("otp")) => {
+            amr.extend(["otp".to_string(), "mfa".to_string()]);
+            (amr, ACR_MFA)
+        }
+        // One factor, or methods this version does not know: no more than one factor claimed.
+        _ => (amr, ACR_SFA),
+    }
+}
+
 /// How a session was opened, as a catalogue message; `Err(slug)` for an upstream provider,
 /// whose own name is not translated.
 pub fn method_name(code: &str) -> Result<Msg, String> {
+    // The second factor is not named in lists and notices; the first tells the way in.
+    let code = code.split_once('+').map_or(code, |(first, _)| first);
     let key = match code {
         "pwd" => "sessions-method-password",
         "email:link" => "sessions-method-email-link",
@@ -111,7 +153,7 @@ impl std::fmt::Debug for IssuedSession {
 pub fn open(
     conn: &mut DbConnection,
     policy: &SessionPolicy,
-    user_id: &str,
+    user_id: &UserId,
     method: AuthMethod,
     client: &ClientInfo,
     now: NaiveDateTime,
@@ -123,7 +165,7 @@ pub fn open(
 pub fn open_with(
     conn: &mut DbConnection,
     policy: &SessionPolicy,
-    user_id: &str,
+    user_id: &UserId,
     method: &str,
     client: &ClientInfo,
     now: NaiveDateTime,
@@ -138,9 +180,9 @@ pub fn open_with(
     Session::insert(
         conn,
         &crate::db::models::NewSession {
-            id: id.as_str(),
+            id: id.clone(),
             token_hash: &sha256_hex(&token),
-            user_id,
+            user_id: user_id.clone(),
             created_at: now,
             expires_at,
             last_seen_at: now,
@@ -159,10 +201,39 @@ pub fn open_with(
     })
 }
 
-/// Signs a person in: opens the session, records the sign-in and, when the browser is new to an
-/// account that has signed in elsewhere before, queues a notice (if they want notices).
+/// What a proven first factor leads to: a session, or, for someone with a second factor, the
+/// step that asks for it (`second_factor::complete` then opens the session).
+#[derive(Debug)]
+pub enum Admission {
+    Session(Box<IssuedSession>),
+    SecondFactor(super::second_factor::Pending),
+}
+
+/// Signs a person in after a first factor: for an account with a second factor, records the
+/// pending step and goes no further; otherwise `complete_sign_in`.
 /// Call it inside the transaction that decided the sign-in.
 pub fn sign_in(
+    conn: &mut DbConnection,
+    policy: &SessionPolicy,
+    links: &Links,
+    user: &User,
+    method: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<Admission, AppError> {
+    if super::second_factor::has_totp(conn, &user.id)? {
+        let pending =
+            super::second_factor::begin(conn, &user.id, method, policy.second_factor, now)?;
+        return Ok(Admission::SecondFactor(pending));
+    }
+    let issued = complete_sign_in(conn, policy, links, user, method, client, now)?;
+    Ok(Admission::Session(Box::new(issued)))
+}
+
+/// Opens the session once every factor asked for is proven, records the sign-in and, when the
+/// browser is new to an account that has signed in elsewhere before, queues a notice (if they
+/// want notices). Call it inside the transaction that decided the sign-in.
+pub fn complete_sign_in(
     conn: &mut DbConnection,
     policy: &SessionPolicy,
     links: &Links,
@@ -257,7 +328,7 @@ pub fn sign_out(
     token: &str,
     ip: Option<&str>,
     now: NaiveDateTime,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<Option<UserId>> {
     crate::db::write_transaction(conn, |conn| {
         let Some(session) = Session::find_by_token_hash(conn, &sha256_hex(token))? else {
             return Ok(None);
@@ -275,7 +346,7 @@ pub fn sign_out(
             None,
             now,
         )?;
-        backchannel::enqueue(conn, &[session.id.to_string()], now)?;
+        backchannel::enqueue(conn, std::slice::from_ref(&session.id), now)?;
         Ok(Some(session.user_id))
     })
 }
@@ -284,14 +355,14 @@ pub fn sign_out(
 /// logouts; false when the user has no such session.
 pub fn end(
     conn: &mut DbConnection,
-    user_id: &str,
-    session_id: &str,
+    user_id: &UserId,
+    session_id: &SessionId,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     if Session::delete_for_user(conn, user_id, session_id)? == 0 {
         return Ok(false);
     }
-    backchannel::enqueue(conn, &[session_id.to_string()], now)?;
+    backchannel::enqueue(conn, std::slice::from_ref(session_id), now)?;
     Ok(true)
 }
 
@@ -299,10 +370,10 @@ pub fn end(
 /// their back-channel logouts; returns the ended sessions' ids.
 pub fn end_all_but(
     conn: &mut DbConnection,
-    user_id: &str,
-    keep: Option<&str>,
+    user_id: &UserId,
+    keep: Option<&SessionId>,
     now: NaiveDateTime,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<SessionId>> {
     let mut ended = Session::ids_for_user(conn, user_id)?;
     match keep {
         Some(keep) => {
@@ -391,6 +462,7 @@ mod tests {
             absolute: Duration::hours(1),
             idle: Duration::minutes(10),
             touch_interval: Duration::minutes(1),
+            second_factor: Duration::minutes(5),
         }
     }
 
@@ -399,7 +471,7 @@ mod tests {
         Session {
             id: SessionId::from_db("ses_test".into()),
             token_hash: "h".into(),
-            user_id: "usr_test".into(),
+            user_id: UserId::from_db("usr_test".into()),
             created_at: at(0),
             expires_at: at(0) + policy().absolute,
             last_seen_at: at(last_seen),
@@ -489,5 +561,19 @@ mod tests {
         assert_eq!(english("email:code").unwrap(), "Code by email");
         assert_eq!(english("fed:google"), Err("google".to_string()));
         assert_eq!(english("email").unwrap(), "Sign-in link or code by email");
+        assert_eq!(english("pwd+otp").unwrap(), "Password");
+    }
+
+    #[test]
+    fn amr_and_acr_follow_the_factors() {
+        let amr = |m| amr_and_acr(m).0.join(" ");
+        assert_eq!(amr_and_acr("pwd"), (vec!["pwd".to_string()], ACR_SFA));
+        assert_eq!(amr("fed:google"), "fed google");
+        assert_eq!(amr("email:link"), "email link");
+        assert_eq!(amr_and_acr("pwd+otp").1, ACR_MFA);
+        assert_eq!(amr("pwd+otp"), "pwd otp mfa");
+        assert_eq!(amr("fed:github+otp"), "fed github otp mfa");
+        assert_eq!(amr("email:code+otp"), "email code otp mfa");
+        assert_eq!(amr_and_acr("pwd+sms").1, ACR_SFA);
     }
 }

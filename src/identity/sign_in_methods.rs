@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 
+use super::ids::AccountId;
 use super::linking;
 use crate::db::models::{Account, User, CREDENTIAL_PROVIDER};
 use crate::db::DbConnection;
@@ -19,7 +20,7 @@ pub struct SignInMethods {
 
 #[derive(Debug, Clone)]
 pub struct Method {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub kind: MethodKind,
     /// What identifies the person there: our address for the password, else the upstream
     /// account's address or, without one, its id.

@@ -359,7 +359,7 @@ pub fn count_failure(
             audit::record(
                 conn,
                 AuditKind::PasswordLocked,
-                user.map(|u| u.id.as_str()),
+                user.map(|u| &u.id),
                 ip,
                 Some(&format!("until {}", now + policy.lock)),
                 now,

@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::ids::VerificationId;
+use super::ids::{UserId, VerificationId};
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::db::models::Verification;
 use crate::db::schema::verifications;
@@ -17,6 +17,8 @@ pub enum Purpose {
     ResetPassword,
     MagicLink,
     EmailCode,
+    /// A first factor proven, waiting for the second: identifier `user_id|method`.
+    SecondFactor,
 }
 
 impl Purpose {
@@ -26,6 +28,7 @@ impl Purpose {
             Purpose::ResetPassword => "reset_password",
             Purpose::MagicLink => "magic_link",
             Purpose::EmailCode => "email_code",
+            Purpose::SecondFactor => "second_factor",
         }
     }
 }
@@ -41,7 +44,7 @@ fn insert(
     Verification::insert(
         conn,
         &Verification {
-            id: VerificationId::generate().as_str().to_string(),
+            id: VerificationId::generate(),
             identifier: identifier.into(),
             purpose: purpose.as_str().into(),
             value_hash: sha256_hex(secret),
@@ -185,11 +188,11 @@ pub fn check_code(
 /// Revokes every token of `purpose` issued for this user (identifiers `user_id|…`).
 pub fn revoke_for_user(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     purpose: Purpose,
 ) -> QueryResult<usize> {
     let prefix = format!("{user_id}|");
-    let ids: Vec<(String, String)> = verifications::table
+    let ids: Vec<(VerificationId, String)> = verifications::table
         .filter(verifications::purpose.eq(purpose.as_str()))
         .filter(verifications::identifier.like(format!("{prefix}%")))
         .select((verifications::id, verifications::identifier))

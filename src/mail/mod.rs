@@ -7,11 +7,11 @@ pub mod worker;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::crypto::random_token;
 use crate::db::models::OutboxMessage;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Locale;
+use crate::identity::ids::MailId;
 use crate::web::templates::Templates;
 
 /// A rendered message.
@@ -66,7 +66,7 @@ pub fn enqueue(conn: &mut DbConnection, m: &Message, now: NaiveDateTime) -> Resu
     OutboxMessage::insert(
         conn,
         &OutboxMessage {
-            id: format!("mail_{}", random_token(16)),
+            id: MailId::generate(),
             recipient: m.to.clone(),
             subject: m.subject.clone(),
             body_text: m.text.clone(),

@@ -139,7 +139,7 @@ mod tests {
     fn message(body: &str) -> OutboxMessage {
         let now = chrono::Utc::now().naive_utc();
         OutboxMessage {
-            id: "mail_1".into(),
+            id: crate::identity::ids::MailId::from_db("mail_1".into()),
             recipient: "ada@example.com".into(),
             subject: "Confirm your email address".into(),
             body_text: body.into(),

@@ -20,7 +20,7 @@ use crate::db::models::{AuthorizationCode, Consent, Grant, Session};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Msg;
-use crate::identity::ids::GrantId;
+use crate::identity::ids::{GrantId, UserId};
 
 mod step;
 pub use step::{authorize, Answer, Incoming, Step, Visitor};
@@ -81,6 +81,9 @@ pub struct AuthorizationRequest {
     /// space-separated BCP 47 tags in order of preference (see `i18n::negotiate`).
     #[serde(default)]
     pub ui_locales: Option<String>,
+    /// `acr_values` asked for `urn:portcullis:acr:mfa`: a single-factor session steps up.
+    #[serde(default)]
+    pub wants_mfa: bool,
     /// When the request arrived (microseconds); `prompt=login` needs an authentication after it.
     pub issued_at: i64,
 }
@@ -337,7 +340,13 @@ pub fn parse(
         .get("ui_locales")
         .filter(|l| l.len() <= 256)
         .map(str::to_string);
+    let wants_mfa = params
+        .get("acr_values")
+        .unwrap_or_default()
+        .split(' ')
+        .any(|v| v == crate::identity::sessions::ACR_MFA);
     Ok(AuthorizationRequest {
+        wants_mfa,
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.to_string(),
         response_mode: mode,
@@ -364,8 +373,10 @@ fn is_pkce_value(v: &str) -> bool {
 /// The signed-in person as far as this decision is concerned.
 #[derive(Debug, Clone)]
 pub struct SessionFacts {
-    pub user_id: String,
+    pub user_id: UserId,
     pub auth_time: NaiveDateTime,
+    /// The session proved two factors (`acr` `urn:portcullis:acr:mfa`).
+    pub mfa: bool,
 }
 
 /// What must happen next.
@@ -400,8 +411,12 @@ pub fn decide(
             let too_old = req
                 .max_age
                 .is_some_and(|max| (now - s.auth_time).num_seconds() > max);
-            let other_user = hint_subject.is_some_and(|sub| sub != s.user_id);
-            (reauth && !authenticated_since_request) || too_old || other_user
+            let other_user = hint_subject.is_some_and(|sub| sub != s.user_id.as_str());
+            // Step-up: signing in again asks for the second factor of those who have one. A
+            // sign-in made for this request that still is one factor (no second factor to ask
+            // for) is accepted: `acr_values` is a wish, and the ID token's `acr` tells the truth.
+            let step_up = req.wants_mfa && !s.mfa && !authenticated_since_request;
+            (reauth && !authenticated_since_request) || too_old || other_user || step_up
         }
     };
     if needs_login {
@@ -467,7 +482,7 @@ pub fn unseal(
 /// Remembers that the user approved these scopes for this client (added to earlier ones).
 pub fn record_consent(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     client_id: &str,
     scope: &Scope,
     now: NaiveDateTime,
@@ -504,7 +519,7 @@ pub fn issue_code(
                 id: grant_id.clone(),
                 user_id: session.user_id.clone(),
                 client_id: req.client_id.clone(),
-                session_id: Some(session.id.to_string()),
+                session_id: Some(session.id.clone()),
                 scope: req.scope.clone(),
                 auth_time: session.auth_time,
                 amr: session.auth_method.clone(),
@@ -593,15 +608,53 @@ mod tests {
             id_token_hint: None,
             login_hint: None,
             ui_locales: None,
+            wants_mfa: false,
             issued_at: at(0).and_utc().timestamp_micros(),
         }
     }
 
     fn ada(auth_time: NaiveDateTime) -> SessionFacts {
         SessionFacts {
-            user_id: "usr_ada".into(),
+            user_id: UserId::from_db("usr_ada".into()),
             auth_time,
+            mfa: false,
         }
+    }
+
+    #[test]
+    fn acr_values_mfa_steps_up_a_single_factor_session_once() {
+        let req = AuthorizationRequest {
+            wants_mfa: true,
+            ..request(&[], None)
+        };
+        let one_factor = ada(at(-5));
+        assert_eq!(
+            decide_for(&req, Some(&one_factor), None, at(1)).unwrap(),
+            Next::Login { force: true }
+        );
+        let two_factors = SessionFacts {
+            mfa: true,
+            ..ada(at(-5))
+        };
+        assert_eq!(
+            decide_for(&req, Some(&two_factors), None, at(1)).unwrap(),
+            Next::Issue
+        );
+        // Signed in again for this request, still one factor (none other to ask): no loop.
+        assert_eq!(
+            decide_for(&req, Some(&ada(at(1))), None, at(2)).unwrap(),
+            Next::Issue
+        );
+        let silent = AuthorizationRequest {
+            prompt: vec!["none".into()],
+            ..req
+        };
+        assert_eq!(
+            decide_for(&silent, Some(&one_factor), None, at(1))
+                .unwrap_err()
+                .code(),
+            ErrorCode::LoginRequired
+        );
     }
 
     fn consented() -> Scope {

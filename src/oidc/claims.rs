@@ -47,6 +47,9 @@ pub struct IdClaims {
     pub azp: String,
     #[serde(default)]
     pub amr: Vec<String>,
+    /// `urn:portcullis:acr:sfa` or `urn:portcullis:acr:mfa` (`sessions::amr_and_acr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 pub fn unix(t: NaiveDateTime) -> i64 {
@@ -61,7 +64,7 @@ pub fn userinfo(
     scope: &Scope,
 ) -> Value {
     let mut claims = Map::new();
-    claims.insert("sub".into(), Value::String(user.id.clone()));
+    claims.insert("sub".into(), Value::String(user.id.to_string()));
     if scope.contains("profile") {
         claims.insert("name".into(), Value::String(user.name.clone()));
         if let Some(picture) = &user.image {
@@ -94,10 +97,11 @@ pub fn userinfo(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::ids::UserId;
 
     fn user(now: NaiveDateTime) -> User {
         User {
-            id: "usr_1".into(),
+            id: UserId::from_db("usr_1".into()),
             email: "ada@example.com".into(),
             email_verified: true,
             name: "Ada".into(),
@@ -112,7 +116,7 @@ mod tests {
     fn zoneinfo_is_sent_only_for_a_real_zone() {
         let now = chrono::DateTime::UNIX_EPOCH.naive_utc();
         let scope = Scope::from_stored("openid profile");
-        let mut profile = Profile::empty("usr_1", now);
+        let mut profile = Profile::empty(&UserId::from_db("usr_1".into()), now);
         profile.timezone = Some("Europe/Berlin".into());
         assert_eq!(
             userinfo(&user(now), Some(&profile), None, &scope)["zoneinfo"],

@@ -36,8 +36,12 @@ pub fn metadata(issuer: &str) -> Value {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp", "amr",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp", "amr", "acr",
             "name", "picture", "website", "zoneinfo", "locale", "updated_at", "email", "email_verified"
+        ],
+        "acr_values_supported": [
+            crate::identity::sessions::ACR_SFA,
+            crate::identity::sessions::ACR_MFA,
         ],
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": false,

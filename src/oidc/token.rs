@@ -18,7 +18,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::{AuthorizationCode, Grant, RefreshToken};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
-use crate::identity::ids::RefreshTokenId;
+use crate::identity::ids::{RefreshTokenId, SessionId};
 use crate::identity::now;
 use crate::identity::throttle::ThrottlePolicy;
 
@@ -469,7 +469,7 @@ fn sign_for_grant(
     let scope = Scope::from_stored(&grant.scope);
     let access = AccessClaims {
         iss: provider.issuer.clone(),
-        sub: grant.user_id.clone(),
+        sub: grant.user_id.to_string(),
         aud: provider.issuer.clone(),
         client_id: client.id.clone(),
         exp: unix(now + provider.lifetimes.access_token),
@@ -477,15 +477,16 @@ fn sign_for_grant(
         jti: random_token(16),
         scope: scope.to_string(),
         auth_time: Some(unix(grant.auth_time)),
-        sid: grant.session_id.clone(),
+        sid: grant.session_id.as_ref().map(SessionId::to_string),
         gid: Some(grant.id.clone()),
     };
     let access_token = jwt::sign(keys.signer(client.access_token_alg)?, "at+jwt", &access)?;
     let id_token = if scope.contains("openid") {
         let signer = keys.signer(client.id_token_alg)?;
+        let (amr, acr) = crate::identity::sessions::amr_and_acr(&grant.amr);
         let claims = IdClaims {
             iss: provider.issuer.clone(),
-            sub: grant.user_id.clone(),
+            sub: grant.user_id.to_string(),
             aud: client.id.clone(),
             exp: unix(now + provider.lifetimes.id_token),
             iat: unix(now),
@@ -493,10 +494,11 @@ fn sign_for_grant(
             nonce,
             // The ID token's own algorithm picks the hash (OIDC Core §3.1.3.6).
             at_hash: Some(jwt::half_hash(signer.alg, &access_token)),
-            sid: grant.session_id.clone(),
+            sid: grant.session_id.as_ref().map(SessionId::to_string),
             azp: client.id.clone(),
-            // `fed:google` becomes ["fed", "google"].
-            amr: grant.amr.split(':').map(str::to_string).collect(),
+            // `fed:google` becomes ["fed", "google"], `pwd+otp` ["pwd", "otp", "mfa"].
+            amr,
+            acr: Some(acr.to_string()),
         };
         Some(jwt::sign(signer, "JWT", &claims)?)
     } else {
@@ -517,7 +519,7 @@ mod tests {
     use chrono::{Duration, NaiveDate};
 
     use super::*;
-    use crate::identity::ids::GrantId;
+    use crate::identity::ids::{GrantId, UserId};
 
     /// One grant ID for the whole test: codes and tokens below point at the same grant.
     fn grant_id() -> GrantId {
@@ -533,7 +535,7 @@ mod tests {
     fn grant() -> Grant {
         Grant {
             id: grant_id(),
-            user_id: "usr_1".into(),
+            user_id: UserId::from_db("usr_1".into()),
             client_id: "cli_a".into(),
             session_id: None,
             scope: "openid offline_access".into(),

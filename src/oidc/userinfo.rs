@@ -13,7 +13,7 @@ use super::scope::Scope;
 use crate::db::models::User;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::identity::ids::GrantId;
+use crate::identity::ids::UserId;
 
 /// What the signature check alone could decide.
 pub enum Checked {
@@ -55,11 +55,14 @@ pub fn claims_for(
             }
         }
     };
-    let Some(gid) = access.gid.as_ref().map(GrantId::as_str) else {
+    let Some(gid) = access.gid.as_ref() else {
         return Ok(None);
     };
-    let Some((user, profile, settings)) = User::find_with_live_grant(conn, &access.sub, gid)?
-    else {
+    // Client-credentials tokens carry the client as `sub`: no user, no UserInfo.
+    let Some(sub) = UserId::parse(&access.sub) else {
+        return Ok(None);
+    };
+    let Some((user, profile, settings)) = User::find_with_live_grant(conn, &sub, gid)? else {
         return Ok(None);
     };
     Ok(Some(claims::userinfo(

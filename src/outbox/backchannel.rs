@@ -28,6 +28,7 @@ use crate::crypto::random_token;
 use crate::db::models::{BackchannelLogout, Grant};
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
+use crate::identity::ids::{BackchannelLogoutId, SessionId};
 use crate::identity::now;
 use crate::mail::worker::backoff;
 use crate::oidc::clients::Client;
@@ -38,7 +39,7 @@ use crate::oidc::Provider;
 /// these (ended) sessions; call it inside the transaction that ends them. Returns the row count.
 pub fn enqueue(
     conn: &mut DbConnection,
-    session_ids: &[String],
+    session_ids: &[SessionId],
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let mut queued = 0;
@@ -47,10 +48,10 @@ pub fn enqueue(
             queued += BackchannelLogout::insert(
                 conn,
                 &BackchannelLogout {
-                    id: format!("bcl_{}", random_token(16)),
+                    id: BackchannelLogoutId::generate(),
                     client_id,
-                    subject: user_id,
-                    session_id: session_id.clone(),
+                    subject: user_id.to_string(),
+                    session_id: session_id.to_string(),
                     jti: random_token(16),
                     status: "pending".into(),
                     attempts: 0,

@@ -10,7 +10,7 @@ use crate::crypto::{constant_time_eq, random_token, sha256_hex, MasterKey};
 use crate::db::models::Verification;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::identity::ids::VerificationId;
+use crate::identity::ids::{UserId, VerificationId};
 
 pub const COOKIE: &str = "portcullis_upstream";
 const PURPOSE: &str = "upstream_state";
@@ -24,7 +24,7 @@ pub struct PendingLogin {
     pub pkce_verifier: String,
     pub return_to: Option<String>,
     /// Set when a signed-in person is linking this provider to their account.
-    pub link_user_id: Option<String>,
+    pub link_user_id: Option<UserId>,
 }
 
 /// Starts a flow: returns the pending login and its sealed cookie value.
@@ -33,7 +33,7 @@ pub fn begin(
     mk: &MasterKey,
     slug: &str,
     return_to: Option<String>,
-    link_user_id: Option<String>,
+    link_user_id: Option<UserId>,
     now: NaiveDateTime,
     ttl: Duration,
 ) -> Result<(PendingLogin, String), AppError> {
@@ -48,7 +48,7 @@ pub fn begin(
     Verification::insert(
         conn,
         &Verification {
-            id: VerificationId::generate().as_str().to_string(),
+            id: VerificationId::generate(),
             identifier: format!("upstream:{slug}"),
             purpose: PURPOSE.into(),
             value_hash: sha256_hex(&pending.state),

@@ -68,6 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(pages::apps::routes)
                 .configure(pages::upstream::routes)
                 .configure(pages::email::routes)
+                .configure(pages::security::routes)
                 .configure(oidc::page_routes)
                 .default_service(web::to(not_found)),
         );

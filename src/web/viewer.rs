@@ -12,7 +12,8 @@ use crate::error::AppError;
 use crate::identity::devices::{DeviceToken, DEVICE_LIFETIME_DAYS};
 use crate::identity::ids::SessionId;
 use crate::identity::now;
-use crate::identity::sessions::{self, ClientInfo, IssuedSession};
+use crate::identity::second_factor;
+use crate::identity::sessions::{self, Admission, ClientInfo, IssuedSession};
 use crate::web::AppState;
 
 /// A signed-in person and their display preferences.
@@ -118,7 +119,7 @@ pub struct UserView {
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
         UserView {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             name: u.name.clone(),
             email: u.email.clone(),
         }
@@ -189,6 +190,48 @@ fn session_cookie(state: &AppState, issued: &IssuedSession) -> Cookie<'static> {
         state.settings.session.absolute_timeout_secs,
     ))
     .finish()
+}
+
+/// The browser's side of a proven first factor: the session cookies and off to `target`, or,
+/// when the account has a second factor, the cookie of the pending step and the page that asks
+/// for the code (which then goes on to `target`).
+pub fn admit(
+    state: &AppState,
+    target: &str,
+    admission: &Admission,
+) -> Result<HttpResponse, AppError> {
+    match admission {
+        Admission::Session(issued) => {
+            let mut res = crate::web::see_other(target);
+            add_session_cookies(&mut res, state, issued)?;
+            Ok(res)
+        }
+        Admission::SecondFactor(pending) => {
+            let mut res = crate::web::see_other(&format!(
+                "/login/second-factor?return_to={}",
+                crate::web::return_to::encode(target)
+            ));
+            res.add_cookie(&second_factor_cookie(state, Some(&pending.token)))?;
+            Ok(res)
+        }
+    }
+}
+
+/// The cookie of a pending second-factor step (`None`: its removal).
+pub fn second_factor_cookie(state: &AppState, token: Option<&str>) -> Cookie<'static> {
+    let mut cookie = Cookie::build(second_factor::COOKIE, token.unwrap_or_default().to_string())
+        .path("/login")
+        .http_only(true)
+        .secure(state.settings.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            state.settings.session.second_factor_timeout_secs,
+        ))
+        .finish();
+    if token.is_none() {
+        cookie.make_removal();
+    }
+    cookie
 }
 
 pub fn clear_session_cookie(state: &AppState) -> Cookie<'static> {

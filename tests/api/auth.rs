@@ -52,8 +52,8 @@ async fn sign_up_then_account_then_sign_out_and_in(backend: Backend) {
         .await;
     assert_eq!(user.email, "ada@example.com");
     assert_eq!(account.provider_id, "credential");
-    assert_eq!(account.account_id, user.id);
-    assert!(user.id.starts_with("usr_") && account.id.starts_with("acc_"));
+    assert_eq!(account.account_id, user.id.as_str());
+    assert!(user.id.as_str().starts_with("usr_") && account.id.as_str().starts_with("acc_"));
     let hash = account.password_hash.unwrap();
     assert!(hash.starts_with("$scrypt$ln=4,r=8,p=1$") && !hash.contains(PASSWORD));
 }

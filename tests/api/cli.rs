@@ -7,6 +7,7 @@ backend_tests!(
     user_commands_create_list_set_password_and_delete,
     cli_errors_are_clear_and_exit_non_zero,
     migrate_applies_and_reverts,
+    check_emails_reports_rows_that_no_longer_fit,
 );
 
 /// Runs the real binary against a test database.
@@ -227,6 +228,73 @@ async fn migrate_applies_and_reverts(backend: Backend) {
     assert!(stdout(&up).contains("up to date"));
     let down = portcullis(&db, &["migrate", "--revert-all"], None);
     assert!(down.status.success(), "{}", stderr(&down));
-    assert!(stdout(&down).contains("reverted 7 migration"));
+    assert!(stdout(&down).contains("reverted 9 migration"));
     assert!(portcullis(&db, &["migrate"], None).status.success());
+}
+
+/// Rows written before NFKC and the invisible-character rule are reported for an admin to
+/// review, never merged or rewritten by the check.
+async fn check_emails_reports_rows_that_no_longer_fit(backend: Backend) {
+    use diesel::prelude::*;
+    use portcullis::db::schema::users;
+
+    let app = spawn_app(backend).await;
+    let out = portcullis(&app.test_db, &["user", "check-emails"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("all 0 addresses are in normal form"));
+
+    let rows = [
+        ("usr_00000000000000000000000000000001", "alice@example.com"),
+        (
+            "usr_00000000000000000000000000000002",
+            "\u{FF41}lice@example.com",
+        ),
+        (
+            "usr_00000000000000000000000000000003",
+            "bob\u{200B}@example.com",
+        ),
+        (
+            "usr_00000000000000000000000000000004",
+            "d\u{FF41}ve@example.com",
+        ),
+        ("usr_00000000000000000000000000000005", "erin@example.com"),
+    ];
+    app.query(move |c| {
+        let now = chrono::Utc::now().naive_utc();
+        for (id, email) in rows {
+            diesel::insert_into(users::table)
+                .values((
+                    users::id.eq(id),
+                    users::email.eq(email),
+                    users::email_verified.eq(true),
+                    users::name.eq("Old row"),
+                    users::is_admin.eq(false),
+                    users::created_at.eq(now),
+                    users::updated_at.eq(now),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+    .await;
+
+    let out = portcullis(&app.test_db, &["user", "check-emails", "--json"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("3 stored address(es) need review"));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!([
+            {"problem": "refused", "user": "usr_00000000000000000000000000000003",
+             "email": "bob\u{200B}@example.com"},
+            {"problem": "collision", "normalised": "alice@example.com", "users": [
+                ["usr_00000000000000000000000000000001", "alice@example.com"],
+                ["usr_00000000000000000000000000000002", "\u{FF41}lice@example.com"]]},
+            {"problem": "unnormalised", "user": "usr_00000000000000000000000000000004",
+             "email": "d\u{FF41}ve@example.com", "normalised": "dave@example.com"},
+        ])
+    );
+    // Nothing was changed.
+    let count: i64 = app.query(|c| users::table.count().get_result(c)).await;
+    assert_eq!(count, 5);
 }

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use portcullis::config::{Settings, SmtpSecurity};
 use portcullis::db::models::OutboxMessage;
 use portcullis::db::schema::{mail_outbox, sessions, users, verifications};
+use portcullis::identity::ids::MailId;
 
 use crate::helpers::*;
 use crate::rp::{self, drive, Outcome};
@@ -317,13 +318,13 @@ async fn mail_queue_json(db: &TestDb, port: u16) -> serde_json::Value {
 /// Polls (at most `within`) until the outbox row satisfies `pred`; the last row seen otherwise.
 async fn wait_outbox(
     app: &TestApp,
-    id: &str,
+    id: &MailId,
     within: Duration,
     pred: impl Fn(&OutboxMessage) -> bool,
 ) -> Result<OutboxMessage, OutboxMessage> {
     let deadline = Instant::now() + within;
     loop {
-        let id2 = id.to_string();
+        let id2 = id.clone();
         let row: OutboxMessage = app
             .query(move |c| {
                 mail_outbox::table

@@ -8,7 +8,9 @@
 //! `storage_conformance_rules.rs` the uniqueness and timestamp rules and the remaining tables;
 //! `storage_conformance_expiry.rs` the expiry sweeps, the mail outbox claims and rate limits.
 
-use portcullis::identity::ids::{GrantId, RefreshTokenId, SessionId};
+use portcullis::identity::ids::{
+    AccountId, GrantId, MailId, RefreshTokenId, SessionId, UserId, VerificationId,
+};
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -48,9 +50,22 @@ pub async fn with_db<T: Send + 'static>(
     .unwrap()
 }
 
-pub fn new_user<'a>(id: &'a str, email: &'a str, now: NaiveDateTime) -> NewUser<'a> {
+/// IDs as the conformance tests spell them (short, not generated): the storage layer takes any.
+pub fn uid(id: &str) -> UserId {
+    UserId::from_db(id.into())
+}
+
+pub fn aid(id: &str) -> AccountId {
+    AccountId::from_db(id.into())
+}
+
+pub fn sid(id: &str) -> SessionId {
+    SessionId::from_db(id.into())
+}
+
+pub fn new_user<'a>(id: &str, email: &'a str, now: NaiveDateTime) -> NewUser<'a> {
     NewUser {
-        id,
+        id: uid(id),
         email,
         email_verified: false,
         name: "Ada",
@@ -94,9 +109,9 @@ pub fn grant(
 ) -> Grant {
     Grant {
         id: GrantId::from_db(id.into()),
-        user_id: user.into(),
+        user_id: uid(user),
         client_id: client.into(),
-        session_id: session.map(Into::into),
+        session_id: session.map(sid),
         scope: "openid email".into(),
         auth_time: now,
         amr: r#"["pwd"]"#.into(),
@@ -106,16 +121,16 @@ pub fn grant(
 }
 
 pub fn session<'a>(
-    id: &'a str,
+    id: &str,
     token_hash: &'a str,
-    user: &'a str,
+    user: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> NewSession<'a> {
     NewSession {
-        id,
+        id: sid(id),
         token_hash,
-        user_id: user,
+        user_id: uid(user),
         created_at: now,
         expires_at,
         last_seen_at: now,
@@ -128,7 +143,7 @@ pub fn session<'a>(
 
 pub fn verification(id: &str, hash: &str, expires_at: NaiveDateTime) -> Verification {
     Verification {
-        id: id.into(),
+        id: VerificationId::from_db(id.into()),
         identifier: "ada@example.com".into(),
         purpose: "verify_email".into(),
         value_hash: hash.into(),
@@ -164,7 +179,7 @@ pub fn refresh(id: &str, hash: &str, grant: &str, expires_at: NaiveDateTime) -> 
 
 pub fn mail(id: &str, next_attempt_at: NaiveDateTime) -> OutboxMessage {
     OutboxMessage {
-        id: id.into(),
+        id: MailId::from_db(id.into()),
         recipient: "ada@example.com".into(),
         subject: "Hello".into(),
         body_text: "text".into(),
@@ -184,7 +199,7 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
         let t = at(0, 0);
         User::insert(c, &new_user("u1", "ada@example.com", t))?;
         User::insert(c, &new_user("u2", "bob@example.com", at(1, 0)))?;
-        let ada = User::find(c, "u1")?.unwrap();
+        let ada = User::find(c, &uid("u1"))?.unwrap();
         assert_eq!(
             (ada.email.as_str(), ada.email_verified),
             ("ada@example.com", false)
@@ -195,14 +210,14 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
         assert_eq!(ids, ["u1", "u2"], "oldest first");
 
         assert_eq!(
-            User::update_name_and_image(c, "u1", "Ada King", Some("https://img"), at(5, 0))?,
+            User::update_name_and_image(c, &uid("u1"), "Ada King", Some("https://img"), at(5, 0))?,
             1
         );
         assert_eq!(
-            User::set_email(c, "u1", "ada@king.example", true, at(6, 0))?,
+            User::set_email(c, &uid("u1"), "ada@king.example", true, at(6, 0))?,
             1
         );
-        let ada = User::find(c, "u1")?.unwrap();
+        let ada = User::find(c, &uid("u1"))?.unwrap();
         assert_eq!(ada.name, "Ada King");
         assert_eq!(ada.image.as_deref(), Some("https://img"));
         assert_eq!(
@@ -213,8 +228,8 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
 
         let account =
             |id: &'static str, provider: &'static str, subject: &'static str| NewAccount {
-                id,
-                user_id: "u1",
+                id: aid(id),
+                user_id: uid("u1"),
                 provider_id: provider,
                 account_id: subject,
                 password_hash: (provider == "credential").then_some("old-hash"),
@@ -223,19 +238,22 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
             };
         Account::insert(c, &account("a1", "credential", "u1"))?;
         Account::insert(c, &account("a2", "google", "g-123"))?;
-        assert_eq!(Account::for_user(c, "u1")?.len(), 2);
-        assert_eq!(Account::credential_for_user(c, "u1")?.unwrap().id, "a1");
-        assert!(Account::credential_for_user(c, "u2")?.is_none());
+        assert_eq!(Account::for_user(c, &uid("u1"))?.len(), 2);
+        assert_eq!(
+            Account::credential_for_user(c, &uid("u1"))?.unwrap().id,
+            "a1"
+        );
+        assert!(Account::credential_for_user(c, &uid("u2"))?.is_none());
         assert_eq!(
             Account::find_by_provider(c, "google", "g-123")?.unwrap().id,
             "a2"
         );
         assert_eq!(
-            Account::set_password_hash(c, "a1", "new-hash", at(7, 0))?,
+            Account::set_password_hash(c, &aid("a1"), "new-hash", at(7, 0))?,
             1
         );
         assert_eq!(
-            Account::credential_for_user(c, "u1")?
+            Account::credential_for_user(c, &uid("u1"))?
                 .unwrap()
                 .password_hash
                 .as_deref(),
@@ -243,7 +261,7 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
         );
         Account::store_upstream(
             c,
-            "a2",
+            &aid("a2"),
             Some("ada@gmail.example"),
             Some("at"),
             None,
@@ -262,26 +280,26 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
         );
         assert_eq!(google.token_expires_at, Some(at(3600, 0)));
         assert_eq!(
-            Account::delete_for_user(c, "u2", "a2")?,
+            Account::delete_for_user(c, &uid("u2"), &aid("a2"))?,
             0,
             "not bob's account"
         );
-        assert_eq!(Account::delete_for_user(c, "u1", "a2")?, 1);
+        assert_eq!(Account::delete_for_user(c, &uid("u1"), &aid("a2"))?, 1);
 
-        Profile::insert(c, &Profile::empty("u1", t))?;
-        let mut profile = Profile::find(c, "u1")?.unwrap();
+        Profile::insert(c, &Profile::empty(&uid("u1"), t))?;
+        let mut profile = Profile::find(c, &uid("u1"))?.unwrap();
         assert_eq!(profile.bio, None);
         profile.bio = Some("Analyst".into());
         profile.timezone = Some("Europe/London".into());
         assert_eq!(Profile::update(c, &profile)?, 1);
-        let profile = Profile::find(c, "u1")?.unwrap();
+        let profile = Profile::find(c, &uid("u1"))?.unwrap();
         assert_eq!(
             (profile.bio.as_deref(), profile.timezone.as_deref()),
             (Some("Analyst"), Some("Europe/London"))
         );
 
-        UserSettings::insert(c, &UserSettings::defaults("u1", t))?;
-        let mut settings = UserSettings::find(c, "u1")?.unwrap();
+        UserSettings::insert(c, &UserSettings::defaults(&uid("u1"), t))?;
+        let mut settings = UserSettings::find(c, &uid("u1"))?.unwrap();
         assert_eq!(
             (settings.theme.as_str(), settings.notifications),
             ("system", true)
@@ -289,13 +307,13 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
         settings.theme = "dark".into();
         settings.notifications = false;
         assert_eq!(UserSettings::update(c, &settings)?, 1);
-        let settings = UserSettings::find(c, "u1")?.unwrap();
+        let settings = UserSettings::find(c, &uid("u1"))?.unwrap();
         assert_eq!(
             (settings.theme.as_str(), settings.notifications),
             ("dark", false)
         );
         assert_eq!(
-            UserSettings::update(c, &UserSettings::defaults("u2", t))?,
+            UserSettings::update(c, &UserSettings::defaults(&uid("u2"), t))?,
             0,
             "no row yet"
         );
@@ -311,49 +329,49 @@ async fn users_and_what_hangs_off_them_round_trip(backend: Backend) {
             Session::touch(c, &SessionId::from_db("s1".into()), at(10, 0))?,
             1
         );
-        let ids: Vec<_> = Session::for_user(c, "u1")?
+        let ids: Vec<_> = Session::for_user(c, &uid("u1"))?
             .into_iter()
             .map(|s| s.id.to_string())
             .collect();
         assert_eq!(ids, ["s1", "s2"], "most recently seen first");
-        assert_eq!(Session::ids_for_user(c, "u2")?, ["s3"]);
+        assert_eq!(Session::ids_for_user(c, &uid("u2"))?, ["s3"]);
         assert_eq!(
-            Session::delete_for_user(c, "u2", "s1")?,
+            Session::delete_for_user(c, &uid("u2"), &sid("s1"))?,
             0,
             "not bob's session"
         );
-        assert_eq!(Session::delete_others(c, "u1", "s1")?, 1);
+        assert_eq!(Session::delete_others(c, &uid("u1"), &sid("s1"))?, 1);
         assert_eq!(Session::delete(c, &SessionId::from_db("s1".into()))?, 1);
-        assert_eq!(Session::delete_all_for_user(c, "u2")?, 1);
+        assert_eq!(Session::delete_all_for_user(c, &uid("u2"))?, 1);
 
         KnownDevice::insert(
             c,
             &KnownDevice {
-                user_id: "u1".into(),
+                user_id: uid("u1"),
                 device_hash: "d1".into(),
                 first_seen_at: t,
                 last_seen_at: t,
             },
         )?;
-        assert!(KnownDevice::any_for_user(c, "u1")?);
-        assert!(!KnownDevice::any_for_user(c, "u2")?);
-        assert_eq!(KnownDevice::touch(c, "u1", "d1", at(9, 0))?, 1);
+        assert!(KnownDevice::any_for_user(c, &uid("u1"))?);
+        assert!(!KnownDevice::any_for_user(c, &uid("u2"))?);
+        assert_eq!(KnownDevice::touch(c, &uid("u1"), "d1", at(9, 0))?, 1);
         assert_eq!(
-            KnownDevice::touch(c, "u2", "d1", at(9, 0))?,
+            KnownDevice::touch(c, &uid("u2"), "d1", at(9, 0))?,
             0,
             "devices are per user"
         );
 
         // The user goes, and everything of theirs with them (ON DELETE CASCADE on both backends).
         Session::insert(c, &session("s4", "h4", "u1", t, at(3600, 0)))?;
-        assert_eq!(User::delete(c, "u1")?, 1);
-        assert!(User::find(c, "u1")?.is_none());
-        assert!(Account::for_user(c, "u1")?.is_empty());
-        assert!(Profile::find(c, "u1")?.is_none());
-        assert!(UserSettings::find(c, "u1")?.is_none());
-        assert!(Session::for_user(c, "u1")?.is_empty());
-        assert!(!KnownDevice::any_for_user(c, "u1")?);
-        assert_eq!(User::delete(c, "u1")?, 0);
+        assert_eq!(User::delete(c, &uid("u1"))?, 1);
+        assert!(User::find(c, &uid("u1"))?.is_none());
+        assert!(Account::for_user(c, &uid("u1"))?.is_empty());
+        assert!(Profile::find(c, &uid("u1"))?.is_none());
+        assert!(UserSettings::find(c, &uid("u1"))?.is_none());
+        assert!(Session::for_user(c, &uid("u1"))?.is_empty());
+        assert!(!KnownDevice::any_for_user(c, &uid("u1"))?);
+        assert_eq!(User::delete(c, &uid("u1"))?, 0);
         Ok(())
     })
     .await;
@@ -404,15 +422,15 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
         assert!(Grant::is_active(c, &GrantId::from_db("g1".into()))?);
         assert!(!Grant::is_active(c, &GrantId::from_db("missing".into()))?);
         assert_eq!(
-            Grant::clients_for_session(c, "s1")?,
+            Grant::clients_for_session(c, &sid("s1"))?,
             [(
                 "other".to_string(),
-                "u1".to_string(),
+                uid("u1"),
                 "https://other.example/bc".to_string()
             )],
             "only clients with a back-channel URI"
         );
-        let active: Vec<_> = Grant::active_for_user(c, "u1")?
+        let active: Vec<_> = Grant::active_for_user(c, &uid("u1"))?
             .into_iter()
             .map(|(g, name)| (g.id.to_string(), name))
             .collect();
@@ -441,22 +459,22 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
             Some(at(5, 0))
         );
         assert_eq!(
-            Grant::revoke_for_user_client(c, "u1", "other", at(7, 0))?,
+            Grant::revoke_for_user_client(c, &uid("u1"), "other", at(7, 0))?,
             1
         );
-        assert!(Grant::active_for_user(c, "u1")?.is_empty());
+        assert!(Grant::active_for_user(c, &uid("u1"))?.is_empty());
 
-        Consent::save(c, "u1", "app", "openid", t)?;
-        Consent::save(c, "u1", "app", "openid email", at(3, 0))?;
-        let consent = Consent::find(c, "u1", "app")?.unwrap();
+        Consent::save(c, &uid("u1"), "app", "openid", t)?;
+        Consent::save(c, &uid("u1"), "app", "openid email", at(3, 0))?;
+        let consent = Consent::find(c, &uid("u1"), "app")?.unwrap();
         assert_eq!(
             consent.scope, "openid email",
             "the second save replaces the first"
         );
         assert_eq!((consent.created_at, consent.updated_at), (t, at(3, 0)));
-        assert_eq!(Consent::for_user(c, "u1")?.len(), 1);
-        assert_eq!(Consent::delete(c, "u1", "app")?, 1);
-        assert!(Consent::find(c, "u1", "app")?.is_none());
+        assert_eq!(Consent::for_user(c, &uid("u1"))?.len(), 1);
+        assert_eq!(Consent::delete(c, &uid("u1"), "app")?, 1);
+        assert!(Consent::find(c, &uid("u1"), "app")?.is_none());
 
         Grant::insert(c, &grant("g3", "u1", "app", None, t))?;
         AuthorizationCode::insert(c, &code("c1", "g3", at(60, 0)))?;

@@ -7,7 +7,7 @@ use portcullis::db::models::{
     Session, User, Verification,
 };
 use portcullis::db::DbConnection;
-use portcullis::identity::ids::SessionId;
+use portcullis::identity::ids::{MailId, SessionId};
 
 use crate::helpers::*;
 use crate::storage_conformance::*;
@@ -93,13 +93,13 @@ async fn expiry_sweeps_remove_exactly_the_expired_rows(backend: Backend) {
             1,
             "only the idle one"
         );
-        assert_eq!(Session::ids_for_user(c, "u1")?.len(), 2);
+        assert_eq!(Session::ids_for_user(c, &uid("u1"))?.len(), 2);
         assert_eq!(
             Session::delete_expired(c, at(3600, 0), at(1800, 0))?,
             1,
             "the absolute one"
         );
-        assert_eq!(Session::ids_for_user(c, "u1")?, ["live"]);
+        assert_eq!(Session::ids_for_user(c, &uid("u1"))?, ["live"]);
         assert_eq!(
             Session::delete_expired(c, at(3700, 0), at(1900, 500_000))?,
             1,
@@ -109,7 +109,7 @@ async fn expiry_sweeps_remove_exactly_the_expired_rows(backend: Backend) {
         KnownDevice::insert(
             c,
             &KnownDevice {
-                user_id: "u1".into(),
+                user_id: uid("u1"),
                 device_hash: "old".into(),
                 first_seen_at: t,
                 last_seen_at: at(10, 0),
@@ -118,7 +118,7 @@ async fn expiry_sweeps_remove_exactly_the_expired_rows(backend: Backend) {
         KnownDevice::insert(
             c,
             &KnownDevice {
-                user_id: "u1".into(),
+                user_id: uid("u1"),
                 device_hash: "new".into(),
                 first_seen_at: t,
                 last_seen_at: at(10, 1),
@@ -130,7 +130,7 @@ async fn expiry_sweeps_remove_exactly_the_expired_rows(backend: Backend) {
             "seen at the cut-off stays"
         );
         assert_eq!(KnownDevice::delete_unseen_since(c, at(10, 1))?, 1);
-        assert!(KnownDevice::any_for_user(c, "u1")?);
+        assert!(KnownDevice::any_for_user(c, &uid("u1"))?);
         Ok(())
     })
     .await;
@@ -146,7 +146,7 @@ async fn mail_outbox_claims_expire_and_sent_mail_is_swept(backend: Backend) {
         let due = |c: &mut DbConnection, now| -> QueryResult<Vec<String>> {
             Ok(OutboxMessage::due(c, now, 10)?
                 .into_iter()
-                .map(|m| m.id)
+                .map(|m| m.id.to_string())
                 .collect())
         };
         assert_eq!(due(c, at(0, 250_000))?, ["m1"]);
@@ -157,9 +157,12 @@ async fn mail_outbox_claims_expire_and_sent_mail_is_swept(backend: Backend) {
             "the limit holds"
         );
 
-        assert_eq!(OutboxMessage::claim(c, "m1", at(1, 0), at(31, 0))?, 1);
         assert_eq!(
-            OutboxMessage::claim(c, "m1", at(2, 0), at(32, 0))?,
+            OutboxMessage::claim(c, &MailId::from_db("m1".into()), at(1, 0), at(31, 0))?,
+            1
+        );
+        assert_eq!(
+            OutboxMessage::claim(c, &MailId::from_db("m1".into()), at(2, 0), at(32, 0))?,
             0,
             "claimed by the first worker"
         );
@@ -170,13 +173,20 @@ async fn mail_outbox_claims_expire_and_sent_mail_is_swept(backend: Backend) {
         );
         assert_eq!(due(c, at(31, 1))?, ["m1", "m2"], "a lapsed claim frees it");
         assert_eq!(
-            OutboxMessage::claim(c, "m1", at(31, 1), at(61, 0))?,
+            OutboxMessage::claim(c, &MailId::from_db("m1".into()), at(31, 1), at(61, 0))?,
             1,
             "and another worker takes it"
         );
 
         assert_eq!(
-            OutboxMessage::mark_failed_attempt(c, "m2", 1, false, at(120, 0), "451 try later")?,
+            OutboxMessage::mark_failed_attempt(
+                c,
+                &MailId::from_db("m2".into()),
+                1,
+                false,
+                at(120, 0),
+                "451 try later"
+            )?,
             1
         );
         assert_eq!(
@@ -185,12 +195,22 @@ async fn mail_outbox_claims_expire_and_sent_mail_is_swept(backend: Backend) {
             "m1 claimed, m2 waits for its retry"
         );
         assert_eq!(
-            OutboxMessage::mark_failed_attempt(c, "later", 5, true, at(60, 0), "550 no such user")?,
+            OutboxMessage::mark_failed_attempt(
+                c,
+                &MailId::from_db("later".into()),
+                5,
+                true,
+                at(60, 0),
+                "550 no such user"
+            )?,
             1
         );
-        assert_eq!(OutboxMessage::mark_sent(c, "m1", 2, at(40, 0))?, 1);
         assert_eq!(
-            OutboxMessage::claim(c, "m1", at(100, 0), at(130, 0))?,
+            OutboxMessage::mark_sent(c, &MailId::from_db("m1".into()), 2, at(40, 0))?,
+            1
+        );
+        assert_eq!(
+            OutboxMessage::claim(c, &MailId::from_db("m1".into()), at(100, 0), at(130, 0))?,
             0,
             "sent mail is not claimed"
         );
@@ -202,7 +222,7 @@ async fn mail_outbox_claims_expire_and_sent_mail_is_swept(backend: Backend) {
 
         let unsent: Vec<_> = OutboxMessage::unsent(c)?
             .into_iter()
-            .map(|m| (m.id, m.status, m.attempts, m.last_error))
+            .map(|m| (m.id.to_string(), m.status, m.attempts, m.last_error))
             .collect();
         assert_eq!(
             unsent,

@@ -9,6 +9,7 @@ use portcullis::db::models::{
     User, Verification,
 };
 use portcullis::db::{self, is_unique_violation, DbConnection};
+use portcullis::identity::ids::AuditEventId;
 
 use crate::helpers::*;
 use crate::storage_conformance::*;
@@ -95,8 +96,8 @@ async fn providers_signing_keys_and_audit_events_round_trip(backend: Backend) {
             ("e3", "password_changed"),
         ] {
             NewAuditEvent {
-                id,
-                user_id: Some("u1"),
+                id: &AuditEventId::from_db(id.into()),
+                user_id: Some(&uid("u1")),
                 kind,
                 ip_address: None,
                 detail: None,
@@ -104,10 +105,10 @@ async fn providers_signing_keys_and_audit_events_round_trip(backend: Backend) {
             }
             .insert(c)?;
         }
-        assert_eq!(audit::count_for_user(c, "u1", "sign_in")?, 2);
-        assert_eq!(audit::count_for_user(c, "u1", "password_changed")?, 1);
+        assert_eq!(audit::count_for_user(c, &uid("u1"), "sign_in")?, 2);
+        assert_eq!(audit::count_for_user(c, &uid("u1"), "password_changed")?, 1);
         // The trail outlives the user (ON DELETE SET NULL).
-        User::delete(c, "u1")?;
+        User::delete(c, &uid("u1"))?;
         let kept: i64 = portcullis::db::schema::audit_event::table
             .count()
             .get_result(c)?;
@@ -135,9 +136,9 @@ async fn the_database_refuses_duplicates(backend: Backend) {
             User::insert(c, &new_user("u1", "other@example.com", t)),
             "same user id",
         );
-        let account = |id| NewAccount {
-            id,
-            user_id: "u1",
+        let account = |id: &str| NewAccount {
+            id: aid(id),
+            user_id: uid("u1"),
             provider_id: "google",
             account_id: "g-1",
             password_hash: None,
@@ -170,7 +171,7 @@ async fn the_database_refuses_duplicates(backend: Backend) {
             "same code",
         );
         let device = KnownDevice {
-            user_id: "u1".into(),
+            user_id: uid("u1"),
             device_hash: "d".into(),
             first_seen_at: t,
             last_seen_at: t,
@@ -191,7 +192,7 @@ async fn the_database_refuses_duplicates(backend: Backend) {
             assert!(dup.as_ref().is_err_and(is_unique_violation), "{dup:?}");
             User::insert(c, &new_user("u3", "carol@example.com", t))
         })?;
-        assert!(User::find(c, "u3")?.is_some());
+        assert!(User::find(c, &uid("u3"))?.is_some());
         Ok(())
     })
     .await;
@@ -211,7 +212,12 @@ async fn timestamps_read_back_as_written(backend: Backend) {
         let now = portcullis::identity::now();
         User::insert(c, &new_user("u3", "carol@example.com", now))?;
         let read = |c: &mut DbConnection, id| User::find(c, id).map(|u| u.unwrap().created_at);
-        Ok((read(c, "u1")?, read(c, "u2")?, now, read(c, "u3")?))
+        Ok((
+            read(c, &uid("u1"))?,
+            read(c, &uid("u2"))?,
+            now,
+            read(c, &uid("u3"))?,
+        ))
     })
     .await;
     assert_eq!(read_micros, micros);

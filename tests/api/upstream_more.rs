@@ -14,6 +14,7 @@ use portcullis::config::{Secret, StaticProvider};
 use portcullis::crypto::MasterKey;
 use portcullis::db::models::{Account, IdentityProviderRow, User, CREDENTIAL_PROVIDER};
 use portcullis::db::schema::{identity_provider, sessions, users};
+use portcullis::identity::ids::UserId;
 use portcullis::upstream::config::{ClaimMapping, Kind, ProviderSpec};
 use portcullis::upstream::registry::{self, NewProvider};
 use serde_json::{json, Value};
@@ -203,8 +204,8 @@ async fn all_users(app: &TestApp) -> Vec<User> {
     .await
 }
 
-async fn accounts_of(app: &TestApp, user_id: &str) -> Vec<Account> {
-    let id = user_id.to_string();
+async fn accounts_of(app: &TestApp, user_id: impl std::fmt::Display) -> Vec<Account> {
+    let id = UserId::from_db(user_id.to_string());
     app.query(move |c| Account::for_user(c, &id)).await
 }
 
@@ -810,7 +811,7 @@ async fn linking_across_providers_passwords_and_unlink_rules(backend: Backend) {
     let (_, res) = sign_in_with(&solo_b, "forge", "second").await;
     assert_eq!(res.status(), 303);
     let solo = session_user(&app, &solo_b).await.expect("signed in");
-    assert_ne!(solo, octo);
+    assert_ne!(solo, octo.as_str());
     let (status, html) = status_and_body(link_with(&solo_b, "github", "abc").await).await;
     assert_eq!(status, 409, "{html}");
     assert!(html.contains("already linked to another"), "{html}");
@@ -861,7 +862,7 @@ async fn linking_across_providers_passwords_and_unlink_rules(backend: Backend) {
     let solo_forge = account(&app, "forge", "88")
         .await
         .expect("solo's forge account");
-    assert_eq!(solo_forge.user_id, solo);
+    assert_eq!(solo_forge.user_id.as_str(), solo);
     let html = solo_b.get("/account/methods").await.text().await.unwrap();
     assert!(
         !html.contains("/account/methods/unlink"),

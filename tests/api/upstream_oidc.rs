@@ -15,6 +15,7 @@ use portcullis::db::models::{Account, IdentityProviderRow, Session, User};
 use portcullis::db::schema::{accounts, sessions, users};
 use portcullis::identity::credentials::{create_user, NewIdentity};
 use portcullis::identity::email::Email;
+use portcullis::identity::ids::UserId;
 use portcullis::identity::password::PasswordHasher;
 use portcullis::upstream::config::{LinkPolicy, ProviderSpec};
 use portcullis::upstream::registry::{self, NewProvider};
@@ -249,8 +250,8 @@ async fn user_exists(app: &TestApp, email: &str) -> bool {
         .is_some()
 }
 
-async fn accounts_of(app: &TestApp, user_id: &str) -> Vec<Account> {
-    let id = user_id.to_string();
+async fn accounts_of(app: &TestApp, user_id: impl std::fmt::Display) -> Vec<Account> {
+    let id = UserId::from_db(user_id.to_string());
     app.query(move |c| Account::for_user(c, &id)).await
 }
 
@@ -694,7 +695,10 @@ async fn unlinking_google_works_when_a_password_remains(backend: Backend) {
     );
 
     let res = b
-        .post("/account/methods/unlink", &[("account_id", &google.id)])
+        .post(
+            "/account/methods/unlink",
+            &[("account_id", google.id.as_str())],
+        )
         .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account/methods?notice=unlinked");
@@ -739,7 +743,10 @@ async fn unlinking_the_only_sign_in_method_is_refused(backend: Backend) {
     );
 
     let res = b
-        .post("/account/methods/unlink", &[("account_id", &google.id)])
+        .post(
+            "/account/methods/unlink",
+            &[("account_id", google.id.as_str())],
+        )
         .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account/methods?notice=last");
@@ -1236,7 +1243,7 @@ async fn relying_party_sign_in_through_google_gets_the_google_user_with_fed_amr(
     let user = user(&env.app, "grace@gmail.com").await;
     assert_eq!(
         claims.subject().as_str(),
-        user.id,
+        user.id.as_str(),
         "the Portcullis user created from Google"
     );
 

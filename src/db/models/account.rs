@@ -3,6 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::accounts;
 use crate::db::DbConnection;
+use crate::identity::ids::{AccountId, UserId};
 
 /// `provider_id` of the account that holds a password.
 pub const CREDENTIAL_PROVIDER: &str = "credential";
@@ -10,8 +11,8 @@ pub const CREDENTIAL_PROVIDER: &str = "credential";
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = accounts)]
 pub struct Account {
-    pub id: String,
-    pub user_id: String,
+    pub id: AccountId,
+    pub user_id: UserId,
     pub provider_id: String,
     pub account_id: String,
     pub password_hash: Option<String>,
@@ -29,8 +30,8 @@ pub struct Account {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = accounts)]
 pub struct NewAccount<'a> {
-    pub id: &'a str,
-    pub user_id: &'a str,
+    pub id: AccountId,
+    pub user_id: UserId,
     pub provider_id: &'a str,
     pub account_id: &'a str,
     pub password_hash: Option<&'a str>,
@@ -45,7 +46,7 @@ impl Account {
             .execute(conn)
     }
 
-    pub fn for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Account>> {
+    pub fn for_user(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<Vec<Account>> {
         accounts::table
             .filter(accounts::user_id.eq(user_id))
             .order(accounts::created_at.asc())
@@ -55,7 +56,7 @@ impl Account {
 
     pub fn credential_for_user(
         conn: &mut DbConnection,
-        user_id: &str,
+        user_id: &UserId,
     ) -> QueryResult<Option<Account>> {
         accounts::table
             .filter(accounts::user_id.eq(user_id))
@@ -82,7 +83,7 @@ impl Account {
     #[allow(clippy::too_many_arguments)]
     pub fn store_upstream(
         conn: &mut DbConnection,
-        id: &str,
+        id: &AccountId,
         email: Option<&str>,
         access_token: Option<&str>,
         refresh_token: Option<&str>,
@@ -102,7 +103,11 @@ impl Account {
             .execute(conn)
     }
 
-    pub fn delete_for_user(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<usize> {
+    pub fn delete_for_user(
+        conn: &mut DbConnection,
+        user_id: &UserId,
+        id: &AccountId,
+    ) -> QueryResult<usize> {
         diesel::delete(
             accounts::table
                 .filter(accounts::id.eq(id))
@@ -113,7 +118,7 @@ impl Account {
 
     pub fn set_password_hash(
         conn: &mut DbConnection,
-        account_id: &str,
+        account_id: &AccountId,
         hash: &str,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {

@@ -3,13 +3,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::backchannel_outbox;
 use crate::db::DbConnection;
+use crate::identity::ids::BackchannelLogoutId;
 
 /// One back-channel logout to deliver to one client for one ended session (or delivered, or
 /// given up on). Written in the transaction that ended the session; see `outbox::backchannel`.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = backchannel_outbox)]
 pub struct BackchannelLogout {
-    pub id: String,
+    pub id: BackchannelLogoutId,
     pub client_id: String,
     /// The `sub` of the logout token: the user whose session ended.
     pub subject: String,
@@ -35,7 +36,10 @@ impl BackchannelLogout {
             .execute(conn)
     }
 
-    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<BackchannelLogout>> {
+    pub fn find(
+        conn: &mut DbConnection,
+        id: &BackchannelLogoutId,
+    ) -> QueryResult<Option<BackchannelLogout>> {
         backchannel_outbox::table
             .find(id)
             .select(BackchannelLogout::as_select())
@@ -67,7 +71,7 @@ impl BackchannelLogout {
     /// of several replicas racing for one row exactly one gets 1 here; the others get 0.
     pub fn claim(
         conn: &mut DbConnection,
-        id: &str,
+        id: &BackchannelLogoutId,
         now: NaiveDateTime,
         until: NaiveDateTime,
     ) -> QueryResult<bool> {
@@ -89,7 +93,7 @@ impl BackchannelLogout {
 
     pub fn mark_delivered(
         conn: &mut DbConnection,
-        id: &str,
+        id: &BackchannelLogoutId,
         attempts: i32,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
@@ -106,7 +110,7 @@ impl BackchannelLogout {
 
     pub fn mark_failed_attempt(
         conn: &mut DbConnection,
-        id: &str,
+        id: &BackchannelLogoutId,
         attempts: i32,
         give_up: bool,
         next_at: NaiveDateTime,
@@ -145,7 +149,7 @@ impl BackchannelLogout {
     /// left alone (its attempt decides).
     pub fn retry(
         conn: &mut DbConnection,
-        id: Option<&str>,
+        id: Option<&BackchannelLogoutId>,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
         let unclaimed = backchannel_outbox::claimed_until

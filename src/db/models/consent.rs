@@ -3,11 +3,12 @@ use diesel::prelude::*;
 
 use crate::db::schema::consent;
 use crate::db::DbConnection;
+use crate::identity::ids::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = consent)]
 pub struct Consent {
-    pub user_id: String,
+    pub user_id: UserId,
     pub client_id: String,
     pub scope: String,
     pub created_at: NaiveDateTime,
@@ -17,7 +18,7 @@ pub struct Consent {
 impl Consent {
     pub fn find(
         conn: &mut DbConnection,
-        user_id: &str,
+        user_id: &UserId,
         client_id: &str,
     ) -> QueryResult<Option<Consent>> {
         consent::table
@@ -31,7 +32,7 @@ impl Consent {
     /// transaction; an UPDATE first keeps it portable (no ON CONFLICT through MultiConnection).
     pub fn save(
         conn: &mut DbConnection,
-        user_id: &str,
+        user_id: &UserId,
         client_id: &str,
         scope: &str,
         now: NaiveDateTime,
@@ -42,7 +43,7 @@ impl Consent {
         if updated == 0 {
             diesel::insert_into(consent::table)
                 .values(&Consent {
-                    user_id: user_id.into(),
+                    user_id: user_id.clone(),
                     client_id: client_id.into(),
                     scope: scope.into(),
                     created_at: now,
@@ -53,11 +54,15 @@ impl Consent {
         Ok(())
     }
 
-    pub fn delete(conn: &mut DbConnection, user_id: &str, client_id: &str) -> QueryResult<usize> {
+    pub fn delete(
+        conn: &mut DbConnection,
+        user_id: &UserId,
+        client_id: &str,
+    ) -> QueryResult<usize> {
         diesel::delete(consent::table.find((user_id, client_id))).execute(conn)
     }
 
-    pub fn for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Consent>> {
+    pub fn for_user(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<Vec<Consent>> {
         consent::table
             .filter(consent::user_id.eq(user_id))
             .select(Consent::as_select())

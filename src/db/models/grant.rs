@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{oauth_client, oauth_grant};
 use crate::db::DbConnection;
-use crate::identity::ids::GrantId;
+use crate::identity::ids::{GrantId, SessionId, UserId};
 
 /// One authorization of a client by a user; everything issued from it hangs off it.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
@@ -11,9 +11,9 @@ use crate::identity::ids::GrantId;
 pub struct Grant {
     #[diesel(serialize_as = String, deserialize_as = String)]
     pub id: GrantId,
-    pub user_id: String,
+    pub user_id: UserId,
     pub client_id: String,
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     pub scope: String,
     pub auth_time: NaiveDateTime,
     pub amr: String,
@@ -58,7 +58,7 @@ impl Grant {
 
     pub fn revoke_for_user_client(
         conn: &mut DbConnection,
-        user_id: &str,
+        user_id: &UserId,
         client_id: &str,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
@@ -75,9 +75,9 @@ impl Grant {
     /// Clients that received tokens in a browser session, with their back-channel logout URIs.
     pub fn clients_for_session(
         conn: &mut DbConnection,
-        session_id: &str,
-    ) -> QueryResult<Vec<(String, String, String)>> {
-        let rows: Vec<(String, String, Option<String>)> = oauth_grant::table
+        session_id: &SessionId,
+    ) -> QueryResult<Vec<(String, UserId, String)>> {
+        let rows: Vec<(String, UserId, Option<String>)> = oauth_grant::table
             .inner_join(oauth_client::table)
             .filter(oauth_grant::session_id.eq(session_id))
             .filter(oauth_client::backchannel_logout_uri.is_not_null())
@@ -97,7 +97,7 @@ impl Grant {
     /// Active grants of a user, with the client's name (the "connected applications" list).
     pub fn active_for_user(
         conn: &mut DbConnection,
-        user_id: &str,
+        user_id: &UserId,
     ) -> QueryResult<Vec<(Grant, String)>> {
         oauth_grant::table
             .inner_join(oauth_client::table)

@@ -3,12 +3,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::known_devices;
 use crate::db::DbConnection;
+use crate::identity::ids::UserId;
 
 /// A browser the user has signed in from: the SHA-256 of its device cookie.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = known_devices)]
 pub struct KnownDevice {
-    pub user_id: String,
+    pub user_id: UserId,
     pub device_hash: String,
     pub first_seen_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
@@ -24,7 +25,7 @@ impl KnownDevice {
     /// Marks the device seen now; 0 rows means the user has not signed in from it before.
     pub fn touch(
         conn: &mut DbConnection,
-        user_id: &str,
+        user_id: &UserId,
         device_hash: &str,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
@@ -33,7 +34,7 @@ impl KnownDevice {
             .execute(conn)
     }
 
-    pub fn any_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<bool> {
+    pub fn any_for_user(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<bool> {
         diesel::select(diesel::dsl::exists(
             known_devices::table.filter(known_devices::user_id.eq(user_id)),
         ))

@@ -3,13 +3,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::mail_outbox;
 use crate::db::DbConnection;
+use crate::identity::ids::MailId;
 
 /// A message waiting to be sent (or sent, or given up on). Delivery happens in the background,
 /// so a slow or dead mail server never slows or fails the request that queued it.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = mail_outbox)]
 pub struct OutboxMessage {
-    pub id: String,
+    pub id: MailId,
     pub recipient: String,
     pub subject: String,
     pub body_text: String,
@@ -55,7 +56,7 @@ impl OutboxMessage {
     /// Claims a message for `until`; 0 rows means another worker got it first.
     pub fn claim(
         conn: &mut DbConnection,
-        id: &str,
+        id: &MailId,
         now: NaiveDateTime,
         until: NaiveDateTime,
     ) -> QueryResult<usize> {
@@ -75,7 +76,7 @@ impl OutboxMessage {
 
     pub fn mark_sent(
         conn: &mut DbConnection,
-        id: &str,
+        id: &MailId,
         attempts: i32,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
@@ -92,7 +93,7 @@ impl OutboxMessage {
 
     pub fn mark_failed_attempt(
         conn: &mut DbConnection,
-        id: &str,
+        id: &MailId,
         attempts: i32,
         give_up: bool,
         next_at: NaiveDateTime,

@@ -3,11 +3,12 @@ use diesel::prelude::*;
 
 use crate::db::schema::user_profile;
 use crate::db::DbConnection;
+use crate::identity::ids::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = user_profile, treat_none_as_null = true)]
 pub struct Profile {
-    pub user_id: String,
+    pub user_id: UserId,
     pub bio: Option<String>,
     pub website: Option<String>,
     pub timezone: Option<String>,
@@ -15,9 +16,9 @@ pub struct Profile {
 }
 
 impl Profile {
-    pub fn empty(user_id: &str, now: NaiveDateTime) -> Profile {
+    pub fn empty(user_id: &UserId, now: NaiveDateTime) -> Profile {
         Profile {
-            user_id: user_id.to_string(),
+            user_id: user_id.clone(),
             bio: None,
             website: None,
             timezone: None,
@@ -31,7 +32,7 @@ impl Profile {
             .execute(conn)
     }
 
-    pub fn find(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<Profile>> {
+    pub fn find(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<Option<Profile>> {
         user_profile::table
             .find(user_id)
             .select(Profile::as_select())

@@ -3,15 +3,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::sessions;
 use crate::db::DbConnection;
-use crate::identity::ids::SessionId;
+use crate::identity::ids::{SessionId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = sessions)]
 pub struct Session {
-    #[diesel(deserialize_as = String)]
     pub id: SessionId,
     pub token_hash: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
@@ -24,9 +23,9 @@ pub struct Session {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = sessions)]
 pub struct NewSession<'a> {
-    pub id: &'a str,
+    pub id: SessionId,
     pub token_hash: &'a str,
-    pub user_id: &'a str,
+    pub user_id: UserId,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
@@ -51,7 +50,7 @@ impl Session {
             .optional()
     }
 
-    pub fn for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Session>> {
+    pub fn for_user(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<Vec<Session>> {
         sessions::table
             .filter(sessions::user_id.eq(user_id))
             .order(sessions::last_seen_at.desc())
@@ -59,7 +58,7 @@ impl Session {
             .load(conn)
     }
 
-    pub fn ids_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
+    pub fn ids_for_user(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<Vec<SessionId>> {
         sessions::table
             .filter(sessions::user_id.eq(user_id))
             .select(sessions::id)
@@ -71,17 +70,21 @@ impl Session {
         id: &SessionId,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        diesel::update(sessions::table.find(id.as_str()))
+        diesel::update(sessions::table.find(id))
             .set(sessions::last_seen_at.eq(now))
             .execute(conn)
     }
 
     pub fn delete(conn: &mut DbConnection, id: &SessionId) -> QueryResult<usize> {
-        diesel::delete(sessions::table.find(id.as_str())).execute(conn)
+        diesel::delete(sessions::table.find(id)).execute(conn)
     }
 
     /// Deletes one of the user's sessions; the user filter stops anyone revoking others' sessions.
-    pub fn delete_for_user(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<usize> {
+    pub fn delete_for_user(
+        conn: &mut DbConnection,
+        user_id: &UserId,
+        id: &SessionId,
+    ) -> QueryResult<usize> {
         diesel::delete(
             sessions::table
                 .filter(sessions::id.eq(id))
@@ -90,11 +93,15 @@ impl Session {
         .execute(conn)
     }
 
-    pub fn delete_all_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
+    pub fn delete_all_for_user(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<usize> {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
     }
 
-    pub fn delete_others(conn: &mut DbConnection, user_id: &str, keep: &str) -> QueryResult<usize> {
+    pub fn delete_others(
+        conn: &mut DbConnection,
+        user_id: &UserId,
+        keep: &SessionId,
+    ) -> QueryResult<usize> {
         diesel::delete(
             sessions::table
                 .filter(sessions::user_id.eq(user_id))

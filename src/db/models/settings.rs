@@ -3,11 +3,12 @@ use diesel::prelude::*;
 
 use crate::db::schema::user_settings;
 use crate::db::DbConnection;
+use crate::identity::ids::UserId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = user_settings)]
 pub struct UserSettings {
-    pub user_id: String,
+    pub user_id: UserId,
     pub theme: String,
     pub language: String,
     pub notifications: bool,
@@ -15,9 +16,9 @@ pub struct UserSettings {
 }
 
 impl UserSettings {
-    pub fn defaults(user_id: &str, now: NaiveDateTime) -> UserSettings {
+    pub fn defaults(user_id: &UserId, now: NaiveDateTime) -> UserSettings {
         UserSettings {
-            user_id: user_id.to_string(),
+            user_id: user_id.clone(),
             theme: "system".into(),
             language: "en".into(),
             notifications: true,
@@ -31,7 +32,7 @@ impl UserSettings {
             .execute(conn)
     }
 
-    pub fn find(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<UserSettings>> {
+    pub fn find(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<Option<UserSettings>> {
         user_settings::table
             .find(user_id)
             .select(UserSettings::as_select())

@@ -4,11 +4,12 @@ use diesel::prelude::*;
 use super::{Profile, UserSettings};
 use crate::db::schema::{oauth_grant, user_profile, user_settings, users};
 use crate::db::DbConnection;
+use crate::identity::ids::{GrantId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub email_verified: bool,
     pub name: String,
@@ -21,7 +22,7 @@ pub struct User {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
-    pub id: &'a str,
+    pub id: UserId,
     pub email: &'a str,
     pub email_verified: bool,
     pub name: &'a str,
@@ -43,8 +44,8 @@ impl User {
     /// while the grant `grant_id` (theirs) is not revoked.
     pub fn find_with_live_grant(
         conn: &mut DbConnection,
-        id: &str,
-        grant_id: &str,
+        id: &UserId,
+        grant_id: &GrantId,
     ) -> QueryResult<Option<UserWithDetails>> {
         users::table
             .inner_join(oauth_grant::table)
@@ -62,7 +63,7 @@ impl User {
             .optional()
     }
 
-    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+    pub fn find(conn: &mut DbConnection, id: &UserId) -> QueryResult<Option<User>> {
         users::table
             .find(id)
             .select(User::as_select())
@@ -87,7 +88,7 @@ impl User {
 
     pub fn update_name_and_image(
         conn: &mut DbConnection,
-        id: &str,
+        id: &UserId,
         name: &str,
         image: Option<&str>,
         now: NaiveDateTime,
@@ -103,7 +104,7 @@ impl User {
 
     pub fn set_email(
         conn: &mut DbConnection,
-        id: &str,
+        id: &UserId,
         email: &str,
         verified: bool,
         now: NaiveDateTime,
@@ -118,7 +119,7 @@ impl User {
     }
 
     /// Deletes the user; sessions, accounts, profile and settings go with it (ON DELETE CASCADE).
-    pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConnection, id: &UserId) -> QueryResult<usize> {
         diesel::delete(users::table.find(id)).execute(conn)
     }
 }

@@ -3,12 +3,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::verifications;
 use crate::db::DbConnection;
+use crate::identity::ids::VerificationId;
 
 /// A short-lived single-use token (its SHA-256 only). Issued by the email flows.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = verifications)]
 pub struct Verification {
-    pub id: String,
+    pub id: VerificationId,
     pub identifier: String,
     pub purpose: String,
     pub value_hash: String,

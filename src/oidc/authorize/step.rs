@@ -176,6 +176,8 @@ fn next_step(
     let facts = visitor.map(|v| SessionFacts {
         user_id: v.user.id.clone(),
         auth_time: v.session.auth_time,
+        mfa: crate::identity::sessions::amr_and_acr(&v.session.auth_method).1
+            == crate::identity::sessions::ACR_MFA,
     });
     let decision = decide(
         req,

@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult, ValidationError};
+use crate::identity::ids::SessionId;
 use crate::identity::{now, sessions};
 use crate::oidc::logout::{self, EndSessionRequest, EndSessionStep};
 use crate::web::csrf::CsrfForm;
@@ -30,7 +31,7 @@ pub async fn end_browser_session(
 /// After sessions were ended by id (revoked from the account page, password changes): the
 /// transaction that ended them queued their back-channel logouts; this sends them now rather
 /// than at the worker's next poll.
-pub async fn notify_sessions_ended(state: &AppState, session_ids: Vec<String>) -> AppResult<()> {
+pub async fn notify_sessions_ended(state: &AppState, session_ids: Vec<SessionId>) -> AppResult<()> {
     if !session_ids.is_empty() {
         state.backchannel.wake();
     }

@@ -483,8 +483,8 @@ async fn revoke_session(
     if !management::revoke_session(&state.db, &me.user.id, &id).await? {
         return Err(AppError::NotFound);
     }
-    notify_sessions_ended(&state, vec![id.as_str().to_string()]).await?;
-    if id.as_str() == me.session.id.as_str() {
+    notify_sessions_ended(&state, vec![id.clone()]).await?;
+    if id == me.session.id {
         let mut res = see_other("/login?signed_out=1");
         res.add_cookie(&clear_session_cookie(&state))?;
         return Ok(res);
@@ -548,7 +548,7 @@ async fn methods_page(
         .methods
         .into_iter()
         .map(|m| MethodRow {
-            account_id: m.account_id,
+            account_id: m.account_id.to_string(),
             label: match m.kind {
                 MethodKind::Password => MethodName::Ours(Msg::new("methods-password")),
                 MethodKind::Provider(name) => MethodName::Provider(name),

@@ -17,7 +17,7 @@ use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::viewer::{
-    add_session_cookies, browser_client, clear_session_cookie, client_info, Viewer,
+    add_session_cookies, admit, browser_client, clear_session_cookie, client_info, Viewer,
 };
 use crate::web::{render, return_to, see_other, AppState};
 
@@ -239,6 +239,7 @@ async fn login_page(
     let notice = match (query.signed_out.as_ref(), query.notice.as_deref()) {
         (Some(_), _) => Some(Msg::new("notice-signed-out")),
         (_, Some("reset")) => Some(Msg::new("notice-password-reset")),
+        (_, Some("second-factor-expired")) => Some(Msg::new("notice-second-factor-expired")),
         _ => None,
     };
     let view = AuthView {
@@ -296,9 +297,11 @@ async fn login(
             {
                 end_browser_session(&state, old, None).await?;
             }
-            let mut res = see_other(&return_to::or_default(Some(&form.return_to)));
-            add_session_cookies(&mut res, &state, &issued)?;
-            Ok(res)
+            admit(
+                &state,
+                &return_to::or_default(Some(&form.return_to)),
+                &issued,
+            )
         }
         Err(SignInError::BadCredentials) => {
             let view = AuthView {

@@ -12,14 +12,14 @@ use crate::identity::email_flows::{self, Links, Verified};
 use crate::identity::mail_quota::{self, MailQuota};
 use crate::identity::password_reset::{self, NewPassword, ResetOutcome};
 use crate::identity::passwordless::{self, Proof};
-use crate::identity::sessions::IssuedSession;
+use crate::identity::sessions::Admission;
 use crate::identity::verification::{self, Purpose};
 use crate::identity::{now, FieldErrors};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::pages::auth::MessageView;
-use crate::web::viewer::{add_session_cookies, browser_client, client_info, SignedIn, Viewer};
+use crate::web::viewer::{admit, browser_client, client_info, SignedIn, Viewer};
 use crate::web::{render, return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -745,7 +745,7 @@ async fn code_verify(
 async fn finish_sign_in(
     state: &AppState,
     req: &HttpRequest,
-    issued: IssuedSession,
+    issued: Admission,
     back: &str,
 ) -> AppResult<HttpResponse> {
     state.mail.wake();
@@ -755,7 +755,5 @@ async fn finish_sign_in(
     {
         end_browser_session(state, old, None).await?;
     }
-    let mut res = see_other(&return_to::or_default(Some(back)));
-    add_session_cookies(&mut res, state, &issued)?;
-    Ok(res)
+    admit(state, &return_to::or_default(Some(back)), &issued)
 }

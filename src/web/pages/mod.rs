@@ -4,6 +4,7 @@ pub mod account;
 pub mod apps;
 pub mod auth;
 pub mod email;
+pub mod security;
 pub mod upstream;
 
 use actix_web::http::header;

@@ -5,19 +5,20 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::identity::access::EmailPolicy;
 use crate::identity::federation::{
     self, Completion, Destination, Federation, ProviderAnswer, Started, Visitor,
 };
+use crate::identity::ids::{AccountId, UserId};
 use crate::identity::linking::{self, LinkRefusal, Unlinked};
 use crate::identity::now;
 use crate::upstream::{flow, UpstreamError};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::templates::{error_page, ErrorText};
-use crate::web::viewer::{add_session_cookies, browser_client, SignedIn};
+use crate::web::viewer::{admit, browser_client, SignedIn};
 use crate::web::{return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -70,7 +71,7 @@ async fn begin(
     state: &AppState,
     slug: &str,
     back: Option<String>,
-    link_user: Option<String>,
+    link_user: Option<UserId>,
 ) -> AppResult<HttpResponse> {
     let (url, sealed) = match federation::start(federation(state), slug, back, link_user).await? {
         Started::Redirect { url, flow_cookie } => (url, flow_cookie),
@@ -132,9 +133,7 @@ async fn callback(
         Destination::LinkedFromAccount => "/account/methods?notice=linked".to_string(),
         Destination::ReturnTo(back) => return_to::or_default(back.as_deref()),
     };
-    let mut res = clear_flow_cookie(see_other(&target));
-    add_session_cookies(&mut res, &state, &session)?;
-    Ok(res)
+    Ok(clear_flow_cookie(admit(&state, &target, &session)?))
 }
 
 fn failure_page(e: &UpstreamError) -> HttpResponse {
@@ -177,7 +176,8 @@ async fn unlink(
     me: SignedIn,
     form: CsrfForm<UnlinkForm>,
 ) -> AppResult<HttpResponse> {
-    let (user_id, account_id) = (me.user.id.clone(), form.account_id.clone());
+    let account_id = AccountId::parse(&form.account_id).ok_or(AppError::NotFound)?;
+    let user_id = me.user.id.clone();
     let unlinked = state
         .db
         .run(move |conn| linking::unlink(conn, &user_id, &account_id, now()))

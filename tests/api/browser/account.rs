@@ -242,6 +242,11 @@ mod inner {
             ("Password", "/account/password", "Change password"),
             ("Sessions", "/account/sessions", "Sessions"),
             ("Connected apps", "/account/apps", "Connected apps"),
+            (
+                "Two-factor sign-in",
+                "/account/security",
+                "Authenticator app",
+            ),
             ("Sign-in methods", "/account/methods", "Sign-in methods"),
             ("Delete account", "/account/delete", "Delete account"),
             ("Profile", "/account", "Profile"),

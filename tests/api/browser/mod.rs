@@ -96,6 +96,7 @@ mod email;
 mod errors;
 mod language;
 mod oidc;
+mod second_factor;
 mod upstream;
 
 /// A Chromium shared by every browser test of this test binary (one per preferred language).

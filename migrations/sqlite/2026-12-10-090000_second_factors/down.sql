@@ -1,0 +1,2 @@
+DROP TABLE recovery_code;
+DROP TABLE totp_factor;

@@ -1,0 +1,449 @@
+//! Second factors: a TOTP authenticator (secret sealed with the master key) and ten single-use
+//! recovery codes (only their SHA-256 stored). Enrolment, the check after a first factor, and
+//! the pending state between the two (a `verification` row of purpose `second_factor`, whose
+//! token lives in the browser's `portcullis_second_factor` cookie).
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::audit::{self, AuditKind};
+use super::email_flows::Links;
+use super::ids::UserId;
+use super::notices::{self, SecondFactorChange};
+use super::rate_limit;
+use super::sessions::{self, ClientInfo, IssuedSession, SessionPolicy};
+use super::totp;
+use super::verification::{self, Purpose};
+use crate::config::MfaSettings;
+use crate::crypto::{sha256_hex, MasterKey};
+use crate::db::models::User;
+use crate::db::schema::{recovery_code, totp_factor};
+use crate::db::{write_transaction, DbConnection};
+use crate::error::AppError;
+
+/// How many recovery codes a user gets at a time.
+pub const RECOVERY_CODES: usize = 10;
+/// Name of the cookie that binds a pending second-factor step to the browser.
+pub const COOKIE: &str = "portcullis_second_factor";
+
+/// The failure limit: `mfa.max_failed_attempts` per `mfa.failed_attempts_window_secs`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_failed: i32,
+    pub window: Duration,
+}
+
+impl From<&MfaSettings> for Limits {
+    fn from(s: &MfaSettings) -> Self {
+        Limits {
+            max_failed: s.max_failed_attempts,
+            window: Duration::seconds(s.failed_attempts_window_secs),
+        }
+    }
+}
+
+fn unix(now: NaiveDateTime) -> i64 {
+    now.and_utc().timestamp()
+}
+
+/// Whether the user has a confirmed authenticator.
+pub fn has_totp(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        totp_factor::table
+            .filter(totp_factor::user_id.eq(user_id))
+            .filter(totp_factor::confirmed_at.is_not_null()),
+    ))
+    .get_result(conn)
+}
+
+/// Unused recovery codes left.
+pub fn recovery_codes_left(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<i64> {
+    recovery_code::table
+        .filter(recovery_code::user_id.eq(user_id))
+        .filter(recovery_code::used_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// Starts (or restarts) enrolment: a new unconfirmed secret, returned in base32 for display.
+/// `None` when an authenticator is already confirmed (turn it off first).
+pub fn begin_enrolment(
+    conn: &mut DbConnection,
+    key: &MasterKey,
+    user_id: &UserId,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Vec<u8>>> {
+    write_transaction(conn, |conn| {
+        if has_totp(conn, user_id)? {
+            return Ok(None);
+        }
+        let secret = totp::generate_secret();
+        diesel::delete(totp_factor::table.find(user_id)).execute(conn)?;
+        diesel::insert_into(totp_factor::table)
+            .values((
+                totp_factor::user_id.eq(user_id),
+                totp_factor::secret_sealed.eq(key.encrypt(&secret)),
+                totp_factor::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(Some(secret))
+    })
+}
+
+/// The secret of an enrolment not yet confirmed, to show it again.
+pub fn pending_secret(
+    conn: &mut DbConnection,
+    key: &MasterKey,
+    user_id: &UserId,
+) -> Result<Option<Vec<u8>>, AppError> {
+    let sealed: Option<String> = totp_factor::table
+        .find(user_id)
+        .filter(totp_factor::confirmed_at.is_null())
+        .select(totp_factor::secret_sealed)
+        .first(conn)
+        .optional()?;
+    sealed
+        .map(|s| {
+            key.decrypt(&s)
+                .map_err(|e| AppError::Internal(e.to_string()))
+        })
+        .transpose()
+}
+
+/// Accepts a code against the user's secret (confirmed or `confirmed`-less during enrolment)
+/// and records its step; false for a wrong or already used code. Race-safe: the step is
+/// written only if no later or equal step was recorded meanwhile.
+fn accept_totp(
+    conn: &mut DbConnection,
+    key: &MasterKey,
+    user_id: &UserId,
+    confirmed: bool,
+    code: &str,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let row: Option<(String, Option<i64>, Option<NaiveDateTime>)> = totp_factor::table
+        .find(user_id)
+        .select((
+            totp_factor::secret_sealed,
+            totp_factor::last_used_step,
+            totp_factor::confirmed_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((sealed, last, confirmed_at)) = row else {
+        return Ok(false);
+    };
+    if confirmed_at.is_some() != confirmed {
+        return Ok(false);
+    }
+    let secret = key
+        .decrypt(&sealed)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let Some(step) = totp::verify(&secret, code, unix(now), last) else {
+        return Ok(false);
+    };
+    let target = totp_factor::table.find(user_id).filter(
+        totp_factor::last_used_step
+            .is_null()
+            .or(totp_factor::last_used_step.lt(step)),
+    );
+    let updated = if confirmed {
+        diesel::update(target)
+            .set(totp_factor::last_used_step.eq(step))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set((
+                totp_factor::last_used_step.eq(step),
+                totp_factor::confirmed_at.eq(now),
+            ))
+            .execute(conn)?
+    };
+    Ok(updated == 1)
+}
+
+/// A recovery code as typed: spaces and dashes dropped, upper case.
+fn normalise_recovery(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Replaces the user's recovery codes with ten new ones, returned for showing once
+/// (`XXXX-XXXX-XXXX-XXXX`, 80 random bits each).
+pub fn new_recovery_codes(
+    conn: &mut DbConnection,
+    user_id: &UserId,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    write_transaction(conn, |conn| {
+        diesel::delete(recovery_code::table.filter(recovery_code::user_id.eq(user_id)))
+            .execute(conn)?;
+        let mut codes = Vec::with_capacity(RECOVERY_CODES);
+        for _ in 0..RECOVERY_CODES {
+            let raw = totp::base32_encode(&{
+                use rand::RngCore;
+                let mut b = [0u8; 10];
+                rand::rngs::OsRng.fill_bytes(&mut b);
+                b
+            });
+            diesel::insert_into(recovery_code::table)
+                .values((
+                    recovery_code::code_hash.eq(sha256_hex(&raw)),
+                    recovery_code::user_id.eq(user_id),
+                    recovery_code::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            let groups: Vec<&str> = (0..4).map(|i| &raw[i * 4..i * 4 + 4]).collect();
+            codes.push(groups.join("-"));
+        }
+        Ok(codes)
+    })
+}
+
+/// Uses up a recovery code of the user; false when it is unknown or used.
+fn use_recovery_code(
+    conn: &mut DbConnection,
+    user_id: &UserId,
+    code: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let code = normalise_recovery(code);
+    if code.len() != 16 {
+        return Ok(false);
+    }
+    let used = diesel::update(
+        recovery_code::table
+            .find(sha256_hex(&code))
+            .filter(recovery_code::user_id.eq(user_id))
+            .filter(recovery_code::used_at.is_null()),
+    )
+    .set(recovery_code::used_at.eq(now))
+    .execute(conn)?;
+    Ok(used == 1)
+}
+
+/// Confirms an enrolment with a first code; the new recovery codes on success, `None` for a
+/// wrong code. Audited.
+pub fn confirm_enrolment(
+    conn: &mut DbConnection,
+    key: &MasterKey,
+    links: &Links,
+    user: &User,
+    code: &str,
+    ip: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Option<Vec<String>>, AppError> {
+    let user_id = &user.id;
+    write_transaction(conn, |conn| {
+        if !accept_totp(conn, key, user_id, false, code, now)? {
+            return Ok(None);
+        }
+        let codes = new_recovery_codes(conn, user_id, now)?;
+        audit::record(
+            conn,
+            AuditKind::SecondFactorEnrolled,
+            Some(user_id),
+            ip,
+            Some("totp"),
+            now,
+        )?;
+        notices::second_factor_changed(conn, links, user, SecondFactorChange::Enabled, now)?;
+        Ok(Some(codes))
+    })
+}
+
+/// Removes the authenticator and the recovery codes. Audited, and the owner gets a notice.
+/// The caller checks re-authentication.
+pub fn disable(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    ip: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let user_id = &user.id;
+    write_transaction(conn, |conn| {
+        let removed = diesel::delete(totp_factor::table.find(user_id)).execute(conn)?;
+        diesel::delete(recovery_code::table.filter(recovery_code::user_id.eq(user_id)))
+            .execute(conn)?;
+        if removed > 0 {
+            audit::record(
+                conn,
+                AuditKind::SecondFactorDisabled,
+                Some(user_id),
+                ip,
+                Some("totp"),
+                now,
+            )?;
+            notices::second_factor_changed(conn, links, user, SecondFactorChange::Disabled, now)?;
+        }
+        Ok(removed > 0)
+    })
+}
+
+/// Which second factor a code proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proven {
+    Totp,
+    RecoveryCode,
+}
+
+/// What a code was worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Proven(Proven),
+    Wrong,
+    /// Too many wrong codes lately; not even checked.
+    Throttled,
+}
+
+fn limit_key(user_id: &UserId) -> String {
+    format!("second_factor:{user_id}")
+}
+
+/// Checks an authenticator code or a recovery code of a user with a confirmed authenticator,
+/// counting failures against the limit. Audits failures and recovery-code use.
+pub fn check(
+    conn: &mut DbConnection,
+    key: &MasterKey,
+    limits: Limits,
+    user_id: &UserId,
+    code: &str,
+    ip: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Check, AppError> {
+    let limit_key = limit_key(user_id);
+    if rate_limit::exhausted(conn, &limit_key, limits.max_failed, limits.window, now)? {
+        audit::record(
+            conn,
+            AuditKind::SignInFailed,
+            Some(user_id),
+            ip,
+            Some("second_factor:throttled"),
+            now,
+        )?;
+        return Ok(Check::Throttled);
+    }
+    if accept_totp(conn, key, user_id, true, code, now)? {
+        return Ok(Check::Proven(Proven::Totp));
+    }
+    if use_recovery_code(conn, user_id, code, now)? {
+        audit::record(
+            conn,
+            AuditKind::RecoveryCodeUsed,
+            Some(user_id),
+            ip,
+            None,
+            now,
+        )?;
+        return Ok(Check::Proven(Proven::RecoveryCode));
+    }
+    rate_limit::hit(conn, &limit_key, i32::MAX, limits.window, now)?;
+    audit::record(
+        conn,
+        AuditKind::SignInFailed,
+        Some(user_id),
+        ip,
+        Some("second_factor"),
+        now,
+    )?;
+    Ok(Check::Wrong)
+}
+
+/// A first factor proven by someone who also has a second: the token for the browser's
+/// `portcullis_second_factor` cookie (only its SHA-256 is stored).
+#[derive(Clone)]
+pub struct Pending {
+    pub token: String,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pending([redacted])")
+    }
+}
+
+/// Records a proven first factor (`method`, e.g. `pwd` or `fed:google`) waiting for the second.
+pub fn begin(
+    conn: &mut DbConnection,
+    user_id: &UserId,
+    method: &str,
+    ttl: Duration,
+    now: NaiveDateTime,
+) -> QueryResult<Pending> {
+    let identifier = format!("{user_id}|{method}");
+    let token = verification::issue_link(conn, &identifier, Purpose::SecondFactor, ttl, now)?;
+    Ok(Pending { token })
+}
+
+/// The user and first-factor method behind a pending token, if it is still valid.
+pub fn pending(
+    conn: &mut DbConnection,
+    token: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(User, String)>> {
+    let Some(identifier) = verification::peek_link(conn, token, Purpose::SecondFactor, now)? else {
+        return Ok(None);
+    };
+    let Some((user_id, method)) = identifier
+        .split_once('|')
+        .and_then(|(id, method)| Some((UserId::parse(id)?, method)))
+    else {
+        return Ok(None);
+    };
+    Ok(User::find(conn, &user_id)?.map(|u| (u, method.to_string())))
+}
+
+/// How a second-factor step ended.
+#[derive(Debug)]
+pub enum Completion {
+    SignedIn(Box<IssuedSession>, Proven),
+    Wrong,
+    Throttled,
+    /// The pending state is unknown, used or expired: sign in again.
+    Expired,
+}
+
+/// The second step of a sign-in: checks the code for the pending first factor and, when it
+/// holds, uses up the pending state and opens the session (method `{first}+otp`).
+#[allow(clippy::too_many_arguments)]
+pub fn complete(
+    conn: &mut DbConnection,
+    key: &MasterKey,
+    limits: Limits,
+    policy: &SessionPolicy,
+    links: &Links,
+    token: &str,
+    code: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<Completion, AppError> {
+    let Some((user, method)) = pending(conn, token, now)? else {
+        return Ok(Completion::Expired);
+    };
+    let ip = client.ip.as_deref();
+    write_transaction(conn, |conn| {
+        let proven = match check(conn, key, limits, &user.id, code, ip, now)? {
+            Check::Proven(p) => p,
+            Check::Wrong => return Ok(Completion::Wrong),
+            Check::Throttled => return Ok(Completion::Throttled),
+        };
+        if verification::consume_link(conn, token, Purpose::SecondFactor, now)?.is_none() {
+            return Ok(Completion::Expired);
+        }
+        if proven == Proven::RecoveryCode {
+            notices::second_factor_changed(
+                conn,
+                links,
+                &user,
+                SecondFactorChange::RecoveryCodeUsed,
+                now,
+            )?;
+        }
+        let method = format!("{method}{}", sessions::SECOND_FACTOR_OTP);
+        let issued = sessions::complete_sign_in(conn, policy, links, &user, &method, client, now)?;
+        Ok(Completion::SignedIn(Box::new(issued), proven))
+    })
+}
