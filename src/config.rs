@@ -34,6 +34,7 @@ pub struct Settings {
     pub providers: Vec<StaticProvider>,
     pub accounts: AccountSettings,
     pub mail: MailSettings,
+    pub auth: AuthSettings,
     pub mfa: MfaSettings,
 }
 
@@ -46,6 +47,30 @@ pub struct MfaSettings {
     /// Wrong second-factor codes allowed per account within the window below.
     pub max_failed_attempts: i32,
     pub failed_attempts_window_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub throttle: ThrottleSettings,
+}
+
+/// Brute-force defence (`auth.throttle`), see `identity::throttle`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSettings {
+    /// Consecutive failures before the backoff starts.
+    pub free_failures: i32,
+    /// First delay; it doubles with each further failure.
+    pub backoff_base_secs: i64,
+    /// Longest delay.
+    pub backoff_max_secs: i64,
+    /// Consecutive failures after which the password is soft-locked.
+    pub lock_after: i32,
+    /// How long the soft lock lasts.
+    pub lock_secs: i64,
+    /// Failures per client IP per hour (all accounts) before the IP gets the backoff.
+    pub per_ip_per_hour: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +88,8 @@ pub struct AccountSettings {
     pub mail_per_address_per_hour: i32,
     /// The same per client IP address.
     pub mail_per_ip_per_hour: i32,
+    /// Sign-ups per client IP per hour.
+    pub signup_per_ip_per_hour: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -377,6 +404,26 @@ impl Settings {
             return Err(ConfigError(
                 "keys: rotation_period_secs must be positive, publish_ahead_secs not negative"
                     .into(),
+            ));
+        }
+        let t = &self.auth.throttle;
+        if t.free_failures < 0
+            || t.backoff_base_secs < 0
+            || t.backoff_max_secs < t.backoff_base_secs
+            || t.lock_after < 1
+            || t.lock_after > 100
+            || t.lock_secs < 0
+            || t.per_ip_per_hour < 1
+        {
+            return Err(ConfigError(
+                "auth.throttle: need free_failures >= 0, 0 <= backoff_base_secs <= backoff_max_secs, \
+                 1 <= lock_after <= 100 (NIST SP 800-63B), lock_secs >= 0, per_ip_per_hour >= 1"
+                    .into(),
+            ));
+        }
+        if self.accounts.signup_per_ip_per_hour < 1 {
+            return Err(ConfigError(
+                "accounts.signup_per_ip_per_hour: must be at least 1".into(),
             ));
         }
         if self.database.pool_size == 0 {

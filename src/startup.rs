@@ -338,6 +338,10 @@ fn spawn_sweeper(
                         conn,
                         now - chrono::Duration::days(1),
                     )?;
+                    n += crate::identity::throttle::delete_stale(
+                        conn,
+                        now - chrono::Duration::days(1),
+                    )?;
                     n += OutboxMessage::delete_sent_before(conn, now - chrono::Duration::days(7))?;
                     n += BackchannelLogout::delete_delivered_before(
                         conn,

@@ -52,6 +52,19 @@ notice-password-not-you = Wenn Sie das nicht waren, setzen Sie Ihr Passwort jetz
 notice-email-title = Ihre E-Mail-Adresse wurde geändert
 notice-email-intro = Die E-Mail-Adresse Ihres Portcullis-Kontos wurde am { $when } von { $old } zu { $new } geändert. E-Mails zum Konto gehen jetzt an die neue Adresse.
 notice-email-not-you = Wenn Sie das nicht waren, hat möglicherweise jemand anderes Zugriff auf Ihr Konto: Wenden Sie sich sofort an die Betreiber dieses Dienstes und nennen Sie ihnen das Konto ({ $old }).
+
+# Password soft-locked after too many wrong passwords (sent whatever the notice setting)
+notice-locked-title = Die Anmeldung mit Passwort ist pausiert
+notice-locked-intro = Für Ihr Portcullis-Konto wurde zu oft ein falsches Passwort eingegeben. Die Anmeldung mit Passwort ist deshalb bis { $until } pausiert.
+notice-locked-still-in = Sie können sich weiterhin mit einem E-Mail-Link oder -Code oder mit einem Passkey anmelden:
+notice-locked-not-you = Falls diese Versuche nicht von Ihnen stammen, versucht jemand vielleicht, Ihr Passwort zu erraten: Wählen Sie ein neues, sicheres Passwort.
+
+# Sign-up with an address that already has an account
+email-registered-title = Sie haben bereits ein Konto
+email-registered-intro = Jemand (wahrscheinlich Sie) wollte mit dieser Adresse ein Portcullis-Konto anlegen, aber Sie haben bereits eines.
+email-registered-sign-in = Anmelden:
+email-registered-reset = Passwort vergessen? Setzen Sie es zurück:
+email-registered-not-you = Falls das nicht Sie waren, ignorieren Sie diese Nachricht; es hat sich nichts geändert.
 notice-mfa-on-title = Zwei-Faktor-Anmeldung eingeschaltet
 notice-mfa-on-intro = Für Ihr Portcullis-Konto wurde am { $when } die Zwei-Faktor-Anmeldung mit einer Authenticator-App eingeschaltet.
 notice-mfa-off-title = Zwei-Faktor-Anmeldung ausgeschaltet

@@ -14,6 +14,15 @@ error-email-taken = Mit dieser E-Mail-Adresse gibt es bereits ein Konto. Möchte
 error-email-same = Das ist bereits Ihre Adresse.
 error-bad-credentials = E-Mail-Adresse oder Passwort ist falsch.
 error-unverified = Bestätigen Sie zuerst Ihre E-Mail-Adresse: Folgen Sie dem Link, den wir Ihnen gesendet haben.
+error-too-many-attempts = Zu viele Versuche, versuchen Sie es in { $seconds ->
+        [one] { $seconds } Sekunde
+       *[other] { $seconds } Sekunden
+    } erneut.
+error-password-locked = Zu viele falsche Passwörter: Die Anmeldung mit Passwort ist für dieses Konto { $minutes ->
+        [one] { $minutes } Minute
+       *[other] { $minutes } Minuten
+    } lang pausiert. Melden Sie sich stattdessen mit einem E-Mail-Link oder -Code oder einem Passkey an, oder warten Sie.
+error-signup-too-many = Zu viele Registrierungen aus Ihrem Netzwerk. Versuchen Sie es später erneut.
 error-current-password-missing = Geben Sie Ihr aktuelles Passwort ein.
 error-current-password-wrong = Ihr aktuelles Passwort ist falsch.
 error-password-wrong = Ihr Passwort ist falsch.

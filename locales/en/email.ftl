@@ -52,6 +52,19 @@ notice-password-not-you = If it was not you, reset your password now:
 notice-email-title = Your email address was changed
 notice-email-intro = The email address of your Portcullis account was changed on { $when } from { $old } to { $new }. Mail about the account now goes to the new address.
 notice-email-not-you = If it was not you, someone else may control your account: contact the people who run this service right away, and tell them which account it is ({ $old }).
+
+# Password soft-locked after too many wrong passwords (sent whatever the notice setting)
+notice-locked-title = Password sign-in to your account is paused
+notice-locked-intro = Someone entered a wrong password for your Portcullis account too many times, so signing in with the password is paused until { $until }.
+notice-locked-still-in = You can still sign in with an email link or code, or with a passkey:
+notice-locked-not-you = If these attempts were not you, someone may be guessing your password: choose a new, strong one.
+
+# Sign-up with an address that already has an account
+email-registered-title = You already have an account
+email-registered-intro = Someone (probably you) tried to create a Portcullis account with this address, but you already have an account.
+email-registered-sign-in = Sign in:
+email-registered-reset = Forgot your password? Reset it:
+email-registered-not-you = If it was not you, ignore this message; nothing has changed.
 notice-mfa-on-title = Two-factor sign-in was turned on
 notice-mfa-on-intro = Two-factor sign-in with an authenticator app was turned on for your Portcullis account on { $when }.
 notice-mfa-off-title = Two-factor sign-in was turned off

@@ -14,6 +14,15 @@ error-email-taken = An account with this email already exists. Sign in instead?
 error-email-same = That is already your address.
 error-bad-credentials = Incorrect email or password.
 error-unverified = Confirm your email address first: follow the link we sent you.
+error-too-many-attempts = Too many attempts, try again in { $seconds ->
+        [one] { $seconds } second
+       *[other] { $seconds } seconds
+    }.
+error-password-locked = Too many wrong passwords: signing in with the password is paused for this account for { $minutes ->
+        [one] { $minutes } minute
+       *[other] { $minutes } minutes
+    }. Sign in with an email link or code, or a passkey, instead, or wait.
+error-signup-too-many = Too many sign-ups from your network. Try again later.
 error-current-password-missing = Enter your current password.
 error-current-password-wrong = Your current password is incorrect.
 error-password-wrong = Your password is incorrect.

@@ -52,6 +52,19 @@ notice-password-not-you = Si ce n'était pas vous, réinitialisez votre mot de p
 notice-email-title = Votre adresse e-mail a été modifiée
 notice-email-intro = L'adresse e-mail de votre compte Portcullis a été modifiée le { $when } de { $old } à { $new }. Les e-mails concernant le compte sont désormais envoyés à la nouvelle adresse.
 notice-email-not-you = Si ce n'était pas vous, quelqu'un d'autre contrôle peut-être votre compte : contactez immédiatement les responsables de ce service et indiquez-leur de quel compte il s'agit ({ $old }).
+
+# Password soft-locked after too many wrong passwords (sent whatever the notice setting)
+notice-locked-title = La connexion par mot de passe est suspendue
+notice-locked-intro = Un mot de passe erroné a été saisi trop de fois pour votre compte Portcullis : la connexion par mot de passe est suspendue jusqu'au { $until }.
+notice-locked-still-in = Vous pouvez toujours vous connecter avec un lien ou un code reçu par e-mail, ou avec une clé d'accès :
+notice-locked-not-you = Si ces tentatives ne viennent pas de vous, quelqu'un essaie peut-être de deviner votre mot de passe : choisissez-en un nouveau, robuste.
+
+# Sign-up with an address that already has an account
+email-registered-title = Vous avez déjà un compte
+email-registered-intro = Quelqu'un (probablement vous) a essayé de créer un compte Portcullis avec cette adresse, mais vous avez déjà un compte.
+email-registered-sign-in = Se connecter :
+email-registered-reset = Mot de passe oublié ? Réinitialisez-le :
+email-registered-not-you = Si ce n'était pas vous, ignorez ce message ; rien n'a changé.
 notice-mfa-on-title = Connexion à deux facteurs activée
 notice-mfa-on-intro = La connexion à deux facteurs par application d’authentification a été activée pour votre compte Portcullis le { $when }.
 notice-mfa-off-title = Connexion à deux facteurs désactivée

@@ -14,6 +14,15 @@ error-email-taken = Un compte existe déjà avec cette adresse e-mail. Voulez-vo
 error-email-same = C'est déjà votre adresse.
 error-bad-credentials = Adresse e-mail ou mot de passe incorrect.
 error-unverified = Confirmez d'abord votre adresse e-mail : suivez le lien que nous vous avons envoyé.
+error-too-many-attempts = Trop de tentatives, réessayez dans { $seconds ->
+        [one] { $seconds } seconde
+       *[other] { $seconds } secondes
+    }.
+error-password-locked = Trop de mots de passe erronés : la connexion par mot de passe est suspendue pour ce compte pendant { $minutes ->
+        [one] { $minutes } minute
+       *[other] { $minutes } minutes
+    }. Connectez-vous plutôt avec un lien ou un code reçu par e-mail, ou une clé d'accès, ou patientez.
+error-signup-too-many = Trop d'inscriptions depuis votre réseau. Réessayez plus tard.
 error-current-password-missing = Saisissez votre mot de passe actuel.
 error-current-password-wrong = Votre mot de passe actuel est incorrect.
 error-password-wrong = Votre mot de passe est incorrect.

@@ -31,6 +31,11 @@ pub enum UserCommand {
         /// User ID (usr_…) or email.
         user: String,
     },
+    /// Lift a password soft-lock and clear the user's count of failed sign-ins (audited).
+    Unlock {
+        /// User ID (usr_…) or email.
+        user: String,
+    },
     /// Set a user's password (read from standard input) and end their sessions.
     SetPassword {
         /// User ID (usr_…) or email.
@@ -125,6 +130,22 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             let found = find_user(&db, &user).await?;
             delete_user(&db, &found.id).await?;
             println!("deleted {} <{}>", found.id, found.email);
+            Ok(())
+        }
+        UserCommand::Unlock { user } => {
+            let found = find_user(&db, &user).await?;
+            let target = found.clone();
+            let had = db
+                .run(move |conn| Ok(crate::identity::throttle::unlock(conn, &target, now())?))
+                .await?;
+            if had {
+                println!("unlocked {} <{}>", found.id, found.email);
+            } else {
+                println!(
+                    "{} <{}> had no failed sign-ins to clear",
+                    found.id, found.email
+                );
+            }
             Ok(())
         }
         UserCommand::CheckEmails { json } => {

@@ -129,6 +129,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_in_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+        last_failure_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     user_profile (user_id) {
         user_id -> Text,
         bio -> Nullable<Text>,
@@ -306,6 +316,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     identity_provider,
     mail_outbox,
     rate_limit,
+    sign_in_throttle,
     known_devices,
     backchannel_outbox,
     totp_factor,

@@ -21,6 +21,10 @@ pub enum AuditKind {
     AccountLinked,
     AccountUnlinked,
     EmailChanged,
+    /// Too many wrong passwords: password sign-in soft-locked (`throttle`).
+    PasswordLocked,
+    /// An admin lifted the soft lock and cleared the counters.
+    PasswordUnlocked,
     SecondFactorEnrolled,
     SecondFactorDisabled,
     RecoveryCodeUsed,
@@ -41,6 +45,8 @@ impl AuditKind {
             AuditKind::AccountLinked => "account.linked",
             AuditKind::AccountUnlinked => "account.unlinked",
             AuditKind::EmailChanged => "user.email_changed",
+            AuditKind::PasswordLocked => "credential.password_locked",
+            AuditKind::PasswordUnlocked => "credential.password_unlocked",
             AuditKind::SecondFactorEnrolled => "credential.second_factor_enrolled",
             AuditKind::SecondFactorDisabled => "credential.second_factor_disabled",
             AuditKind::RecoveryCodeUsed => "credential.recovery_code_used",

@@ -5,6 +5,7 @@ use super::email::Email;
 use super::ids::{AccountId, SessionId, UserId};
 use super::password::{PasswordHasher, Verdict};
 use super::sessions::{self, Admission, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
+use super::throttle::{self, Subject, ThrottlePolicy, Verdict as Throttled};
 use super::{clean_name, now, FieldErrors};
 use crate::db::models::{
     Account, NewAccount, NewUser, Profile, User, UserSettings, CREDENTIAL_PROVIDER,
@@ -24,6 +25,9 @@ pub struct SignUpRequest {
 pub enum SignUpError {
     #[error("invalid sign-up form")]
     Invalid(FieldErrors),
+    /// Too many sign-ups from this client IP this hour.
+    #[error("too many sign-ups")]
+    TooMany,
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -140,7 +144,31 @@ pub fn store_password_hash(
     }
 }
 
-/// Validates the form, hashes the password off the executor, creates the user and signs them in.
+/// How sign-up answers (from `accounts`).
+#[derive(Debug, Clone, Copy)]
+pub struct SignUpRules {
+    /// Sign the person in at once (`EmailPolicy::signs_in_at_sign_up`). When false (verified
+    /// addresses required) the answer is "check your inbox" whether or not the address was
+    /// free, and the mail says which it was.
+    pub open_session: bool,
+    /// Sign-ups per client IP per hour (`accounts.signup_per_ip_per_hour`).
+    pub per_ip_per_hour: i32,
+    /// "You already have an account" mails per address per hour (`accounts.mail_per_address_per_hour`).
+    pub mail_per_address_per_hour: i32,
+}
+
+/// What a sign-up that was accepted leads to.
+pub enum SignedUp {
+    /// A new account, signed in.
+    SignedIn(User, IssuedSession),
+    /// "Check your inbox for a mail to this address": a confirmation link for a new account, or
+    /// "you already have an account" for a taken address. The same answer for both.
+    CheckInbox(String),
+}
+
+/// Validates the form, hashes the password off the executor, creates the user and signs them in
+/// (or, with verified addresses required, sends the confirmation mail). Equal work whether or
+/// not the address is taken: the password is hashed either way.
 pub async fn sign_up(
     db: &Db,
     hasher: &PasswordHasher,
@@ -148,8 +176,8 @@ pub async fn sign_up(
     request: SignUpRequest,
     client: ClientInfo,
     links: super::email_flows::Links,
-    open_session: bool,
-) -> Result<(User, Option<IssuedSession>), SignUpError> {
+    rules: SignUpRules,
+) -> Result<SignedUp, SignUpError> {
     let mut errors = FieldErrors::default();
     let name = clean_name(&request.name, &mut errors);
     let email = Email::parse(&request.email)
@@ -162,17 +190,24 @@ pub async fn sign_up(
         return Err(SignUpError::Invalid(errors));
     };
 
-    // Cheap early answer for the common case; the UNIQUE constraint below is what guarantees it.
-    let probe = email.as_str().to_string();
-    if db
-        .run(move |conn| Ok(User::find_by_email(conn, &probe)?))
-        .await?
-        .is_some()
-    {
-        errors.add("email", EMAIL_TAKEN);
-        return Err(SignUpError::Invalid(errors));
+    if let Some(ip) = client.ip.clone() {
+        let allowed = db
+            .run(move |conn| {
+                Ok(super::rate_limit::hit(
+                    conn,
+                    &format!("signup:ip:{ip}"),
+                    rules.per_ip_per_hour,
+                    chrono::Duration::hours(1),
+                    now(),
+                )?)
+            })
+            .await?;
+        if !allowed {
+            return Err(SignUpError::TooMany);
+        }
     }
 
+    // Hashed before the address is looked up, so a taken address costs the same time.
     let hash = hasher.hash(request.password).await?;
     let outcome = db
         .run(move |conn| {
@@ -185,31 +220,56 @@ pub async fn sign_up(
             };
             // One transaction: the user, the confirmation mail and (maybe) the session.
             crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
-                let Some(user) = create_user(conn, &new)? else {
+                let now = now();
+                // The UNIQUE constraint in `create_user` is what guarantees it; this finds the
+                // owner to write to.
+                let created = match User::find_by_email(conn, email.as_str())? {
+                    Some(_) => None,
+                    None => create_user(conn, &new)?,
+                };
+                let Some(user) = created else {
+                    if !rules.open_session {
+                        already_registered(conn, &links, &email, rules, now)?;
+                        return Ok(Some(SignedUp::CheckInbox(email.as_str().to_string())));
+                    }
                     return Ok(None);
                 };
-                super::profile::adopt_language(conn, &user.id, links.locale, now())?;
-                super::email_flows::send_verification(conn, &links, &user, &user.email, now())?;
-                let session = if open_session {
-                    Some(sessions::open(
-                        conn,
-                        &policy,
-                        &user.id,
-                        AuthMethod::Password,
-                        &client,
-                        now(),
-                    )?)
-                } else {
-                    None
-                };
-                Ok(Some((user, session)))
+                super::profile::adopt_language(conn, &user.id, links.locale, now)?;
+                super::email_flows::send_verification(conn, &links, &user, &user.email, now)?;
+                if !rules.open_session {
+                    return Ok(Some(SignedUp::CheckInbox(user.email)));
+                }
+                let session =
+                    sessions::open(conn, &policy, &user.id, AuthMethod::Password, &client, now)?;
+                Ok(Some(SignedUp::SignedIn(user, session)))
             })
         })
         .await?;
+    // Only without verified addresses required: the person would be signed in at once, so
+    // there is no uniform answer to give (see the README, "Sign-up and enumeration").
     outcome.ok_or_else(|| {
         errors.add("email", EMAIL_TAKEN);
         SignUpError::Invalid(errors)
     })
+}
+
+/// The mail to the owner of a taken address, at most `mail_per_address_per_hour` an hour.
+fn already_registered(
+    conn: &mut DbConnection,
+    links: &super::email_flows::Links,
+    email: &Email,
+    rules: SignUpRules,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AppError> {
+    let Some(owner) = User::find_by_email(conn, email.as_str())? else {
+        return Ok(());
+    };
+    let key = format!("registered:email:{}", email.as_str());
+    let hour = chrono::Duration::hours(1);
+    if super::rate_limit::hit(conn, &key, rules.mail_per_address_per_hour, hour, now)? {
+        super::notices::already_registered(conn, links, &owner, now)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,23 +279,60 @@ pub enum SignInError {
     /// Right password, but the address must be confirmed first (`access::EmailPolicy`).
     #[error("email not verified")]
     Unverified(String),
+    /// Too many recent failures (account or IP): try again in this many seconds. The password
+    /// was not checked.
+    #[error("too many attempts")]
+    TooManyAttempts(i64),
+    /// Password sign-in is soft-locked for this address for this many more seconds; other
+    /// methods (email link, code, passkey) still work. The password was not checked.
+    #[error("password locked")]
+    PasswordLocked(i64),
     #[error(transparent)]
     App(#[from] AppError),
 }
 
 /// Checks email + password and opens a session. Unknown email and wrong password cost the same
 /// scrypt work and give the same error. Hashes with outdated parameters are upgraded here.
+/// Throttled (`throttle`): while the address or the client IP must wait, or the address's
+/// password is locked, the attempt is refused before the password is checked, the same way
+/// whether or not the address has an account.
 #[allow(clippy::too_many_arguments)]
 pub async fn sign_in(
     db: &Db,
     hasher: &PasswordHasher,
     policy: SessionPolicy,
+    throttle_policy: ThrottlePolicy,
     email: &str,
     password: String,
     client: ClientInfo,
     email_policy: super::access::EmailPolicy,
     links: super::email_flows::Links,
 ) -> Result<(User, Admission), SignInError> {
+    let account_subject = Subject::account(email);
+    let mut subjects = vec![account_subject.clone()];
+    subjects.extend(client.ip.clone().map(Subject::Ip));
+    let now_at = now();
+    let verdict = db
+        .run(move |conn| {
+            Ok(throttle::check_all(
+                conn,
+                &throttle_policy,
+                &subjects,
+                now_at,
+            )?)
+        })
+        .await?;
+    match verdict {
+        Throttled::Allowed => {}
+        Throttled::Wait(secs) => return Err(SignInError::TooManyAttempts(secs)),
+        Throttled::Locked(until) => {
+            return Err(SignInError::PasswordLocked(
+                // Rounded up, like the backoff's wait.
+                ((until - now_at).num_milliseconds() + 999) / 1000,
+            ));
+        }
+    }
+
     let email = Email::parse(email).ok();
     let found = match email {
         Some(email) => {
@@ -270,16 +367,26 @@ pub async fn sign_in(
             (user, account, new_hash)
         }
         (_, found) => {
-            let user_id = found.map(|(u, _)| u.id);
+            let user = found.map(|(u, _)| u);
             db.run(move |conn| {
-                Ok(audit::record(
+                let now = now();
+                audit::record(
                     conn,
                     AuditKind::SignInFailed,
-                    user_id.as_ref(),
+                    user.as_ref().map(|u| &u.id),
                     ip.as_deref(),
                     None,
-                    now(),
-                )?)
+                    now,
+                )?;
+                throttle::count_failure(
+                    conn,
+                    &throttle_policy,
+                    &links,
+                    &account_subject,
+                    user.as_ref(),
+                    ip.as_deref(),
+                    now,
+                )
             })
             .await?;
             return Err(SignInError::BadCredentials);
@@ -290,6 +397,8 @@ pub async fn sign_in(
         .run(move |conn| {
             let now = now();
             crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
+                // The right password: the address's count of failures starts over.
+                throttle::reset(conn, &Subject::account(&user.email))?;
                 if let Some(hash) = &new_hash {
                     Account::set_password_hash(conn, &account.id, hash, now)?;
                 }

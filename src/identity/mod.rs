@@ -24,6 +24,7 @@ pub mod rate_limit;
 pub mod second_factor;
 pub mod sessions;
 pub mod sign_in_methods;
+pub mod throttle;
 pub mod time_zone;
 pub mod totp;
 pub mod verification;

@@ -132,6 +132,79 @@ fn changed(
     enqueue(conn, &mail, now)
 }
 
+#[derive(Serialize)]
+struct Locked<'a> {
+    name: &'a str,
+    when: String,
+    until: String,
+    ip: String,
+    reset_link: String,
+    login_link: String,
+}
+
+/// Password sign-in was soft-locked after too many wrong passwords (`throttle`). Sent whatever
+/// the notice setting: the owner must learn that someone is guessing, and how to get in anyway.
+pub fn password_locked(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    ip: Option<&str>,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let locale = recipient_locale(conn, links, user)?;
+    let zone = time_zone_of(conn, &user.id)?;
+    let notice = Locked {
+        name: &user.name,
+        when: display_time(now, zone),
+        until: display_time(until, zone),
+        ip: ip.map_or_else(
+            || text(locale, &Msg::new("notice-unknown-ip")),
+            str::to_string,
+        ),
+        reset_link: format!("{}/forgot", links.issuer),
+        login_link: format!("{}/login", links.issuer),
+    };
+    let mail = compose(
+        &links.templates,
+        "password_locked",
+        &user.email,
+        locale,
+        &notice,
+    )?;
+    enqueue(conn, &mail, now)
+}
+
+#[derive(Serialize)]
+struct AlreadyRegistered {
+    login_link: String,
+    reset_link: String,
+}
+
+/// Someone signed up with an address that already has an account. With verified addresses
+/// required the page says "check your inbox" either way; this mail is what the owner of the
+/// address finds there instead of a confirmation link.
+pub fn already_registered(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let locale = recipient_locale(conn, links, user)?;
+    let notice = AlreadyRegistered {
+        login_link: format!("{}/login", links.issuer),
+        reset_link: format!("{}/forgot", links.issuer),
+    };
+    let mail = compose(
+        &links.templates,
+        "already_registered",
+        &user.email,
+        locale,
+        &notice,
+    )?;
+    enqueue(conn, &mail, now)
+}
+
 /// A change to the account's second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecondFactorChange {

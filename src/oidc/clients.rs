@@ -4,7 +4,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Serialize;
 
-use super::error::OAuthError;
+use super::error::{ErrorCode, OAuthError};
 use super::keys::Alg;
 use crate::config::StaticClient;
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
@@ -13,6 +13,7 @@ use crate::db::DbConnection;
 use crate::error::{AppError, ValidationError};
 use crate::identity::ids::GeneratedClientId;
 use crate::identity::now;
+use crate::identity::throttle::{self, Subject, ThrottlePolicy, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -184,35 +185,71 @@ impl ClientCredentials {
 
 /// Authenticates a client at the token, revocation and introspection endpoints.
 /// `allow_public` lets a public client identify itself by `client_id` alone.
+/// Wrong secrets are counted per client id in the database (`throttle`, known ids and unknown
+/// ones alike): past `auth.throttle.free_failures` a client must wait an exponentially growing
+/// delay, and an earlier attempt gets `invalid_client` without its secret being checked.
 pub fn authenticate(
     conn: &mut DbConnection,
     creds: &ClientCredentials,
     allow_public: bool,
+    throttle_policy: &ThrottlePolicy,
+    now: chrono::NaiveDateTime,
 ) -> Result<Client, OAuthError> {
-    let (id, secret) = match (&creds.basic, &creds.client_secret) {
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "use one client authentication method, not several",
-            ));
+    let (id, secret) = claimed(creds)?;
+    let Some(secret) = secret else {
+        return check_client(conn, &id, None, allow_public);
+    };
+    let subject = Subject::Client(id.clone());
+    let counter = throttle::counter(conn, &subject)?;
+    // Clients are never locked, only slowed down.
+    if let Verdict::Wait(secs) = throttle::check(throttle_policy, &subject, counter, now) {
+        return Err(OAuthError::invalid_client(format!(
+            "too many failed client authentications; try again in {secs} seconds"
+        )));
+    }
+    let outcome = check_client(conn, &id, Some(secret), allow_public);
+    match &outcome {
+        Err(e) if e.code() == ErrorCode::InvalidClient => {
+            throttle::record_failure(conn, throttle_policy, &subject, now)?;
         }
+        Ok(_) if counter.is_some() => {
+            throttle::reset(conn, &subject)?;
+        }
+        _ => {}
+    }
+    outcome
+}
+
+/// The client id and secret the request claims, by exactly one method.
+fn claimed(creds: &ClientCredentials) -> Result<(String, Option<String>), OAuthError> {
+    match (&creds.basic, &creds.client_secret) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "use one client authentication method, not several",
+        )),
         (Some((id, secret)), None) => {
             if creds.client_id.as_ref().is_some_and(|c| c != id) {
                 return Err(OAuthError::invalid_request(
                     "client_id does not match the authenticated client",
                 ));
             }
-            (id.clone(), Some(secret.clone()))
+            Ok((id.clone(), Some(secret.clone())))
         }
         (None, secret) => match &creds.client_id {
-            Some(id) => (id.clone(), secret.clone()),
-            None => {
-                return Err(OAuthError::invalid_client(
-                    "client authentication is required",
-                ))
-            }
+            Some(id) => Ok((id.clone(), secret.clone())),
+            None => Err(OAuthError::invalid_client(
+                "client authentication is required",
+            )),
         },
-    };
-    let client = Client::find(conn, &id)?;
+    }
+}
+
+fn check_client(
+    conn: &mut DbConnection,
+    id: &str,
+    secret: Option<String>,
+    allow_public: bool,
+) -> Result<Client, OAuthError> {
+    let client = Client::find(conn, id)?;
     let Some(client) = client else {
         // Same answer as a wrong secret, so client IDs cannot be probed.
         return Err(OAuthError::invalid_client("client authentication failed"));

@@ -20,6 +20,7 @@ use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
 use crate::identity::ids::{RefreshTokenId, SessionId};
 use crate::identity::now;
+use crate::identity::throttle::ThrottlePolicy;
 
 /// RFC 6749 §5.1.
 #[derive(Debug, Clone, Serialize)]
@@ -94,9 +95,11 @@ pub fn authenticate_client(
     conn: &mut DbConnection,
     credentials: &ClientCredentials,
     request: Option<&TokenRequest>,
+    throttle: &ThrottlePolicy,
+    now: NaiveDateTime,
 ) -> Result<Client, OAuthError> {
     let open = request.is_none_or(TokenRequest::open_to_public_clients);
-    clients::authenticate(conn, credentials, open)
+    clients::authenticate(conn, credentials, open, throttle, now)
 }
 
 /// The token endpoint for an authenticated client: answers the request by its grant type.
@@ -149,9 +152,11 @@ pub async fn authenticate_and_exchange(
     provider: std::sync::Arc<Provider>,
     credentials: ClientCredentials,
     request: Result<TokenRequest, OAuthError>,
+    throttle: ThrottlePolicy,
 ) -> Result<TokenResponse, OAuthError> {
     super::with_connection(db, move |conn| {
-        let client = authenticate_client(conn, &credentials, request.as_ref().ok())?;
+        let client =
+            authenticate_client(conn, &credentials, request.as_ref().ok(), &throttle, now())?;
         exchange(conn, &provider, &client, request?, now())
     })
     .await

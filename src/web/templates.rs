@@ -65,6 +65,10 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "email/email_changed.html",
     "email/second_factor_changed.txt",
     "email/second_factor_changed.html",
+    "email/password_locked.txt",
+    "email/password_locked.html",
+    "email/already_registered.txt",
+    "email/already_registered.html",
     "static/style.css",
     "static/favicon.svg",
 );

@@ -30,5 +30,6 @@ mod storage;
 mod storage_conformance;
 mod storage_conformance_expiry;
 mod storage_conformance_rules;
+mod throttle;
 mod upstream_more;
 mod upstream_oidc;

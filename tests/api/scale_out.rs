@@ -55,6 +55,8 @@ impl Replica {
             .env("PORTCULLIS_MASTER_KEY", MASTER_KEY)
             .env("PORTCULLIS_PASSWORD__LOG_N", "4")
             .env("PORTCULLIS_PASSWORD__P", "1")
+            // Every simulated user signs up from 127.0.0.1.
+            .env("PORTCULLIS_ACCOUNTS__SIGNUP_PER_IP_PER_HOUR", "100000")
             .env("PORTCULLIS_MAIL__TRANSPORT", "file")
             .env("PORTCULLIS_MAIL__FILE_DIR", data_dir.join("mail"))
             // A dead replica's claims run out after 3 s; the survivor looks every second.

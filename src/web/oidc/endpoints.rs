@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::{form_pairs, no_store_json, oauth_error};
 use crate::error::AppError;
 use crate::identity::now;
+use crate::identity::throttle::ThrottlePolicy;
 use crate::oidc::clients::{self, ClientCredentials};
 use crate::oidc::error::OAuthError;
 use crate::oidc::introspect;
@@ -85,7 +86,15 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     };
     let request = TokenRequest::from_form(&params);
     let basic = creds.basic.is_some();
-    match token::authenticate_and_exchange(&state.db, state.provider.clone(), creds, request).await
+    let throttle = ThrottlePolicy::from(&state.settings.auth.throttle);
+    match token::authenticate_and_exchange(
+        &state.db,
+        state.provider.clone(),
+        creds,
+        request,
+        throttle,
+    )
+    .await
     {
         Ok(response) => no_store_json(StatusCode::OK, &response),
         Err(e) => oauth_error(&e, basic),
@@ -192,8 +201,9 @@ async fn with_client_and_token<T: Send + 'static>(
     let (params, creds) = client_request(req, body).map_err(|e| (e, tried_basic(req)))?;
     let basic = creds.basic.is_some();
     let provider = state.provider.clone();
+    let throttle = ThrottlePolicy::from(&state.settings.auth.throttle);
     crate::oidc::with_connection(&state.db, move |conn| {
-        let client = clients::authenticate(conn, &creds, allow_public)?;
+        let client = clients::authenticate(conn, &creds, allow_public, &throttle, now())?;
         let token = params
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

@@ -8,8 +8,9 @@ use crate::error::AppResult;
 use crate::i18n::Msg;
 use crate::identity::access::EmailPolicy;
 use crate::identity::credentials::{
-    self, SignInError, SignUpError, SignUpRequest, BAD_CREDENTIALS,
+    self, SignInError, SignUpError, SignUpRequest, SignUpRules, SignedUp, BAD_CREDENTIALS,
 };
+use crate::identity::throttle::ThrottlePolicy;
 use crate::identity::FieldErrors;
 use crate::upstream::registry::{self, Button};
 use crate::web::csrf::{CsrfForm, NoFields};
@@ -159,20 +160,24 @@ async fn signup(
         request,
         browser_client(&state, &req),
         links,
-        email_policy.signs_in_at_sign_up(),
+        SignUpRules {
+            open_session: email_policy.signs_in_at_sign_up(),
+            per_ip_per_hour: state.settings.accounts.signup_per_ip_per_hour,
+            mail_per_address_per_hour: state.settings.accounts.mail_per_address_per_hour,
+        },
     )
     .await;
     state.mail.wake();
     match outcome {
-        Ok((_, Some(issued))) => {
+        Ok(SignedUp::SignedIn(_, issued)) => {
             let mut res = see_other(&return_to::or_default(Some(&form.return_to)));
             add_session_cookies(&mut res, &state, &issued)?;
             Ok(res)
         }
-        Ok((user, None)) => {
+        Ok(SignedUp::CheckInbox(email)) => {
             let view = MessageView {
                 title: Msg::new("check-email-title"),
-                message: Msg::new("signup-check-email").with("email", user.email),
+                message: Msg::new("signup-check-email").with("email", email),
                 link_href: Some("/login"),
                 link_text: Some(Msg::new("nav-sign-in")),
             };
@@ -192,6 +197,24 @@ async fn signup(
                 &req,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
+                "signup.html",
+                &view,
+            )
+        }
+        Err(SignUpError::TooMany) => {
+            let view = AuthView {
+                form: FormEcho {
+                    name: &form.name,
+                    email: &form.email,
+                },
+                error: Some(Msg::new("error-signup-too-many")),
+                ..auth_view(&state, Some(&form.return_to)).await?
+            };
+            render(
+                &state,
+                &req,
+                None,
+                StatusCode::TOO_MANY_REQUESTS,
                 "signup.html",
                 &view,
             )
@@ -256,6 +279,7 @@ async fn login(
         &state.db,
         &state.hasher,
         state.session_policy,
+        ThrottlePolicy::from(&state.settings.auth.throttle),
         &form.email,
         form.password,
         browser_client(&state, &req),
@@ -316,8 +340,46 @@ async fn login(
                 &view,
             )
         }
+        Err(SignInError::TooManyAttempts(seconds)) => {
+            let error = Msg::new("error-too-many-attempts").with("seconds", seconds);
+            throttled(&state, &req, &form.email, &form.return_to, error, seconds).await
+        }
+        Err(SignInError::PasswordLocked(seconds)) => {
+            let minutes = (seconds + 59) / 60;
+            let error = Msg::new("error-password-locked").with("minutes", minutes);
+            throttled(&state, &req, &form.email, &form.return_to, error, seconds).await
+        }
         Err(SignInError::App(e)) => Err(e),
     }
+}
+
+/// The sign-in page again, 429 with Retry-After: the attempt was refused before any check.
+async fn throttled(
+    state: &AppState,
+    req: &HttpRequest,
+    email: &str,
+    return_to: &str,
+    error: Msg,
+    retry_after: i64,
+) -> AppResult<HttpResponse> {
+    let view = AuthView {
+        form: FormEcho { name: "", email },
+        error: Some(error),
+        ..auth_view(state, Some(return_to)).await?
+    };
+    let mut res = render(
+        state,
+        req,
+        None,
+        StatusCode::TOO_MANY_REQUESTS,
+        "login.html",
+        &view,
+    )?;
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
+        res.headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+    Ok(res)
 }
 
 async fn logout(
