@@ -97,6 +97,7 @@ mod errors;
 mod language;
 mod oidc;
 mod second_factor;
+mod throttle;
 mod upstream;
 
 /// A Chromium shared by every browser test of this test binary (one per preferred language).
