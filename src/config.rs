@@ -7,6 +7,7 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::Deserialize;
 
+use crate::identity::ids::ClientId;
 use crate::oidc::clients::GrantType;
 use crate::oidc::keys::Alg;
 use crate::upstream::config::{ClaimMapping, Kind, LinkPolicy};
@@ -90,6 +91,14 @@ pub struct AccountSettings {
     pub mail_per_ip_per_hour: i32,
     /// Sign-ups per client IP per hour.
     pub signup_per_ip_per_hour: i32,
+}
+
+impl AccountSettings {
+    /// Whether the login page offers a way in besides the password. A soft-locked password
+    /// points the owner there only when there is one.
+    pub fn ways_besides_password(&self) -> bool {
+        self.magic_link || self.email_code
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,7 +226,7 @@ pub struct KeySettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticClient {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     #[serde(default)]
     pub secret: Option<Secret>,

@@ -21,7 +21,11 @@ error-too-many-attempts = Too many attempts, try again in { $seconds ->
 error-password-locked = Too many wrong passwords: signing in with the password is paused for this account for { $minutes ->
         [one] { $minutes } minute
        *[other] { $minutes } minutes
-    }. Sign in with an email link or code instead, or wait.
+    }. Sign in another way below, choose a new password ("Forgot your password?"), or wait.
+error-password-locked-only = Too many wrong passwords: signing in with the password is paused for this account for { $minutes ->
+        [one] { $minutes } minute
+       *[other] { $minutes } minutes
+    }. Choose a new password ("Forgot your password?"), or wait.
 error-signup-too-many = Too many sign-ups from your network. Try again later.
 error-current-password-missing = Enter your current password.
 error-current-password-wrong = Your current password is incorrect.

@@ -56,8 +56,9 @@ notice-email-not-you = Si ce n'était pas vous, quelqu'un d'autre contrôle peut
 # Password soft-locked after too many wrong passwords (sent whatever the notice setting)
 notice-locked-title = La connexion par mot de passe est suspendue
 notice-locked-intro = Un mot de passe erroné a été saisi trop de fois pour votre compte Portcullis : la connexion par mot de passe est suspendue jusqu'au { $until }.
-notice-locked-still-in = Vous pouvez toujours vous connecter avec un lien ou un code reçu par e-mail :
+notice-locked-still-in = Vous pouvez toujours vous connecter sans mot de passe, par les autres moyens que propose la page de connexion :
 notice-locked-not-you = Si ces tentatives ne viennent pas de vous, quelqu'un essaie peut-être de deviner votre mot de passe : choisissez-en un nouveau, robuste.
+notice-locked-reset-ends = Choisir un nouveau mot de passe met aussi fin à la pause immédiatement :
 
 # Sign-up with an address that already has an account
 email-registered-title = Vous avez déjà un compte

@@ -9,7 +9,7 @@ use super::{json_line, CliError};
 use crate::config::Settings;
 use crate::db::models::BackchannelLogout;
 use crate::db::Db;
-use crate::identity::ids::BackchannelLogoutId;
+use crate::identity::ids::{BackchannelLogoutId, ClientId, SessionId, UserId};
 use crate::identity::now;
 use crate::oidc::keys::KeyStore;
 use crate::oidc::{Lifetimes, Provider};
@@ -40,10 +40,10 @@ pub enum BackchannelCommand {
 
 #[derive(Serialize)]
 struct DeliveryOut {
-    id: String,
-    client_id: String,
-    subject: String,
-    session_id: String,
+    id: BackchannelLogoutId,
+    client_id: ClientId,
+    subject: UserId,
+    session_id: SessionId,
     jti: String,
     status: String,
     attempts: i32,
@@ -103,7 +103,7 @@ async fn list(db: &Db, all: bool, json: bool) -> Result<(), CliError> {
     let out: Vec<DeliveryOut> = rows
         .into_iter()
         .map(|r| DeliveryOut {
-            id: r.id.to_string(),
+            id: r.id,
             client_id: r.client_id,
             subject: r.subject,
             session_id: r.session_id,

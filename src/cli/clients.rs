@@ -7,6 +7,7 @@ use super::{json_line, usage, CliError};
 use crate::config::Settings;
 use crate::db::models::OAuthClient;
 use crate::error::AppError;
+use crate::identity::ids::ClientId;
 use crate::oidc::clients as oidc_clients;
 use crate::startup::open_database;
 
@@ -21,14 +22,14 @@ pub enum ClientCommand {
     },
     /// Show one client.
     Show {
-        id: String,
+        id: ClientId,
         #[arg(long)]
         json: bool,
     },
     /// Delete a client and every grant and token it holds.
-    Delete { id: String },
+    Delete { id: ClientId },
     /// Replace a confidential client's secret; prints the new one, once.
-    RotateSecret { id: String },
+    RotateSecret { id: ClientId },
 }
 
 #[derive(Debug, Args)]
@@ -74,7 +75,7 @@ pub struct CreateClient {
 
 #[derive(Serialize)]
 struct ClientOut<'a> {
-    client_id: &'a str,
+    client_id: &'a ClientId,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<&'a str>,
     name: &'a str,

@@ -1,7 +1,7 @@
 //! The applications a person has let sign them in: what they see on `/account/apps`, and
 //! taking that permission back.
 
-use crate::identity::ids::UserId;
+use crate::identity::ids::{ClientId, UserId};
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
@@ -13,7 +13,7 @@ use crate::error::AppError;
 /// One application with access to the person's account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizedApp {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The client's name, or its id when the client is gone.
     pub name: String,
     /// The scope as stored (space-separated).
@@ -28,10 +28,10 @@ pub fn authorized_apps(
     conn: &mut DbConnection,
     user_id: &UserId,
 ) -> Result<Vec<AuthorizedApp>, AppError> {
-    let mut apps: BTreeMap<String, AuthorizedApp> = BTreeMap::new();
+    let mut apps: BTreeMap<ClientId, AuthorizedApp> = BTreeMap::new();
     for c in Consent::for_user(conn, user_id)? {
         let name = OAuthClient::find(conn, &c.client_id)?
-            .map_or_else(|| c.client_id.clone(), |cl| cl.name);
+            .map_or_else(|| c.client_id.to_string(), |cl| cl.name);
         apps.insert(
             c.client_id.clone(),
             AuthorizedApp {
@@ -58,7 +58,7 @@ pub fn authorized_apps(
 pub fn revoke(
     conn: &mut DbConnection,
     user_id: &UserId,
-    client_id: &str,
+    client_id: &ClientId,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     write_transaction(conn, |conn| {

@@ -30,6 +30,9 @@ pub struct Links {
     /// The locale of the request that causes the mail: used when the recipient has no
     /// translated language setting of their own (or no account yet).
     pub locale: Locale,
+    /// Whether the login page offers a way in besides the password (an email link or code):
+    /// the soft-lock notice sends the owner there only when there is one.
+    pub other_ways_in: bool,
 }
 
 /// The language of a mail to `user`: their own setting when we translate it, else the
@@ -219,6 +222,18 @@ pub fn reset_password(
             return Ok(None);
         };
         let ended = replace_password(conn, &user.id, new_hash, None, Some("reset"), now)?;
+        // The old password is gone, so the guesses against it no longer matter: a soft lock
+        // must not outlive the password it protected (the reset proved the address).
+        if super::throttle::reset(conn, &super::throttle::Subject::account(&user.email))? {
+            audit::record(
+                conn,
+                AuditKind::PasswordUnlocked,
+                Some(&user.id),
+                None,
+                Some("password reset"),
+                now,
+            )?;
+        }
         // Receiving the link proved the address.
         if !user.email_verified {
             User::set_email(conn, &user.id, &user.email, true, now)?;

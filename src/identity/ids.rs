@@ -45,11 +45,10 @@ impl Token {
     }
 }
 
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
-        id_type!($(#[$doc])* $name, $prefix, Hex);
-    };
-    ($(#[$doc:meta])* $name:ident, $prefix:literal, $body:ident) => {
+/// What every text-stored identifier shares: the SQL mapping, printing and comparisons. How a
+/// value is made and checked differs (generated IDs vs. admin-chosen client IDs), so it is not here.
+macro_rules! text_id {
+    ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(
             Debug,
@@ -57,6 +56,8 @@ macro_rules! id_type {
             PartialEq,
             Eq,
             Hash,
+            PartialOrd,
+            Ord,
             serde::Serialize,
             diesel::expression::AsExpression,
             diesel::deserialize::FromSqlRow,
@@ -66,18 +67,6 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            pub const PREFIX: &'static str = $prefix;
-
-            pub fn generate() -> Self {
-                Self(format!("{}{}", $prefix, $body::generate()))
-            }
-
-            /// Accepts only well-formed IDs of this kind (input from URLs and the CLI).
-            pub fn parse(s: &str) -> Option<Self> {
-                let rest = s.strip_prefix($prefix)?;
-                $body::is_valid(rest).then(|| Self(s.to_string()))
-            }
-
             /// Wraps an ID read back from the database.
             pub fn from_db(s: String) -> Self {
                 Self(s)
@@ -85,23 +74,6 @@ macro_rules! id_type {
 
             pub fn as_str(&self) -> &str {
                 &self.0
-            }
-        }
-
-        // Models store IDs as text: `#[diesel(serialize_as = String, deserialize_as = String)]`
-        // on a field of this type goes through these two conversions.
-        impl From<String> for $name {
-            fn from(s: String) -> Self {
-                Self::from_db(s)
-            }
-        }
-
-        /// Deserializing (claims of our own tokens, JSON input) accepts well-formed IDs only.
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Self::parse(&s)
-                    .ok_or_else(|| serde::de::Error::custom(concat!("not a ", $prefix, " ID")))
             }
         }
 
@@ -171,6 +143,46 @@ macro_rules! id_type {
     };
 }
 
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        id_type!($(#[$doc])* $name, $prefix, Hex);
+    };
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $body:ident) => {
+        text_id!($(#[$doc])* $name);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn generate() -> Self {
+                Self(format!("{}{}", $prefix, $body::generate()))
+            }
+
+            /// Accepts only well-formed IDs of this kind (input from URLs and the CLI).
+            pub fn parse(s: &str) -> Option<Self> {
+                let rest = s.strip_prefix($prefix)?;
+                $body::is_valid(rest).then(|| Self(s.to_string()))
+            }
+        }
+
+        // Models store IDs as text: `#[diesel(serialize_as = String, deserialize_as = String)]`
+        // on a field of this type goes through these two conversions.
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self::from_db(s)
+            }
+        }
+
+        /// Deserializing (claims of our own tokens, JSON input) accepts well-formed IDs only.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::parse(&s)
+                    .ok_or_else(|| serde::de::Error::custom(concat!("not a ", $prefix, " ID")))
+            }
+        }
+    };
+}
+
 id_type!(
     /// A person (`user` row).
     UserId, "usr_");
@@ -192,9 +204,70 @@ id_type!(
 id_type!(
     /// A refresh token row (not the token itself, which is only stored hashed).
     RefreshTokenId, "rtk_");
-id_type!(
-    /// A client registered from the CLI without a chosen ID.
-    GeneratedClientId, "cli_");
+text_id!(
+    /// A relying application's `client_id`. Admins choose it (config file, CLI) or the CLI
+    /// generates one (`cli_` + 32 hex digits); either way it passes [`ClientId::parse`].
+    ClientId);
+
+/// Why a string cannot be a client ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClientIdError {
+    #[error("a client ID must not be empty")]
+    Empty,
+    #[error("a client ID must be at most {} bytes", ClientId::MAX_LEN)]
+    TooLong,
+    #[error("a client ID may contain only visible ASCII characters (no spaces or controls)")]
+    Character,
+}
+
+impl ClientId {
+    pub const MAX_LEN: usize = 255;
+    const GENERATED_PREFIX: &'static str = "cli_";
+
+    /// An ID for a client registered without a chosen one.
+    pub fn generate() -> Self {
+        Self(format!("{}{}", Self::GENERATED_PREFIX, Hex::generate()))
+    }
+
+    /// RFC 6749 allows any VSCHAR (%x20-7E); the space is refused too, because a client ID
+    /// travels in HTTP Basic credentials, form bodies and log lines where it would be ambiguous.
+    /// The length bound keeps hostile `client_id` parameters from reaching the database.
+    pub fn parse(s: &str) -> Result<Self, ClientIdError> {
+        if s.is_empty() {
+            return Err(ClientIdError::Empty);
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(ClientIdError::TooLong);
+        }
+        if !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(ClientIdError::Character);
+        }
+        Ok(Self(s.to_string()))
+    }
+}
+
+impl std::str::FromStr for ClientId {
+    type Err = ClientIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// Literals in unit tests; a bad one fails the test that wrote it.
+#[cfg(test)]
+impl From<&str> for ClientId {
+    fn from(s: &str) -> Self {
+        Self::parse(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+}
+
+/// Config files and JSON input go through the same check as every other edge.
+impl<'de> serde::Deserialize<'de> for ClientId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
 id_type!(
     /// A queued email (`mail_outbox` row).
     MailId, "mail_", Token);
@@ -224,5 +297,41 @@ mod tests {
         let bcl = BackchannelLogoutId::generate();
         assert_eq!(BackchannelLogoutId::parse(bcl.as_str()), Some(bcl));
         assert_eq!(MailId::parse("mail_short"), None);
+    }
+
+    #[test]
+    fn client_ids_are_visible_ascii_of_bounded_length() {
+        assert!(ClientId::generate().as_str().starts_with("cli_"));
+        for ok in [
+            "web",
+            "my-app.example.com",
+            "https://app.example/client.json",
+            "a:b~c",
+        ] {
+            assert_eq!(
+                ClientId::parse(ok).map(|c| c.to_string()),
+                Ok(ok.to_string())
+            );
+        }
+        assert_eq!(ClientId::parse(""), Err(ClientIdError::Empty));
+        assert_eq!(
+            ClientId::parse(&"x".repeat(256)),
+            Err(ClientIdError::TooLong)
+        );
+        assert!(ClientId::parse(&"x".repeat(255)).is_ok());
+        for bad in [
+            "my app",
+            "tab\there",
+            "nul\0",
+            "caf\u{e9}",
+            "zero\u{200b}width",
+            "new\nline",
+        ] {
+            assert_eq!(
+                ClientId::parse(bad),
+                Err(ClientIdError::Character),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -139,7 +139,8 @@ struct Locked<'a> {
     until: String,
     ip: String,
     reset_link: String,
-    login_link: String,
+    /// Only when the login page offers a way in besides the password.
+    login_link: Option<String>,
 }
 
 /// Password sign-in was soft-locked after too many wrong passwords (`throttle`). Sent whatever
@@ -163,7 +164,9 @@ pub fn password_locked(
             str::to_string,
         ),
         reset_link: format!("{}/forgot", links.issuer),
-        login_link: format!("{}/login", links.issuer),
+        login_link: links
+            .other_ways_in
+            .then(|| format!("{}/login", links.issuer)),
     };
     let mail = compose(
         &links.templates,

@@ -17,6 +17,7 @@ use diesel::prelude::*;
 use super::audit::{self, AuditKind};
 use super::email::Email;
 use super::email_flows::Links;
+use super::ids::ClientId;
 use super::notices;
 use crate::config::ThrottleSettings;
 use crate::db::models::User;
@@ -56,7 +57,7 @@ pub enum Subject {
     /// A client IP, across all accounts: backoff past `per_ip_per_hour` failures in an hour.
     Ip(String),
     /// An OAuth client authenticating with a secret: backoff, never a lock.
-    Client(String),
+    Client(ClientId),
 }
 
 impl Subject {
@@ -491,7 +492,7 @@ mod tests {
     #[test]
     fn clients_back_off_but_never_lock() {
         let p = policy();
-        let s = Subject::Client("cli_x".into());
+        let s = Subject::Client(ClientId::generate());
         let (c, locked) = fail_n(&p, &s, 50, t0());
         assert!(!locked);
         assert_eq!(check(&p, &s, c, t0()), Verdict::Wait(60));

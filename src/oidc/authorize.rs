@@ -20,7 +20,7 @@ use crate::db::models::{AuthorizationCode, Consent, Grant, Session};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Msg;
-use crate::identity::ids::{GrantId, UserId};
+use crate::identity::ids::{ClientId, GrantId, UserId};
 
 mod step;
 pub use step::{authorize, Answer, Incoming, Step, Visitor};
@@ -66,7 +66,7 @@ pub enum ResponseMode {
 /// A checked authorization request. It travels (sealed) through the login and consent pages.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub redirect_uri: String,
     pub response_mode: ResponseMode,
     pub state: Option<String>,
@@ -483,7 +483,7 @@ pub fn unseal(
 pub fn record_consent(
     conn: &mut DbConnection,
     user_id: &UserId,
-    client_id: &str,
+    client_id: &ClientId,
     scope: &Scope,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::scope::Scope;
 use crate::db::models::{Profile, User, UserSettings};
-use crate::identity::ids::GrantId;
+use crate::identity::ids::{ClientId, GrantId};
 use crate::identity::time_zone::TimeZone;
 
 /// RFC 9068 access token. `gid` ties it to its grant, so revoking the grant revokes it.
@@ -15,7 +15,7 @@ pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
     pub aud: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub exp: i64,
     pub iat: i64,
     pub jti: String,

@@ -11,7 +11,7 @@ use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::db::models::OAuthClient;
 use crate::db::DbConnection;
 use crate::error::{AppError, ValidationError};
-use crate::identity::ids::GeneratedClientId;
+use crate::identity::ids::ClientId;
 use crate::identity::now;
 use crate::identity::throttle::{self, Subject, ThrottlePolicy, Verdict};
 
@@ -74,7 +74,7 @@ impl ClientAuthMethod {
 /// A client as the protocol code uses it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     #[serde(skip)]
     secret_hash: Option<String>,
@@ -119,7 +119,7 @@ impl Client {
         })
     }
 
-    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Client>, AppError> {
+    pub fn find(conn: &mut DbConnection, id: &ClientId) -> Result<Option<Client>, AppError> {
         OAuthClient::find(conn, id)?
             .map(Client::from_row)
             .transpose()
@@ -220,8 +220,16 @@ pub fn authenticate(
     outcome
 }
 
-/// The client id and secret the request claims, by exactly one method.
-fn claimed(creds: &ClientCredentials) -> Result<(String, Option<String>), OAuthError> {
+/// The client id and secret the request claims, by exactly one method. An ID that cannot be a
+/// client ID gets the same answer as an unknown one.
+fn claimed(creds: &ClientCredentials) -> Result<(ClientId, Option<String>), OAuthError> {
+    let (id, secret) = claimed_text(creds)?;
+    let id = ClientId::parse(&id)
+        .map_err(|_| OAuthError::invalid_client("client authentication failed"))?;
+    Ok((id, secret))
+}
+
+fn claimed_text(creds: &ClientCredentials) -> Result<(String, Option<String>), OAuthError> {
     match (&creds.basic, &creds.client_secret) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request(
             "use one client authentication method, not several",
@@ -245,7 +253,7 @@ fn claimed(creds: &ClientCredentials) -> Result<(String, Option<String>), OAuthE
 
 fn check_client(
     conn: &mut DbConnection,
-    id: &str,
+    id: &ClientId,
     secret: Option<String>,
     allow_public: bool,
 ) -> Result<Client, OAuthError> {
@@ -282,7 +290,7 @@ pub struct ClientSpec {
 /// Checks a spec and turns it into a row (without id, secret and timestamps decided).
 fn build_row(
     spec: &ClientSpec,
-    id: String,
+    id: ClientId,
     secret_hash: Option<String>,
     managed_by: &str,
 ) -> Result<OAuthClient, String> {
@@ -390,7 +398,7 @@ pub struct Registered {
 }
 
 pub fn register(conn: &mut DbConnection, spec: &ClientSpec) -> Result<Registered, AppError> {
-    let id = GeneratedClientId::generate().to_string();
+    let id = ClientId::generate();
     let secret = (!spec.public).then(|| random_token(32));
     let row = build_row(spec, id, secret.as_deref().map(sha256_hex), "cli")
         .map_err(ValidationError::ClientSpec)?;
@@ -402,7 +410,7 @@ pub fn register(conn: &mut DbConnection, spec: &ClientSpec) -> Result<Registered
 }
 
 /// A fresh secret for a confidential client; the old one stops working at once.
-pub fn rotate_secret(conn: &mut DbConnection, id: &str) -> Result<String, AppError> {
+pub fn rotate_secret(conn: &mut DbConnection, id: &ClientId) -> Result<String, AppError> {
     let client = Client::find(conn, id)?.ok_or(AppError::NotFound)?;
     if client.is_public() {
         return Err(ValidationError::PublicClientSecret.into());
@@ -430,12 +438,6 @@ pub fn sync_static(conn: &mut DbConnection, clients: &[StaticClient]) -> Result<
             id_token_alg: c.id_token_alg.as_str().into(),
             access_token_alg: c.access_token_alg.map(|a| a.as_str().into()),
         };
-        if c.id.is_empty() || c.id.len() > 255 || !c.id.chars().all(|ch| ch.is_ascii_graphic()) {
-            return Err(AppError::Config(format!(
-                "clients: id {:?} must be 1-255 visible ASCII characters",
-                c.id
-            )));
-        }
         let hash = c.secret.as_ref().map(|s| sha256_hex(s.expose()));
         let mut row = build_row(&spec, c.id.clone(), hash, "config")
             .map_err(|e| AppError::Config(format!("clients.{}: {e}", c.id)))?;

@@ -14,6 +14,7 @@ use super::keys::{Alg, KeySet};
 use crate::db::DbConnection;
 use crate::error::{AppError, ValidationError};
 use crate::i18n::Msg;
+use crate::identity::ids::{ClientId, SessionId, UserId};
 
 /// What the end-session endpoint received.
 #[derive(Debug, Default, Clone)]
@@ -58,9 +59,12 @@ pub fn check(
         (None, c) => c.clone(),
     };
     let client = match &client_id {
-        Some(id) => match Client::find(conn, id)? {
-            Some(c) => Some(c),
-            None => return Ok(Err(Msg::new("logout-unknown-client"))),
+        Some(id) => match ClientId::parse(id) {
+            Ok(id) => match Client::find(conn, &id)? {
+                Some(c) => Some(c),
+                None => return Ok(Err(Msg::new("logout-unknown-client"))),
+            },
+            Err(_) => return Ok(Err(Msg::new("logout-unknown-client"))),
         },
         None => None,
     };
@@ -110,12 +114,12 @@ impl EndSession {
 #[derive(Debug, Serialize)]
 struct LogoutClaims<'a> {
     iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
+    sub: &'a UserId,
+    aud: &'a ClientId,
     iat: i64,
     exp: i64,
     jti: &'a str,
-    sid: &'a str,
+    sid: &'a SessionId,
     events: Value,
 }
 
@@ -126,9 +130,9 @@ const LOGOUT_TOKEN_TTL_SECS: i64 = 120;
 /// Who is to be told that which session ended.
 #[derive(Debug, Clone, Copy)]
 pub struct LogoutNotice<'a> {
-    pub client_id: &'a str,
-    pub subject: &'a str,
-    pub session_id: &'a str,
+    pub client_id: &'a ClientId,
+    pub subject: &'a UserId,
+    pub session_id: &'a SessionId,
     pub jti: &'a str,
 }
 

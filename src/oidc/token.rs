@@ -18,7 +18,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::db::models::{AuthorizationCode, Grant, RefreshToken};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
-use crate::identity::ids::{RefreshTokenId, SessionId};
+use crate::identity::ids::{ClientId, RefreshTokenId, SessionId};
 use crate::identity::now;
 use crate::identity::throttle::ThrottlePolicy;
 
@@ -181,7 +181,7 @@ fn judge_code(
     stored: &AuthorizationCode,
     grant: &Grant,
     claimed: bool,
-    client_id: &str,
+    client_id: &ClientId,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
     now: NaiveDateTime,
@@ -189,7 +189,7 @@ fn judge_code(
     if !claimed {
         return Verdict::Replayed;
     }
-    if grant.client_id != client_id {
+    if grant.client_id != *client_id {
         return Verdict::Refuse("the code was issued to another client");
     }
     if stored.expires_at <= now {
@@ -216,11 +216,11 @@ fn judge_refresh(
     stored: &RefreshToken,
     grant: &Grant,
     claimed: bool,
-    client_id: &str,
+    client_id: &ClientId,
     now: NaiveDateTime,
 ) -> Verdict {
     // Another client's token says nothing about this one's family: refuse, revoke nothing.
-    if grant.client_id != client_id {
+    if grant.client_id != *client_id {
         return Verdict::Refuse("the refresh token was issued to another client");
     }
     if !claimed {
@@ -386,7 +386,7 @@ fn client_credentials(
     let scope = scope.join(" ");
     let claims = AccessClaims {
         iss: provider.issuer.clone(),
-        sub: client.id.clone(),
+        sub: client.id.to_string(),
         aud: provider.issuer.clone(),
         client_id: client.id.clone(),
         exp: unix(now + provider.lifetimes.access_token),
@@ -487,7 +487,7 @@ fn sign_for_grant(
         let claims = IdClaims {
             iss: provider.issuer.clone(),
             sub: grant.user_id.to_string(),
-            aud: client.id.clone(),
+            aud: client.id.to_string(),
             exp: unix(now + provider.lifetimes.id_token),
             iat: unix(now),
             auth_time: unix(grant.auth_time),
@@ -495,7 +495,7 @@ fn sign_for_grant(
             // The ID token's own algorithm picks the hash (OIDC Core §3.1.3.6).
             at_hash: Some(jwt::half_hash(signer.alg, &access_token)),
             sid: grant.session_id.as_ref().map(SessionId::to_string),
-            azp: client.id.clone(),
+            azp: client.id.to_string(),
             // `fed:google` becomes ["fed", "google"], `pwd+otp` ["pwd", "otp", "mfa"].
             amr,
             acr: Some(acr.to_string()),
@@ -569,7 +569,7 @@ mod tests {
             code,
             grant,
             true,
-            "cli_a",
+            &"cli_a".into(),
             Some("https://app/cb"),
             code.code_challenge.as_ref().map(|_| VERIFIER),
             at,
@@ -591,7 +591,15 @@ mod tests {
     fn a_code_presented_a_second_time_is_a_replay_even_when_expired() {
         let (c, g) = (code(None), grant());
         let late = t0() + Duration::hours(1);
-        let verdict = judge_code(&c, &g, false, "cli_a", Some("https://app/cb"), None, late);
+        let verdict = judge_code(
+            &c,
+            &g,
+            false,
+            &"cli_a".into(),
+            Some("https://app/cb"),
+            None,
+            late,
+        );
         assert_eq!(verdict, Verdict::Replayed);
     }
 
@@ -599,7 +607,8 @@ mod tests {
     fn a_code_is_refused_to_another_client_a_wrong_redirect_or_a_wrong_verifier() {
         let (c, g) = (code(Some(CHALLENGE)), grant());
         let now = t0();
-        let refuse = |cid, uri, verifier| judge_code(&c, &g, true, cid, uri, verifier, now);
+        let refuse =
+            |cid: &str, uri, verifier| judge_code(&c, &g, true, &cid.into(), uri, verifier, now);
         assert_eq!(
             refuse("cli_b", Some("https://app/cb"), Some(VERIFIER)),
             Verdict::Refuse("the code was issued to another client")
@@ -618,7 +627,7 @@ mod tests {
                 &plain,
                 &g,
                 true,
-                "cli_a",
+                &"cli_a".into(),
                 Some("https://app/cb"),
                 Some(VERIFIER),
                 now
@@ -655,11 +664,11 @@ mod tests {
         let (rt, g) = (refresh_token(Duration::days(30)), grant());
         let later = t0() + Duration::days(29);
         assert_eq!(
-            judge_refresh(&rt, &g, true, "cli_a", later),
+            judge_refresh(&rt, &g, true, &"cli_a".into(), later),
             Verdict::Honour
         );
         assert_eq!(
-            judge_refresh(&rt, &g, true, "cli_a", t0() + Duration::days(30)),
+            judge_refresh(&rt, &g, true, &"cli_a".into(), t0() + Duration::days(30)),
             Verdict::Refuse("refresh token expired")
         );
     }
@@ -668,13 +677,13 @@ mod tests {
     fn a_rotated_refresh_token_presented_again_is_a_replay() {
         let (rt, g) = (refresh_token(Duration::days(30)), grant());
         assert_eq!(
-            judge_refresh(&rt, &g, false, "cli_a", t0()),
+            judge_refresh(&rt, &g, false, &"cli_a".into(), t0()),
             Verdict::Replayed
         );
         // Even after it expired: the replay still says the family leaked.
         let expired_later = t0() + Duration::days(31);
         assert_eq!(
-            judge_refresh(&rt, &g, false, "cli_a", expired_later),
+            judge_refresh(&rt, &g, false, &"cli_a".into(), expired_later),
             Verdict::Replayed
         );
     }
@@ -684,7 +693,7 @@ mod tests {
         let (rt, g) = (refresh_token(Duration::days(30)), grant());
         // Not claimed here either: a foreign client must not be able to revoke by replaying.
         assert_eq!(
-            judge_refresh(&rt, &g, false, "cli_b", t0()),
+            judge_refresh(&rt, &g, false, &"cli_b".into(), t0()),
             Verdict::Refuse("the refresh token was issued to another client")
         );
     }
@@ -696,7 +705,13 @@ mod tests {
             ..grant()
         };
         assert_eq!(
-            judge_refresh(&refresh_token(Duration::days(1)), &g, true, "cli_a", t0()),
+            judge_refresh(
+                &refresh_token(Duration::days(1)),
+                &g,
+                true,
+                &"cli_a".into(),
+                t0()
+            ),
             Verdict::Refuse("the authorization was revoked")
         );
     }

@@ -50,8 +50,8 @@ pub fn enqueue(
                 &BackchannelLogout {
                     id: BackchannelLogoutId::generate(),
                     client_id,
-                    subject: user_id.to_string(),
-                    session_id: session_id.to_string(),
+                    subject: user_id,
+                    session_id: session_id.clone(),
                     jti: random_token(16),
                     status: "pending".into(),
                     attempts: 0,

@@ -50,6 +50,7 @@ impl AppState {
             issuer: self.settings.issuer().to_string(),
             templates: self.templates.clone(),
             locale: locale::of(req, None),
+            other_ways_in: self.settings.accounts.ways_besides_password(),
         }
     }
 }

@@ -422,7 +422,7 @@ async fn spawn_on(db: Arc<TestDb>) -> TestApp {
 }
 
 async fn find_client(app: &TestApp, id: &str) -> Option<OAuthClient> {
-    let id = id.to_string();
+    let id = portcullis::identity::ids::ClientId::parse(id).unwrap();
     app.query(move |c| OAuthClient::find(c, &id)).await
 }
 
@@ -1296,7 +1296,7 @@ async fn cli_client_create_shows_the_secret_once_and_list_show_delete_never_do(b
 
     // Only a hash is stored.
     let app_db = portcullis::db::Db::connect(&db.url, 1, Duration::from_secs(5)).unwrap();
-    let lookup = id.clone();
+    let lookup = portcullis::identity::ids::ClientId::parse(&id).unwrap();
     let row = app_db
         .run(move |c| Ok(OAuthClient::find(c, &lookup)?))
         .await
@@ -1601,7 +1601,7 @@ async fn cli_keys_list_and_rotate(backend: Backend) {
 
 fn static_client(name: &str) -> portcullis::config::StaticClient {
     portcullis::config::StaticClient {
-        id: "static-app".into(),
+        id: portcullis::identity::ids::ClientId::parse("static-app").unwrap(),
         name: name.into(),
         secret: Some(portcullis::config::Secret::new(STATIC_SECRET)),
         redirect_uris: vec![rp::REDIRECT.into()],

@@ -28,7 +28,7 @@ pub async fn register(app: &TestApp, spec: ClientSpec) -> (String, Option<String
         .run(move |c| clients::register(c, &spec))
         .await
         .unwrap();
-    (r.client.id, r.secret)
+    (r.client.id.to_string(), r.secret)
 }
 
 pub fn spec(name: &str) -> ClientSpec {

@@ -9,7 +9,7 @@
 //! `storage_conformance_expiry.rs` the expiry sweeps, the mail outbox claims and rate limits.
 
 use portcullis::identity::ids::{
-    AccountId, GrantId, MailId, RefreshTokenId, SessionId, UserId, VerificationId,
+    AccountId, ClientId, GrantId, MailId, RefreshTokenId, SessionId, UserId, VerificationId,
 };
 use std::time::Duration;
 
@@ -63,6 +63,10 @@ pub fn sid(id: &str) -> SessionId {
     SessionId::from_db(id.into())
 }
 
+pub fn cid(id: &str) -> ClientId {
+    ClientId::parse(id).unwrap()
+}
+
 pub fn new_user<'a>(id: &str, email: &'a str, now: NaiveDateTime) -> NewUser<'a> {
     NewUser {
         id: uid(id),
@@ -78,7 +82,7 @@ pub fn new_user<'a>(id: &str, email: &'a str, now: NaiveDateTime) -> NewUser<'a>
 
 pub fn client(id: &str, now: NaiveDateTime) -> OAuthClient {
     OAuthClient {
-        id: id.into(),
+        id: cid(id),
         name: format!("App {id}"),
         secret_hash: Some("hash".into()),
         redirect_uris: vec!["https://app.example/cb".to_string()].into(),
@@ -110,7 +114,7 @@ pub fn grant(
     Grant {
         id: GrantId::from_db(id.into()),
         user_id: uid(user),
-        client_id: client.into(),
+        client_id: cid(client),
         session_id: session.map(sid),
         scope: "openid email".into(),
         auth_time: now,
@@ -387,7 +391,7 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
         other.backchannel_logout_uri = Some("https://other.example/bc".into());
         OAuthClient::insert(c, &other)?;
         assert_eq!(
-            *OAuthClient::find(c, "app")?.unwrap().grant_types,
+            *OAuthClient::find(c, &cid("app"))?.unwrap().grant_types,
             ["authorization_code", "refresh_token"]
         );
         let ids: Vec<_> = OAuthClient::list(c)?.into_iter().map(|c| c.id).collect();
@@ -397,16 +401,22 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
             .map(|c| c.id)
             .collect();
         assert_eq!(managed, ["other"]);
-        let mut app = OAuthClient::find(c, "app")?.unwrap();
+        let mut app = OAuthClient::find(c, &cid("app"))?.unwrap();
         app.secret_hash = None;
         app.access_token_alg = Some("ES256".into());
         assert_eq!(OAuthClient::update(c, &app)?, 1);
-        let app = OAuthClient::find(c, "app")?.unwrap();
+        let app = OAuthClient::find(c, &cid("app"))?.unwrap();
         assert_eq!(app.secret_hash, None, "None writes NULL");
         assert_eq!(app.access_token_alg.as_deref(), Some("ES256"));
-        assert_eq!(OAuthClient::set_secret_hash(c, "app", "new", at(2, 0))?, 1);
         assert_eq!(
-            OAuthClient::find(c, "app")?.unwrap().secret_hash.as_deref(),
+            OAuthClient::set_secret_hash(c, &cid("app"), "new", at(2, 0))?,
+            1
+        );
+        assert_eq!(
+            OAuthClient::find(c, &cid("app"))?
+                .unwrap()
+                .secret_hash
+                .as_deref(),
             Some("new")
         );
 
@@ -424,7 +434,7 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
         assert_eq!(
             Grant::clients_for_session(c, &sid("s1"))?,
             [(
-                "other".to_string(),
+                cid("other"),
                 uid("u1"),
                 "https://other.example/bc".to_string()
             )],
@@ -459,22 +469,22 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
             Some(at(5, 0))
         );
         assert_eq!(
-            Grant::revoke_for_user_client(c, &uid("u1"), "other", at(7, 0))?,
+            Grant::revoke_for_user_client(c, &uid("u1"), &cid("other"), at(7, 0))?,
             1
         );
         assert!(Grant::active_for_user(c, &uid("u1"))?.is_empty());
 
-        Consent::save(c, &uid("u1"), "app", "openid", t)?;
-        Consent::save(c, &uid("u1"), "app", "openid email", at(3, 0))?;
-        let consent = Consent::find(c, &uid("u1"), "app")?.unwrap();
+        Consent::save(c, &uid("u1"), &cid("app"), "openid", t)?;
+        Consent::save(c, &uid("u1"), &cid("app"), "openid email", at(3, 0))?;
+        let consent = Consent::find(c, &uid("u1"), &cid("app"))?.unwrap();
         assert_eq!(
             consent.scope, "openid email",
             "the second save replaces the first"
         );
         assert_eq!((consent.created_at, consent.updated_at), (t, at(3, 0)));
         assert_eq!(Consent::for_user(c, &uid("u1"))?.len(), 1);
-        assert_eq!(Consent::delete(c, &uid("u1"), "app")?, 1);
-        assert!(Consent::find(c, &uid("u1"), "app")?.is_none());
+        assert_eq!(Consent::delete(c, &uid("u1"), &cid("app"))?, 1);
+        assert!(Consent::find(c, &uid("u1"), &cid("app"))?.is_none());
 
         Grant::insert(c, &grant("g3", "u1", "app", None, t))?;
         AuthorizationCode::insert(c, &code("c1", "g3", at(60, 0)))?;
@@ -509,7 +519,7 @@ async fn clients_grants_consent_codes_and_refresh_tokens_round_trip(backend: Bac
         );
 
         // Deleting the client takes its grants, and their codes and tokens, with it.
-        assert_eq!(OAuthClient::delete(c, "app")?, 1);
+        assert_eq!(OAuthClient::delete(c, &cid("app"))?, 1);
         assert!(Grant::find(c, &GrantId::from_db("g3".into()))?.is_none());
         assert!(AuthorizationCode::find(c, "c1")?.is_none());
         assert!(RefreshToken::find_by_hash(c, "rh1")?.is_none());

@@ -96,7 +96,7 @@ async fn lock_after_threshold_keeps_email_code_working_and_mails_the_owner(backe
     assert_eq!(retry.as_deref(), Some("900"));
     assert!(
         html.contains("signing in with the password is paused for this account for 15 minutes")
-            && html.contains("email link or code"),
+            && html.contains("Sign in another way below"),
         "{html}"
     );
 
@@ -109,7 +109,10 @@ async fn lock_after_threshold_keeps_email_code_working_and_mails_the_owner(backe
     )
     .await;
     let text = mails[0].text();
-    assert!(text.contains("email link or code"), "{text}");
+    assert!(
+        text.contains("in the other ways the sign-in page offers"),
+        "{text}"
+    );
     assert!(
         text.contains("/login") && text.contains("/forgot"),
         "{text}"

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::backchannel_outbox;
 use crate::db::DbConnection;
-use crate::identity::ids::BackchannelLogoutId;
+use crate::identity::ids::{BackchannelLogoutId, ClientId, SessionId, UserId};
 
 /// One back-channel logout to deliver to one client for one ended session (or delivered, or
 /// given up on). Written in the transaction that ended the session; see `outbox::backchannel`.
@@ -11,11 +11,11 @@ use crate::identity::ids::BackchannelLogoutId;
 #[diesel(table_name = backchannel_outbox)]
 pub struct BackchannelLogout {
     pub id: BackchannelLogoutId,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The `sub` of the logout token: the user whose session ended.
-    pub subject: String,
+    pub subject: UserId,
     /// The `sid` of the logout token.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// Fixed when the row is written, so every attempt carries the same `jti`.
     pub jti: String,
     /// `pending`, `delivered` or `failed` (gave up after the last attempt).

@@ -4,13 +4,14 @@ use diesel::prelude::*;
 use crate::db::json_list::JsonList;
 use crate::db::schema::oauth_client;
 use crate::db::DbConnection;
+use crate::identity::ids::ClientId;
 
 /// A registered relying application. List fields hold JSON arrays of strings (an unreadable one
 /// fails the read, never reads as empty).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, AsChangeset)]
 #[diesel(table_name = oauth_client, treat_none_as_null = true)]
 pub struct OAuthClient {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     pub secret_hash: Option<String>,
     pub redirect_uris: JsonList<String>,
@@ -41,7 +42,7 @@ impl OAuthClient {
             .execute(conn)
     }
 
-    pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OAuthClient>> {
+    pub fn find(conn: &mut DbConnection, id: &ClientId) -> QueryResult<Option<OAuthClient>> {
         oauth_client::table
             .find(id)
             .select(OAuthClient::as_select())
@@ -66,13 +67,13 @@ impl OAuthClient {
             .load(conn)
     }
 
-    pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    pub fn delete(conn: &mut DbConnection, id: &ClientId) -> QueryResult<usize> {
         diesel::delete(oauth_client::table.find(id)).execute(conn)
     }
 
     pub fn set_secret_hash(
         conn: &mut DbConnection,
-        id: &str,
+        id: &ClientId,
         hash: &str,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {

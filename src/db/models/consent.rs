@@ -3,13 +3,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::consent;
 use crate::db::DbConnection;
-use crate::identity::ids::UserId;
+use crate::identity::ids::{ClientId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = consent)]
 pub struct Consent {
     pub user_id: UserId,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scope: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -19,7 +19,7 @@ impl Consent {
     pub fn find(
         conn: &mut DbConnection,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
     ) -> QueryResult<Option<Consent>> {
         consent::table
             .find((user_id, client_id))
@@ -33,7 +33,7 @@ impl Consent {
     pub fn save(
         conn: &mut DbConnection,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
         scope: &str,
         now: NaiveDateTime,
     ) -> QueryResult<()> {
@@ -44,7 +44,7 @@ impl Consent {
             diesel::insert_into(consent::table)
                 .values(&Consent {
                     user_id: user_id.clone(),
-                    client_id: client_id.into(),
+                    client_id: client_id.clone(),
                     scope: scope.into(),
                     created_at: now,
                     updated_at: now,
@@ -57,7 +57,7 @@ impl Consent {
     pub fn delete(
         conn: &mut DbConnection,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
     ) -> QueryResult<usize> {
         diesel::delete(consent::table.find((user_id, client_id))).execute(conn)
     }

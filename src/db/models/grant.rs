@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{oauth_client, oauth_grant};
 use crate::db::DbConnection;
-use crate::identity::ids::{GrantId, SessionId, UserId};
+use crate::identity::ids::{ClientId, GrantId, SessionId, UserId};
 
 /// One authorization of a client by a user; everything issued from it hangs off it.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
@@ -12,7 +12,7 @@ pub struct Grant {
     #[diesel(serialize_as = String, deserialize_as = String)]
     pub id: GrantId,
     pub user_id: UserId,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub session_id: Option<SessionId>,
     pub scope: String,
     pub auth_time: NaiveDateTime,
@@ -59,7 +59,7 @@ impl Grant {
     pub fn revoke_for_user_client(
         conn: &mut DbConnection,
         user_id: &UserId,
-        client_id: &str,
+        client_id: &ClientId,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
         diesel::update(
@@ -76,8 +76,8 @@ impl Grant {
     pub fn clients_for_session(
         conn: &mut DbConnection,
         session_id: &SessionId,
-    ) -> QueryResult<Vec<(String, UserId, String)>> {
-        let rows: Vec<(String, UserId, Option<String>)> = oauth_grant::table
+    ) -> QueryResult<Vec<(ClientId, UserId, String)>> {
+        let rows: Vec<(ClientId, UserId, Option<String>)> = oauth_grant::table
             .inner_join(oauth_client::table)
             .filter(oauth_grant::session_id.eq(session_id))
             .filter(oauth_client::backchannel_logout_uri.is_not_null())

@@ -12,6 +12,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Msg;
 use crate::identity::access::EmailPolicy;
+use crate::identity::ids::ClientId;
 use crate::oidc::clients::Client;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::scope::Scope;
@@ -82,7 +83,11 @@ pub fn authorize(
     let (req, client, consent_just_given) = match incoming {
         Incoming::Fresh(params) => {
             let client = match params.get("client_id") {
-                Some(id) => Client::find(conn, id)?,
+                // Malformed IDs name no client: the same page as an unknown one.
+                Some(id) => match ClientId::parse(id) {
+                    Ok(id) => Client::find(conn, &id)?,
+                    Err(_) => None,
+                },
                 None => None,
             };
             match parse(&params, client.as_ref(), issuer, now) {

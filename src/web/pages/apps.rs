@@ -4,8 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
+use crate::identity::ids::ClientId;
 use crate::identity::time_zone::display_date;
 use crate::identity::{consents, now, profile};
 use crate::oidc::scope::Scope;
@@ -21,7 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[derive(Serialize)]
 struct AppRow {
-    client_id: String,
+    client_id: ClientId,
     name: String,
     scopes: Vec<ScopeLine>,
     granted_at: String,
@@ -92,7 +93,9 @@ async fn revoke(
     me: SignedIn,
     form: CsrfForm<RevokeForm>,
 ) -> AppResult<HttpResponse> {
-    let (user_id, client_id) = (me.user.id.clone(), form.client_id.clone());
+    // Only a tampered form sends something that cannot be a client ID.
+    let client_id = ClientId::parse(&form.client_id).map_err(|_| AppError::NotFound)?;
+    let user_id = me.user.id.clone();
     state
         .db
         .run(move |conn| consents::revoke(conn, &user_id, &client_id, now()))

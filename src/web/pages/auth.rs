@@ -346,7 +346,13 @@ async fn login(
         }
         Err(SignInError::PasswordLocked(seconds)) => {
             let minutes = (seconds + 59) / 60;
-            let error = Msg::new("error-password-locked").with("minutes", minutes);
+            // Point only to ways in that this server offers.
+            let key = if state.settings.accounts.ways_besides_password() {
+                "error-password-locked"
+            } else {
+                "error-password-locked-only"
+            };
+            let error = Msg::new(key).with("minutes", minutes);
             throttled(&state, &req, &form.email, &form.return_to, error, seconds).await
         }
         Err(SignInError::App(e)) => Err(e),
