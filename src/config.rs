@@ -43,11 +43,11 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MfaSettings {
+    /// Every authorization for any client needs a two-factor session, as if every client had
+    /// `require_mfa`; people without a second factor set one up on the way in.
+    pub required: bool,
     /// How recent a sign-in must be to turn a second factor off without re-entering the password.
     pub reauthenticate_within_secs: i64,
-    /// Wrong second-factor codes allowed per account within the window below.
-    pub max_failed_attempts: i32,
-    pub failed_attempts_window_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -247,6 +247,9 @@ pub struct StaticClient {
     pub id_token_alg: Alg,
     #[serde(default)]
     pub access_token_alg: Option<Alg>,
+    /// Users of this client must sign in with two factors (setting one up on the way in).
+    #[serde(default)]
+    pub require_mfa: bool,
 }
 
 fn default_grant_types() -> Vec<GrantType> {

@@ -116,5 +116,7 @@ security-disable-lead = Wenn Sie sich nicht in den letzten Minuten angemeldet ha
 security-disable-submit = Zwei-Faktor-Anmeldung ausschalten
 security-reauthenticate = Geben Sie dazu Ihr Passwort ein, oder melden Sie sich vorher ab und erneut an.
 security-notice-enabled = Die Zwei-Faktor-Anmeldung ist eingeschaltet.
+security-codes-saved-continue = Ich habe sie gespeichert, weiter
+security-required-lead = Die Anwendung, bei der Sie sich anmelden, verlangt die Zwei-Faktor-Anmeldung. Schalten Sie sie hier ein, um fortzufahren.
 security-notice-codes = Neue Wiederherstellungscodes erstellt; die alten gelten nicht mehr.
 security-notice-disabled = Die Zwei-Faktor-Anmeldung ist ausgeschaltet.

@@ -106,4 +106,7 @@ second-factor-label = Code
 second-factor-hint = Telefon verloren? Geben Sie stattdessen einen Ihrer Wiederherstellungscodes ein.
 second-factor-submit = Bestätigen
 second-factor-wrong = Dieser Code stimmt nicht oder wurde schon verwendet.
-second-factor-throttled = Zu viele falsche Codes. Warten Sie einige Minuten und versuchen Sie es erneut.
+second-factor-throttled = Zu viele falsche Codes. Versuchen Sie es in { $seconds ->
+        [one] { $seconds } Sekunde
+       *[other] { $seconds } Sekunden
+    } erneut.

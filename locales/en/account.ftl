@@ -116,5 +116,7 @@ security-disable-lead = Unless you signed in within the last few minutes, enter 
 security-disable-submit = Turn off two-factor sign-in
 security-reauthenticate = To turn this off, enter your password, or sign out and sign in again first.
 security-notice-enabled = Two-factor sign-in is on.
+security-codes-saved-continue = I have saved them, continue
+security-required-lead = The application you are signing in to requires two-factor sign-in. Turn it on here to continue.
 security-notice-codes = New recovery codes made; the old ones no longer work.
 security-notice-disabled = Two-factor sign-in is off.

@@ -107,4 +107,7 @@ second-factor-label = Code
 second-factor-hint = Lost your phone? Enter one of your recovery codes instead.
 second-factor-submit = Verify
 second-factor-wrong = That code is not right, or was already used.
-second-factor-throttled = Too many wrong codes. Wait a few minutes and try again.
+second-factor-throttled = Too many wrong codes. Try again in { $seconds ->
+        [one] { $seconds } second
+       *[other] { $seconds } seconds
+    }.

@@ -116,5 +116,7 @@ security-disable-lead = Si vous ne vous êtes pas connecté ces dernières minut
 security-disable-submit = Désactiver la connexion à deux facteurs
 security-reauthenticate = Pour cela, saisissez votre mot de passe, ou déconnectez-vous puis reconnectez-vous d’abord.
 security-notice-enabled = La connexion à deux facteurs est activée.
+security-codes-saved-continue = Je les ai enregistrés, continuer
+security-required-lead = L'application à laquelle vous vous connectez exige la connexion à deux facteurs. Activez-la ici pour continuer.
 security-notice-codes = Nouveaux codes de récupération créés ; les anciens ne fonctionnent plus.
 security-notice-disabled = La connexion à deux facteurs est désactivée.

@@ -106,4 +106,7 @@ second-factor-label = Code
 second-factor-hint = Téléphone perdu ? Saisissez plutôt l’un de vos codes de récupération.
 second-factor-submit = Vérifier
 second-factor-wrong = Ce code est incorrect ou a déjà été utilisé.
-second-factor-throttled = Trop de codes erronés. Attendez quelques minutes puis réessayez.
+second-factor-throttled = Trop de codes erronés. Réessayez dans { $seconds ->
+        [one] { $seconds } seconde
+       *[other] { $seconds } secondes
+    }.

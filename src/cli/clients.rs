@@ -69,6 +69,9 @@ pub struct CreateClient {
     /// (ES256 signs about 17 times faster than RS256).
     #[arg(long)]
     pub access_token_alg: Option<String>,
+    /// Its users must sign in with two factors; those without one set one up on the way in.
+    #[arg(long)]
+    pub require_mfa: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -89,6 +92,7 @@ struct ClientOut<'a> {
     id_token_alg: &'static str,
     access_token_alg: &'static str,
     managed_by: &'a str,
+    require_mfa: bool,
 }
 
 fn client_out<'a>(c: &'a oidc_clients::Client, secret: Option<&'a str>) -> ClientOut<'a> {
@@ -106,6 +110,7 @@ fn client_out<'a>(c: &'a oidc_clients::Client, secret: Option<&'a str>) -> Clien
         id_token_alg: c.id_token_alg.as_str(),
         access_token_alg: c.access_token_alg.as_str(),
         managed_by: &c.managed_by,
+        require_mfa: c.require_mfa,
     }
 }
 
@@ -128,6 +133,7 @@ fn print_client(c: &ClientOut<'_>) {
     if let Some(uri) = c.backchannel_logout_uri {
         println!("backchannel:    {uri}");
     }
+    println!("require_mfa:    {}", c.require_mfa);
     println!("managed_by:     {}", c.managed_by);
 }
 
@@ -147,6 +153,7 @@ pub async fn run(settings: &Settings, cmd: ClientCommand) -> Result<(), CliError
                 backchannel_logout_uri: a.backchannel_logout_uri,
                 id_token_alg: a.id_token_alg,
                 access_token_alg: a.access_token_alg,
+                require_mfa: a.require_mfa,
             };
             let registered = db
                 .run(move |conn| oidc_clients::register(conn, &spec))

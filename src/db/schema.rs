@@ -186,6 +186,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         access_token_alg -> Nullable<Text>,
+        require_mfa -> Bool,
     }
 }
 

@@ -397,8 +397,6 @@ pub async fn sign_in(
         .run(move |conn| {
             let now = now();
             crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
-                // The right password: the address's count of failures starts over.
-                throttle::reset(conn, &Subject::account(&user.email))?;
                 if let Some(hash) = &new_hash {
                     Account::set_password_hash(conn, &account.id, hash, now)?;
                 }
@@ -411,6 +409,12 @@ pub async fn sign_in(
                     &client,
                     now,
                 )?;
+                // Signed in: the address's count of failures starts over. Not yet when a
+                // second factor is still to come, or the password would buy fresh guesses
+                // at the code (`second_factor::complete` resets it when that succeeds).
+                if matches!(session, sessions::Admission::Session(_)) {
+                    throttle::reset(conn, &Subject::account(&user.email))?;
+                }
                 Ok((user, session))
             })
         })

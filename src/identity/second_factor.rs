@@ -10,13 +10,12 @@ use super::audit::{self, AuditKind};
 use super::email_flows::Links;
 use super::ids::UserId;
 use super::notices::{self, SecondFactorChange};
-use super::rate_limit;
 use super::sessions::{self, ClientInfo, IssuedSession, SessionPolicy};
+use super::throttle::{self, Subject, ThrottlePolicy, Verdict};
 use super::totp;
 use super::verification::{self, Purpose};
-use crate::config::MfaSettings;
 use crate::crypto::{sha256_hex, MasterKey};
-use crate::db::models::User;
+use crate::db::models::{Session, User};
 use crate::db::schema::{recovery_code, totp_factor};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::AppError;
@@ -25,22 +24,6 @@ use crate::error::AppError;
 pub const RECOVERY_CODES: usize = 10;
 /// Name of the cookie that binds a pending second-factor step to the browser.
 pub const COOKIE: &str = "portcullis_second_factor";
-
-/// The failure limit: `mfa.max_failed_attempts` per `mfa.failed_attempts_window_secs`.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_failed: i32,
-    pub window: Duration,
-}
-
-impl From<&MfaSettings> for Limits {
-    fn from(s: &MfaSettings) -> Self {
-        Limits {
-            max_failed: s.max_failed_attempts,
-            window: Duration::seconds(s.failed_attempts_window_secs),
-        }
-    }
-}
 
 fn unix(now: NaiveDateTime) -> i64 {
     now.and_utc().timestamp()
@@ -54,6 +37,11 @@ pub fn has_totp(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<bool> 
             .filter(totp_factor::confirmed_at.is_not_null()),
     ))
     .get_result(conn)
+}
+
+/// Whether the user has a second factor to prove at sign-in (today: a confirmed authenticator).
+pub fn has_any(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<bool> {
+    has_totp(conn, user_id)
 }
 
 /// Unused recovery codes left.
@@ -226,11 +214,17 @@ fn use_recovery_code(
 
 /// Confirms an enrolment with a first code; the new recovery codes on success, `None` for a
 /// wrong code. Audited.
+///
+/// The code from the new authenticator is a second factor proven in `session`: it counts as
+/// two factors from now on (how the "set up a second factor to continue" path of an
+/// application requiring two factors completes).
+#[allow(clippy::too_many_arguments)]
 pub fn confirm_enrolment(
     conn: &mut DbConnection,
     key: &MasterKey,
     links: &Links,
     user: &User,
+    session: &Session,
     code: &str,
     ip: Option<&str>,
     now: NaiveDateTime,
@@ -250,6 +244,10 @@ pub fn confirm_enrolment(
             now,
         )?;
         notices::second_factor_changed(conn, links, user, SecondFactorChange::Enabled, now)?;
+        if !session.auth_method.contains('+') {
+            let method = format!("{}{}", session.auth_method, sessions::SECOND_FACTOR_OTP);
+            Session::set_auth_method(conn, &session.id, &method)?;
+        }
         Ok(Some(codes))
     })
 }
@@ -295,37 +293,18 @@ pub enum Proven {
 pub enum Check {
     Proven(Proven),
     Wrong,
-    /// Too many wrong codes lately; not even checked.
-    Throttled,
 }
 
-fn limit_key(user_id: &UserId) -> String {
-    format!("second_factor:{user_id}")
-}
-
-/// Checks an authenticator code or a recovery code of a user with a confirmed authenticator,
-/// counting failures against the limit. Audits failures and recovery-code use.
+/// Checks an authenticator code or a recovery code of a user with a confirmed authenticator.
+/// Audits failures and recovery-code use; counting failures is the caller's (see [`complete`]).
 pub fn check(
     conn: &mut DbConnection,
     key: &MasterKey,
-    limits: Limits,
     user_id: &UserId,
     code: &str,
     ip: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Check, AppError> {
-    let limit_key = limit_key(user_id);
-    if rate_limit::exhausted(conn, &limit_key, limits.max_failed, limits.window, now)? {
-        audit::record(
-            conn,
-            AuditKind::SignInFailed,
-            Some(user_id),
-            ip,
-            Some("second_factor:throttled"),
-            now,
-        )?;
-        return Ok(Check::Throttled);
-    }
     if accept_totp(conn, key, user_id, true, code, now)? {
         return Ok(Check::Proven(Proven::Totp));
     }
@@ -340,7 +319,6 @@ pub fn check(
         )?;
         return Ok(Check::Proven(Proven::RecoveryCode));
     }
-    rate_limit::hit(conn, &limit_key, i32::MAX, limits.window, now)?;
     audit::record(
         conn,
         AuditKind::SignInFailed,
@@ -401,18 +379,25 @@ pub fn pending(
 pub enum Completion {
     SignedIn(Box<IssuedSession>, Proven),
     Wrong,
-    Throttled,
+    /// Too many wrong codes (or passwords) for this account or from this address lately: not
+    /// even checked. Try again in this many seconds.
+    Throttled(i64),
     /// The pending state is unknown, used or expired: sign in again.
     Expired,
 }
 
 /// The second step of a sign-in: checks the code for the pending first factor and, when it
 /// holds, uses up the pending state and opens the session (method `{first}+otp`).
+///
+/// Wrong codes count against the same database counters as wrong passwords (the account and
+/// the client IP, `auth.throttle`): backoff after the free failures, then the password is
+/// soft-locked and the owner mailed. The account's count starts over only when the whole
+/// sign-in succeeds, so knowing the password does not buy fresh guesses at the code.
 #[allow(clippy::too_many_arguments)]
 pub fn complete(
     conn: &mut DbConnection,
     key: &MasterKey,
-    limits: Limits,
+    throttle_policy: &ThrottlePolicy,
     policy: &SessionPolicy,
     links: &Links,
     token: &str,
@@ -424,11 +409,29 @@ pub fn complete(
         return Ok(Completion::Expired);
     };
     let ip = client.ip.as_deref();
-    write_transaction(conn, |conn| {
-        let proven = match check(conn, key, limits, &user.id, code, ip, now)? {
+    let account = Subject::account(&user.email);
+    let mut subjects = vec![account.clone()];
+    subjects.extend(ip.map(|ip| Subject::Ip(ip.to_string())));
+    let wait = match throttle::check_all(conn, throttle_policy, &subjects, now)? {
+        Verdict::Allowed => None,
+        Verdict::Wait(secs) => Some(secs),
+        Verdict::Locked(until) => Some(((until - now).num_milliseconds() + 999) / 1000),
+    };
+    if let Some(secs) = wait {
+        audit::record(
+            conn,
+            AuditKind::SignInFailed,
+            Some(&user.id),
+            ip,
+            Some("second_factor:throttled"),
+            now,
+        )?;
+        return Ok(Completion::Throttled(secs.max(1)));
+    }
+    let completion = write_transaction::<_, AppError, _>(conn, |conn| {
+        let proven = match check(conn, key, &user.id, code, ip, now)? {
             Check::Proven(p) => p,
             Check::Wrong => return Ok(Completion::Wrong),
-            Check::Throttled => return Ok(Completion::Throttled),
         };
         if verification::consume_link(conn, token, Purpose::SecondFactor, now)?.is_none() {
             return Ok(Completion::Expired);
@@ -444,6 +447,11 @@ pub fn complete(
         }
         let method = format!("{method}{}", sessions::SECOND_FACTOR_OTP);
         let issued = sessions::complete_sign_in(conn, policy, links, &user, &method, client, now)?;
+        throttle::reset(conn, &account)?;
         Ok(Completion::SignedIn(Box::new(issued), proven))
-    })
+    })?;
+    if matches!(completion, Completion::Wrong) {
+        throttle::second_factor_failed(conn, throttle_policy, links, &user, ip, now)?;
+    }
+    Ok(completion)
 }

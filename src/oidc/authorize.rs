@@ -377,6 +377,8 @@ pub struct SessionFacts {
     pub auth_time: NaiveDateTime,
     /// The session proved two factors (`acr` `urn:portcullis:acr:mfa`).
     pub mfa: bool,
+    /// The person has a second factor to prove (an authenticator or a passkey).
+    pub has_second_factor: bool,
 }
 
 /// What must happen next.
@@ -387,13 +389,18 @@ pub enum Next {
         force: bool,
     },
     Consent,
+    /// Two factors are required and the person has only one: they set up a second first.
+    EnrolSecondFactor,
     Issue,
 }
 
 /// Decides between login, consent and issuing the code (OIDC Core §3.1.2.3-4).
-/// `hint_subject` is the verified `sub` of `id_token_hint`, when one was sent.
+/// `hint_subject` is the verified `sub` of `id_token_hint`, when one was sent. `mfa_required`:
+/// the client (or the server) requires two factors, unlike `acr_values`, which only asks.
+#[allow(clippy::too_many_arguments)]
 pub fn decide(
     req: &AuthorizationRequest,
+    mfa_required: bool,
     skip_consent: bool,
     session: Option<&SessionFacts>,
     hint_subject: Option<&str>,
@@ -429,6 +436,26 @@ pub fn decide(
         return Ok(Next::Login {
             force: session.is_some(),
         });
+    }
+    if let Some(s) = session.filter(|s| mfa_required && !s.mfa) {
+        if silent {
+            return Err(OAuthError::new(
+                ErrorCode::InteractionRequired,
+                "this application requires a second factor",
+            ));
+        }
+        if !s.has_second_factor {
+            return Ok(Next::EnrolSecondFactor);
+        }
+        // Signing in again asks for the second factor. A sign-in made for this request that
+        // still is one factor cannot be stepped up by asking again: refuse rather than loop.
+        if s.auth_time.and_utc().timestamp_micros() >= req.issued_at {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "this application requires a second factor",
+            ));
+        }
+        return Ok(Next::Login { force: true });
     }
     let covered = consented.is_some_and(|c| req.scope().is_subset_of(c));
     let needs_consent =
@@ -618,7 +645,69 @@ mod tests {
             user_id: UserId::from_db("usr_ada".into()),
             auth_time,
             mfa: false,
+            has_second_factor: false,
         }
+    }
+
+    #[test]
+    fn a_required_second_factor_is_asked_for_or_set_up_never_skipped() {
+        let req = request(&[], None);
+        let decide_required = |req: &AuthorizationRequest, s: &SessionFacts, now| {
+            decide(
+                req,
+                true,
+                false,
+                Some(s),
+                None,
+                Some(&consented()),
+                false,
+                now,
+            )
+        };
+        // No second factor yet: set one up first.
+        assert_eq!(
+            decide_required(&req, &ada(at(-5)), at(1)).unwrap(),
+            Next::EnrolSecondFactor
+        );
+        // Has one, signed in with one factor earlier: sign in again (which asks for it).
+        let has_one = SessionFacts {
+            has_second_factor: true,
+            ..ada(at(-5))
+        };
+        assert_eq!(
+            decide_required(&req, &has_one, at(1)).unwrap(),
+            Next::Login { force: true }
+        );
+        // ...but a one-factor sign-in made for this very request is refused, not looped.
+        let just_now = SessionFacts {
+            has_second_factor: true,
+            ..ada(at(1))
+        };
+        assert_eq!(
+            decide_required(&req, &just_now, at(2)).unwrap_err().code(),
+            ErrorCode::AccessDenied
+        );
+        let two_factors = SessionFacts {
+            mfa: true,
+            ..ada(at(-5))
+        };
+        assert_eq!(
+            decide_required(&req, &two_factors, at(1)).unwrap(),
+            Next::Issue
+        );
+        // prompt=none cannot set anything up.
+        let silent = request(&["none"], None);
+        assert_eq!(
+            decide_required(&silent, &ada(at(-5)), at(1))
+                .unwrap_err()
+                .code(),
+            ErrorCode::InteractionRequired
+        );
+        // Nobody signed in: the login comes first, as always.
+        assert_eq!(
+            decide(&req, true, false, None, None, None, false, at(1)).unwrap(),
+            Next::Login { force: false }
+        );
     }
 
     #[test]
@@ -668,7 +757,16 @@ mod tests {
         hint: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<Next, OAuthError> {
-        decide(req, false, session, hint, Some(&consented()), false, now)
+        decide(
+            req,
+            false,
+            false,
+            session,
+            hint,
+            Some(&consented()),
+            false,
+            now,
+        )
     }
 
     #[test]
@@ -757,6 +855,7 @@ mod tests {
             decide(
                 &req,
                 false,
+                false,
                 Some(&session),
                 None,
                 Some(&narrower),
@@ -767,7 +866,7 @@ mod tests {
             Next::Consent
         );
         assert_eq!(
-            decide(&req, false, Some(&session), None, None, false, now).unwrap(),
+            decide(&req, false, false, Some(&session), None, None, false, now).unwrap(),
             Next::Consent
         );
         let again = request(&["consent"], None);
@@ -777,19 +876,28 @@ mod tests {
         );
         // Just approved on the consent page: issue, even with prompt=consent.
         assert_eq!(
-            decide(&again, false, Some(&session), None, None, true, now).unwrap(),
+            decide(&again, false, false, Some(&session), None, None, true, now).unwrap(),
             Next::Issue
         );
         // A first-party client never asks.
         assert_eq!(
-            decide(&req, true, Some(&session), None, None, false, now).unwrap(),
+            decide(&req, false, true, Some(&session), None, None, false, now).unwrap(),
             Next::Issue
         );
         let silent = request(&["none"], None);
         assert_eq!(
-            decide(&silent, false, Some(&session), None, None, false, now)
-                .unwrap_err()
-                .code(),
+            decide(
+                &silent,
+                false,
+                false,
+                Some(&session),
+                None,
+                None,
+                false,
+                now
+            )
+            .unwrap_err()
+            .code(),
             ErrorCode::ConsentRequired
         );
     }

@@ -89,6 +89,8 @@ pub struct Client {
     /// Signs this client's access tokens; resource servers verify them, not the client.
     pub access_token_alg: Alg,
     pub managed_by: String,
+    /// Every authorization needs a two-factor session (see `authorize::decide`).
+    pub require_mfa: bool,
 }
 
 impl Client {
@@ -116,6 +118,7 @@ impl Client {
             always_issue_refresh: row.always_issue_refresh,
             backchannel_logout_uri: row.backchannel_logout_uri,
             managed_by: row.managed_by,
+            require_mfa: row.require_mfa,
         })
     }
 
@@ -285,6 +288,7 @@ pub struct ClientSpec {
     pub id_token_alg: String,
     /// `None`: access tokens are signed like ID tokens.
     pub access_token_alg: Option<String>,
+    pub require_mfa: bool,
 }
 
 /// Checks a spec and turns it into a row (without id, secret and timestamps decided).
@@ -371,6 +375,7 @@ fn build_row(
         created_at: now,
         updated_at: now,
         access_token_alg: access_alg.map(|a| a.as_str().into()),
+        require_mfa: spec.require_mfa,
     })
 }
 
@@ -437,6 +442,7 @@ pub fn sync_static(conn: &mut DbConnection, clients: &[StaticClient]) -> Result<
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             id_token_alg: c.id_token_alg.as_str().into(),
             access_token_alg: c.access_token_alg.map(|a| a.as_str().into()),
+            require_mfa: c.require_mfa,
         };
         let hash = c.secret.as_ref().map(|s| sha256_hex(s.expose()));
         let mut row = build_row(&spec, c.id.clone(), hash, "config")

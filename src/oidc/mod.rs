@@ -59,6 +59,8 @@ pub struct Provider {
     pub lifetimes: Lifetimes,
     /// For back-channel logout deliveries; no redirects, bounded timeouts.
     pub http: reqwest::Client,
+    /// `mfa.required`: every authorization needs a two-factor session.
+    pub mfa_required: bool,
 }
 
 impl Provider {
@@ -79,6 +81,7 @@ impl Provider {
             keys,
             lifetimes: Lifetimes::from(&settings.oidc),
             http,
+            mfa_required: settings.mfa.required,
         })
     }
 }

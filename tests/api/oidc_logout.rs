@@ -1616,6 +1616,7 @@ fn static_client(name: &str) -> portcullis::config::StaticClient {
         backchannel_logout_uri: None,
         id_token_alg: portcullis::oidc::keys::Alg::RS256,
         access_token_alg: None,
+        require_mfa: false,
     }
 }
 

@@ -11,8 +11,11 @@ use crate::rp::{self, drive, Outcome};
 backend_tests!(
     totp_enrolment_then_sign_in_with_a_code_or_a_recovery_code,
     wrong_second_factor_codes_are_throttled,
+    wrong_codes_lock_the_password_and_a_full_sign_in_starts_the_count_over,
     turning_totp_off_needs_reauthentication,
     an_rp_gets_mfa_amr_and_acr_after_a_second_factor,
+    a_client_requiring_mfa_has_a_one_factor_user_set_one_up_on_the_way,
+    with_mfa_required_everywhere_a_silent_one_factor_request_needs_interaction,
 );
 
 /// An enrolled authenticator: its secret and the recovery codes shown once.
@@ -218,20 +221,93 @@ async fn totp_enrolment_then_sign_in_with_a_code_or_a_recovery_code(backend: Bac
 }
 
 async fn wrong_second_factor_codes_are_throttled(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // A backoff far longer than the test, so "too early" does not depend on its speed.
+    let app = spawn_app_with(backend, |s| {
+        let t = &mut s.auth.throttle;
+        t.free_failures = 5;
+        t.backoff_base_secs = 3600;
+        t.backoff_max_secs = 3600;
+        t.lock_after = 100;
+    })
+    .await;
     let email = "ada@example.com";
     let ada = signed_up(&app, email).await;
     let enrolled = enrol(&ada).await;
     let b = first_factor(&app, email, "/account").await;
-    for _ in 0..5 {
+    for _ in 0..3 {
         assert_eq!(second_factor(&b, "00000x", "/account").await.status(), 422);
     }
-    // Past the limit even a right code is not looked at.
+    // Someone who knows the password signs in again: the count of wrong codes goes on.
+    let b = first_factor(&app, email, "/account").await;
+    for _ in 0..2 {
+        assert_eq!(second_factor(&b, "00000x", "/account").await.status(), 422);
+    }
+    // Past the free failures even a right code is not looked at.
     let res = second_factor(&b, &enrolled.recovery[0], "/account").await;
     assert_eq!(res.status(), 429);
-    assert!(res.text().await.unwrap().contains("Too many wrong codes"));
+    assert_eq!(
+        res.headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string()),
+        Some("3600".to_string())
+    );
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many wrong codes. Try again in 3600 seconds."));
     assert!(b.session_token().await.is_none());
     assert_eq!(audit_count(&app, "credential.recovery_code_used").await, 0);
+    // The same counter guards the password: it waits too.
+    let res = app
+        .browser()
+        .post("/login", &[("email", email), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), 429);
+}
+
+async fn wrong_codes_lock_the_password_and_a_full_sign_in_starts_the_count_over(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        let t = &mut s.auth.throttle;
+        t.free_failures = 100;
+        t.lock_after = 4;
+    })
+    .await;
+    let email = "ada@example.com";
+    let ada = signed_up(&app, email).await;
+    let enrolled = enrol(&ada).await;
+
+    // Three wrong codes, then the right one: signed in, and the count starts over.
+    let b = first_factor(&app, email, "/account").await;
+    for _ in 0..3 {
+        assert_eq!(second_factor(&b, "00000x", "/account").await.status(), 422);
+    }
+    assert_eq!(
+        second_factor(&b, &enrolled.recovery[0], "/account")
+            .await
+            .status(),
+        303
+    );
+    let b = first_factor(&app, email, "/account").await;
+    for _ in 0..3 {
+        assert_eq!(second_factor(&b, "00000x", "/account").await.status(), 422);
+    }
+    assert_eq!(audit_count(&app, "credential.password_locked").await, 0);
+    // The fourth wrong code in a row locks the password, like a fourth wrong password would.
+    assert_eq!(second_factor(&b, "00000x", "/account").await.status(), 422);
+    assert_eq!(audit_count(&app, "credential.password_locked").await, 1);
+    let res = second_factor(&b, &enrolled.recovery[1], "/account").await;
+    assert_eq!(res.status(), 429);
+    let res = app
+        .browser()
+        .post("/login", &[("email", email), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), 429);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("signing in with the password is paused"));
 }
 
 async fn turning_totp_off_needs_reauthentication(backend: Backend) {
@@ -340,8 +416,23 @@ async fn an_rp_gets_mfa_amr_and_acr_after_a_second_factor(backend: Backend) {
     assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
     assert_eq!(claims["acr"], "urn:portcullis:acr:sfa");
 
+    // Another browser signed in with the password before the authenticator was set up.
+    let other = app.browser();
+    let res = other
+        .post("/login", &[("email", email), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status(), 303);
     let enrolled = enrol(&ada).await;
-    // The session is still the password-only one: asking for MFA sends it to sign in again.
+    // The code that confirmed the authenticator was a second factor in ada's session...
+    let Outcome::Callback(cb) =
+        drive(&ada, &url("&acr_values=urn%3Aportcullis%3Aacr%3Amfa"), None).await
+    else {
+        panic!("expected the callback")
+    };
+    let claims = id_token_claims(&app, &id, secret.as_deref(), cb.code()).await;
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    // ...but the other session is still password-only: asking for MFA signs it in again.
+    let ada = other;
     let Outcome::Login(login) =
         drive(&ada, &url("&acr_values=urn%3Aportcullis%3Aacr%3Amfa"), None).await
     else {
@@ -383,4 +474,104 @@ async fn an_rp_gets_mfa_amr_and_acr_after_a_second_factor(backend: Backend) {
         discovery["acr_values_supported"],
         serde_json::json!(["urn:portcullis:acr:sfa", "urn:portcullis:acr:mfa"])
     );
+}
+
+async fn a_client_requiring_mfa_has_a_one_factor_user_set_one_up_on_the_way(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = signed_up(&app, "ada@example.com").await;
+    let mut spec = rp::spec("Requires MFA");
+    spec.skip_consent = true;
+    spec.require_mfa = true;
+    let (id, secret) = rp::register(&app, spec).await;
+    let url = format!(
+        "{}/authorize?client_id={id}&redirect_uri={}&response_type=code&scope=openid&state=s1",
+        app.address,
+        rp::REDIRECT
+    );
+    // Signed in with a password only, and no second factor: set one up first.
+    let Outcome::Page(200, page) = drive(&ada, &url, None).await else {
+        panic!("expected the security page")
+    };
+    assert!(
+        page.contains("The application you are signing in to requires two-factor sign-in"),
+        "{page}"
+    );
+    let continue_to = rp::unescape(between(&page, r#"name="continue_to" value=""#, "\""));
+    assert!(
+        continue_to.starts_with("/authorize/continue?req="),
+        "{continue_to}"
+    );
+
+    let res = ada
+        .post(
+            "/account/security/totp",
+            &[("continue_to", continue_to.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let secret_key = totp::base32_decode(between(&page, r#"id="totp-secret">"#, "<")).unwrap();
+    let code = totp::code_for_step(&secret_key, totp::step_at(unix_now()));
+    let res = ada
+        .post(
+            "/account/security/totp/confirm",
+            &[
+                ("code", code.as_str()),
+                ("continue_to", continue_to.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = rp::unescape(&res.text().await.unwrap());
+    assert!(page.contains("recovery-codes"), "shown once, as always");
+    assert!(
+        page.contains(&format!(
+            r#"href="{continue_to}">I have saved them, continue"#
+        )),
+        "{page}"
+    );
+
+    // The code from the new authenticator was a second factor: the request goes through.
+    let Outcome::Callback(cb) = drive(&ada, &format!("{}{continue_to}", app.address), None).await
+    else {
+        panic!("expected the callback")
+    };
+    let claims = id_token_claims(&app, &id, secret.as_deref(), cb.code()).await;
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(claims["acr"], "urn:portcullis:acr:mfa");
+
+    // Only local paths are carried on.
+    let page = ada
+        .get("/account/security?continue_to=%2F%2Fevil.example%2Fx")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("evil.example"), "{page}");
+}
+
+async fn with_mfa_required_everywhere_a_silent_one_factor_request_needs_interaction(
+    backend: Backend,
+) {
+    let app = spawn_app_with(backend, |s| s.mfa.required = true).await;
+    let bob = signed_up(&app, "bob@example.com").await;
+    let mut spec = rp::spec("Ordinary");
+    spec.skip_consent = true;
+    let (id, _) = rp::register(&app, spec).await;
+    let url = |extra: &str| {
+        format!(
+            "{}/authorize?client_id={id}&redirect_uri={}&response_type=code&scope=openid\
+             &state=s1{extra}",
+            app.address,
+            rp::REDIRECT
+        )
+    };
+    let Outcome::Callback(cb) = drive(&bob, &url("&prompt=none"), None).await else {
+        panic!("expected an error at the callback")
+    };
+    assert_eq!(cb.params["error"], "interaction_required");
+    let Outcome::Page(200, page) = drive(&bob, &url(""), None).await else {
+        panic!("expected the security page")
+    };
+    assert!(page.contains(r#"name="continue_to""#), "{page}");
 }

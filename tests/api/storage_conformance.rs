@@ -101,6 +101,7 @@ pub fn client(id: &str, now: NaiveDateTime) -> OAuthClient {
         created_at: now,
         updated_at: now,
         access_token_alg: None,
+        require_mfa: false,
     }
 }
 

@@ -27,6 +27,8 @@ pub struct OAuthClient {
     pub updated_at: NaiveDateTime,
     /// NULL: access tokens use `id_token_alg` too.
     pub access_token_alg: Option<String>,
+    /// Its users must have signed in with two factors (or set one up on the way).
+    pub require_mfa: bool,
 }
 
 impl OAuthClient {

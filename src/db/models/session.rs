@@ -75,6 +75,17 @@ impl Session {
             .execute(conn)
     }
 
+    /// Records a factor proven later in the session (how it signed in, e.g. `pwd+otp`).
+    pub fn set_auth_method(
+        conn: &mut DbConnection,
+        id: &SessionId,
+        method: &str,
+    ) -> QueryResult<usize> {
+        diesel::update(sessions::table.find(id))
+            .set(sessions::auth_method.eq(method))
+            .execute(conn)
+    }
+
     pub fn delete(conn: &mut DbConnection, id: &SessionId) -> QueryResult<usize> {
         diesel::delete(sessions::table.find(id)).execute(conn)
     }

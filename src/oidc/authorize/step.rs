@@ -55,6 +55,11 @@ pub enum Step {
     },
     /// The person must confirm their email address first (`access::EmailPolicy`).
     ConfirmEmail { email: String },
+    /// Two factors are required: the person sets up a second one, then comes back here.
+    EnrolSecondFactor {
+        request: Box<AuthorizationRequest>,
+        client_name: String,
+    },
 }
 
 /// The step's answer, with the client's `ui_locales` for the pages that follow.
@@ -178,14 +183,21 @@ fn next_step(
         }
         None => None,
     };
-    let facts = visitor.map(|v| SessionFacts {
-        user_id: v.user.id.clone(),
-        auth_time: v.session.auth_time,
-        mfa: crate::identity::sessions::amr_and_acr(&v.session.auth_method).1
-            == crate::identity::sessions::ACR_MFA,
-    });
+    let mfa_required = provider.mfa_required || client.require_mfa;
+    let facts = match visitor {
+        Some(v) => Some(SessionFacts {
+            user_id: v.user.id.clone(),
+            auth_time: v.session.auth_time,
+            mfa: crate::identity::sessions::amr_and_acr(&v.session.auth_method).1
+                == crate::identity::sessions::ACR_MFA,
+            has_second_factor: mfa_required
+                && crate::identity::second_factor::has_any(conn, &v.user.id)?,
+        }),
+        None => None,
+    };
     let decision = decide(
         req,
+        mfa_required,
         client.skip_consent,
         facts.as_ref(),
         hint_subject.as_deref(),
@@ -198,6 +210,10 @@ fn next_step(
         Ok(Next::Login { force }) => Step::Login {
             request: Box::new(req.clone()),
             force,
+        },
+        Ok(Next::EnrolSecondFactor) => Step::EnrolSecondFactor {
+            request: Box::new(req.clone()),
+            client_name: client.name.clone(),
         },
         Ok(Next::Consent) => Step::Consent {
             request: Box::new(req.clone()),

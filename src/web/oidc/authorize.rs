@@ -157,6 +157,17 @@ async fn step(
             };
             render(state, req, viewer, StatusCode::OK, "consent.html", &view)
         }
+        Step::EnrolSecondFactor { request, .. } => {
+            // Set up a second factor, then on to the same request (sealed, so unaltered).
+            let resume = format!(
+                "/authorize/continue?req={}",
+                authorize::seal(&request, &state.master_key)
+            );
+            Ok(see_other(&format!(
+                "/account/security?continue_to={}",
+                return_to::encode(&resume)
+            )))
+        }
         Step::ConfirmEmail { email } => {
             let view = MessageView {
                 title: Msg::new("verify-title"),

@@ -12,7 +12,8 @@ use crate::i18n::Msg;
 use crate::identity::audit::{self, AuditKind};
 use crate::identity::now;
 use crate::identity::password::Verdict;
-use crate::identity::second_factor::{self, Completion, Limits};
+use crate::identity::second_factor::{self, Completion};
+use crate::identity::throttle::ThrottlePolicy;
 use crate::identity::totp;
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::logout::end_browser_session;
@@ -111,9 +112,9 @@ async fn challenge(
     let Some(token) = pending_token(&req) else {
         return restart(&state, &back);
     };
-    let (key, limits, policy) = (
+    let (key, throttle_policy, policy) = (
         state.master_key.clone(),
-        Limits::from(&state.settings.mfa),
+        ThrottlePolicy::from(&state.settings.auth.throttle),
         state.session_policy,
     );
     let (links, client) = (state.links(&req), browser_client(&state, &req));
@@ -124,7 +125,7 @@ async fn challenge(
             second_factor::complete(
                 conn,
                 &key,
-                limits,
+                &throttle_policy,
                 &policy,
                 &links,
                 &token,
@@ -149,14 +150,29 @@ async fn challenge(
             return Ok(res);
         }
         Completion::Expired => return restart(&state, &back),
-        Completion::Wrong => (StatusCode::UNPROCESSABLE_ENTITY, "second-factor-wrong"),
-        Completion::Throttled => (StatusCode::TOO_MANY_REQUESTS, "second-factor-throttled"),
+        Completion::Wrong => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Msg::new("second-factor-wrong"),
+            None,
+        ),
+        Completion::Throttled(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Msg::new("second-factor-throttled").with("seconds", secs),
+            Some(secs),
+        ),
     };
     let view = ChallengeView {
         return_to: back,
-        error: Some(Msg::new(error.1)),
+        error: Some(error.1),
     };
-    render(&state, &req, None, error.0, "second_factor.html", &view)
+    let mut res = render(&state, &req, None, error.0, "second_factor.html", &view)?;
+    if let Some(secs) = error.2 {
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(secs),
+        );
+    }
+    Ok(res)
 }
 
 // ---- the account's authenticator ----
@@ -177,12 +193,24 @@ struct SecurityView {
     notice: Option<Msg>,
     error: Option<Msg>,
     has_password: bool,
+    /// An application requires two factors: where to go on once one is set up (a checked
+    /// local path, carried through the enrolment forms).
+    continue_to: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SecurityQuery {
     notice: Option<String>,
+    /// Set when an application that requires two factors sent the person here.
+    continue_to: Option<String>,
+}
+
+/// Carries `continue_to` through the enrolment forms.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ContinueForm {
+    continue_to: String,
 }
 
 async fn security_view(state: &AppState, me: &SignedIn) -> AppResult<SecurityView> {
@@ -225,12 +253,15 @@ async fn security_page(
     me: SignedIn,
     query: web::Query<SecurityQuery>,
 ) -> AppResult<HttpResponse> {
+    let continue_to = query.continue_to.as_deref().and_then(return_to::sanitize);
     let notice = match query.notice.as_deref() {
         Some("disabled") => Some(Msg::new("security-notice-disabled")),
+        _ if continue_to.is_some() => Some(Msg::new("security-required-lead")),
         _ => None,
     };
     let view = SecurityView {
         notice,
+        continue_to,
         ..security_view(&state, &me).await?
     };
     show(&state, &req, &me, StatusCode::OK, &view)
@@ -241,6 +272,7 @@ async fn enrolment_view(
     state: &AppState,
     me: &SignedIn,
     fresh: bool,
+    continue_to: Option<String>,
 ) -> AppResult<Option<SecurityView>> {
     let (key, user_id) = (state.master_key.clone(), me.user.id.clone());
     let secret = state
@@ -263,6 +295,7 @@ async fn enrolment_view(
         .unwrap_or_else(|| "Portcullis".into());
     let uri = totp::otpauth_uri(&issuer, &me.user.email, &secret);
     Ok(Some(SecurityView {
+        continue_to,
         secret: Some(group(&totp::base32_encode(&secret))),
         qr_code: qr_data_url(&uri),
         otpauth_uri: Some(uri),
@@ -301,9 +334,10 @@ async fn start_enrolment(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: SignedIn,
-    _checked: CsrfForm<NoFields>,
+    form: CsrfForm<ContinueForm>,
 ) -> AppResult<HttpResponse> {
-    match enrolment_view(&state, &me, true).await? {
+    let continue_to = return_to::sanitize(&form.continue_to);
+    match enrolment_view(&state, &me, true, continue_to).await? {
         Some(view) => show(&state, &req, &me, StatusCode::OK, &view),
         None => Ok(see_other("/account/security")),
     }
@@ -313,6 +347,7 @@ async fn start_enrolment(
 #[serde(default)]
 struct CodeForm {
     code: String,
+    continue_to: String,
 }
 
 async fn confirm_enrolment(
@@ -321,13 +356,24 @@ async fn confirm_enrolment(
     me: SignedIn,
     form: CsrfForm<CodeForm>,
 ) -> AppResult<HttpResponse> {
-    let code = form.into_inner().code;
+    let form = form.into_inner();
+    let (code, continue_to) = (form.code, return_to::sanitize(&form.continue_to));
     let (key, user, links) = (state.master_key.clone(), me.user.clone(), state.links(&req));
+    let session = me.session.clone();
     let ip = browser_client(&state, &req).ip;
     let codes = state
         .db
         .run(move |conn| {
-            second_factor::confirm_enrolment(conn, &key, &links, &user, &code, ip.as_deref(), now())
+            second_factor::confirm_enrolment(
+                conn,
+                &key,
+                &links,
+                &user,
+                &session,
+                &code,
+                ip.as_deref(),
+                now(),
+            )
         })
         .await?;
     state.mail.wake();
@@ -336,12 +382,13 @@ async fn confirm_enrolment(
             let view = SecurityView {
                 recovery_codes,
                 notice: Some(Msg::new("security-notice-enabled")),
+                continue_to,
                 ..security_view(&state, &me).await?
             };
             show(&state, &req, &me, StatusCode::OK, &view)
         }
         None => {
-            let Some(view) = enrolment_view(&state, &me, false).await? else {
+            let Some(view) = enrolment_view(&state, &me, false, continue_to).await? else {
                 return Ok(see_other("/account/security"));
             };
             let view = SecurityView {

@@ -1,0 +1,1 @@
+ALTER TABLE oauth_client DROP COLUMN require_mfa;
