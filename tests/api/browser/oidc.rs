@@ -19,6 +19,7 @@ browser_tests!(
     connected_apps_lists_the_application_and_revoking_ends_its_tokens,
     rp_initiated_logout_asks_first_then_returns_to_the_application,
     form_post_answers_reach_the_application_by_the_pages_own_script,
+    an_application_requiring_two_factors_has_the_person_set_one_up_on_the_way,
 );
 
 /// The application's own pages: where Portcullis sends the browser back.
@@ -29,6 +30,10 @@ struct App {
 
 impl App {
     async fn register(app: &TestApp, name: &str) -> App {
+        Self::register_with(app, name, false).await
+    }
+
+    async fn register_with(app: &TestApp, name: &str, require_mfa: bool) -> App {
         let server = MockServer::start().await;
         for (p, text) in [
             ("/callback", "Back at the application"),
@@ -56,6 +61,7 @@ impl App {
             name: name.into(),
             redirect_uris: vec![format!("{}/callback", server.uri())],
             post_logout_redirect_uris: vec![format!("{}/bye", server.uri())],
+            require_mfa,
             ..rp::spec(name)
         };
         let (id, secret) = rp::register(app, spec).await;
@@ -306,5 +312,66 @@ mod inner {
             .await
             .expect("the posted code is redeemed");
         tab.assert_clean().await;
+    }
+
+    pub async fn an_application_requiring_two_factors_has_the_person_set_one_up_on_the_way(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
+        use portcullis::identity::totp;
+        let app = spawn_app(backend).await;
+        signed_up(&app, "ada@example.com").await;
+        let client = App::register_with(&app, "Notes", true).await;
+        let tab = chrome.tab(&app).await;
+        let started = client.start();
+        tab.open(&started.url).await;
+        tab.fill("#email", "ada@example.com").await;
+        tab.fill("#password", PASSWORD).await;
+        tab.press("Sign in").await;
+
+        // One factor is not enough for Notes, and Ada has no second one yet.
+        tab.is_at("/account/security").await;
+        tab.sees("The application you are signing in to requires two-factor sign-in.")
+            .await;
+        tab.press("Set up an authenticator app").await;
+        let shown: String = tab
+            .page
+            .evaluate_expression("document.getElementById('totp-secret').innerText")
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        let secret = totp::base32_decode(&shown).expect("the key is base32");
+        let step = totp::step_at(chrono::Utc::now().timestamp());
+        tab.fill("#code", &totp::code_for_step(&secret, step)).await;
+        tab.press("Turn on").await;
+        tab.sees("Two-factor sign-in is on.").await;
+        tab.press("I have saved them, continue").await;
+
+        // On to the same request: consent, then back to Notes with two factors proven.
+        assert_eq!(tab.heading().await, "Notes wants to access your account");
+        tab.press("Allow").await;
+        let params = client.callback(&tab).await;
+        let tokens = client
+            .rp
+            .exchange(&params["code"], started.verifier)
+            .await
+            .expect("the code is redeemed");
+        let claims = tokens
+            .id_token()
+            .expect("an ID token")
+            .claims(&client.rp.client.id_token_verifier(), &started.nonce)
+            .expect("a valid ID token");
+        let amr: Vec<String> = claims
+            .auth_method_refs()
+            .expect("amr")
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect();
+        assert_eq!(amr, ["pwd", "otp", "mfa"]);
+        assert_eq!(
+            claims.auth_context_ref().map(|a| a.as_str()),
+            Some("urn:portcullis:acr:mfa")
+        );
     }
 }
