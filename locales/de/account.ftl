@@ -58,6 +58,8 @@ sessions-method-email-code = Code per E-Mail
 sessions-method-email = Anmeldelink oder Code per E-Mail
 profile-timezone-unset = UTC (nicht festgelegt)
 sessions-method-other = Sonstige
+sessions-second-factor = Zweiter Faktor
+sessions-second-factor-otp = Authenticator-App oder Wiederherstellungscode
 
 ## Verbundene Anwendungen
 apps-lead = Anwendungen, denen Sie die Anmeldung mit Ihrem Konto erlaubt haben. Wenn Sie den Zugriff widerrufen, werden sie abgemeldet und ihre Tokens ungültig.

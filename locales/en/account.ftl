@@ -58,6 +58,8 @@ sessions-method-email-code = Code by email
 sessions-method-email = Sign-in link or code by email
 profile-timezone-unset = UTC (not set)
 sessions-method-other = Other
+sessions-second-factor = Second factor
+sessions-second-factor-otp = Authenticator app or recovery code
 
 ## Connected apps
 apps-lead = Applications you have allowed to sign you in. Revoking access signs them out and invalidates their tokens.

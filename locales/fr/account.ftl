@@ -58,6 +58,8 @@ sessions-method-email-code = Code par e-mail
 sessions-method-email = Lien ou code de connexion par e-mail
 profile-timezone-unset = UTC (non défini)
 sessions-method-other = Autre
+sessions-second-factor = Second facteur
+sessions-second-factor-otp = Application d'authentification ou code de récupération
 
 ## Applications connectées
 apps-lead = Les applications que vous avez autorisées à vous connecter. Révoquer l'accès les déconnecte et invalide leurs jetons.

@@ -121,6 +121,14 @@ pub fn method_name(code: &str) -> Result<Msg, String> {
     Ok(Msg::new(key))
 }
 
+/// The second factor a session proved, as a catalogue message (`None`: one factor).
+pub fn second_factor_name(code: &str) -> Option<Msg> {
+    match code.split_once('+')?.1 {
+        "otp" => Some(Msg::new("sessions-second-factor-otp")),
+        _ => Some(Msg::new("sessions-method-other")),
+    }
+}
+
 /// Where a session was opened from, as shown in the sessions list.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {

@@ -419,6 +419,8 @@ struct SessionRow {
     ip: String,
     /// A provider's name, or a catalogue message for our own methods.
     method: MethodName,
+    /// The second factor it proved, if any.
+    second_factor: Option<Msg>,
     created_at: String,
     last_seen_at: String,
     current: bool,
@@ -454,6 +456,7 @@ async fn sessions_page(
             browser: describe_user_agent(s.user_agent.as_deref()),
             ip: s.ip_address.unwrap_or_default(),
             method: method_label(&s.auth_method),
+            second_factor: sessions::second_factor_name(&s.auth_method),
             created_at: display_time(s.created_at, zone),
             last_seen_at: display_time(s.last_seen_at, zone),
             id: s.id.into(),

@@ -73,6 +73,10 @@ mod inner {
         tab.is_at("/account").await;
         tab.open("/account/security").await;
         tab.sees("Unused recovery codes: 9").await;
+        // The sessions list says how this session was proven.
+        tab.open("/account/sessions").await;
+        tab.sees("Second factor").await;
+        tab.sees("Authenticator app or recovery code").await;
 
         tab.press_in_header("Sign out").await;
         tab.sign_in(email, PASSWORD).await;
