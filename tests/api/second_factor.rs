@@ -16,7 +16,7 @@ backend_tests!(
 );
 
 /// An enrolled authenticator: its secret and the recovery codes shown once.
-struct Enrolled {
+pub(crate) struct Enrolled {
     secret: Vec<u8>,
     recovery: Vec<String>,
     /// The step whose code confirmed the enrolment (used up).
@@ -36,7 +36,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     &html[from..to]
 }
 
-async fn enrol(b: &Browser) -> Enrolled {
+pub(crate) async fn enrol(b: &Browser) -> Enrolled {
     let page = b.get("/account/security").await.text().await.unwrap();
     assert!(
         page.contains(r#"action="/account/security/totp""#),
