@@ -18,7 +18,8 @@ mod inner {
         let app = spawn_app(backend).await;
         let tab = chrome.tab(&app).await;
         tab.sign_up("Ada", "ada@example.com", PASSWORD).await;
-        assert!(tab.cookie("portcullis_session").await.is_some());
+        let old_cookie = tab.cookie("portcullis_session").await;
+        assert!(old_cookie.is_some());
 
         // What `portcullis user disable` calls.
         let done = app
@@ -47,6 +48,10 @@ mod inner {
         tab.sees("This account has been disabled. Contact your administrator.")
             .await;
         tab.does_not_see("laptop stolen").await;
-        assert!(tab.cookie("portcullis_session").await.is_none());
+        // No new session: the browser keeps at most the old, dead cookie.
+        let cookie = tab.cookie("portcullis_session").await;
+        assert!(cookie.is_none() || cookie == old_cookie);
+        tab.open("/account").await;
+        tab.is_at("/login").await;
     }
 }
