@@ -18,6 +18,7 @@ use crate::rp;
 backend_tests!(
     disabling_a_user_ends_their_sessions_tokens_and_rp_sessions,
     a_disabled_user_is_refused_only_after_the_right_proof_and_enabling_lets_them_back,
+    a_second_factor_step_begun_before_disabling_opens_no_session,
     reset_second_factor_lets_the_user_sign_in_with_the_password_alone,
     admin_commands_name_unknown_users_and_say_when_nothing_changes,
 );
@@ -260,6 +261,33 @@ async fn a_disabled_user_is_refused_only_after_the_right_proof_and_enabling_lets
         })
         .await;
     assert!(disabled.is_none());
+}
+
+/// The password was right before the administrator acted; the code comes after. The code is
+/// right too, but no session opens; and with the account disabled, the right password goes
+/// straight to the refusal, not to the second step.
+async fn a_second_factor_step_begun_before_disabling_opens_no_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = signed_up(&app, "ada@example.com").await;
+    let enrolled = crate::second_factor::enrol(&ada).await;
+
+    let b = app.browser();
+    let res = b.login("ada@example.com", PASSWORD).await;
+    assert!(location(&res).starts_with("/login/second-factor"));
+    cli_ok(&app, &["user", "disable", "ada@example.com"]);
+    let res = b
+        .post(
+            "/login/second-factor",
+            &[("code", enrolled.recovery[0].as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains(DISABLED));
+    assert!(b.session_token().await.is_none());
+
+    let res = app.browser().login("ada@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 403, "{}", location(&res));
+    assert!(res.text().await.unwrap().contains(DISABLED));
 }
 
 async fn reset_second_factor_lets_the_user_sign_in_with_the_password_alone(backend: Backend) {

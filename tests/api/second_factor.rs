@@ -17,8 +17,8 @@ backend_tests!(
 
 /// An enrolled authenticator: its secret and the recovery codes shown once.
 pub(crate) struct Enrolled {
-    secret: Vec<u8>,
-    recovery: Vec<String>,
+    pub(crate) secret: Vec<u8>,
+    pub(crate) recovery: Vec<String>,
     /// The step whose code confirmed the enrolment (used up).
     step: i64,
 }
