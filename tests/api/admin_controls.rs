@@ -311,6 +311,19 @@ async fn reset_second_factor_lets_the_user_sign_in_with_the_password_alone(backe
         audit_details(&app, "credential.second_factor_disabled").await,
         vec![Some("reset by an administrator".to_string())]
     );
+    // The owner is told, with a link to this server's security page.
+    let mails = crate::email::wait_mails(
+        &app,
+        "ada@example.com",
+        "Two-factor sign-in was turned off",
+        1,
+    )
+    .await;
+    let text = mails[0].text();
+    assert!(
+        text.contains(&format!("{}/account/security", app.address)),
+        "{text}"
+    );
 
     let fresh = app.browser();
     let res = fresh.login("ada@example.com", PASSWORD).await;
