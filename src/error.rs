@@ -29,6 +29,9 @@ pub enum AppError {
     /// A page that needs a signed-in user; the response sends the browser to the login page.
     #[error("sign-in required")]
     LoginRequired { return_to: String },
+    /// The person proved who they are, but an administrator disabled the account.
+    #[error("account disabled")]
+    AccountDisabled,
     #[error("{0}")]
     Config(String),
     #[error("database unavailable: {0}")]

@@ -10,9 +10,11 @@ use crate::db::models::User;
 use crate::db::Db;
 use crate::identity::credentials::{create_user, replace_password, NewIdentity};
 use crate::identity::email::{check_stored, Email};
+use crate::identity::email_flows::Links;
 use crate::identity::ids::{SessionId, UserId};
 use crate::identity::management::delete_user;
 use crate::identity::password::PasswordHasher;
+use crate::identity::user_status::{self, Disabling, Enabling};
 use crate::identity::{clean_name, now, FieldErrors};
 use crate::startup::{master_key, open_database};
 
@@ -33,6 +35,26 @@ pub enum UserCommand {
     },
     /// Lift a password soft-lock and clear the user's count of failed sign-ins (audited).
     Unlock {
+        /// User ID (usr_…) or email.
+        user: String,
+    },
+    /// Disable a user: end their sessions (clients get back-channel logout), revoke every token
+    /// they granted, and refuse their sign-ins until `user enable` (audited).
+    Disable {
+        /// User ID (usr_…) or email.
+        user: String,
+        /// Why, for administrators and the audit log; never shown to the user.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Let a disabled user sign in again (audited).
+    Enable {
+        /// User ID (usr_…) or email.
+        user: String,
+    },
+    /// Remove a user's authenticator app and recovery codes, so they sign in with their first
+    /// factor alone (audited; the user is told by mail).
+    ResetSecondFactor {
         /// User ID (usr_…) or email.
         user: String,
     },
@@ -148,6 +170,81 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             }
             Ok(())
         }
+        UserCommand::Disable { user, reason } => {
+            let found = find_user(&db, &user).await?;
+            let reason = reason
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty());
+            let user_id = found.id.clone();
+            let outcome = db
+                .run(move |conn| {
+                    Ok(user_status::disable(
+                        conn,
+                        &user_id,
+                        reason.as_deref(),
+                        now(),
+                    )?)
+                })
+                .await?;
+            match outcome {
+                Disabling::Disabled {
+                    ended_sessions,
+                    revoked_grants,
+                } => {
+                    let sessions = ended_sessions.len();
+                    notify_ended_sessions(settings, &db, ended_sessions).await?;
+                    println!(
+                        "disabled {} <{}>: {sessions} session(s) ended, {revoked_grants} \
+                         authorization(s) revoked",
+                        found.id, found.email
+                    );
+                }
+                Disabling::AlreadyDisabled { since } => println!(
+                    "{} <{}> is already disabled (since {}); nothing changed",
+                    found.id,
+                    found.email,
+                    rfc3339(since)
+                ),
+                Disabling::NoSuchUser => return Err(CliError::Usage(format!("no user {user}"))),
+            }
+            Ok(())
+        }
+        UserCommand::Enable { user } => {
+            let found = find_user(&db, &user).await?;
+            let user_id = found.id.clone();
+            let outcome = db
+                .run(move |conn| Ok(user_status::enable(conn, &user_id, now())?))
+                .await?;
+            match outcome {
+                Enabling::Enabled => println!("enabled {} <{}>", found.id, found.email),
+                Enabling::NotDisabled => println!(
+                    "{} <{}> is not disabled; nothing changed",
+                    found.id, found.email
+                ),
+                Enabling::NoSuchUser => return Err(CliError::Usage(format!("no user {user}"))),
+            }
+            Ok(())
+        }
+        UserCommand::ResetSecondFactor { user } => {
+            let found = find_user(&db, &user).await?;
+            let links = cli_links(settings);
+            let target = found.clone();
+            let removed = db
+                .run(move |conn| user_status::reset_second_factors(conn, &links, &target, now()))
+                .await?;
+            if removed {
+                println!(
+                    "second factors removed for {} <{}>; they sign in with their first factor alone",
+                    found.id, found.email
+                );
+            } else {
+                println!(
+                    "{} <{}> has no second factor; nothing changed",
+                    found.id, found.email
+                );
+            }
+            Ok(())
+        }
         UserCommand::CheckEmails { json } => {
             let users = db.run(|conn| Ok(User::list(conn)?)).await?;
             report_email_problems(&users, json)
@@ -242,6 +339,29 @@ struct UserRow<'a> {
     email_verified: bool,
     admin: bool,
     created_at: String,
+    /// When an administrator disabled the user; absent while enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disabled_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disabled_reason: Option<&'a str>,
+}
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// What the core needs to write a mail from the command line: the server's issuer and
+/// templates (the theme's, when one is set); mail goes in the user's own language, else English.
+fn cli_links(settings: &Settings) -> Links {
+    let theme_dir = Some(settings.theme_dir.as_str())
+        .filter(|d| !d.is_empty())
+        .map(std::path::Path::new);
+    Links {
+        issuer: settings.issuer().to_string(),
+        templates: crate::web::templates::Templates::new(theme_dir),
+        locale: crate::i18n::Locale::En,
+    }
 }
 
 fn print_users(users: &[User], json: bool) {
@@ -253,10 +373,9 @@ fn print_users(users: &[User], json: bool) {
             name: &u.name,
             email_verified: u.email_verified,
             admin: u.is_admin,
-            created_at: u
-                .created_at
-                .and_utc()
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            created_at: rfc3339(u.created_at),
+            disabled_at: u.disabled_at.map(rfc3339),
+            disabled_reason: u.disabled_reason.as_deref(),
         })
         .collect();
     let mut out = std::io::stdout().lock();
@@ -270,14 +389,20 @@ fn print_users(users: &[User], json: bool) {
     }
     let _ = writeln!(
         out,
-        "{:<36}  {:<32}  {:<24}  {:<8}  {:<5}  CREATED",
-        "ID", "EMAIL", "NAME", "VERIFIED", "ADMIN"
+        "{:<36}  {:<32}  {:<24}  {:<8}  {:<5}  {:<20}  DISABLED",
+        "ID", "EMAIL", "NAME", "VERIFIED", "ADMIN", "CREATED"
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{:<36}  {:<32}  {:<24}  {:<8}  {:<5}  {}",
-            r.id, r.email, r.name, r.email_verified, r.admin, r.created_at
+            "{:<36}  {:<32}  {:<24}  {:<8}  {:<5}  {:<20}  {}",
+            r.id,
+            r.email,
+            r.name,
+            r.email_verified,
+            r.admin,
+            r.created_at,
+            r.disabled_at.as_deref().unwrap_or("-")
         );
     }
 }

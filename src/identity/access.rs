@@ -62,6 +62,8 @@ mod tests {
             is_admin: false,
             created_at: t,
             updated_at: t,
+            disabled_at: None,
+            disabled_reason: None,
         }
     }
 

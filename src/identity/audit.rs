@@ -29,6 +29,9 @@ pub enum AuditKind {
     SecondFactorDisabled,
     RecoveryCodeUsed,
     RecoveryCodesRegenerated,
+    /// An admin disabled the user (detail: the reason given, if any).
+    UserDisabled,
+    UserEnabled,
 }
 
 impl AuditKind {
@@ -51,6 +54,8 @@ impl AuditKind {
             AuditKind::SecondFactorDisabled => "credential.second_factor_disabled",
             AuditKind::RecoveryCodeUsed => "credential.recovery_code_used",
             AuditKind::RecoveryCodesRegenerated => "credential.recovery_codes_regenerated",
+            AuditKind::UserDisabled => "user.disabled",
+            AuditKind::UserEnabled => "user.enabled",
         }
     }
 }

@@ -160,7 +160,7 @@ pub struct SignUpRules {
 /// What a sign-up that was accepted leads to.
 pub enum SignedUp {
     /// A new account, signed in.
-    SignedIn(User, IssuedSession),
+    SignedIn(Box<User>, IssuedSession),
     /// "Check your inbox for a mail to this address": a confirmation link for a new account, or
     /// "you already have an account" for a taken address. The same answer for both.
     CheckInbox(String),
@@ -241,7 +241,7 @@ pub async fn sign_up(
                 }
                 let session =
                     sessions::open(conn, &policy, &user.id, AuthMethod::Password, &client, now)?;
-                Ok(Some(SignedUp::SignedIn(user, session)))
+                Ok(Some(SignedUp::SignedIn(Box::new(user), session)))
             })
         })
         .await?;

@@ -27,6 +27,7 @@ pub mod sign_in_methods;
 pub mod throttle;
 pub mod time_zone;
 pub mod totp;
+pub mod user_status;
 pub mod verification;
 
 use chrono::{NaiveDateTime, Utc};

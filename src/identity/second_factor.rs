@@ -261,23 +261,35 @@ pub fn disable(
     ip: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
+    remove(conn, links, user, ip, "totp", now)
+}
+
+/// `disable` with the audit entry's detail given: who removed the factors, and how.
+pub(crate) fn remove(
+    conn: &mut DbConnection,
+    links: &Links,
+    user: &User,
+    ip: Option<&str>,
+    detail: &str,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
     let user_id = &user.id;
     write_transaction(conn, |conn| {
         let removed = diesel::delete(totp_factor::table.find(user_id)).execute(conn)?;
-        diesel::delete(recovery_code::table.filter(recovery_code::user_id.eq(user_id)))
+        let codes = diesel::delete(recovery_code::table.filter(recovery_code::user_id.eq(user_id)))
             .execute(conn)?;
-        if removed > 0 {
+        if removed + codes > 0 {
             audit::record(
                 conn,
                 AuditKind::SecondFactorDisabled,
                 Some(user_id),
                 ip,
-                Some("totp"),
+                Some(detail),
                 now,
             )?;
             notices::second_factor_changed(conn, links, user, SecondFactorChange::Disabled, now)?;
         }
-        Ok(removed > 0)
+        Ok(removed + codes > 0)
     })
 }
 

@@ -229,6 +229,8 @@ pub fn sign_in(
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> Result<Admission, AppError> {
+    // Before the second factor is asked for: a disabled user is told at once, not after a code.
+    super::user_status::ensure_enabled(conn, user)?;
     if super::second_factor::has_totp(conn, &user.id)? {
         let pending =
             super::second_factor::begin(conn, &user.id, method, policy.second_factor, now)?;
@@ -250,6 +252,7 @@ pub fn complete_sign_in(
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> Result<IssuedSession, AppError> {
+    super::user_status::ensure_enabled(conn, user)?;
     let issued = open_with(conn, policy, &user.id, method, client, now)?;
     audit::record(
         conn,
@@ -301,6 +304,10 @@ pub fn resolve(
     let Some(user) = User::find(conn, &session.user_id)? else {
         return Ok(None);
     };
+    // Disabling ends the sessions too; this holds even for one opened in a race with it.
+    if user.disabled_at.is_some() {
+        return Ok(None);
+    }
     Ok(Some(ActiveSession { session, user }))
 }
 

@@ -109,6 +109,8 @@ mod tests {
             is_admin: false,
             created_at: now,
             updated_at: now,
+            disabled_at: None,
+            disabled_reason: None,
         }
     }
 

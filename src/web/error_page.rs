@@ -19,6 +19,10 @@ fn page(e: &AppError) -> (Msg, ErrorText<'_>) {
         ),
         AppError::Refused(why) => (Msg::new("error-bad-request-title"), Message(why.clone())),
         AppError::Csrf => (Msg::new("error-csrf-title"), msg("error-csrf-message")),
+        AppError::AccountDisabled => (
+            Msg::new("error-account-disabled-title"),
+            msg("error-account-disabled-message"),
+        ),
         AppError::LoginRequired { .. } => (
             Msg::new("error-login-required-title"),
             msg("error-login-required-message"),
@@ -39,7 +43,7 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
-            AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Csrf | AppError::AccountDisabled => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => {

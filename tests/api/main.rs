@@ -5,6 +5,7 @@
 mod helpers;
 
 mod account;
+mod admin_controls;
 mod auth;
 mod browser;
 mod cli;

@@ -51,12 +51,12 @@ const FRESH_ISSUER: &str = "http://127.0.0.1:8080";
 // helpers
 
 /// What a completed authorization code flow left the RP with.
-struct Tokens {
-    id_token: String,
-    access_token: String,
-    refresh_token: Option<String>,
+pub(crate) struct Tokens {
+    pub(crate) id_token: String,
+    pub(crate) access_token: String,
+    pub(crate) refresh_token: Option<String>,
     /// The ID token's payload (not verified here; the flow tests do that).
-    claims: Value,
+    pub(crate) claims: Value,
 }
 
 fn b64json(part: &str) -> Value {
@@ -72,7 +72,7 @@ fn jwt_header(token: &str) -> Value {
 }
 
 /// Runs the authorization code flow in `b` for `rp` (consenting when asked) and redeems the code.
-async fn complete_flow(b: &Browser, rp: &Rp, scopes: &[&str]) -> Tokens {
+pub(crate) async fn complete_flow(b: &Browser, rp: &Rp, scopes: &[&str]) -> Tokens {
     let started = rp.start(scopes, false, &[]);
     let outcome = drive(b, &started.url, Some("allow")).await;
     let Outcome::Callback(cb) = outcome else {
@@ -116,7 +116,7 @@ fn bye_params(res: &reqwest::Response) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn session_row_exists(app: &TestApp, token: &str) -> bool {
+pub(crate) async fn session_row_exists(app: &TestApp, token: &str) -> bool {
     let hash = sha256_hex(token);
     let n: i64 = app
         .query(move |c| {
@@ -129,7 +129,7 @@ async fn session_row_exists(app: &TestApp, token: &str) -> bool {
     n > 0
 }
 
-async fn session_id_of(app: &TestApp, b: &Browser) -> String {
+pub(crate) async fn session_id_of(app: &TestApp, b: &Browser) -> String {
     let hash = sha256_hex(&b.session_token().await.expect("a session cookie"));
     app.query(move |c| {
         sessions::table
@@ -141,7 +141,7 @@ async fn session_id_of(app: &TestApp, b: &Browser) -> String {
 }
 
 /// Whether the server accepts this session token (sent by hand, whatever the browser's jar says).
-async fn token_is_signed_in(app: &TestApp, token: &str) -> bool {
+pub(crate) async fn token_is_signed_in(app: &TestApp, token: &str) -> bool {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -172,7 +172,7 @@ async fn assert_signed_in(app: &TestApp, b: &Browser, token: &str) {
 }
 
 /// The browser is signed out, and its old session token is dead on the server too.
-async fn assert_signed_out(app: &TestApp, b: &Browser, token: &str) {
+pub(crate) async fn assert_signed_out(app: &TestApp, b: &Browser, token: &str) {
     let res = b.get("/account").await;
     assert_eq!(res.status(), 303, "signed out");
     assert!(location(&res).starts_with("/login"), "{}", location(&res));
@@ -217,7 +217,7 @@ fn attr(chunk: &str, name: &str) -> String {
     rp::unescape(&chunk[start..end])
 }
 
-async fn backchannel_mock() -> MockServer {
+pub(crate) async fn backchannel_mock() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/bc"))
@@ -228,7 +228,7 @@ async fn backchannel_mock() -> MockServer {
 }
 
 /// Waits (at most ~3 s) until the mock has received at least `n` requests.
-async fn wait_for_requests(server: &MockServer, n: usize) -> Vec<wiremock::Request> {
+pub(crate) async fn wait_for_requests(server: &MockServer, n: usize) -> Vec<wiremock::Request> {
     for _ in 0..30 {
         let got = server.received_requests().await.unwrap();
         if got.len() >= n {
@@ -241,7 +241,7 @@ async fn wait_for_requests(server: &MockServer, n: usize) -> Vec<wiremock::Reque
 
 /// Waits (at most ~5 s) until the back-channel outbox holds nothing pending: after that no
 /// further delivery can happen, so counting what the clients received is final.
-async fn settle(app: &TestApp) {
+pub(crate) async fn settle(app: &TestApp) {
     for _ in 0..50 {
         let pending: i64 = app
             .query(|c| {
@@ -260,7 +260,7 @@ async fn settle(app: &TestApp) {
 }
 
 /// The outbox rows, oldest first.
-async fn outbox(app: &TestApp) -> Vec<BackchannelLogout> {
+pub(crate) async fn outbox(app: &TestApp) -> Vec<BackchannelLogout> {
     app.query(|c| {
         backchannel_outbox::table
             .order(backchannel_outbox::created_at.asc())
@@ -272,7 +272,11 @@ async fn outbox(app: &TestApp) -> Vec<BackchannelLogout> {
 
 /// Checks one back-channel request and verifies its logout token against the JWKS.
 /// Returns the token's claims.
-async fn verify_logout_request(app: &TestApp, req: &wiremock::Request, client_id: &str) -> Value {
+pub(crate) async fn verify_logout_request(
+    app: &TestApp,
+    req: &wiremock::Request,
+    client_id: &str,
+) -> Value {
     assert_eq!(req.method.as_str(), "POST");
     let content_type = req
         .headers
@@ -336,7 +340,7 @@ async fn verify_logout_request(app: &TestApp, req: &wiremock::Request, client_id
     claims
 }
 
-async fn userinfo_status(app: &TestApp, access_token: &str) -> u16 {
+pub(crate) async fn userinfo_status(app: &TestApp, access_token: &str) -> u16 {
     reqwest::Client::new()
         .get(format!("{}/userinfo", app.address))
         .bearer_auth(access_token)
@@ -348,7 +352,7 @@ async fn userinfo_status(app: &TestApp, access_token: &str) -> u16 {
 }
 
 /// A token request by hand: (status, JSON body).
-async fn token_request(
+pub(crate) async fn token_request(
     app: &TestApp,
     client_id: &str,
     secret: &str,

@@ -19,9 +19,9 @@ backend_tests!(
 );
 
 /// An enrolled authenticator: its secret and the recovery codes shown once.
-struct Enrolled {
-    secret: Vec<u8>,
-    recovery: Vec<String>,
+pub(crate) struct Enrolled {
+    pub(crate) secret: Vec<u8>,
+    pub(crate) recovery: Vec<String>,
     /// The step whose code confirmed the enrolment (used up).
     step: i64,
 }
@@ -39,7 +39,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     &html[from..to]
 }
 
-async fn enrol(b: &Browser) -> Enrolled {
+pub(crate) async fn enrol(b: &Browser) -> Enrolled {
     let page = b.get("/account/security").await.text().await.unwrap();
     assert!(
         page.contains(r#"action="/account/security/totp""#),

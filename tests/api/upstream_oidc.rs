@@ -30,6 +30,7 @@ backend_tests!(
     // First and repeated sign-in.
     new_google_subject_with_verified_email_creates_a_user_and_signs_in,
     same_google_subject_signs_the_same_user_in_again,
+    a_disabled_user_signing_in_with_google_gets_the_disabled_page,
     google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_not,
     // Automatic linking by email.
     verified_email_on_both_sides_links_google_to_the_existing_user,
@@ -464,6 +465,35 @@ async fn same_google_subject_signs_the_same_user_in_again(backend: Backend) {
         google_account(&env.app, "g-100").await.unwrap().id,
         account.id
     );
+}
+
+/// An administrator disabled the user (issue 12): Google vouches for them, Portcullis still
+/// says no, with the page that tells them why, and opens no session.
+async fn a_disabled_user_signing_in_with_google_gets_the_disabled_page(backend: Backend) {
+    let env = env(backend).await;
+    let grace = person("g-100", "grace@gmail.com");
+    assert_eq!(env.sign_in(&env.app.browser(), &grace).await.status(), 303);
+    let id = user(&env.app, "grace@gmail.com").await.id;
+    let done = env
+        .app
+        .query(move |c| {
+            portcullis::identity::user_status::disable(c, &id, None, portcullis::identity::now())
+        })
+        .await;
+    assert!(
+        matches!(
+            done,
+            portcullis::identity::user_status::Disabling::Disabled { .. }
+        ),
+        "{done:?}"
+    );
+    let b = env.app.browser();
+    let html = error_page(env.sign_in(&b, &grace).await, 403).await;
+    assert!(
+        html.contains("This account has been disabled. Contact your administrator."),
+        "{html}"
+    );
+    assert!(!signed_in(&b).await);
 }
 
 async fn google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_not(

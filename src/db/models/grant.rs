@@ -72,6 +72,21 @@ impl Grant {
         .execute(conn)
     }
 
+    /// Revokes every live grant of a user (and so every code and token issued from them).
+    pub fn revoke_all_for_user(
+        conn: &mut DbConnection,
+        user_id: &UserId,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            oauth_grant::table
+                .filter(oauth_grant::user_id.eq(user_id))
+                .filter(oauth_grant::revoked_at.is_null()),
+        )
+        .set(oauth_grant::revoked_at.eq(now))
+        .execute(conn)
+    }
+
     /// Clients that received tokens in a browser session, with their back-channel logout URIs.
     pub fn clients_for_session(
         conn: &mut DbConnection,

@@ -17,6 +17,10 @@ pub struct User {
     pub is_admin: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set while an administrator has disabled the user (`identity::user_status`).
+    pub disabled_at: Option<NaiveDateTime>,
+    /// Why, for administrators; never shown to the user.
+    pub disabled_reason: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -116,6 +120,51 @@ impl User {
                 users::updated_at.eq(now),
             ))
             .execute(conn)
+    }
+
+    /// Marks the user disabled; 0 when they already were (or do not exist).
+    pub fn mark_disabled(
+        conn: &mut DbConnection,
+        id: &UserId,
+        reason: Option<&str>,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id).filter(users::disabled_at.is_null()))
+            .set((
+                users::disabled_at.eq(now),
+                users::disabled_reason.eq(reason),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)
+    }
+
+    /// Clears the disabled mark; 0 when the user was not disabled (or does not exist).
+    pub fn mark_enabled(
+        conn: &mut DbConnection,
+        id: &UserId,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::disabled_at.is_not_null()),
+        )
+        .set((
+            users::disabled_at.eq(None::<NaiveDateTime>),
+            users::disabled_reason.eq(None::<String>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+    }
+
+    /// Whether the user exists and is disabled.
+    pub fn is_disabled(conn: &mut DbConnection, id: &UserId) -> QueryResult<bool> {
+        let since: Option<Option<NaiveDateTime>> = users::table
+            .find(id)
+            .select(users::disabled_at)
+            .first(conn)
+            .optional()?;
+        Ok(matches!(since, Some(Some(_))))
     }
 
     /// Deletes the user; sessions, accounts, profile and settings go with it (ON DELETE CASCADE).

@@ -91,6 +91,7 @@ macro_rules! browser_tests {
 }
 
 mod account;
+mod admin;
 mod auth;
 mod email;
 mod errors;

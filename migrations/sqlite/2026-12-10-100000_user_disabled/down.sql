@@ -1,0 +1,2 @@
+ALTER TABLE "user" DROP COLUMN disabled_reason;
+ALTER TABLE "user" DROP COLUMN disabled_at;
