@@ -361,6 +361,7 @@ fn cli_links(settings: &Settings) -> Links {
         issuer: settings.issuer().to_string(),
         templates: crate::web::templates::Templates::new(theme_dir),
         locale: crate::i18n::Locale::En,
+        other_ways_in: settings.accounts.ways_besides_password(),
     }
 }
 
