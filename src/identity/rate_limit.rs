@@ -29,6 +29,11 @@ fn hit_once(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     crate::db::write_transaction(conn, |conn| {
+        // Lock the row before reading it, so that replicas hitting the same key at once on
+        // PostgreSQL count one after the other instead of both writing count + 1.
+        diesel::update(rate_limit::table.find(key))
+            .set(rate_limit::count.eq(rate_limit::count))
+            .execute(conn)?;
         let current: Option<(NaiveDateTime, i32)> = rate_limit::table
             .find(key)
             .select((rate_limit::window_start, rate_limit::count))

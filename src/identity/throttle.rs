@@ -274,6 +274,13 @@ fn record_once(
 ) -> QueryResult<bool> {
     let key = subject.key();
     crate::db::write_transaction(conn, |conn| {
+        // Take the row's lock before reading it: on PostgreSQL two replicas counting the same
+        // account at the same instant would otherwise both read n and both write n + 1. The
+        // no-op UPDATE waits for the other writer; the read after it sees what that one wrote.
+        // (SQLite's write transaction already holds the database lock.)
+        diesel::update(sign_in_throttle::table.find(key.as_str()))
+            .set(sign_in_throttle::failures.eq(sign_in_throttle::failures))
+            .execute(conn)?;
         let stored = load(conn, &key)?;
         let (c, locked) = after_failure(policy, subject, stored, now);
         if stored.is_some() {

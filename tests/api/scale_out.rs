@@ -45,6 +45,10 @@ struct Replica {
 
 impl Replica {
     fn start(db_url: &str, data_dir: &Path, issuer: &str) -> Replica {
+        Self::start_with(db_url, data_dir, issuer, &[])
+    }
+
+    fn start_with(db_url: &str, data_dir: &Path, issuer: &str, env: &[(&str, &str)]) -> Replica {
         let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
             .arg("serve")
             .env("PORTCULLIS_LISTEN", "127.0.0.1:0")
@@ -66,6 +70,7 @@ impl Replica {
             .env("PORTCULLIS_OIDC__BACKCHANNEL_RETRY_BASE_SECS", "1")
             .env("PORTCULLIS_LOG__FORMAT", "json")
             .env("PORTCULLIS_LOG__FILTER", "info")
+            .envs(env.iter().copied())
             .env_remove("PORTCULLIS_CONFIG")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -718,4 +723,102 @@ async fn two_replicas_lose_nothing_when_one_is_killed_mid_load() {
         "no logout was queued before the kill and delivered after it: the kill proved nothing"
     );
     drop(replicas);
+}
+
+/// A sign-in form posted to one replica; the status of the answer.
+async fn attempt(user: &User, email: &str, password: &str) -> u16 {
+    if user.csrf().is_none() {
+        user.expect("csrf", 200, user.http.get(format!("{}/login", user.base)))
+            .await
+            .unwrap();
+    }
+    let token = user.csrf().unwrap();
+    let fields = [
+        ("email", email),
+        ("password", password),
+        ("csrf_token", token.as_str()),
+    ];
+    user.send(
+        "login",
+        user.http.post(format!("{}/login", user.base)).form(&fields),
+    )
+    .await
+    .unwrap()
+    .status
+}
+
+/// Password guessing spread over two replicas is counted as one: the backoff one replica set
+/// holds on the other, and failures racing on both at the same instant are all counted (the
+/// counters are rows locked while they are updated, not a replica's memory).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(portcullis_postgres),
+    ignore = "needs PostgreSQL (TEST_DATABASE_URL at build time)"
+)]
+async fn password_guessing_is_counted_across_replicas() {
+    let db = TestDb::new(Backend::Postgres);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let issuer = "http://127.0.0.1:9";
+    let env = [
+        ("PORTCULLIS_AUTH__THROTTLE__FREE_FAILURES", "3"),
+        ("PORTCULLIS_AUTH__THROTTLE__BACKOFF_BASE_SECS", "3600"),
+        ("PORTCULLIS_AUTH__THROTTLE__BACKOFF_MAX_SECS", "3600"),
+        ("PORTCULLIS_AUTH__THROTTLE__LOCK_AFTER", "100"),
+        ("PORTCULLIS_AUTH__THROTTLE__PER_IP_PER_HOUR", "1000"),
+    ];
+    let a = Replica::start_with(&db.url, dirs[0].path(), issuer, &env);
+    let b = Replica::start_with(&db.url, dirs[1].path(), issuer, &env);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let at =
+        |r: &Replica, n: usize| User::new(n, &format!("http://127.0.0.1:{}", r.port), log.clone());
+    for (i, email) in ["ada@example.com", "race@example.com"].iter().enumerate() {
+        let signing_up = at(&a, 100 + i);
+        let signup = signing_up
+            .form(
+                "signup",
+                "/signup",
+                &[("name", "Ada"), ("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert!(signup.is_some(), "{:?}", log.lock().unwrap().last());
+    }
+
+    // Three free failures, alternating replicas; the fourth waits, on whichever replica.
+    let fresh = |r: &Replica| at(r, 1);
+    let (guess_a, guess_b) = (fresh(&a), fresh(&b));
+    assert_eq!(attempt(&guess_a, "ada@example.com", "wrong").await, 401);
+    assert_eq!(attempt(&guess_b, "ada@example.com", "wrong").await, 401);
+    assert_eq!(attempt(&guess_a, "ada@example.com", "wrong").await, 401);
+    assert_eq!(attempt(&guess_b, "ada@example.com", "wrong").await, 429);
+    assert_eq!(attempt(&guess_a, "ada@example.com", PASSWORD).await, 429);
+
+    // Eight guesses at once, four on each replica: every one answered "wrong" is counted.
+    let racers: Vec<User> = (0..8)
+        .map(|i| at(if i % 2 == 0 { &a } else { &b }, 2 + i))
+        .collect();
+    let statuses = futures_util::future::join_all(
+        racers
+            .iter()
+            .map(|u| attempt(u, "race@example.com", "wrong")),
+    )
+    .await;
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    assert!(wrong >= 3, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    let pool = Db::connect(&db.url, 1, Duration::from_secs(5)).unwrap();
+    let counted: i32 = pool
+        .run(|c| {
+            use portcullis::db::schema::sign_in_throttle;
+            Ok(sign_in_throttle::table
+                .find("account:race@example.com")
+                .select(sign_in_throttle::failures)
+                .first(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(usize::try_from(counted).unwrap(), wrong, "{statuses:?}");
+    drop((a, b));
 }
