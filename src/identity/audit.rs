@@ -29,6 +29,9 @@ pub enum AuditKind {
     SecondFactorDisabled,
     RecoveryCodeUsed,
     RecoveryCodesRegenerated,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
 }
 
 impl AuditKind {
@@ -51,6 +54,9 @@ impl AuditKind {
             AuditKind::SecondFactorDisabled => "credential.second_factor_disabled",
             AuditKind::RecoveryCodeUsed => "credential.recovery_code_used",
             AuditKind::RecoveryCodesRegenerated => "credential.recovery_codes_regenerated",
+            AuditKind::PasskeyAdded => "passkey.added",
+            AuditKind::PasskeyRenamed => "passkey.renamed",
+            AuditKind::PasskeyRemoved => "passkey.removed",
         }
     }
 }

@@ -196,6 +196,9 @@ id_type!(
     /// A client registered from the CLI without a chosen ID.
     GeneratedClientId, "cli_");
 id_type!(
+    /// A registered passkey (`passkey` row).
+    PasskeyId, "pky_");
+id_type!(
     /// A queued email (`mail_outbox` row).
     MailId, "mail_", Token);
 id_type!(

@@ -40,6 +40,8 @@ pub struct AppState {
     pub mail: crate::mail::worker::MailWorker,
     /// Wake it after ending sessions: their back-channel logouts are queued.
     pub backchannel: crate::outbox::backchannel::BackchannelWorker,
+    /// The WebAuthn relying party; `None` when passkeys are off.
+    pub passkeys: Option<crate::identity::passkeys::RelyingParty>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(pages::upstream::routes)
                 .configure(pages::email::routes)
                 .configure(pages::security::routes)
+                .configure(pages::passkeys::routes)
                 .configure(oidc::page_routes)
                 .default_service(web::to(not_found)),
         );
