@@ -92,16 +92,14 @@ async fn garbage_bodies_are_a_400_not_a_500(backend: Backend) {
                 .send()
                 .await
                 .unwrap();
-            let status = res.status().as_u16();
-            let (_, code) = error_code(res).await;
             // Options take no fields: only unreadable JSON is refused there.
             if path.ends_with("/options") && garbage.starts_with('{') {
-                assert_eq!(status, 200, "{path} {garbage}");
+                assert_eq!(res.status(), 200, "{path} {garbage}");
                 continue;
             }
             assert_eq!(
-                (status, code.as_str()),
-                (400, "bad_request"),
+                error_code(res).await,
+                (400, "bad_request".into()),
                 "{path} {garbage:?}"
             );
         }
