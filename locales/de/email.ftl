@@ -56,7 +56,10 @@ notice-email-not-you = Wenn Sie das nicht waren, hat möglicherweise jemand ande
 # Password soft-locked after too many wrong passwords (sent whatever the notice setting)
 notice-locked-title = Die Anmeldung mit Passwort ist pausiert
 notice-locked-intro = Für Ihr Portcullis-Konto wurde zu oft ein falsches Passwort eingegeben. Die Anmeldung mit Passwort ist deshalb bis { $until } pausiert.
-notice-locked-still-in = Sie können sich weiterhin mit einem E-Mail-Link oder -Code anmelden:
+notice-locked-still-in = { $passkeys ->
+        [yes] Sie können sich weiterhin mit einem Passkey oder mit einem E-Mail-Link oder -Code anmelden:
+       *[no] Sie können sich weiterhin mit einem E-Mail-Link oder -Code anmelden:
+    }
 notice-locked-not-you = Falls diese Versuche nicht von Ihnen stammen, versucht jemand vielleicht, Ihr Passwort zu erraten: Wählen Sie ein neues, sicheres Passwort.
 
 # Sign-up with an address that already has an account

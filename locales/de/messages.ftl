@@ -21,7 +21,10 @@ error-too-many-attempts = Zu viele Versuche, versuchen Sie es in { $seconds ->
 error-password-locked = Zu viele falsche Passwörter: Die Anmeldung mit Passwort ist für dieses Konto { $minutes ->
         [one] { $minutes } Minute
        *[other] { $minutes } Minuten
-    } lang pausiert. Melden Sie sich stattdessen mit einem E-Mail-Link oder -Code an, oder warten Sie.
+    } lang pausiert. { $passkeys ->
+        [yes] Melden Sie sich stattdessen mit einem Passkey, einem E-Mail-Link oder -Code an, oder warten Sie.
+       *[no] Melden Sie sich stattdessen mit einem E-Mail-Link oder -Code an, oder warten Sie.
+    }
 error-signup-too-many = Zu viele Registrierungen aus Ihrem Netzwerk. Versuchen Sie es später erneut.
 error-current-password-missing = Geben Sie Ihr aktuelles Passwort ein.
 error-current-password-wrong = Ihr aktuelles Passwort ist falsch.

@@ -56,7 +56,10 @@ notice-email-not-you = If it was not you, someone else may control your account:
 # Password soft-locked after too many wrong passwords (sent whatever the notice setting)
 notice-locked-title = Password sign-in to your account is paused
 notice-locked-intro = Someone entered a wrong password for your Portcullis account too many times, so signing in with the password is paused until { $until }.
-notice-locked-still-in = You can still sign in with an email link or code:
+notice-locked-still-in = { $passkeys ->
+        [yes] You can still sign in with a passkey, or with an email link or code:
+       *[no] You can still sign in with an email link or code:
+    }
 notice-locked-not-you = If these attempts were not you, someone may be guessing your password: choose a new, strong one.
 
 # Sign-up with an address that already has an account

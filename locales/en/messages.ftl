@@ -21,7 +21,10 @@ error-too-many-attempts = Too many attempts, try again in { $seconds ->
 error-password-locked = Too many wrong passwords: signing in with the password is paused for this account for { $minutes ->
         [one] { $minutes } minute
        *[other] { $minutes } minutes
-    }. Sign in with an email link or code instead, or wait.
+    }. { $passkeys ->
+        [yes] Sign in with a passkey, an email link or a code instead, or wait.
+       *[no] Sign in with an email link or code instead, or wait.
+    }
 error-signup-too-many = Too many sign-ups from your network. Try again later.
 error-current-password-missing = Enter your current password.
 error-current-password-wrong = Your current password is incorrect.

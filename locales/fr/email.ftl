@@ -56,7 +56,10 @@ notice-email-not-you = Si ce n'était pas vous, quelqu'un d'autre contrôle peut
 # Password soft-locked after too many wrong passwords (sent whatever the notice setting)
 notice-locked-title = La connexion par mot de passe est suspendue
 notice-locked-intro = Un mot de passe erroné a été saisi trop de fois pour votre compte Portcullis : la connexion par mot de passe est suspendue jusqu'au { $until }.
-notice-locked-still-in = Vous pouvez toujours vous connecter avec un lien ou un code reçu par e-mail :
+notice-locked-still-in = { $passkeys ->
+        [yes] Vous pouvez toujours vous connecter avec une clé d'accès, ou avec un lien ou un code reçu par e-mail :
+       *[no] Vous pouvez toujours vous connecter avec un lien ou un code reçu par e-mail :
+    }
 notice-locked-not-you = Si ces tentatives ne viennent pas de vous, quelqu'un essaie peut-être de deviner votre mot de passe : choisissez-en un nouveau, robuste.
 
 # Sign-up with an address that already has an account

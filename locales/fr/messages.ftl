@@ -21,7 +21,10 @@ error-too-many-attempts = Trop de tentatives, réessayez dans { $seconds ->
 error-password-locked = Trop de mots de passe erronés : la connexion par mot de passe est suspendue pour ce compte pendant { $minutes ->
         [one] { $minutes } minute
        *[other] { $minutes } minutes
-    }. Connectez-vous plutôt avec un lien ou un code reçu par e-mail, ou patientez.
+    }. { $passkeys ->
+        [yes] Connectez-vous plutôt avec une clé d'accès, un lien ou un code reçu par e-mail, ou patientez.
+       *[no] Connectez-vous plutôt avec un lien ou un code reçu par e-mail, ou patientez.
+    }
 error-signup-too-many = Trop d'inscriptions depuis votre réseau. Réessayez plus tard.
 error-current-password-missing = Saisissez votre mot de passe actuel.
 error-current-password-wrong = Votre mot de passe actuel est incorrect.

@@ -30,6 +30,8 @@ pub struct Links {
     /// The locale of the request that causes the mail: used when the recipient has no
     /// translated language setting of their own (or no account yet).
     pub locale: Locale,
+    /// Passkeys are on: mails that tell how else to sign in mention them.
+    pub passkeys: bool,
 }
 
 /// The language of a mail to `user`: their own setting when we translate it, else the

@@ -140,6 +140,8 @@ struct Locked<'a> {
     ip: String,
     reset_link: String,
     login_link: String,
+    /// "yes" when passkeys are on: the mail offers them beside email links and codes.
+    passkeys: &'static str,
 }
 
 /// Password sign-in was soft-locked after too many wrong passwords (`throttle`). Sent whatever
@@ -164,6 +166,7 @@ pub fn password_locked(
         ),
         reset_link: format!("{}/forgot", links.issuer),
         login_link: format!("{}/login", links.issuer),
+        passkeys: if links.passkeys { "yes" } else { "no" },
     };
     let mail = compose(
         &links.templates,

@@ -52,6 +52,7 @@ impl AppState {
             issuer: self.settings.issuer().to_string(),
             templates: self.templates.clone(),
             locale: locale::of(req, None),
+            passkeys: self.passkeys.is_some(),
         }
     }
 }

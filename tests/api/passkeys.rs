@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use portcullis::db::schema::{audit_event, webauthn_ceremony};
 use serde_json::{json, Value};
 
+use crate::email::wait_mails;
 use crate::helpers::*;
 
 backend_tests!(
@@ -15,6 +16,7 @@ backend_tests!(
     failed_assertions_are_throttled_per_ip,
     passkeys_are_off_with_the_setting_or_an_ip_issuer,
     the_ceremony_cookie_is_strict_and_short_lived,
+    the_lock_page_and_mail_offer_passkeys_when_they_are_on,
 );
 
 /// An assertion that parses but proves nothing.
@@ -279,5 +281,40 @@ async fn the_ceremony_cookie_is_strict_and_short_lived(backend: Backend) {
             && cookie.contains("SameSite=Strict")
             && cookie.contains("Max-Age=300"),
         "{cookie}"
+    );
+}
+
+async fn the_lock_page_and_mail_offer_passkeys_when_they_are_on(backend: Backend) {
+    let app = spawn_app_on_localhost(backend, |s| {
+        let t = &mut s.auth.throttle;
+        t.free_failures = 0;
+        t.backoff_base_secs = 0;
+        t.lock_after = 3;
+    })
+    .await;
+    signed_up(&app, "ada@example.com").await;
+    let b = app.browser();
+    for _ in 0..3 {
+        let res = b.login("ada@example.com", "wrong password").await;
+        assert_eq!(res.status(), 401);
+    }
+    let res = b.login("ada@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Sign in with a passkey, an email link or a code instead"),
+        "{html}"
+    );
+    let mails = wait_mails(
+        &app,
+        "ada@example.com",
+        "Password sign-in to your account",
+        1,
+    )
+    .await;
+    let text = mails[0].text();
+    assert!(
+        text.contains("You can still sign in with a passkey, or with an email link or code"),
+        "{text}"
     );
 }

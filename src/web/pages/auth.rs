@@ -348,7 +348,14 @@ async fn login(
         }
         Err(SignInError::PasswordLocked(seconds)) => {
             let minutes = (seconds + 59) / 60;
-            let error = Msg::new("error-password-locked").with("minutes", minutes);
+            let passkeys = if state.passkeys.is_some() {
+                "yes"
+            } else {
+                "no"
+            };
+            let error = Msg::new("error-password-locked")
+                .with("minutes", minutes)
+                .with("passkeys", passkeys);
             throttled(&state, &req, &form.email, &form.return_to, error, seconds).await
         }
         Err(SignInError::App(e)) => Err(e),
