@@ -8,14 +8,19 @@ use chromiumoxide::cdp::browser_protocol::web_authn::{
     VirtualAuthenticatorOptions,
 };
 use diesel::prelude::*;
+use openidconnect::TokenResponse;
 use portcullis::db::schema::{audit_event, passkey, sessions};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
+use crate::rp;
 
 browser_tests!(
     a_passkey_is_added_then_signs_in_without_a_password,
     a_passkey_is_renamed_and_removed,
     a_passkey_is_the_second_step_after_a_password,
+    an_application_asking_for_two_factors_gets_mfa_after_a_passkey_sign_in,
 );
 
 /// Gives the tab an authenticator with a screen lock that the person always unlocks.
@@ -136,5 +141,60 @@ mod inner {
             .query(|c| sessions::table.select(sessions::auth_method).load(c))
             .await;
         assert_eq!(methods, vec!["pwd+hwk".to_string()]);
+    }
+
+    pub async fn an_application_asking_for_two_factors_gets_mfa_after_a_passkey_sign_in(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
+        let app = spawn_app_on_localhost(backend, |_| {}).await;
+        let tab = chrome.tab(&app).await;
+        authenticator(&tab).await;
+        tab.sign_up("Ada", "ada@example.com", PASSWORD).await;
+        add_passkey(&tab, "Phone").await;
+        tab.press_in_header("Sign out").await;
+        tab.open("/login").await;
+        tab.press("Sign in with a passkey").await;
+        tab.is_at("/account").await;
+
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/callback"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                "<!doctype html><title>Back</title><p>Back at the application</p>",
+                "text/html",
+            ))
+            .mount(&server)
+            .await;
+        let redirect = format!("{}/callback", server.uri());
+        let spec = portcullis::oidc::clients::ClientSpec {
+            redirect_uris: vec![redirect.clone()],
+            skip_consent: true,
+            ..rp::spec("Needs MFA")
+        };
+        let (id, secret) = rp::register(&app, spec).await;
+        let client = rp::rp_at(&app, &id, secret.as_deref(), &redirect).await;
+        let started = client.start(&[], true, &[("acr_values", "urn:portcullis:acr:mfa")]);
+        // The passkey session already has two factors: no step-up, straight back.
+        tab.open(&started.url).await;
+        tab.sees("Back at the application").await;
+        let url = url::Url::parse(&tab.url().await).unwrap();
+        let code = url
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .expect("a code");
+        let tokens = client.exchange(&code, started.verifier).await.unwrap();
+        let id_token = tokens.id_token().expect("an ID token").to_string();
+        let payload = id_token.split('.').nth(1).unwrap();
+        use base64::Engine as _;
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["amr"], serde_json::json!(["hwk", "user", "mfa"]));
+        assert_eq!(claims["acr"], "urn:portcullis:acr:mfa");
     }
 }
