@@ -317,6 +317,7 @@ pub fn begin_registration(
 }
 
 /// Finishes a registration begun by `user`; the new passkey's ID. Audited.
+#[allow(clippy::too_many_arguments)]
 pub fn finish_registration(
     conn: &mut DbConnection,
     rp: &RelyingParty,
