@@ -131,7 +131,7 @@ fn signing(c: &mut Criterion) {
         iss: "https://id.example".into(),
         sub: "usr_x".into(),
         aud: "https://id.example".into(),
-        client_id: "cli_x".into(),
+        client_id: portcullis::identity::ids::ClientId::parse("cli_x").unwrap(),
         exp: 2_000_000_000,
         iat: 1_700_000_000,
         jti: "j".into(),

@@ -91,6 +91,10 @@ pub struct AccountSettings {
     pub mail_per_ip_per_hour: i32,
     /// Sign-ups per client IP per hour.
     pub signup_per_ip_per_hour: i32,
+    /// Offer passkeys (WebAuthn): sign-in without a password, and a second factor. Effectively
+    /// off when the issuer cannot be a WebAuthn relying party ID (an IP address, or plain http
+    /// other than `localhost`).
+    pub passkeys: bool,
 }
 
 impl AccountSettings {

@@ -151,7 +151,11 @@ impl Application {
         );
         let mut background = vec![keys.spawn_refresher()];
         let provider = Arc::new(Provider::new(&settings, keys)?);
-        let session_policy = SessionPolicy::from(&settings.session);
+        let passkeys = relying_party(&settings);
+        let session_policy = SessionPolicy {
+            passkeys: passkeys.is_some(),
+            ..SessionPolicy::from(&settings.session)
+        };
         let (backchannel, backchannel_task) = backchannel::spawn(
             db.clone(),
             provider.clone(),
@@ -186,6 +190,7 @@ impl Application {
             upstream,
             mail,
             backchannel,
+            passkeys,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -311,6 +316,21 @@ impl ShutdownSignals {
     async fn next(&mut self) -> &'static str {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl-C"
+    }
+}
+
+/// The WebAuthn relying party when passkeys are on and the issuer can be one; otherwise passkeys
+/// stay off, and the log says why once.
+fn relying_party(settings: &Settings) -> Option<crate::identity::passkeys::RelyingParty> {
+    if !settings.accounts.passkeys {
+        return None;
+    }
+    match crate::identity::passkeys::RelyingParty::for_issuer(settings.issuer()) {
+        Ok(rp) => Some(rp),
+        Err(why) => {
+            tracing::warn!(issuer = %settings.issuer(), %why, "passkeys are off: accounts.passkeys is on, but the issuer cannot be a WebAuthn relying party");
+            None
+        }
     }
 }
 

@@ -122,3 +122,31 @@ security-codes-saved-continue = Ich habe sie gespeichert, weiter
 security-required-lead = Die Anwendung, bei der Sie sich anmelden, verlangt die Zwei-Faktor-Anmeldung. Schalten Sie sie hier ein, um fortzufahren.
 security-notice-codes = Neue Wiederherstellungscodes erstellt; die alten gelten nicht mehr.
 security-notice-disabled = Die Zwei-Faktor-Anmeldung ist ausgeschaltet.
+
+# Passkeys
+sessions-method-passkey = Passkey
+passkeys-title = Passkeys
+passkeys-lead = Mit einem Passkey melden Sie sich über die Displaysperre Ihres Geräts (Fingerabdruck, Gesicht oder PIN) statt mit einem Passwort an. Er dient auch als zweiter Schritt nach Ihrem Passwort.
+passkeys-none = Sie haben noch keine Passkeys.
+passkeys-created = Hinzugefügt
+passkeys-last-used = Zuletzt verwendet
+passkeys-never-used = Nie
+passkeys-name = Name
+passkeys-name-hint = z. B. Mein Laptop
+passkeys-rename = Umbenennen
+passkeys-remove = Entfernen
+passkeys-remove-password = Ihr Passwort (außer Sie haben sich in den letzten Minuten angemeldet)
+passkeys-add-heading = Passkey hinzufügen
+passkeys-add = Passkey hinzufügen
+passkeys-needs-script = Zum Hinzufügen eines Passkeys wird JavaScript benötigt.
+passkeys-notice-added = Passkey hinzugefügt.
+passkeys-notice-renamed = Passkey umbenannt.
+passkeys-notice-removed = Passkey entfernt.
+passkeys-reauthenticate = Um einen Passkey zu entfernen, geben Sie Ihr Passwort ein oder melden Sie sich vorher ab und wieder an.
+security-passkeys-lead = Melden Sie sich mit der Displaysperre Ihres Geräts statt mit einem Passwort an, oder nutzen Sie einen Passkey als zweiten Schritt nach Ihrem Passwort.
+security-passkeys-count = { $count ->
+        [0] Sie haben noch keine Passkeys.
+        [one] Sie haben einen Passkey.
+       *[other] Passkeys: { $count }
+    }
+security-passkeys-manage = Passkeys verwalten

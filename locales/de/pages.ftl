@@ -110,3 +110,17 @@ second-factor-throttled = Zu viele falsche Codes. Versuchen Sie es in { $seconds
         [one] { $seconds } Sekunde
        *[other] { $seconds } Sekunden
     } erneut.
+
+# Passkeys on the sign-in pages
+login-passkey = Mit einem Passkey anmelden
+second-factor-lead-passkey = Bestätigen Sie mit Ihrem Passkey, dass Sie es sind.
+second-factor-use-passkey = Passkey verwenden
+second-factor-or-code = oder Code eingeben
+passkey-error-failed = Der Passkey-Dialog wurde geschlossen oder ist fehlgeschlagen. Versuchen Sie es erneut.
+passkey-error-disabled = Passkeys sind auf diesem Server nicht verfügbar.
+passkey-error-expired = Das hat zu lange gedauert oder ist schon erledigt. Versuchen Sie es erneut.
+passkey-error-rejected = Dieser Passkey konnte nicht geprüft werden.
+passkey-error-unknown = Dieser Passkey ist hier für kein Konto registriert.
+passkey-error-duplicate = Dieser Passkey ist bereits registriert.
+passkey-error-throttled = Zu viele fehlgeschlagene Versuche. Warten Sie einige Minuten und versuchen Sie es erneut.
+passkey-error-bad-request = Die Anfrage konnte nicht gelesen werden.

@@ -122,3 +122,31 @@ security-codes-saved-continue = I have saved them, continue
 security-required-lead = The application you are signing in to requires two-factor sign-in. Turn it on here to continue.
 security-notice-codes = New recovery codes made; the old ones no longer work.
 security-notice-disabled = Two-factor sign-in is off.
+
+# Passkeys
+sessions-method-passkey = Passkey
+passkeys-title = Passkeys
+passkeys-lead = A passkey signs you in with your device's screen lock (fingerprint, face or PIN) instead of a password. It also works as the second step after your password.
+passkeys-none = You have no passkeys yet.
+passkeys-created = Added
+passkeys-last-used = Last used
+passkeys-never-used = Never
+passkeys-name = Name
+passkeys-name-hint = e.g. My laptop
+passkeys-rename = Rename
+passkeys-remove = Remove
+passkeys-remove-password = Your password (unless you signed in within the last few minutes)
+passkeys-add-heading = Add a passkey
+passkeys-add = Add a passkey
+passkeys-needs-script = Adding a passkey needs JavaScript.
+passkeys-notice-added = Passkey added.
+passkeys-notice-renamed = Passkey renamed.
+passkeys-notice-removed = Passkey removed.
+passkeys-reauthenticate = To remove a passkey, enter your password, or sign out and sign in again first.
+security-passkeys-lead = Sign in with your device's screen lock instead of a password, or use a passkey as the second step after your password.
+security-passkeys-count = { $count ->
+        [0] You have no passkeys yet.
+        [one] You have one passkey.
+       *[other] Passkeys: { $count }
+    }
+security-passkeys-manage = Manage passkeys

@@ -111,3 +111,17 @@ second-factor-throttled = Too many wrong codes. Try again in { $seconds ->
         [one] { $seconds } second
        *[other] { $seconds } seconds
     }.
+
+# Passkeys on the sign-in pages
+login-passkey = Sign in with a passkey
+second-factor-lead-passkey = Confirm it is you with your passkey.
+second-factor-use-passkey = Use a passkey
+second-factor-or-code = or enter a code
+passkey-error-failed = The passkey dialog was closed or failed. Try again.
+passkey-error-disabled = Passkeys are not available on this server.
+passkey-error-expired = That took too long or was already finished. Try again.
+passkey-error-rejected = That passkey could not be verified.
+passkey-error-unknown = That passkey is not registered for any account here.
+passkey-error-duplicate = That passkey is already registered.
+passkey-error-throttled = Too many failed attempts. Wait a few minutes and try again.
+passkey-error-bad-request = The request could not be read.

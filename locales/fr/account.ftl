@@ -122,3 +122,31 @@ security-codes-saved-continue = Je les ai enregistrés, continuer
 security-required-lead = L'application à laquelle vous vous connectez exige la connexion à deux facteurs. Activez-la ici pour continuer.
 security-notice-codes = Nouveaux codes de récupération créés ; les anciens ne fonctionnent plus.
 security-notice-disabled = La connexion à deux facteurs est désactivée.
+
+# Passkeys
+sessions-method-passkey = Clé d'accès
+passkeys-title = Clés d'accès
+passkeys-lead = Une clé d'accès vous connecte avec le verrouillage d'écran de votre appareil (empreinte, visage ou code PIN) au lieu d'un mot de passe. Elle sert aussi de deuxième étape après votre mot de passe.
+passkeys-none = Vous n'avez pas encore de clé d'accès.
+passkeys-created = Ajoutée
+passkeys-last-used = Dernière utilisation
+passkeys-never-used = Jamais
+passkeys-name = Nom
+passkeys-name-hint = p. ex. Mon portable
+passkeys-rename = Renommer
+passkeys-remove = Supprimer
+passkeys-remove-password = Votre mot de passe (sauf si vous vous êtes connecté il y a quelques minutes)
+passkeys-add-heading = Ajouter une clé d'accès
+passkeys-add = Ajouter une clé d'accès
+passkeys-needs-script = L'ajout d'une clé d'accès nécessite JavaScript.
+passkeys-notice-added = Clé d'accès ajoutée.
+passkeys-notice-renamed = Clé d'accès renommée.
+passkeys-notice-removed = Clé d'accès supprimée.
+passkeys-reauthenticate = Pour supprimer une clé d'accès, saisissez votre mot de passe, ou déconnectez-vous puis reconnectez-vous d'abord.
+security-passkeys-lead = Connectez-vous avec le verrouillage d'écran de votre appareil au lieu d'un mot de passe, ou utilisez une clé d'accès comme deuxième étape après votre mot de passe.
+security-passkeys-count = { $count ->
+        [0] Vous n'avez pas encore de clé d'accès.
+        [one] Vous avez une clé d'accès.
+       *[other] Clés d'accès : { $count }
+    }
+security-passkeys-manage = Gérer les clés d'accès

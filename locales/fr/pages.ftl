@@ -110,3 +110,17 @@ second-factor-throttled = Trop de codes erronés. Réessayez dans { $seconds ->
         [one] { $seconds } seconde
        *[other] { $seconds } secondes
     }.
+
+# Passkeys on the sign-in pages
+login-passkey = Se connecter avec une clé d'accès
+second-factor-lead-passkey = Confirmez votre identité avec votre clé d'accès.
+second-factor-use-passkey = Utiliser une clé d'accès
+second-factor-or-code = ou saisissez un code
+passkey-error-failed = La fenêtre de la clé d'accès a été fermée ou a échoué. Réessayez.
+passkey-error-disabled = Les clés d'accès ne sont pas disponibles sur ce serveur.
+passkey-error-expired = Cela a pris trop de temps ou c'était déjà terminé. Réessayez.
+passkey-error-rejected = Cette clé d'accès n'a pas pu être vérifiée.
+passkey-error-unknown = Cette clé d'accès n'est enregistrée pour aucun compte ici.
+passkey-error-duplicate = Cette clé d'accès est déjà enregistrée.
+passkey-error-throttled = Trop de tentatives échouées. Patientez quelques minutes et réessayez.
+passkey-error-bad-request = La requête n'a pas pu être lue.

@@ -287,7 +287,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkey (id) {
+        id -> Text,
+        user_id -> Text,
+        credential_id -> Text,
+        name -> Text,
+        credential -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webauthn_ceremony (id) {
+        id -> Text,
+        purpose -> Text,
+        user_id -> Nullable<Text>,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> users (user_id));
+diesel::joinable!(passkey -> users (user_id));
 diesel::joinable!(totp_factor -> users (user_id));
 diesel::joinable!(recovery_code -> users (user_id));
 diesel::joinable!(known_devices -> users (user_id));
@@ -324,4 +347,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     backchannel_outbox,
     totp_factor,
     recovery_code,
+    passkey,
+    webauthn_ceremony,
 );

@@ -32,6 +32,9 @@ pub enum AuditKind {
     /// An admin disabled the user (detail: the reason given, if any).
     UserDisabled,
     UserEnabled,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
 }
 
 impl AuditKind {
@@ -56,6 +59,9 @@ impl AuditKind {
             AuditKind::RecoveryCodesRegenerated => "credential.recovery_codes_regenerated",
             AuditKind::UserDisabled => "user.disabled",
             AuditKind::UserEnabled => "user.enabled",
+            AuditKind::PasskeyAdded => "passkey.added",
+            AuditKind::PasskeyRenamed => "passkey.renamed",
+            AuditKind::PasskeyRemoved => "passkey.removed",
         }
     }
 }

@@ -269,6 +269,9 @@ impl<'de> serde::Deserialize<'de> for ClientId {
     }
 }
 id_type!(
+    /// A registered passkey (`passkey` row).
+    PasskeyId, "pky_");
+id_type!(
     /// A queued email (`mail_outbox` row).
     MailId, "mail_", Token);
 id_type!(

@@ -15,6 +15,7 @@ pub mod linking;
 pub mod mail_quota;
 pub mod management;
 pub mod notices;
+pub mod passkeys;
 pub mod password;
 pub mod password_reset;
 pub mod passwordless;

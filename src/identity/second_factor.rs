@@ -39,9 +39,10 @@ pub fn has_totp(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<bool> 
     .get_result(conn)
 }
 
-/// Whether the user has a second factor to prove at sign-in (today: a confirmed authenticator).
-pub fn has_any(conn: &mut DbConnection, user_id: &UserId) -> QueryResult<bool> {
-    has_totp(conn, user_id)
+/// Whether the user has a second factor to prove at sign-in: a confirmed authenticator, or a
+/// passkey when `passkeys` are on.
+pub fn has_any(conn: &mut DbConnection, user_id: &UserId, passkeys: bool) -> QueryResult<bool> {
+    Ok(has_totp(conn, user_id)? || (passkeys && super::passkeys::has_passkey(conn, user_id)?))
 }
 
 /// Unused recovery codes left.

@@ -27,6 +27,9 @@ pub struct SessionPolicy {
     pub touch_interval: Duration,
     /// How long a proven first factor waits for the second (`session.second_factor_timeout_secs`).
     pub second_factor: Duration,
+    /// Passkeys are on (`accounts.passkeys` and an issuer that can be a relying party): a
+    /// registered passkey is then a second factor after a password.
+    pub passkeys: bool,
 }
 
 impl From<&SessionSettings> for SessionPolicy {
@@ -36,6 +39,7 @@ impl From<&SessionSettings> for SessionPolicy {
             idle: Duration::seconds(s.idle_timeout_secs),
             touch_interval: Duration::seconds(s.touch_interval_secs.max(0)),
             second_factor: Duration::seconds(s.second_factor_timeout_secs),
+            passkeys: false,
         }
     }
 }
@@ -51,6 +55,9 @@ pub enum AuthMethod {
     MagicLink,
     /// A one-time code sent by email.
     EmailCode,
+    /// A passkey with user verification, without a password: `hwk:user` (a key held, unlocked
+    /// by the person's PIN or biometric).
+    Passkey,
 }
 
 impl AuthMethod {
@@ -60,6 +67,7 @@ impl AuthMethod {
             AuthMethod::Federated => "fed",
             AuthMethod::MagicLink => "email:link",
             AuthMethod::EmailCode => "email:code",
+            AuthMethod::Passkey => "hwk:user",
         }
     }
 }
@@ -67,6 +75,8 @@ impl AuthMethod {
 /// Appended to the stored method of a session whose sign-in also proved a TOTP code or a
 /// recovery code: `pwd+otp`, `fed:google+otp`.
 pub const SECOND_FACTOR_OTP: &str = "+otp";
+/// Appended to the stored method of a session whose sign-in also proved a passkey: `pwd+hwk`.
+pub const SECOND_FACTOR_PASSKEY: &str = "+hwk";
 
 /// Authentication context class of a single factor.
 pub const ACR_SFA: &str = "urn:portcullis:acr:sfa";
@@ -82,7 +92,11 @@ pub const ACR_MFA: &str = "urn:portcullis:acr:mfa";
 /// | `fed:{slug}`             | `fed`, `{slug}`                  | sfa |
 /// | `email:link`/`email:code`| `email`, `link`/`code`           | sfa |
 /// | any of those `+otp`      | the above, then `otp`, `mfa`     | mfa |
+/// | any of those `+hwk`      | the above, then `hwk`, `mfa`     | mfa |
+/// | `hwk:user` (a passkey)   | `hwk`, `user`, `mfa`             | mfa |
 ///
+/// A passkey alone counts as two factors: user verification is required, so it proves the
+/// key held (`hwk`) and the PIN or biometric that unlocked it (`user`).
 /// A recovery code counts as `otp` (a one-time password). RFC 8176 has no value for a link or
 /// code sent by email; `email` says which channel proved it, as `sms` does for texts.
 pub fn amr_and_acr(stored: &str) -> (Vec<String>, &'static str) {
@@ -93,8 +107,12 @@ pub fn amr_and_acr(stored: &str) -> (Vec<String>, &'static str) {
     let mut amr: Vec<String> = first.split(':').map(str::to_string).collect();
     let base = amr.first().cloned().unwrap_or_default();
     match (base.as_str(), second) {
-        ("pwd" | "fed" | "email", Some("otp")) => {
-            amr.extend(["otp".to_string(), "mfa".to_string()]);
+        ("pwd" | "fed" | "email", Some(second @ ("otp" | "hwk"))) => {
+            amr.extend([second.to_string(), "mfa".to_string()]);
+            (amr, ACR_MFA)
+        }
+        ("hwk", None) if stored == AuthMethod::Passkey.as_str() => {
+            amr.push("mfa".to_string());
             (amr, ACR_MFA)
         }
         // One factor, or methods this version does not know: no more than one factor claimed.
@@ -111,6 +129,7 @@ pub fn method_name(code: &str) -> Result<Msg, String> {
         "pwd" => "sessions-method-password",
         "email:link" => "sessions-method-email-link",
         "email:code" => "sessions-method-email-code",
+        "hwk:user" => "sessions-method-passkey",
         // Sessions opened before links and codes were told apart.
         "email" => "sessions-method-email",
         _ => match code.split_once(':') {
@@ -231,7 +250,7 @@ pub fn sign_in(
 ) -> Result<Admission, AppError> {
     // Before the second factor is asked for: a disabled user is told at once, not after a code.
     super::user_status::ensure_enabled(conn, user)?;
-    if super::second_factor::has_totp(conn, &user.id)? {
+    if super::second_factor::has_any(conn, &user.id, policy.passkeys)? {
         let pending =
             super::second_factor::begin(conn, &user.id, method, policy.second_factor, now)?;
         return Ok(Admission::SecondFactor(pending));
@@ -411,7 +430,8 @@ pub fn sweep(
 ) -> QueryResult<usize> {
     let sessions = Session::delete_expired(conn, now, now - policy.idle)?;
     let verifications = Verification::delete_expired(conn, now)?;
-    Ok(sessions + verifications + devices::sweep(conn, now)?)
+    let ceremonies = super::passkeys::sweep(conn, now)?;
+    Ok(sessions + verifications + ceremonies + devices::sweep(conn, now)?)
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -478,6 +498,7 @@ mod tests {
             idle: Duration::minutes(10),
             touch_interval: Duration::minutes(1),
             second_factor: Duration::minutes(5),
+            passkeys: true,
         }
     }
 
@@ -569,6 +590,7 @@ mod tests {
             AuthMethod::Password,
             AuthMethod::MagicLink,
             AuthMethod::EmailCode,
+            AuthMethod::Passkey,
         ] {
             assert_ne!(english(method.as_str()).unwrap(), "Other", "{method:?}");
         }
@@ -590,5 +612,10 @@ mod tests {
         assert_eq!(amr("fed:github+otp"), "fed github otp mfa");
         assert_eq!(amr("email:code+otp"), "email code otp mfa");
         assert_eq!(amr_and_acr("pwd+sms").1, ACR_SFA);
+        assert_eq!(amr("pwd+hwk"), "pwd hwk mfa");
+        assert_eq!(amr_and_acr("pwd+hwk").1, ACR_MFA);
+        assert_eq!(amr_and_acr("hwk:user").1, ACR_MFA);
+        assert_eq!(amr("hwk:user"), "hwk user mfa");
+        assert_eq!(amr_and_acr("hwk").1, ACR_SFA);
     }
 }

@@ -61,6 +61,8 @@ pub struct Provider {
     pub http: reqwest::Client,
     /// `mfa.required`: every authorization needs a two-factor session.
     pub mfa_required: bool,
+    /// Passkeys are on and this issuer can have them: a passkey is a second factor.
+    pub passkeys: bool,
 }
 
 impl Provider {
@@ -82,6 +84,8 @@ impl Provider {
             lifetimes: Lifetimes::from(&settings.oidc),
             http,
             mfa_required: settings.mfa.required,
+            passkeys: settings.accounts.passkeys
+                && crate::identity::passkeys::RelyingParty::for_issuer(settings.issuer()).is_ok(),
         })
     }
 }

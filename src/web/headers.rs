@@ -2,10 +2,12 @@
 
 use actix_web::middleware::DefaultHeaders;
 
-/// No scripts at all, styles and images from here (avatars may be anywhere over https), never
+/// Scripts only from here (`/static/passkey.js`, no inline script), and fetches only to here
+/// (its WebAuthn ceremonies); styles and images from here (avatars may be anywhere over https), never
 /// framed. No `form-action`: browsers apply it to the redirects that follow a form, and the
 /// login and consent forms end in a redirect to the client application.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+                   img-src 'self' https: data:; \
                    frame-ancestors 'none'; base-uri 'none'";
 
 pub fn security_headers(https: bool) -> DefaultHeaders {

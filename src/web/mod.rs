@@ -40,17 +40,25 @@ pub struct AppState {
     pub mail: crate::mail::worker::MailWorker,
     /// Wake it after ending sessions: their back-channel logouts are queued.
     pub backchannel: crate::outbox::backchannel::BackchannelWorker,
+    /// The WebAuthn relying party; `None` when passkeys are off.
+    pub passkeys: Option<crate::identity::passkeys::RelyingParty>,
 }
 
 impl AppState {
     /// What the core needs to write a mail: the issuer (for links) and the templates.
     /// `req` gives the language of mail to someone without a translated language setting.
+    /// Whether the login page offers a way in besides the password: an email link or code,
+    /// or a passkey (when this issuer can have them).
+    pub fn other_ways_in(&self) -> bool {
+        self.settings.accounts.ways_besides_password() || self.passkeys.is_some()
+    }
+
     pub fn links(&self, req: &HttpRequest) -> crate::identity::email_flows::Links {
         crate::identity::email_flows::Links {
             issuer: self.settings.issuer().to_string(),
             templates: self.templates.clone(),
             locale: locale::of(req, None),
-            other_ways_in: self.settings.accounts.ways_besides_password(),
+            other_ways_in: self.other_ways_in(),
         }
     }
 }
@@ -70,6 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(pages::upstream::routes)
                 .configure(pages::email::routes)
                 .configure(pages::security::routes)
+                .configure(pages::passkeys::routes)
                 .configure(oidc::page_routes)
                 .default_service(web::to(not_found)),
         );

@@ -36,6 +36,7 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "account/delete.html",
     "account/apps.html",
     "account/security.html",
+    "account/passkeys.html",
     "second_factor.html",
     "consent.html",
     "form_post.html",
@@ -71,6 +72,7 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "email/already_registered.html",
     "static/style.css",
     "static/favicon.svg",
+    "static/passkey.js",
 );
 
 #[derive(Clone)]

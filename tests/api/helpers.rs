@@ -203,11 +203,34 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     start(settings, test_db).await
 }
 
+/// Issuer placeholder: the server is reached as `http://localhost:PORT`.
+const LOCALHOST_ISSUER: &str = "http://localhost:8080";
+
+/// An app reached as `http://localhost:PORT` (still listening on 127.0.0.1): what WebAuthn needs,
+/// since an IP address cannot be a relying party ID and plain http is a secure context only on
+/// localhost.
+pub async fn spawn_app_on_localhost(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    spawn_app_with(backend, |s| {
+        s.issuer = LOCALHOST_ISSUER.to_string();
+        tweak(s);
+    })
+    .await
+}
+
 async fn start(mut settings: Settings, test_db: Arc<TestDb>) -> TestApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let port = listener.local_addr().unwrap().port();
+    let mut address = format!("http://127.0.0.1:{port}");
     // The issuer is this very server, as a relying party will see it (unless a test set one).
     if settings.issuer == "http://127.0.0.1:8080" {
+        settings.issuer = address.clone();
+    } else if settings.issuer == LOCALHOST_ISSUER
+        || settings.issuer.starts_with("http://localhost:")
+    {
+        address = format!("http://localhost:{port}");
         settings.issuer = address.clone();
     }
     let app = Application::build_on(settings.clone(), listener)

@@ -19,6 +19,7 @@ mod oidc_flows;
 mod oidc_logout;
 mod oidc_prompts;
 mod oidc_tokens;
+mod passkeys;
 mod rp;
 mod scale_out;
 mod second_factor;

@@ -191,7 +191,7 @@ fn next_step(
             mfa: crate::identity::sessions::amr_and_acr(&v.session.auth_method).1
                 == crate::identity::sessions::ACR_MFA,
             has_second_factor: mfa_required
-                && crate::identity::second_factor::has_any(conn, &v.user.id)?,
+                && crate::identity::second_factor::has_any(conn, &v.user.id, provider.passkeys)?,
         }),
         None => None,
     };

@@ -94,6 +94,7 @@ struct AuthView<'a> {
     providers: Vec<Button>,
     magic_link_enabled: bool,
     email_code_enabled: bool,
+    passkeys_enabled: bool,
     unverified_email: Option<String>,
 }
 
@@ -113,6 +114,7 @@ async fn auth_view<'a>(state: &AppState, return_to: Option<&str>) -> AppResult<A
         providers: state.db.run(registry::buttons).await?,
         magic_link_enabled: state.settings.accounts.magic_link,
         email_code_enabled: state.settings.accounts.email_code,
+        passkeys_enabled: state.passkeys.is_some(),
         ..AuthView::default()
     })
 }
@@ -347,7 +349,7 @@ async fn login(
         Err(SignInError::PasswordLocked(seconds)) => {
             let minutes = (seconds + 59) / 60;
             // Point only to ways in that this server offers.
-            let key = if state.settings.accounts.ways_besides_password() {
+            let key = if state.other_ways_in() {
                 "error-password-locked"
             } else {
                 "error-password-locked-only"

@@ -4,6 +4,7 @@ pub mod account;
 pub mod apps;
 pub mod auth;
 pub mod email;
+pub mod passkeys;
 pub mod security;
 pub mod upstream;
 
@@ -24,6 +25,8 @@ pub async fn static_file(
         .ok_or(AppError::NotFound)?;
     let content_type = if file.ends_with(".css") {
         "text/css; charset=utf-8"
+    } else if file.ends_with(".js") {
+        "text/javascript; charset=utf-8"
     } else if file.ends_with(".svg") {
         "image/svg+xml"
     } else {

@@ -11,6 +11,7 @@ use crate::error::AppResult;
 use crate::i18n::Msg;
 use crate::identity::audit::{self, AuditKind};
 use crate::identity::now;
+use crate::identity::passkeys;
 use crate::identity::password::Verdict;
 use crate::identity::second_factor::{self, Completion};
 use crate::identity::throttle::ThrottlePolicy;
@@ -53,6 +54,25 @@ struct ChallengeQuery {
 struct ChallengeView {
     return_to: String,
     error: Option<Msg>,
+    /// Which second factors the person can use: the code form, the passkey button, or both.
+    totp: bool,
+    passkey: bool,
+}
+
+/// The second factors of the user of a pending sign-in; `None` when it is gone.
+async fn factors(state: &AppState, token: String) -> AppResult<Option<(bool, bool)>> {
+    let passkeys_on = state.passkeys.is_some();
+    state
+        .db
+        .run(move |conn| {
+            let Some((user, _)) = second_factor::pending(conn, &token, now())? else {
+                return Ok(None);
+            };
+            let totp = second_factor::has_totp(conn, &user.id)?;
+            let passkey = passkeys_on && passkeys::has_passkey(conn, &user.id)?;
+            Ok(Some((totp, passkey)))
+        })
+        .await
 }
 
 /// Back to the sign-in form: the pending step is gone (or never was).
@@ -74,16 +94,14 @@ async fn challenge_page(
     let Some(token) = pending_token(&req) else {
         return restart(&state, &back);
     };
-    let valid = state
-        .db
-        .run(move |conn| Ok(second_factor::pending(conn, &token, now())?.is_some()))
-        .await?;
-    if !valid {
+    let Some((totp, passkey)) = factors(&state, token).await? else {
         return restart(&state, &back);
-    }
+    };
     let view = ChallengeView {
         return_to: back,
         error: None,
+        totp,
+        passkey,
     };
     render(
         &state,
@@ -119,6 +137,9 @@ async fn challenge(
     );
     let (links, client) = (state.links(&req), browser_client(&state, &req));
     let code = form.code;
+    let (totp, passkey) = factors(&state, token.clone())
+        .await?
+        .unwrap_or((true, false));
     let outcome = state
         .db
         .run(move |conn| {
@@ -164,6 +185,8 @@ async fn challenge(
     let view = ChallengeView {
         return_to: back,
         error: Some(error.1),
+        totp,
+        passkey,
     };
     let mut res = render(&state, &req, None, error.0, "second_factor.html", &view)?;
     if let Some(secs) = error.2 {
@@ -196,6 +219,9 @@ struct SecurityView {
     /// An application requires two factors: where to go on once one is set up (a checked
     /// local path, carried through the enrolment forms).
     continue_to: Option<String>,
+    /// Passkeys are on; then the page links to them and says how many there are.
+    passkeys_on: bool,
+    passkey_count: usize,
 }
 
 #[derive(Deserialize, Default)]
@@ -215,7 +241,7 @@ struct ContinueForm {
 
 async fn security_view(state: &AppState, me: &SignedIn) -> AppResult<SecurityView> {
     let user_id = me.user.id.clone();
-    let (enabled, codes_left, has_password) = state
+    let (enabled, codes_left, has_password, passkey_count) = state
         .db
         .run(move |conn| {
             let has_password = Account::credential_for_user(conn, &user_id)?
@@ -225,6 +251,7 @@ async fn security_view(state: &AppState, me: &SignedIn) -> AppResult<SecurityVie
                 second_factor::has_totp(conn, &user_id)?,
                 second_factor::recovery_codes_left(conn, &user_id)?,
                 has_password,
+                passkeys::list(conn, &user_id)?.len(),
             ))
         })
         .await?;
@@ -233,6 +260,8 @@ async fn security_view(state: &AppState, me: &SignedIn) -> AppResult<SecurityVie
         enabled,
         codes_left,
         has_password,
+        passkeys_on: state.passkeys.is_some(),
+        passkey_count,
         ..SecurityView::default()
     })
 }

@@ -97,6 +97,7 @@ mod email;
 mod errors;
 mod language;
 mod oidc;
+mod passkeys;
 mod second_factor;
 mod throttle;
 mod upstream;

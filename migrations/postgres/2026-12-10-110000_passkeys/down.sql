@@ -1,0 +1,2 @@
+DROP TABLE webauthn_ceremony;
+DROP TABLE passkey;
