@@ -9,7 +9,6 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
@@ -20,7 +19,6 @@ use crate::i18n::{text, Msg};
 use crate::identity::ids::PasskeyId;
 use crate::identity::now;
 use crate::identity::passkeys::{self, PasskeyError, RelyingParty, COOKIE};
-use crate::identity::password::Verdict;
 use crate::identity::profile;
 use crate::identity::second_factor;
 use crate::identity::throttle::ThrottlePolicy;
@@ -386,27 +384,12 @@ async fn remove(
     }
     let id = PasskeyId::parse(&path.into_inner()).ok_or(AppError::NotFound)?;
     let password = form.into_inner().password;
-    let within = Duration::seconds(state.settings.mfa.reauthenticate_within_secs);
-    if now() - me.session.auth_time > within {
-        let uid = me.user.id.clone();
-        let stored = state
-            .db
-            .run(move |conn| Ok(Account::credential_for_user(conn, &uid)?))
-            .await?
-            .and_then(|a| a.password_hash);
-        let proven = !password.is_empty()
-            && stored.is_some()
-            && matches!(
-                state.hasher.verify(password, stored).await?,
-                Verdict::Match { .. }
-            );
-        if !proven {
-            let view = PasskeysView {
-                error: Some(Msg::new("passkeys-reauthenticate")),
-                ..passkeys_view(&state, &me).await?
-            };
-            return show(&state, &req, &me, StatusCode::FORBIDDEN, &view);
-        }
+    if !super::security::reauthenticated(&state, &me, password).await? {
+        let view = PasskeysView {
+            error: Some(Msg::new("passkeys-reauthenticate")),
+            ..passkeys_view(&state, &me).await?
+        };
+        return show(&state, &req, &me, StatusCode::FORBIDDEN, &view);
     }
     let user_id = me.user.id.clone();
     let ip = browser_client(&state, &req).ip;

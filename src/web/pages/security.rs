@@ -198,6 +198,31 @@ async fn challenge(
     Ok(res)
 }
 
+/// Whether the session may remove a way in without more proof: it signed in within
+/// `mfa.reauthenticate_within_secs`, or `password` is the account's password.
+pub(super) async fn reauthenticated(
+    state: &AppState,
+    me: &SignedIn,
+    password: String,
+) -> AppResult<bool> {
+    let within = Duration::seconds(state.settings.mfa.reauthenticate_within_secs);
+    if now() - me.session.auth_time <= within {
+        return Ok(true);
+    }
+    let uid = me.user.id.clone();
+    let stored = state
+        .db
+        .run(move |conn| Ok(Account::credential_for_user(conn, &uid)?))
+        .await?
+        .and_then(|a| a.password_hash);
+    Ok(!password.is_empty()
+        && stored.is_some()
+        && matches!(
+            state.hasher.verify(password, stored).await?,
+            Verdict::Match { .. }
+        ))
+}
+
 // ---- the account's authenticator ----
 
 #[derive(Serialize, Default)]
@@ -482,28 +507,12 @@ async fn disable(
     form: CsrfForm<DisableForm>,
 ) -> AppResult<HttpResponse> {
     let password = form.into_inner().password;
-    let within = Duration::seconds(state.settings.mfa.reauthenticate_within_secs);
-    let recent = now() - me.session.auth_time <= within;
-    if !recent {
-        let uid = me.user.id.clone();
-        let stored = state
-            .db
-            .run(move |conn| Ok(Account::credential_for_user(conn, &uid)?))
-            .await?
-            .and_then(|a| a.password_hash);
-        let proven = !password.is_empty()
-            && stored.is_some()
-            && matches!(
-                state.hasher.verify(password, stored).await?,
-                Verdict::Match { .. }
-            );
-        if !proven {
-            let view = SecurityView {
-                error: Some(Msg::new("security-reauthenticate")),
-                ..security_view(&state, &me).await?
-            };
-            return show(&state, &req, &me, StatusCode::FORBIDDEN, &view);
-        }
+    if !reauthenticated(&state, &me, password).await? {
+        let view = SecurityView {
+            error: Some(Msg::new("security-reauthenticate")),
+            ..security_view(&state, &me).await?
+        };
+        return show(&state, &req, &me, StatusCode::FORBIDDEN, &view);
     }
     let (user, links) = (me.user.clone(), state.links(&req));
     let ip = browser_client(&state, &req).ip;
