@@ -187,6 +187,10 @@ pub struct StaticProvider {
     pub claims: Option<ClaimMapping>,
     #[serde(default)]
     pub link_policy: Option<LinkPolicy>,
+    /// Trust this provider's "email verified" enough to link an existing user by email
+    /// without asking them to prove the account. Unset: the kind's default.
+    #[serde(default)]
+    pub trust_email: Option<bool>,
     #[serde(default)]
     pub allowed_domains: Vec<String>,
     #[serde(default)]

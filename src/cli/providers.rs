@@ -85,6 +85,10 @@ pub struct AddProvider {
     /// verified_email (link to an existing user when both emails are verified) or never.
     #[arg(long)]
     pub link_policy: Option<String>,
+    /// true: trust this provider's verified email to link an existing user without asking
+    /// them to prove the account; false: always ask. Unset: the kind's default (README).
+    #[arg(long)]
+    pub trust_email: Option<bool>,
     /// Only verified emails at these domains may sign in (repeatable).
     #[arg(long = "allowed-domain")]
     pub allowed_domains: Vec<String>,
@@ -112,6 +116,7 @@ struct ProviderOut {
     userinfo_url: Option<String>,
     scopes: String,
     link_policy: String,
+    trust_email: Option<bool>,
     allowed_domains: Vec<String>,
     hosted_domain: Option<String>,
     github_orgs: Vec<String>,
@@ -134,6 +139,7 @@ fn provider_out(r: IdentityProviderRow) -> ProviderOut {
         userinfo_url: r.userinfo_url,
         scopes: r.scopes,
         link_policy: r.link_policy,
+        trust_email: r.trust_email,
         hosted_domain: r.hosted_domain,
         keep_tokens: r.keep_tokens,
         managed_by: r.managed_by,
@@ -196,6 +202,7 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
                 client_secret: secret,
                 scopes: a.scopes,
                 link_policy,
+                trust_email: a.trust_email,
                 allowed_domains: a.allowed_domains,
                 keep_tokens: a.keep_tokens,
                 spec,
@@ -257,6 +264,11 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
                 }
                 println!("scopes:        {}", p.scopes);
                 println!("link_policy:   {}", p.link_policy);
+                println!(
+                    "trust_email:   {}",
+                    p.trust_email
+                        .map_or("default for the kind".to_string(), |t| t.to_string())
+                );
                 println!("keep_tokens:   {}", p.keep_tokens);
                 println!("managed_by:    {}", p.managed_by);
                 println!(

@@ -56,6 +56,7 @@ diesel::table! {
         managed_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        trust_email -> Nullable<Bool>,
     }
 }
 
@@ -72,6 +73,8 @@ diesel::table! {
         auth_method -> Text,
         ip_address -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        first_factor_at -> Timestamp,
+        second_factor_at -> Nullable<Timestamp>,
     }
 }
 

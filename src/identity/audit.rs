@@ -35,6 +35,10 @@ pub enum AuditKind {
     PasskeyAdded,
     PasskeyRenamed,
     PasskeyRemoved,
+    /// An upstream identity matched an existing user and waits for proof of the account.
+    LinkPending,
+    /// A pending link was proven with another account than the one that matched.
+    LinkRefused,
 }
 
 impl AuditKind {
@@ -62,6 +66,8 @@ impl AuditKind {
             AuditKind::PasskeyAdded => "passkey.added",
             AuditKind::PasskeyRenamed => "passkey.renamed",
             AuditKind::PasskeyRemoved => "passkey.removed",
+            AuditKind::LinkPending => "account.link_pending",
+            AuditKind::LinkRefused => "account.link_refused",
         }
     }
 }

@@ -10,7 +10,9 @@ use crate::i18n::Locale;
 use crate::identity::access::{EmailPolicy, Unconfirmed};
 use crate::identity::email_flows::Links;
 use crate::identity::ids::UserId;
+use crate::identity::audit::{self, AuditKind};
 use crate::identity::linking::{self, LinkRefusal, Resolution};
+use crate::identity::pending_link;
 use crate::identity::sessions::{self, Admission, AuthMethod, ClientInfo, SessionPolicy};
 use crate::identity::{now, profile};
 use crate::upstream::config::ProviderConfig;
@@ -63,6 +65,9 @@ pub enum Completion {
     Failed(UpstreamError),
     /// The provider vouched for someone, but linking rules refuse the sign-in.
     Refused(LinkRefusal),
+    /// The address belongs to an existing user, who must prove the account before the link is
+    /// made: the browser keeps `token` (cookie `pending_link::COOKIE`) and goes to `/link`.
+    ProofNeeded { token: String },
 }
 
 /// Where the browser goes after a successful callback.
@@ -161,17 +166,49 @@ pub async fn complete(
 
     let mk = fed.master_key.clone();
     let link_to = pending.link_user_id.clone();
+    let return_to = pending.return_to.clone();
     let method = format!("{}:{}", AuthMethod::Federated.as_str(), cfg.slug);
     let outcome = fed
         .db
         .run(move |conn| {
             let now = now();
-            let resolved =
-                linking::resolve(conn, &mk, &cfg, &profile, &tokens, link_to.as_ref(), now)?;
+            let resolved = linking::resolve(
+                conn,
+                &mk,
+                &visitor.links,
+                &cfg,
+                &profile,
+                &tokens,
+                link_to.as_ref(),
+                now,
+            )?;
             if let Ok(Resolution::Created(user)) = &resolved {
                 profile::adopt_language(conn, &user.id, visitor.locale, now)?;
             }
             let resolution = match resolved {
+                Ok(Resolution::ProofNeeded(proof)) => {
+                    let token = write_transaction::<_, AppError, _>(conn, |conn| {
+                        audit::record(
+                            conn,
+                            AuditKind::LinkPending,
+                            Some(&proof.user.id),
+                            visitor.client.ip.as_deref(),
+                            Some(&cfg.slug),
+                            now,
+                        )?;
+                        pending_link::hold(
+                            conn,
+                            &proof.user,
+                            &cfg.slug,
+                            &cfg.display_name,
+                            &profile,
+                            proof.ways,
+                            return_to.as_deref(),
+                            now,
+                        )
+                    })?;
+                    return Ok(Ok(Outcome::Prove(token)));
+                }
                 Ok(r) => r,
                 Err(refusal) => return Ok(Err(refusal)),
             };
@@ -190,11 +227,12 @@ pub async fn complete(
                     now,
                 )
             })?;
-            Ok(Ok((resolution, session)))
+            Ok(Ok(Outcome::SignedIn(resolution, session)))
         })
         .await?;
     let (resolution, session) = match outcome {
-        Ok(found) => found,
+        Ok(Outcome::SignedIn(resolution, session)) => (resolution, session),
+        Ok(Outcome::Prove(token)) => return Ok(Completion::ProofNeeded { token }),
         Err(refusal) => return Ok(Completion::Refused(refusal)),
     };
     let destination = match resolution {
@@ -205,6 +243,12 @@ pub async fn complete(
         session,
         destination,
     })
+}
+
+/// What the decision in the database came to, before the web's side of it.
+enum Outcome {
+    SignedIn(Resolution, Admission),
+    Prove(String),
 }
 
 /// The authorization code from the provider's answer, or why there is none.

@@ -1,10 +1,15 @@
-//! "One identity, many proofs": which user an upstream sign-in belongs to (DESIGN.md).
+//! "One identity, many proofs": which user an upstream sign-in belongs to (DESIGN.md). Every
+//! decision is made by [`decide`] from [`Facts`] read in one transaction; its table of cases is
+//! in the tests below.
 //!
 //! - a known (provider, subject) signs its user in;
 //! - a signed-in person who started from /account links the account to themself, unless it is
 //!   already linked to someone else;
-//! - an unknown subject whose email matches a user is linked only when the provider's policy
-//!   allows it and both addresses are verified; otherwise the person must sign in to link;
+//! - an unknown subject whose email matches a user is linked automatically only when the
+//!   provider's email is trusted (`trust_email`, see [`ProviderConfig::trusts_email`]), the link
+//!   policy allows it, both addresses are verified, and the user has no stronger way in of their
+//!   own (password, passkey, another provider) to prove the account with; otherwise the person
+//!   proves the existing account first (`pending_link`), or is refused when it has no way to;
 //! - otherwise a new user is created.
 
 use chrono::NaiveDateTime;
@@ -12,6 +17,7 @@ use chrono::NaiveDateTime;
 use super::audit::{self, AuditKind};
 use super::credentials::{create_user, NewIdentity};
 use super::email::Email;
+use super::email_flows::Links;
 use super::ids::{AccountId, UserId};
 use crate::crypto::MasterKey;
 use crate::db::models::{Account, NewAccount, User};
@@ -28,12 +34,22 @@ pub enum Resolution {
     Linked(User),
     /// A new user was created with this account.
     Created(User),
+    /// The address belongs to this user, who must prove the account before it is linked.
+    ProofNeeded(Box<ProofNeeded>),
+}
+
+/// An upstream identity waiting for the owner of a matching account to prove it.
+#[derive(Debug, Clone)]
+pub struct ProofNeeded {
+    pub user: User,
+    pub ways: ProofWays,
 }
 
 impl Resolution {
     pub fn user(&self) -> &User {
         match self {
             Resolution::Existing(u) | Resolution::Linked(u) | Resolution::Created(u) => u,
+            Resolution::ProofNeeded(p) => &p.user,
         }
     }
 }
@@ -42,8 +58,8 @@ impl Resolution {
 pub enum LinkRefusal {
     #[error("This {0} account is already linked to another Portcullis account.")]
     LinkedElsewhere(String),
-    #[error("An account with the email {0} already exists. Sign in to it first, then link {1} from your account page.")]
-    SignInToLink(String, String),
+    #[error("An account with the email {0} already exists and has no way to prove it is yours.")]
+    CannotProve(String),
     #[error("{0} did not share an email address, and one is needed to create an account.")]
     NoEmail(String),
     #[error(
@@ -60,12 +76,126 @@ impl LinkRefusal {
             LinkRefusal::LinkedElsewhere(p) => {
                 Msg::new("link-linked-elsewhere").with("provider", p.as_str())
             }
-            LinkRefusal::SignInToLink(e, p) => Msg::new("link-sign-in-to-link")
-                .with("email", e.as_str())
-                .with("provider", p.as_str()),
+            LinkRefusal::CannotProve(e) => Msg::new("link-cannot-prove").with("email", e.as_str()),
             LinkRefusal::NoEmail(p) => Msg::new("link-no-email").with("provider", p.as_str()),
             LinkRefusal::Unverified(e) => Msg::new("link-unverified").with("email", e.as_str()),
         }
+    }
+}
+
+// ---- the rules ----
+
+/// What the upstream said about the address it shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailClaim {
+    /// No usable address.
+    Missing,
+    /// An address the provider does not vouch for, or one we do not trust it on.
+    Untrusted,
+    /// Verified by a provider whose verification is trusted for this address.
+    Trusted,
+}
+
+/// The ways in an existing user has, besides links sent to their address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Methods {
+    pub password: bool,
+    pub passkey: bool,
+    /// Linked to some other upstream provider.
+    pub provider: bool,
+}
+
+impl Methods {
+    fn any(self) -> bool {
+        self.password || self.passkey || self.provider
+    }
+}
+
+/// The user whose address the upstream's matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub email_verified: bool,
+    pub methods: Methods,
+}
+
+/// Everything the decision depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// The (provider, subject) is linked already; `Some(true)` when to the signed-in linker.
+    pub known: Option<bool>,
+    /// A signed-in person started this from their account page, to link it.
+    pub linking: bool,
+    pub email: EmailClaim,
+    /// A user has the upstream's address.
+    pub owner: Option<Owner>,
+    /// The provider's link policy allows linking by email at all.
+    pub policy_allows: bool,
+}
+
+/// How the owner of a matching account can prove it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProofWays {
+    /// By signing in to it (password, passkey or another provider).
+    pub sign_in: bool,
+    /// By following a link mailed to its verified address.
+    pub email: bool,
+}
+
+/// What to do with an upstream sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Sign in the user the (provider, subject) is linked to.
+    SignIn,
+    /// Link to the signed-in person who asked for it.
+    LinkToLinker,
+    /// Refuse: the (provider, subject) belongs to another user than the linker.
+    LinkedElsewhere,
+    /// Link to the user with the address, without asking.
+    LinkByEmail,
+    /// Ask the user with the address to prove their account first.
+    Prove(ProofWays),
+    /// Refuse: a user has the address but nothing to prove the account with.
+    CannotProve,
+    /// Create a new user.
+    Create,
+    /// Refuse: no address to create a user with.
+    NoEmail,
+}
+
+/// The linking rules in one place (see the module comment and the table in the tests).
+pub fn decide(f: Facts) -> Decision {
+    match f.known {
+        Some(true) => return Decision::SignIn,
+        Some(false) if f.linking => return Decision::LinkedElsewhere,
+        Some(false) => return Decision::SignIn,
+        None => {}
+    }
+    if f.linking {
+        return Decision::LinkToLinker;
+    }
+    let Some(owner) = f.owner else {
+        return match f.email {
+            EmailClaim::Missing => Decision::NoEmail,
+            _ => Decision::Create,
+        };
+    };
+    // A trusted, verified address is as good a proof as a link mailed to it, and no better:
+    // an account with a stronger way in of its own is proven with that.
+    if f.email == EmailClaim::Trusted
+        && f.policy_allows
+        && owner.email_verified
+        && !owner.methods.any()
+    {
+        return Decision::LinkByEmail;
+    }
+    let ways = ProofWays {
+        sign_in: owner.methods.any(),
+        email: owner.email_verified,
+    };
+    if ways.sign_in || ways.email {
+        Decision::Prove(ways)
+    } else {
+        Decision::CannotProve
     }
 }
 
@@ -102,9 +232,11 @@ fn seal(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn resolve(
     conn: &mut DbConnection,
     mk: &MasterKey,
+    links: &Links,
     cfg: &ProviderConfig,
     profile: &UpstreamProfile,
     tokens: &UpstreamTokens,
@@ -112,10 +244,10 @@ pub fn resolve(
     now: NaiveDateTime,
 ) -> Result<Result<Resolution, LinkRefusal>, AppError> {
     let sealed = seal(mk, cfg, tokens, now);
-    match resolve_once(conn, cfg, profile, &sealed, link_to, now) {
+    match resolve_once(conn, links, cfg, profile, &sealed, link_to, now) {
         // Two first sign-ins racing: the loser finds the winner's rows on its second try.
         Err(AppError::Database(e)) if is_unique_violation(&e) => {
-            resolve_once(conn, cfg, profile, &sealed, link_to, now)
+            resolve_once(conn, links, cfg, profile, &sealed, link_to, now)
         }
         other => other,
     }
@@ -123,6 +255,7 @@ pub fn resolve(
 
 fn resolve_once(
     conn: &mut DbConnection,
+    links: &Links,
     cfg: &ProviderConfig,
     profile: &UpstreamProfile,
     sealed: &SealedTokens,
@@ -130,94 +263,159 @@ fn resolve_once(
     now: NaiveDateTime,
 ) -> Result<Result<Resolution, LinkRefusal>, AppError> {
     write_transaction(conn, |conn| {
-        if let Some(account) = Account::find_by_provider(conn, &cfg.slug, &profile.subject)? {
-            if link_to.is_some_and(|u| *u != account.user_id) {
-                return Ok(Err(LinkRefusal::LinkedElsewhere(cfg.display_name.clone())));
-            }
-            Account::store_upstream(
-                conn,
-                &account.id,
-                profile.email.as_deref(),
-                sealed.access.as_deref(),
-                sealed.refresh.as_deref(),
-                sealed.id.as_deref(),
-                sealed.expires_at,
-                now,
-            )?;
-            let user = User::find(conn, &account.user_id)?.ok_or(AppError::NotFound)?;
-            return Ok(Ok(Resolution::Existing(user)));
-        }
-        if let Some(user_id) = link_to {
-            let user = User::find(conn, user_id)?.ok_or(AppError::NotFound)?;
-            insert_account(conn, cfg, profile, sealed, &user.id, now)?;
-            audit::record(
-                conn,
-                AuditKind::AccountLinked,
-                Some(&user.id),
-                None,
-                Some(&cfg.slug),
-                now,
-            )?;
-            return Ok(Ok(Resolution::Linked(user)));
-        }
+        let known = Account::find_by_provider(conn, &cfg.slug, &profile.subject)?;
         let email = profile.email.as_deref().and_then(|e| Email::parse(e).ok());
-        let Some(email) = email else {
-            return Ok(Err(LinkRefusal::NoEmail(cfg.display_name.clone())));
+        let owner = match (&known, &email, link_to) {
+            (None, Some(email), None) => User::find_by_email(conn, email.as_str())?,
+            _ => None,
         };
-        if let Some(user) = User::find_by_email(conn, email.as_str())? {
-            let may_link = cfg.link_policy == LinkPolicy::VerifiedEmail
-                && profile.email_verified
-                && user.email_verified;
-            if !may_link {
-                return Ok(Err(LinkRefusal::SignInToLink(
-                    email.to_string(),
-                    cfg.display_name.clone(),
-                )));
+        let facts = Facts {
+            known: known
+                .as_ref()
+                .map(|a| link_to.is_some_and(|u| *u == a.user_id)),
+            linking: link_to.is_some(),
+            email: match &email {
+                None => EmailClaim::Missing,
+                Some(_) if cfg.trusts_email(profile) => EmailClaim::Trusted,
+                Some(_) => EmailClaim::Untrusted,
+            },
+            owner: match &owner {
+                Some(user) => Some(Owner {
+                    email_verified: user.email_verified,
+                    methods: methods_of(conn, &user.id)?,
+                }),
+                None => None,
+            },
+            policy_allows: cfg.link_policy == LinkPolicy::VerifiedEmail,
+        };
+        match decide(facts) {
+            Decision::SignIn => {
+                let account = known.ok_or(AppError::NotFound)?;
+                Account::store_upstream(
+                    conn,
+                    &account.id,
+                    profile.email.as_deref(),
+                    sealed.access.as_deref(),
+                    sealed.refresh.as_deref(),
+                    sealed.id.as_deref(),
+                    sealed.expires_at,
+                    now,
+                )?;
+                let user = User::find(conn, &account.user_id)?.ok_or(AppError::NotFound)?;
+                Ok(Ok(Resolution::Existing(user)))
             }
-            insert_account(conn, cfg, profile, sealed, &user.id, now)?;
-            audit::record(
-                conn,
-                AuditKind::AccountLinked,
-                Some(&user.id),
-                None,
-                Some(&cfg.slug),
-                now,
-            )?;
-            return Ok(Ok(Resolution::Linked(user)));
+            Decision::LinkedElsewhere => {
+                Ok(Err(LinkRefusal::LinkedElsewhere(cfg.display_name.clone())))
+            }
+            Decision::LinkToLinker => {
+                let user_id = link_to.ok_or(AppError::NotFound)?;
+                let user = User::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+                link(conn, links, cfg, profile, sealed, &user, "signed_in", now)?;
+                Ok(Ok(Resolution::Linked(user)))
+            }
+            Decision::LinkByEmail => {
+                let user = owner.ok_or(AppError::NotFound)?;
+                link(conn, links, cfg, profile, sealed, &user, "trusted_email", now)?;
+                Ok(Ok(Resolution::Linked(user)))
+            }
+            Decision::Prove(ways) => {
+                let user = owner.ok_or(AppError::NotFound)?;
+                Ok(Ok(Resolution::ProofNeeded(Box::new(ProofNeeded {
+                    user,
+                    ways,
+                }))))
+            }
+            Decision::CannotProve => Ok(Err(LinkRefusal::CannotProve(
+                email.map(|e| e.to_string()).unwrap_or_default(),
+            ))),
+            Decision::NoEmail => Ok(Err(LinkRefusal::NoEmail(cfg.display_name.clone()))),
+            Decision::Create => {
+                let email = email.ok_or(AppError::NotFound)?;
+                create(conn, cfg, profile, sealed, &email, now)
+            }
         }
-        let name = profile
-            .name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| {
-                email
-                    .as_str()
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            });
-        let name: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
-        let new = NewIdentity {
-            email: &email,
-            name: &name,
-            password_hash: None,
-            email_verified: profile.email_verified,
-            is_admin: false,
-        };
-        let user = create_user(conn, &new)?
-            .ok_or_else(|| AppError::Internal("email taken during upstream sign-up".into()))?;
-        if let Some(picture) = profile
-            .picture
-            .as_deref()
-            .filter(|p| p.starts_with("https://") && p.len() <= 2048)
-        {
-            User::update_name_and_image(conn, &user.id, &user.name, Some(picture), now)?;
-        }
-        insert_account(conn, cfg, profile, sealed, &user.id, now)?;
-        let user = User::find(conn, &user.id)?.ok_or(AppError::NotFound)?;
-        Ok(Ok(Resolution::Created(user)))
     })
+}
+
+/// The ways in `user_id` has of their own, for [`decide`].
+pub fn methods_of(conn: &mut DbConnection, user_id: &UserId) -> Result<Methods, AppError> {
+    let accounts = Account::for_user(conn, user_id)?;
+    Ok(Methods {
+        password: accounts.iter().any(|a| {
+            a.provider_id == crate::db::models::CREDENTIAL_PROVIDER && a.password_hash.is_some()
+        }),
+        provider: accounts
+            .iter()
+            .any(|a| a.provider_id != crate::db::models::CREDENTIAL_PROVIDER),
+        passkey: super::passkeys::has_passkey(conn, user_id)?,
+    })
+}
+
+/// Links the upstream account to `user`: the row, the audit entry (`how` it was decided) and
+/// the notice to the owner, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+fn link(
+    conn: &mut DbConnection,
+    links: &Links,
+    cfg: &ProviderConfig,
+    profile: &UpstreamProfile,
+    sealed: &SealedTokens,
+    user: &User,
+    how: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let account_id = insert_account(conn, cfg, profile, sealed, &user.id, now)?;
+    audit::record(
+        conn,
+        AuditKind::AccountLinked,
+        Some(&user.id),
+        None,
+        Some(&format!("{} {how}", cfg.slug)),
+        now,
+    )?;
+    super::notices::method_linked(conn, links, user, &cfg.display_name, &account_id, now)
+}
+
+fn create(
+    conn: &mut DbConnection,
+    cfg: &ProviderConfig,
+    profile: &UpstreamProfile,
+    sealed: &SealedTokens,
+    email: &Email,
+    now: NaiveDateTime,
+) -> Result<Result<Resolution, LinkRefusal>, AppError> {
+    let name = profile
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| {
+            email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        });
+    let name: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
+    let new = NewIdentity {
+        email,
+        name: &name,
+        password_hash: None,
+        email_verified: profile.email_verified,
+        is_admin: false,
+    };
+    let user = create_user(conn, &new)?
+        .ok_or_else(|| AppError::Internal("email taken during upstream sign-up".into()))?;
+    if let Some(picture) = profile
+        .picture
+        .as_deref()
+        .filter(|p| p.starts_with("https://") && p.len() <= 2048)
+    {
+        User::update_name_and_image(conn, &user.id, &user.name, Some(picture), now)?;
+    }
+    insert_account(conn, cfg, profile, sealed, &user.id, now)?;
+    let user = User::find(conn, &user.id)?.ok_or(AppError::NotFound)?;
+    Ok(Ok(Resolution::Created(user)))
 }
 
 fn insert_account(
@@ -227,7 +425,7 @@ fn insert_account(
     sealed: &SealedTokens,
     user_id: &UserId,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<AccountId, AppError> {
     Account::insert(
         conn,
         &NewAccount {
@@ -252,7 +450,7 @@ fn insert_account(
         sealed.expires_at,
         now,
     )?;
-    Ok(())
+    Ok(account.id)
 }
 
 /// Whether removing `account_id` would leave the user with no way to sign in.
@@ -298,4 +496,117 @@ pub fn unlink(
         )?;
         Ok(Unlinked::Removed)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NONE: Methods = Methods {
+        password: false,
+        passkey: false,
+        provider: false,
+    };
+    const PASSWORD: Methods = Methods {
+        password: true,
+        passkey: false,
+        provider: false,
+    };
+    const PASSKEY: Methods = Methods {
+        password: false,
+        passkey: true,
+        provider: false,
+    };
+    const PROVIDER: Methods = Methods {
+        password: false,
+        passkey: false,
+        provider: true,
+    };
+
+    fn owner(email_verified: bool, methods: Methods) -> Option<Owner> {
+        Some(Owner {
+            email_verified,
+            methods,
+        })
+    }
+
+    fn facts(email: EmailClaim, owner: Option<Owner>) -> Facts {
+        Facts {
+            known: None,
+            linking: false,
+            email,
+            owner,
+            policy_allows: true,
+        }
+    }
+
+    const BOTH: ProofWays = ProofWays {
+        sign_in: true,
+        email: true,
+    };
+    const SIGN_IN: ProofWays = ProofWays {
+        sign_in: true,
+        email: false,
+    };
+    const MAIL: ProofWays = ProofWays {
+        sign_in: false,
+        email: true,
+    };
+
+    /// (case, facts) → decision: the whole of the linking rules, one row per case.
+    #[test]
+    fn the_table_of_cases() {
+        use Decision::*;
+        use EmailClaim::*;
+        let known_linker = Facts {
+            known: Some(true),
+            linking: true,
+            ..facts(Trusted, None)
+        };
+        let known_other_linker = Facts {
+            known: Some(false),
+            linking: true,
+            ..facts(Trusted, None)
+        };
+        let known = Facts {
+            known: Some(false),
+            ..facts(Untrusted, owner(true, PASSWORD))
+        };
+        let linking = Facts {
+            linking: true,
+            ..facts(Untrusted, owner(true, PASSWORD))
+        };
+        let never = Facts {
+            policy_allows: false,
+            ..facts(Trusted, owner(true, NONE))
+        };
+        let rows: &[(&str, Facts, Decision)] = &[
+            // Known subject: its user, whatever the address says now.
+            ("known subject", known, SignIn),
+            ("known subject, its owner linking", known_linker, SignIn),
+            ("known subject, another user linking", known_other_linker, LinkedElsewhere),
+            // Signed-in linking: to the linker, whoever has the address.
+            ("signed-in linking", linking, LinkToLinker),
+            // Email match, trusted.
+            ("trusted, address-only owner", facts(Trusted, owner(true, NONE)), LinkByEmail),
+            ("trusted, owner has a password", facts(Trusted, owner(true, PASSWORD)), Prove(BOTH)),
+            ("trusted, owner has a passkey", facts(Trusted, owner(true, PASSKEY)), Prove(BOTH)),
+            ("trusted, owner has a provider", facts(Trusted, owner(true, PROVIDER)), Prove(BOTH)),
+            ("trusted, owner unverified", facts(Trusted, owner(false, PASSWORD)), Prove(SIGN_IN)),
+            ("trusted, link policy never", never, Prove(MAIL)),
+            // Email match, untrusted: the nOAuth case.
+            ("untrusted, address-only owner", facts(Untrusted, owner(true, NONE)), Prove(MAIL)),
+            ("untrusted, owner has a password", facts(Untrusted, owner(true, PASSWORD)), Prove(BOTH)),
+            ("untrusted, unverified owner", facts(Untrusted, owner(false, PASSWORD)), Prove(SIGN_IN)),
+            ("untrusted, nothing to prove with", facts(Untrusted, owner(false, NONE)), CannotProve),
+            ("trusted, nothing to prove with", facts(Trusted, owner(false, NONE)), CannotProve),
+            // No match.
+            ("new address", facts(Untrusted, None), Create),
+            ("new trusted address", facts(Trusted, None), Create),
+            ("no address", facts(Missing, None), NoEmail),
+        ];
+        for (case, f, want) in rows {
+            assert_eq!(decide(*f), *want, "{case}");
+        }
+    }
 }

@@ -19,6 +19,7 @@ pub mod passkeys;
 pub mod password;
 pub mod password_reset;
 pub mod passwordless;
+pub mod pending_link;
 pub mod precis;
 pub mod profile;
 pub mod rate_limit;

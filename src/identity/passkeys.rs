@@ -21,6 +21,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::audit::{self, AuditKind};
+use super::notices::{self, SecondFactorChange};
 use super::email_flows::Links;
 use super::ids::{PasskeyId, UserId};
 use super::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
@@ -321,6 +322,7 @@ pub fn begin_registration(
 pub fn finish_registration(
     conn: &mut DbConnection,
     rp: &RelyingParty,
+    links: &Links,
     user: &User,
     token: &str,
     answer: &RegisterPublicKeyCredential,
@@ -370,6 +372,8 @@ pub fn finish_registration(
             Some(id.as_str()),
             now,
         )?;
+        let change = SecondFactorChange::PasskeyAdded(name.clone());
+        notices::second_factor_changed(conn, links, user, change, now)?;
         Ok(id)
     })
 }
@@ -402,29 +406,33 @@ pub fn rename(
     })
 }
 
-/// Removes one of the user's passkeys; false when they have no such passkey. Audited. The
-/// caller checks re-authentication.
+/// Removes one of the user's passkeys; false when they have no such passkey. Audited, and the
+/// owner gets a notice. The caller checks re-authentication.
 pub fn remove(
     conn: &mut DbConnection,
-    user_id: &UserId,
+    links: &Links,
+    user: &User,
     id: &PasskeyId,
     ip: Option<&str>,
     now: NaiveDateTime,
-) -> QueryResult<bool> {
-    write_transaction(conn, |conn| {
-        let removed = diesel::delete(passkey::table.find(id).filter(passkey::user_id.eq(user_id)))
-            .execute(conn)?;
-        if removed == 1 {
-            audit::record(
-                conn,
-                AuditKind::PasskeyRemoved,
-                Some(user_id),
-                ip,
-                Some(id.as_str()),
-                now,
-            )?;
-        }
-        Ok(removed == 1)
+) -> Result<bool, AppError> {
+    write_transaction::<_, AppError, _>(conn, |conn| {
+        let mine = passkey::table.find(id).filter(passkey::user_id.eq(&user.id));
+        let Some(name) = mine.select(passkey::name).first::<String>(conn).optional()? else {
+            return Ok(false);
+        };
+        diesel::delete(mine).execute(conn)?;
+        audit::record(
+            conn,
+            AuditKind::PasskeyRemoved,
+            Some(&user.id),
+            ip,
+            Some(id.as_str()),
+            now,
+        )?;
+        let change = SecondFactorChange::PasskeyRemoved(name);
+        notices::second_factor_changed(conn, links, user, change, now)?;
+        Ok(true)
     })
 }
 
@@ -586,15 +594,8 @@ pub fn finish_sign_in(
     };
     let issued = write_transaction(conn, |conn| {
         record_use(conn, &raw_id, credential, &result, now)?;
-        sessions::complete_sign_in(
-            conn,
-            policy,
-            links,
-            &user,
-            AuthMethod::Passkey.as_str(),
-            client,
-            now,
-        )
+        let proof = sessions::Proof::single(AuthMethod::Passkey.as_str(), now);
+        sessions::complete_sign_in(conn, policy, links, &user, &proof, client, now)
     })?;
     Ok(issued)
 }
@@ -607,7 +608,9 @@ pub fn begin_second_factor(
     pending: &str,
     now: NaiveDateTime,
 ) -> Result<Option<Begun<RequestChallengeResponse>>, AppError> {
-    let Some((user, _)) = super::second_factor::pending(conn, pending, now)? else {
+    let Some(super::second_factor::PendingSignIn { user, .. }) =
+        super::second_factor::pending(conn, pending, now)?
+    else {
         return Ok(None);
     };
     let creds = credentials(conn, &user.id)?;
@@ -638,9 +641,43 @@ pub fn finish_second_factor(
     now: NaiveDateTime,
 ) -> Result<IssuedSession, PasskeyError> {
     let ip = client.ip.as_deref();
-    check_ip(conn, throttle_policy, ip, now)?;
-    let Some((user, first)) = super::second_factor::pending(conn, pending, now)? else {
+    let Some(super::second_factor::PendingSignIn {
+        user,
+        method: first,
+        first_at,
+    }) = super::second_factor::pending(conn, pending, now)?
+    else {
         return Err(PasskeyError::SignInExpired);
+    };
+    // As for a code: the account's counter as well as the IP's, so someone who knows the
+    // password cannot try assertions from many addresses.
+    let account = Subject::account(&user.email);
+    let mut subjects = vec![account.clone()];
+    subjects.extend(ip.map(|ip| Subject::Ip(ip.to_string())));
+    match throttle::check_all(conn, throttle_policy, &subjects, now)? {
+        Verdict::Allowed => {}
+        Verdict::Wait(secs) => return Err(PasskeyError::Throttled(secs.max(1))),
+        Verdict::Locked(until) => {
+            return Err(PasskeyError::Throttled((until - now).num_seconds().max(1)))
+        }
+    }
+    let wrong = |conn: &mut DbConnection, e: PasskeyError| -> PasskeyError {
+        let counted = audit::record(
+            conn,
+            AuditKind::SignInFailed,
+            Some(&user.id),
+            ip,
+            Some("second_factor:passkey"),
+            now,
+        )
+        .map_err(AppError::from)
+        .and_then(|()| {
+            throttle::second_factor_failed(conn, throttle_policy, links, &user, ip, now)
+        });
+        match counted {
+            Ok(_) => e,
+            Err(e) => PasskeyError::Server(e),
+        }
     };
     let Some((owner, state)) =
         take::<PasskeyAuthentication>(conn, token, Purpose::SecondFactor, now)?
@@ -654,16 +691,12 @@ pub fn finish_second_factor(
     let credential = match find_credential(conn, &raw_id)? {
         Some((owner, credential)) if owner == user.id => credential,
         _ => {
-            let e = PasskeyError::UnknownCredential;
-            return Err(failed(conn, throttle_policy, Some(&user.id), ip, e, now));
+            return Err(wrong(conn, PasskeyError::UnknownCredential));
         }
     };
     let result = match rp.webauthn.finish_passkey_authentication(answer, &state) {
         Ok(result) => result,
-        Err(_) => {
-            let e = PasskeyError::Rejected;
-            return Err(failed(conn, throttle_policy, Some(&user.id), ip, e, now));
-        }
+        Err(_) => return Err(wrong(conn, PasskeyError::Rejected)),
     };
     write_transaction(conn, |conn| {
         if verification::consume_link(conn, pending, LinkPurpose::SecondFactor, now)?.is_none() {
@@ -671,9 +704,14 @@ pub fn finish_second_factor(
         }
         record_use(conn, &raw_id, credential, &result, now)?;
         let method = format!("{first}{}", sessions::SECOND_FACTOR_PASSKEY);
-        Ok(sessions::complete_sign_in(
-            conn, policy, links, &user, &method, client, now,
-        )?)
+        let proof = sessions::Proof {
+            method: &method,
+            first_at,
+            second_at: Some(now),
+        };
+        let issued = sessions::complete_sign_in(conn, policy, links, &user, &proof, client, now)?;
+        throttle::reset(conn, &account)?;
+        Ok(issued)
     })
 }
 

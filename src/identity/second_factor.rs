@@ -247,7 +247,7 @@ pub fn confirm_enrolment(
         notices::second_factor_changed(conn, links, user, SecondFactorChange::Enabled, now)?;
         if !session.auth_method.contains('+') {
             let method = format!("{}{}", session.auth_method, sessions::SECOND_FACTOR_OTP);
-            Session::set_auth_method(conn, &session.id, &method)?;
+            Session::add_second_factor(conn, &session.id, &method, now)?;
         }
         Ok(Some(codes))
     })
@@ -357,6 +357,7 @@ impl std::fmt::Debug for Pending {
 }
 
 /// Records a proven first factor (`method`, e.g. `pwd` or `fed:google`) waiting for the second.
+/// The pending state keeps when it was proven, for the session to remember.
 pub fn begin(
     conn: &mut DbConnection,
     user_id: &UserId,
@@ -364,27 +365,51 @@ pub fn begin(
     ttl: Duration,
     now: NaiveDateTime,
 ) -> QueryResult<Pending> {
-    let identifier = format!("{user_id}|{method}");
+    let proven_at = now.and_utc().timestamp_micros();
+    let identifier = format!("{user_id}|{proven_at}|{method}");
     let token = verification::issue_link(conn, &identifier, Purpose::SecondFactor, ttl, now)?;
     Ok(Pending { token })
 }
 
-/// The user and first-factor method behind a pending token, if it is still valid.
+/// A first factor waiting for the second.
+#[derive(Debug)]
+pub struct PendingSignIn {
+    pub user: User,
+    /// How the first factor was proven (`pwd`, `fed:google`, ...).
+    pub method: String,
+    /// When.
+    pub first_at: NaiveDateTime,
+}
+
+/// The sign-in behind a pending token, if it is still valid.
 pub fn pending(
     conn: &mut DbConnection,
     token: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<(User, String)>> {
+) -> QueryResult<Option<PendingSignIn>> {
     let Some(identifier) = verification::peek_link(conn, token, Purpose::SecondFactor, now)? else {
         return Ok(None);
     };
-    let Some((user_id, method)) = identifier
-        .split_once('|')
-        .and_then(|(id, method)| Some((UserId::parse(id)?, method)))
+    let mut parts = identifier.splitn(3, '|');
+    let (Some(id), Some(at), Some(method)) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(None);
+    };
+    let Some(user_id) = UserId::parse(id) else {
+        return Ok(None);
+    };
+    let Some(first_at) = at
+        .parse::<i64>()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.naive_utc())
     else {
         return Ok(None);
     };
-    Ok(User::find(conn, &user_id)?.map(|u| (u, method.to_string())))
+    Ok(User::find(conn, &user_id)?.map(|user| PendingSignIn {
+        user,
+        method: method.to_string(),
+        first_at,
+    }))
 }
 
 /// How a second-factor step ended.
@@ -418,7 +443,12 @@ pub fn complete(
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> Result<Completion, AppError> {
-    let Some((user, method)) = pending(conn, token, now)? else {
+    let Some(PendingSignIn {
+        user,
+        method,
+        first_at,
+    }) = pending(conn, token, now)?
+    else {
         return Ok(Completion::Expired);
     };
     let ip = client.ip.as_deref();
@@ -459,7 +489,12 @@ pub fn complete(
             )?;
         }
         let method = format!("{method}{}", sessions::SECOND_FACTOR_OTP);
-        let issued = sessions::complete_sign_in(conn, policy, links, &user, &method, client, now)?;
+        let proof = sessions::Proof {
+            method: &method,
+            first_at,
+            second_at: Some(now),
+        };
+        let issued = sessions::complete_sign_in(conn, policy, links, &user, &proof, client, now)?;
         throttle::reset(conn, &account)?;
         Ok(Completion::SignedIn(Box::new(issued), proven))
     })?;

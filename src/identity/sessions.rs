@@ -78,6 +78,31 @@ pub const SECOND_FACTOR_OTP: &str = "+otp";
 /// Appended to the stored method of a session whose sign-in also proved a passkey: `pwd+hwk`.
 pub const SECOND_FACTOR_PASSKEY: &str = "+hwk";
 
+/// What a sign-in proved: the stored method (`pwd`, `pwd+otp`, `fed:google`) and when each
+/// factor was proven. The session keeps both times; `auth_time` is the later one.
+#[derive(Debug, Clone, Copy)]
+pub struct Proof<'a> {
+    pub method: &'a str,
+    pub first_at: NaiveDateTime,
+    pub second_at: Option<NaiveDateTime>,
+}
+
+impl<'a> Proof<'a> {
+    /// One factor (or a passkey, which is two at once), proven at `at`.
+    pub fn single(method: &'a str, at: NaiveDateTime) -> Self {
+        Proof {
+            method,
+            first_at: at,
+            second_at: None,
+        }
+    }
+
+    /// When the person last proved anything: the session's `auth_time`.
+    pub fn auth_time(&self) -> NaiveDateTime {
+        self.second_at.unwrap_or(self.first_at)
+    }
+}
+
 /// Authentication context class of a single factor.
 pub const ACR_SFA: &str = "urn:portcullis:acr:sfa";
 /// Authentication context class of two factors (or one that is multi-factor by itself).
@@ -144,6 +169,7 @@ pub fn method_name(code: &str) -> Result<Msg, String> {
 pub fn second_factor_name(code: &str) -> Option<Msg> {
     match code.split_once('+')?.1 {
         "otp" => Some(Msg::new("sessions-second-factor-otp")),
+        "hwk" => Some(Msg::new("sessions-method-passkey")),
         _ => Some(Msg::new("sessions-method-other")),
     }
 }
@@ -185,15 +211,16 @@ pub fn open(
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedSession> {
-    open_with(conn, policy, user_id, method.as_str(), client, now)
+    let proof = Proof::single(method.as_str(), now);
+    open_with(conn, policy, user_id, &proof, client, now)
 }
 
-/// `open` with the method spelled out (`fed:google`).
+/// `open` with the proof spelled out (`fed:google`, two factors and their times).
 pub fn open_with(
     conn: &mut DbConnection,
     policy: &SessionPolicy,
     user_id: &UserId,
-    method: &str,
+    proof: &Proof<'_>,
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> QueryResult<IssuedSession> {
@@ -213,10 +240,12 @@ pub fn open_with(
             created_at: now,
             expires_at,
             last_seen_at: now,
-            auth_time: now,
-            auth_method: method,
+            auth_time: proof.auth_time(),
+            auth_method: proof.method,
             ip_address: client.ip.as_deref(),
             user_agent: user_agent.as_deref(),
+            first_factor_at: proof.first_at,
+            second_factor_at: proof.second_at,
         },
     )?;
     Ok(IssuedSession {
@@ -255,7 +284,8 @@ pub fn sign_in(
             super::second_factor::begin(conn, &user.id, method, policy.second_factor, now)?;
         return Ok(Admission::SecondFactor(pending));
     }
-    let issued = complete_sign_in(conn, policy, links, user, method, client, now)?;
+    let proof = Proof::single(method, now);
+    let issued = complete_sign_in(conn, policy, links, user, &proof, client, now)?;
     Ok(Admission::Session(Box::new(issued)))
 }
 
@@ -267,12 +297,13 @@ pub fn complete_sign_in(
     policy: &SessionPolicy,
     links: &Links,
     user: &User,
-    method: &str,
+    proof: &Proof<'_>,
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> Result<IssuedSession, AppError> {
     super::user_status::ensure_enabled(conn, user)?;
-    let issued = open_with(conn, policy, &user.id, method, client, now)?;
+    let method = proof.method;
+    let issued = open_with(conn, policy, &user.id, proof, client, now)?;
     audit::record(
         conn,
         AuditKind::SignIn,
@@ -515,6 +546,8 @@ mod tests {
             auth_method: "pwd".into(),
             ip_address: None,
             user_agent: None,
+            first_factor_at: at(0),
+            second_factor_at: None,
         }
     }
 

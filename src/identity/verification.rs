@@ -17,8 +17,15 @@ pub enum Purpose {
     ResetPassword,
     MagicLink,
     EmailCode,
-    /// A first factor proven, waiting for the second: identifier `user_id|method`.
+    /// A first factor proven, waiting for the second: identifier `user_id|proven_at|method`.
     SecondFactor,
+    /// An upstream identity waiting for the owner of the matching account to prove it; the
+    /// token is the browser's cookie. Identifier `user_id|{held identity as JSON}`.
+    PendingLink,
+    /// A link mailed to prove an account for a pending link: `user_id|sha256(cookie token)`.
+    LinkProof,
+    /// The "this was not me" link of a linked-method notice: `user_id|account_id`.
+    NotMe,
 }
 
 impl Purpose {
@@ -29,6 +36,9 @@ impl Purpose {
             Purpose::MagicLink => "magic_link",
             Purpose::EmailCode => "email_code",
             Purpose::SecondFactor => "second_factor",
+            Purpose::PendingLink => "pending_link",
+            Purpose::LinkProof => "link_proof",
+            Purpose::NotMe => "not_me",
         }
     }
 }

@@ -301,6 +301,9 @@ pub struct ProviderConfig {
     pub scopes: Vec<String>,
     pub enabled: bool,
     pub link_policy: LinkPolicy,
+    /// The admin's word on the provider's verified email (`None`: the kind's default, see
+    /// [`ProviderConfig::trusts_email`]).
+    pub trust_email: Option<bool>,
     pub allowed_domains: Vec<String>,
     pub keep_tokens: bool,
     pub spec: ProviderSpec,
@@ -320,6 +323,38 @@ impl std::fmt::Debug for ProviderConfig {
 impl ProviderConfig {
     pub fn kind(&self) -> Kind {
         self.spec.kind()
+    }
+
+    /// Whether the provider's word that `profile`'s address is verified is enough to link an
+    /// existing user with that address (issue 13; nOAuth). The admin's `trust_email` decides
+    /// when set; otherwise only where the provider's own guidance makes it safe:
+    /// - Google: a verified Gmail address, or one in the Workspace domain named by `hd` (a
+    ///   personal Google account can carry any address, verified once, and keep it after);
+    /// - GitHub: the verified primary address (the only one the connector reads);
+    /// - generic OpenID Connect and OAuth2: never, since their users may choose their email.
+    pub fn trusts_email(&self, profile: &super::UpstreamProfile) -> bool {
+        if !profile.email_verified {
+            return false;
+        }
+        if let Some(trust) = self.trust_email {
+            return trust;
+        }
+        match &self.spec {
+            ProviderSpec::Google { .. } => {
+                let domain = profile
+                    .email
+                    .as_deref()
+                    .and_then(|e| e.rsplit_once('@'))
+                    .map(|(_, d)| d.to_ascii_lowercase());
+                match domain.as_deref() {
+                    Some("gmail.com" | "googlemail.com") => true,
+                    Some(d) => profile.hosted_domain.as_deref() == Some(d),
+                    None => false,
+                }
+            }
+            ProviderSpec::Github { .. } => true,
+            ProviderSpec::Oidc { .. } | ProviderSpec::Oauth2 { .. } => false,
+        }
     }
 
     /// The restrictions admins asked for, checked on the normalised profile: every one set must
@@ -359,5 +394,77 @@ impl ProviderConfig {
             return refuse(self.allowed_domains.join(", "));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod trust_tests {
+    use super::*;
+    use crate::upstream::UpstreamProfile;
+
+    fn provider(spec: ProviderSpec, trust_email: Option<bool>) -> ProviderConfig {
+        ProviderConfig {
+            slug: "p".into(),
+            display_name: "P".into(),
+            client_id: "c".into(),
+            client_secret: "s".into(),
+            scopes: Vec::new(),
+            enabled: true,
+            link_policy: LinkPolicy::VerifiedEmail,
+            trust_email,
+            allowed_domains: Vec::new(),
+            keep_tokens: false,
+            spec,
+        }
+    }
+
+    fn profile(email: &str, verified: bool, hd: Option<&str>) -> UpstreamProfile {
+        UpstreamProfile {
+            subject: "1".into(),
+            email: Some(email.into()),
+            email_verified: verified,
+            name: None,
+            picture: None,
+            hosted_domain: hd.map(str::to_string),
+        }
+    }
+
+    fn google() -> ProviderSpec {
+        ProviderSpec::Google {
+            issuer: None,
+            hosted_domain: None,
+        }
+    }
+
+    #[test]
+    fn google_is_trusted_for_gmail_and_its_workspace_domain_only() {
+        let g = provider(google(), None);
+        assert!(g.trusts_email(&profile("ada@gmail.com", true, None)));
+        assert!(g.trusts_email(&profile("ada@googlemail.com", true, None)));
+        assert!(!g.trusts_email(&profile("ada@gmail.com", false, None)));
+        assert!(!g.trusts_email(&profile("ada@example.com", true, None)));
+        assert!(g.trusts_email(&profile("ada@example.com", true, Some("example.com"))));
+        assert!(!g.trusts_email(&profile("ada@example.com", true, Some("other.com"))));
+    }
+
+    #[test]
+    fn github_is_trusted_and_generic_kinds_are_not_unless_the_admin_says_so() {
+        let gh = ProviderSpec::Github {
+            web_base: None,
+            api_base: None,
+            orgs: Vec::new(),
+        };
+        let oidc = ProviderSpec::Oidc {
+            issuer: "https://op.example".into(),
+        };
+        let ada = profile("ada@example.com", true, None);
+        assert!(provider(gh.clone(), None).trusts_email(&ada));
+        assert!(!provider(gh, Some(false)).trusts_email(&ada));
+        assert!(!provider(oidc.clone(), None).trusts_email(&ada));
+        assert!(provider(oidc.clone(), Some(true)).trusts_email(&ada));
+        // Never an unverified address, whatever the setting.
+        let unverified = profile("ada@example.com", false, None);
+        assert!(!provider(oidc, Some(true)).trusts_email(&unverified));
+        assert!(!provider(google(), Some(true)).trusts_email(&unverified));
     }
 }

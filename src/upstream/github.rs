@@ -146,6 +146,7 @@ pub async fn callback(
         email_verified: true,
         name: Some(user.name.filter(|n| !n.is_empty()).unwrap_or(user.login)),
         picture: user.avatar_url,
+        hosted_domain: None,
     };
     Ok((profile, tokens))
 }

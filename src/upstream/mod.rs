@@ -41,6 +41,8 @@ pub struct UpstreamProfile {
     pub email_verified: bool,
     pub name: Option<String>,
     pub picture: Option<String>,
+    /// Google's `hd` claim: the Workspace domain that manages the account, if one does.
+    pub hosted_domain: Option<String>,
 }
 
 /// Tokens the provider issued, kept (encrypted) only when the provider is set to keep them.

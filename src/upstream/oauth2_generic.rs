@@ -153,6 +153,7 @@ pub fn map_profile(json: &Value, m: &ClaimMapping) -> Option<UpstreamProfile> {
         email_verified: verified,
         name: as_text(lookup(json, &m.name)),
         picture: as_text(lookup(json, &m.picture)),
+        hosted_domain: None,
     })
 }
 

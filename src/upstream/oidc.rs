@@ -135,6 +135,7 @@ pub async fn callback(
             .picture()
             .and_then(|p| p.get(None))
             .map(|p| p.to_string()),
+        hosted_domain: hosted_domain_of(&id_token.to_string()),
     };
     // Providers that keep the email out of the ID token give it through UserInfo.
     if profile.email.is_none() {
@@ -160,4 +161,20 @@ pub async fn callback(
             .and_then(|d| i64::try_from(d.as_secs()).ok()),
     };
     Ok((profile, tokens))
+}
+
+/// The `hd` claim of an ID token whose signature and claims were verified already (the typed
+/// claims do not carry it). Google sets it for accounts a Workspace domain manages.
+fn hosted_domain_of(id_token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims
+        .get("hd")?
+        .as_str()
+        .filter(|hd| !hd.is_empty())
+        .map(str::to_ascii_lowercase)
 }

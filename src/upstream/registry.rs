@@ -58,6 +58,7 @@ pub fn to_config(row: &IdentityProviderRow, mk: &MasterKey) -> Result<ProviderCo
         enabled: row.enabled,
         link_policy: LinkPolicy::parse(&row.link_policy)
             .ok_or_else(|| broken("unknown link policy"))?,
+        trust_email: row.trust_email,
         allowed_domains: row.allowed_domains.to_vec(),
         keep_tokens: row.keep_tokens,
         spec,
@@ -106,6 +107,8 @@ pub struct NewProvider {
     /// Empty: the usual scopes of the kind.
     pub scopes: Vec<String>,
     pub link_policy: LinkPolicy,
+    /// `None`: the kind's default.
+    pub trust_email: Option<bool>,
     pub allowed_domains: Vec<String>,
     pub keep_tokens: bool,
     pub spec: ProviderSpec,
@@ -126,6 +129,7 @@ impl NewProvider {
             client_secret: client_secret.into(),
             scopes: Vec::new(),
             link_policy: LinkPolicy::VerifiedEmail,
+            trust_email: None,
             allowed_domains: Vec::new(),
             keep_tokens: false,
             spec,
@@ -200,6 +204,7 @@ pub fn build_row(
             .map_err(|e| format!("claims: {e}"))?,
         enabled: true,
         link_policy: new.link_policy.as_str().into(),
+        trust_email: new.trust_email,
         allowed_domains: new.allowed_domains.clone().into(),
         hosted_domain: flat.hosted_domain,
         github_orgs: flat.github_orgs.into(),
@@ -238,6 +243,7 @@ pub fn from_static(p: &StaticProvider) -> Result<NewProvider, String> {
         client_secret: p.client_secret.expose().to_string(),
         scopes: p.scopes.clone(),
         link_policy: p.link_policy.unwrap_or(LinkPolicy::VerifiedEmail),
+        trust_email: p.trust_email,
         allowed_domains: p.allowed_domains.clone(),
         keep_tokens: p.keep_tokens,
         spec,

@@ -143,6 +143,8 @@ pub fn session<'a>(
         auth_method: "password",
         ip_address: Some("192.0.2.1"),
         user_agent: None,
+        first_factor_at: now,
+        second_factor_at: None,
     }
 }
 

@@ -44,6 +44,7 @@ async fn providers_signing_keys_and_audit_events_round_trip(backend: Backend) {
             managed_by: "cli".into(),
             created_at,
             updated_at: created_at,
+            trust_email: None,
         };
         IdentityProviderRow::insert(c, &provider("b", t))?;
         IdentityProviderRow::insert(c, &provider("a", at(1, 0)))?;

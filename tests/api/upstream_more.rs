@@ -1392,6 +1392,7 @@ fn static_hub(mock: &MockServer, name: &str, enabled: bool) -> StaticProvider {
         scopes: Vec::new(),
         claims: None,
         link_policy: None,
+        trust_email: None,
         allowed_domains: Vec::new(),
         hosted_domain: None,
         github_orgs: Vec::new(),

@@ -32,11 +32,17 @@ backend_tests!(
     same_google_subject_signs_the_same_user_in_again,
     a_disabled_user_signing_in_with_google_gets_the_disabled_page,
     google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_not,
-    // Automatic linking by email.
-    verified_email_on_both_sides_links_google_to_the_existing_user,
+    // Linking by email: trusted, or proven first.
+    a_trusted_gmail_address_links_a_user_who_has_no_other_way_in,
+    a_password_user_proves_the_account_before_google_is_linked,
+    proving_another_account_links_nothing,
+    the_mailed_proof_works_only_in_the_browser_that_asked,
+    cancelling_the_proof_links_nothing,
     unverified_existing_email_is_not_linked_and_asks_to_sign_in_first,
     unverified_google_email_is_not_linked_and_asks_to_sign_in_first,
+    a_google_address_outside_gmail_without_hd_is_not_trusted,
     link_policy_never_does_not_link_even_when_both_emails_are_verified,
+    an_account_with_no_way_to_prove_it_is_refused,
     // Linking from the account page.
     signed_in_user_links_google_from_the_account_page_even_with_another_email,
     linking_needs_the_csrf_token,
@@ -415,7 +421,7 @@ async fn new_google_subject_with_verified_email_creates_a_user_and_signs_in(back
     assert_eq!(session.auth_method, "fed:google");
     let html = text(&b, "/account/sessions").await;
     assert!(
-        html.contains("<dt>Signed in with</dt><dd>google</dd>"),
+        html.contains("<dt>Signed in with</dt><dd>google <span"),
         "{html}"
     );
 }
@@ -527,80 +533,295 @@ async fn google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_n
     assert!(sent[0].contains("Signed in with: google"), "{}", sent[0]);
 }
 
-// ---- 3: automatic linking ----
+// ---- 3: linking by email: trusted, or proven first ----
 
-async fn verified_email_on_both_sides_links_google_to_the_existing_user(backend: Backend) {
+/// A user whose only way in is a link sent to their verified address (made by an admin, or
+/// signed up with an email link): no password, passkey or provider to prove the account with.
+async fn address_only_user(app: &TestApp, email: &str) -> User {
+    let email = email.to_string();
+    app.db
+        .run(move |c| {
+            let email = Email::parse(&email).unwrap();
+            let new = NewIdentity {
+                email: &email,
+                name: "Ada Lovelace",
+                password_hash: None,
+                email_verified: true,
+                is_admin: false,
+            };
+            create_user(c, &new)
+        })
+        .await
+        .unwrap()
+        .expect("user created")
+}
+
+/// The mails of one subject to an address, from the outbox.
+async fn outbox(app: &TestApp, to: &str, subject: &str) -> Vec<String> {
+    use portcullis::db::schema::mail_outbox;
+    let (to, subject) = (to.to_string(), subject.to_string());
+    app.query(move |c| {
+        mail_outbox::table
+            .filter(mail_outbox::recipient.eq(to))
+            .filter(mail_outbox::subject.eq(subject))
+            .select(mail_outbox::body_text)
+            .load::<String>(c)
+    })
+    .await
+}
+
+/// The path and query of the first `path?token=` link in a text.
+fn link_path(text: &str, path: &str) -> String {
+    let link = crate::email::link_in(text, path).unwrap_or_else(|| panic!("no {path} in {text}"));
+    crate::email::path_of(&link)
+}
+
+fn token_in(path: &str) -> String {
+    path.split_once("token=").expect("a token").1.to_string()
+}
+
+async fn a_trusted_gmail_address_links_a_user_who_has_no_other_way_in(backend: Backend) {
     let env = env(backend).await;
-    let ada = password_user(&env.app, "ada@example.com", true).await;
+    let ada = address_only_user(&env.app, "ada@gmail.com").await;
 
     let b = env.app.browser();
-    let res = env.sign_in(&b, &person("g-ada", "ada@example.com")).await;
+    let res = env.sign_in(&b, &person("g-ada", "ada@gmail.com")).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account");
     let session = session_of(&env.app, &b).await;
     assert_eq!(session.user_id, ada.id, "signed in as the existing user");
     assert_eq!(session.auth_method, "fed:google");
     assert_eq!(
-        counts(&env.app).await,
-        Counts {
-            users: 1,
-            accounts: 2,
-            sessions: 1
-        }
-    );
-    assert_eq!(
-        providers(&accounts_of(&env.app, &ada.id).await),
-        ["credential", "google"]
-    );
-    assert_eq!(
         google_account(&env.app, "g-ada").await.unwrap().user_id,
         ada.id
     );
 
-    // Both ways now sign the same person in.
-    let pw = env.app.browser();
-    assert_eq!(pw.login("ada@example.com", PASSWORD).await.status(), 303);
-    assert_eq!(session_of(&env.app, &pw).await.user_id, ada.id);
+    // The owner is told, with a one-click way back.
+    let sent = outbox(&env.app, "ada@gmail.com", "Google was linked to your account").await;
+    assert_eq!(sent.len(), 1, "one notice");
+    let not_me = link_path(&sent[0], "/link/not-me");
+    let owner = env.app.browser();
+    let page = owner.get(&not_me).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Remove it and sign it out"));
+    let res = owner
+        .post("/link/not-me", &[("token", &token_in(&not_me))])
+        .await;
+    let html = res.text().await.unwrap();
+    assert!(html.contains("The sign-in method was removed"), "{html}");
+    assert!(google_account(&env.app, "g-ada").await.is_none(), "unlinked");
+    assert!(!signed_in(&b).await, "the session it opened has ended");
+    let kinds: Vec<String> = env
+        .app
+        .query(|c| {
+            use portcullis::db::schema::audit_event;
+            audit_event::table
+                .filter(audit_event::kind.like("account.%"))
+                .order(audit_event::created_at.asc())
+                .select(audit_event::kind)
+                .load(c)
+        })
+        .await;
+    assert_eq!(kinds, ["account.linked", "account.unlinked"]);
+    // Used once.
+    let again = owner
+        .post("/link/not-me", &[("token", &token_in(&not_me))])
+        .await;
+    assert_eq!(again.status(), 410);
 }
 
-/// A Google sign-in whose email belongs to an existing user is refused with the "sign in
-/// first" page, and writes nothing.
-async fn assert_sign_in_first(env: &Env, p: &Person) {
+/// A Google sign-in whose address belongs to an existing user is held for proof: the browser
+/// goes to /link, nothing is written and nobody is signed in.
+async fn assert_proof_asked(env: &Env, b: &Browser, p: &Person) {
     let before = counts(&env.app).await;
-    let b = env.app.browser();
-    let res = env.sign_in(&b, p).await;
-    let html = refusal_page(res).await;
-    assert!(
-        html.contains(&format!("An account with the email {} already exists. Sign in to it first, then link Google from your account page.", p.email)),
-        "{html}"
-    );
+    let res = env.sign_in(b, p).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/link");
     assert_eq!(
         counts(&env.app).await,
         before,
         "no user, account or session written"
     );
     assert!(google_account(&env.app, &p.sub).await.is_none());
-    assert!(!signed_in(&b).await);
+    assert!(!signed_in(b).await);
+    let page = b.get("/link").await;
+    assert_eq!(page.status(), 200);
+    let html = rp::unescape(&page.text().await.unwrap());
+    assert!(
+        html.contains(&format!(
+            "Google says you are {}, and an account with that address already exists here.",
+            p.email
+        )),
+        "{html}"
+    );
+}
+
+async fn a_password_user_proves_the_account_before_google_is_linked(backend: Backend) {
+    let env = env(backend).await;
+    // A Gmail address Google vouches for: trusted, but the account has a password to prove.
+    let ada = password_user(&env.app, "ada@gmail.com", true).await;
+    let b = env.app.browser();
+    assert_proof_asked(&env, &b, &person("g-ada", "ada@gmail.com")).await;
+    let html = b.get("/link").await.text().await.unwrap();
+    assert!(html.contains("Sign in to your account"), "{html}");
+    assert!(html.contains("Email me a link to confirm"), "{html}");
+
+    assert_eq!(b.login("ada@gmail.com", PASSWORD).await.status(), 303);
+    let html = b.get("/link/confirm").await.text().await.unwrap();
+    assert!(html.contains("Link Google to your account?"), "{html}");
+    let res = b.post("/link/confirm", &[]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/account/methods?notice=linked");
+    assert_eq!(
+        google_account(&env.app, "g-ada").await.unwrap().user_id,
+        ada.id
+    );
+    assert_eq!(
+        outbox(&env.app, "ada@gmail.com", "Google was linked to your account")
+            .await
+            .len(),
+        1
+    );
+    // Single use: the pending identity is gone.
+    assert_eq!(b.post("/link/confirm", &[]).await.status(), 410);
+    // Google now signs Ada in.
+    let other = env.app.browser();
+    assert_eq!(
+        env.sign_in(&other, &person("g-ada", "ada@gmail.com"))
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(session_of(&env.app, &other).await.user_id, ada.id);
+}
+
+async fn proving_another_account_links_nothing(backend: Backend) {
+    let env = env(backend).await;
+    password_user(&env.app, "ada@gmail.com", true).await;
+    password_user(&env.app, "eve@example.com", true).await;
+    let b = env.app.browser();
+    assert_proof_asked(&env, &b, &person("g-ada", "ada@gmail.com")).await;
+    assert_eq!(b.login("eve@example.com", PASSWORD).await.status(), 303);
+    let res = b.post("/link/confirm", &[]).await;
+    assert_eq!(res.status(), 409);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("You proved a different account"), "{html}");
+    assert!(google_account(&env.app, "g-ada").await.is_none());
+}
+
+async fn the_mailed_proof_works_only_in_the_browser_that_asked(backend: Backend) {
+    let env = env(backend).await;
+    let ada = password_user(&env.app, "ada@gmail.com", true).await;
+    let b = env.app.browser();
+    assert_proof_asked(&env, &b, &person("g-ada", "ada@gmail.com")).await;
+    let res = b.post("/link/email", &[]).await;
+    assert_eq!(res.status(), 200);
+    let sent = crate::email::wait_mails(
+        &env.app,
+        "ada@gmail.com",
+        "Confirm linking Google to your account",
+        1,
+    )
+    .await;
+    let path = link_path(&sent[0].text(), "/link/email");
+
+    // Another browser (an attacker who got the mail forwarded, say) cannot use it.
+    let other = env.app.browser();
+    let res = other.get(&path).await;
+    assert_eq!(res.status(), 410);
+    let res = other
+        .post("/link/email/confirm", &[("token", &token_in(&path))])
+        .await;
+    assert_eq!(res.status(), 410);
+    assert!(google_account(&env.app, "g-ada").await.is_none());
+
+    let page = b.get(&path).await;
+    assert_eq!(page.status(), 200);
+    let res = b
+        .post("/link/email/confirm", &[("token", &token_in(&path))])
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = rp::unescape(&res.text().await.unwrap());
+    assert!(html.contains("Google is now a way to sign in"), "{html}");
+    assert!(html.contains("/auth/google/start"), "{html}");
+    assert_eq!(
+        google_account(&env.app, "g-ada").await.unwrap().user_id,
+        ada.id
+    );
+}
+
+async fn cancelling_the_proof_links_nothing(backend: Backend) {
+    let env = env(backend).await;
+    password_user(&env.app, "ada@gmail.com", true).await;
+    let b = env.app.browser();
+    assert_proof_asked(&env, &b, &person("g-ada", "ada@gmail.com")).await;
+    let res = b.post("/link/cancel", &[]).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Nothing was linked"));
+    assert_eq!(b.get("/link").await.status(), 410);
+    assert!(google_account(&env.app, "g-ada").await.is_none());
 }
 
 async fn unverified_existing_email_is_not_linked_and_asks_to_sign_in_first(backend: Backend) {
     let env = env(backend).await;
-    // Signed up with a password and never verified the address.
+    // Signed up with a password and never verified the address: no mailed proof.
     signed_up(&env.app, "ada@example.com").await;
     assert!(!user(&env.app, "ada@example.com").await.email_verified);
-    assert_sign_in_first(&env, &person("g-ada", "ada@example.com")).await;
+    let b = env.app.browser();
+    assert_proof_asked(&env, &b, &person("g-ada", "ada@example.com")).await;
+    let html = b.get("/link").await.text().await.unwrap();
+    assert!(html.contains("Sign in to your account"), "{html}");
+    assert!(!html.contains("Email me a link"), "{html}");
 }
 
 async fn unverified_google_email_is_not_linked_and_asks_to_sign_in_first(backend: Backend) {
     let env = env(backend).await;
-    password_user(&env.app, "ada@example.com", true).await;
-    assert_sign_in_first(&env, &person("g-ada", "ada@example.com").unverified()).await;
+    address_only_user(&env.app, "ada@gmail.com").await;
+    let b = env.app.browser();
+    assert_proof_asked(&env, &b, &person("g-ada", "ada@gmail.com").unverified()).await;
+}
+
+async fn a_google_address_outside_gmail_without_hd_is_not_trusted(backend: Backend) {
+    let env = env(backend).await;
+    // A personal Google account can carry any address; only Workspace (hd) vouches for it.
+    address_only_user(&env.app, "ada@example.com").await;
+    let b = env.app.browser();
+    assert_proof_asked(&env, &b, &person("g-ada", "ada@example.com")).await;
 }
 
 async fn link_policy_never_does_not_link_even_when_both_emails_are_verified(backend: Backend) {
     let env = env_with(backend, |_| {}, |p| p.link_policy = LinkPolicy::Never).await;
-    password_user(&env.app, "ada@example.com", true).await;
-    assert_sign_in_first(&env, &person("g-ada", "ada@example.com")).await;
+    address_only_user(&env.app, "ada@gmail.com").await;
+    let b = env.app.browser();
+    assert_proof_asked(&env, &b, &person("g-ada", "ada@gmail.com")).await;
+}
+
+async fn an_account_with_no_way_to_prove_it_is_refused(backend: Backend) {
+    let env = env(backend).await;
+    // No password, no provider, and the address never verified.
+    let email = "ada@example.com".to_string();
+    env.app
+        .db
+        .run(move |c| {
+            let email = Email::parse(&email).unwrap();
+            create_user(
+                c,
+                &NewIdentity {
+                    email: &email,
+                    name: "Ada",
+                    password_hash: None,
+                    email_verified: false,
+                    is_admin: false,
+                },
+            )
+        })
+        .await
+        .unwrap();
+    let b = env.app.browser();
+    let res = env.sign_in(&b, &person("g-ada", "ada@example.com")).await;
+    let html = refusal_page(res).await;
+    assert!(html.contains("has no way to prove it is yours"), "{html}");
+    assert!(google_account(&env.app, "g-ada").await.is_none());
 }
 
 // ---- 4: linking from the account page ----

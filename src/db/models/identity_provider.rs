@@ -30,6 +30,8 @@ pub struct IdentityProviderRow {
     pub managed_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Trust the provider's verified email to link an existing user (NULL: the kind's default).
+    pub trust_email: Option<bool>,
 }
 
 impl IdentityProviderRow {

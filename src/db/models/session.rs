@@ -18,6 +18,10 @@ pub struct Session {
     pub auth_method: String,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
+    /// When the first factor was proven (for a two-factor sign-in, before the second).
+    pub first_factor_at: NaiveDateTime,
+    /// When the second factor was proven, if the session has one.
+    pub second_factor_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -33,6 +37,8 @@ pub struct NewSession<'a> {
     pub auth_method: &'a str,
     pub ip_address: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    pub first_factor_at: NaiveDateTime,
+    pub second_factor_at: Option<NaiveDateTime>,
 }
 
 impl Session {
@@ -75,14 +81,19 @@ impl Session {
             .execute(conn)
     }
 
-    /// Records a factor proven later in the session (how it signed in, e.g. `pwd+otp`).
-    pub fn set_auth_method(
+    /// Records a second factor proven later in the session: how it signed in (e.g. `pwd+otp`)
+    /// and when.
+    pub fn add_second_factor(
         conn: &mut DbConnection,
         id: &SessionId,
         method: &str,
+        at: NaiveDateTime,
     ) -> QueryResult<usize> {
         diesel::update(sessions::table.find(id))
-            .set(sessions::auth_method.eq(method))
+            .set((
+                sessions::auth_method.eq(method),
+                sessions::second_factor_at.eq(at),
+            ))
             .execute(conn)
     }
 

@@ -419,8 +419,11 @@ struct SessionRow {
     ip: String,
     /// A provider's name, or a catalogue message for our own methods.
     method: MethodName,
-    /// The second factor it proved, if any.
+    /// When the first factor was proven.
+    first_factor_at: String,
+    /// The second factor it proved, if any, and when.
     second_factor: Option<Msg>,
+    second_factor_at: Option<String>,
     created_at: String,
     last_seen_at: String,
     current: bool,
@@ -457,6 +460,8 @@ async fn sessions_page(
             ip: s.ip_address.unwrap_or_default(),
             method: method_label(&s.auth_method),
             second_factor: sessions::second_factor_name(&s.auth_method),
+            first_factor_at: display_time(s.first_factor_at, zone),
+            second_factor_at: s.second_factor_at.map(|at| display_time(at, zone)),
             created_at: display_time(s.created_at, zone),
             last_seen_at: display_time(s.last_seen_at, zone),
             id: s.id.into(),

@@ -4,6 +4,7 @@ pub mod account;
 pub mod apps;
 pub mod auth;
 pub mod email;
+pub mod link;
 pub mod passkeys;
 pub mod security;
 pub mod upstream;

@@ -304,12 +304,14 @@ async fn register(
     };
     let user = me.user.clone();
     let ip = browser_client(&state, &req).ip;
+    let links = state.links(&req);
     let added = state
         .db
         .run(move |conn| {
             Ok(passkeys::finish_registration(
                 conn,
                 &rp,
+                &links,
                 &user,
                 &token,
                 &body.credential,
@@ -391,11 +393,12 @@ async fn remove(
         };
         return show(&state, &req, &me, StatusCode::FORBIDDEN, &view);
     }
-    let user_id = me.user.id.clone();
+    let user = me.user.clone();
     let ip = browser_client(&state, &req).ip;
+    let links = state.links(&req);
     let removed = state
         .db
-        .run(move |conn| Ok(passkeys::remove(conn, &user_id, &id, ip.as_deref(), now())?))
+        .run(move |conn| passkeys::remove(conn, &links, &user, &id, ip.as_deref(), now()))
         .await?;
     if !removed {
         return Err(AppError::NotFound);

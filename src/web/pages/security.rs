@@ -65,7 +65,9 @@ async fn factors(state: &AppState, token: String) -> AppResult<Option<(bool, boo
     state
         .db
         .run(move |conn| {
-            let Some((user, _)) = second_factor::pending(conn, &token, now())? else {
+            let Some(second_factor::PendingSignIn { user, .. }) =
+                second_factor::pending(conn, &token, now())?
+            else {
                 return Ok(None);
             };
             let totp = second_factor::has_totp(conn, &user.id)?;

@@ -122,6 +122,11 @@ async fn callback(
         } => (session, destination),
         Completion::Failed(e) => return Ok(clear_flow_cookie(failure_page(&e))),
         Completion::Refused(refusal) => return Ok(clear_flow_cookie(refusal_page(&refusal))),
+        Completion::ProofNeeded { token } => {
+            let mut res = see_other("/link");
+            res.add_cookie(&super::link::pending_cookie(&state, token))?;
+            return Ok(clear_flow_cookie(res));
+        }
     };
     if let Some(old) = req
         .cookie(&state.settings.session.cookie_name)

@@ -14,6 +14,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
+use crate::email::wait_mails;
 use crate::rp;
 
 browser_tests!(
@@ -120,6 +121,21 @@ mod inner {
         tab.sees("You have no passkeys yet.").await;
         let left: i64 = app.query(|c| passkey::table.count().get_result(c)).await;
         assert_eq!(left, 0);
+
+        // Each passkey is a way in by itself: the owner hears of both, whatever their settings.
+        let added = wait_mails(&app, "ada@example.com", "A passkey was added", 1).await;
+        let text = added[0].text();
+        assert!(
+            text.contains("A passkey named “Passkey” was added")
+                && text.contains(&format!("{}/account/passkeys", app.address)),
+            "{text}"
+        );
+        let removed = wait_mails(&app, "ada@example.com", "A passkey was removed", 1).await;
+        assert!(
+            removed[0].text().contains("The passkey named “Phone” was removed"),
+            "{}",
+            removed[0].text()
+        );
     }
 
     pub async fn a_passkey_is_the_second_step_after_a_password(backend: Backend, chrome: &Chrome) {
@@ -141,6 +157,20 @@ mod inner {
             .query(|c| sessions::table.select(sessions::auth_method).load(c))
             .await;
         assert_eq!(methods, vec!["pwd+hwk".to_string()]);
+        // The session remembers when each factor was proven, and the sessions page shows both.
+        let (first, second): (chrono::NaiveDateTime, Option<chrono::NaiveDateTime>) = app
+            .query(|c| {
+                sessions::table
+                    .select((sessions::first_factor_at, sessions::second_factor_at))
+                    .first(c)
+            })
+            .await;
+        let second = second.expect("the passkey's time");
+        assert!(first <= second, "{first} then {second}");
+        tab.open("/account/sessions").await;
+        tab.sees("Second factor").await;
+        tab.sees("Passkey ·").await;
+        tab.sees("Password ·").await;
     }
 
     pub async fn an_application_asking_for_two_factors_gets_mfa_after_a_passkey_sign_in(

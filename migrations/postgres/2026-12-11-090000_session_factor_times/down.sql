@@ -1,0 +1,2 @@
+ALTER TABLE session DROP COLUMN second_factor_at;
+ALTER TABLE session DROP COLUMN first_factor_at;
