@@ -261,6 +261,28 @@ impl Chrome {
         })
     }
 
+    /// A second person's browser in the same test: another fresh context (its own cookies),
+    /// its screenshots in a folder of their own.
+    pub async fn another(&self, who: &str) -> Chrome {
+        let context = self
+            .shared
+            .browser
+            .create_browser_context(CreateBrowserContextParams::default())
+            .await
+            .expect("a browser context");
+        let shots = self.shots.as_ref().map(|dir| {
+            let dir = dir.join(who);
+            std::fs::create_dir_all(&dir).unwrap();
+            dir
+        });
+        Chrome {
+            shared: self.shared,
+            context: Some(context),
+            shots,
+            shot_no: AtomicUsize::new(0),
+        }
+    }
+
     /// A new tab on `app`, with every check listening.
     pub async fn tab(&self, app: &TestApp) -> Tab<'_> {
         let target = CreateTargetParams::builder()

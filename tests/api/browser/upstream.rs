@@ -17,6 +17,7 @@ browser_tests!(
     google_is_linked_and_unlinked_on_the_sign_in_methods_page,
     continue_with_github_signs_in,
     the_reference_op_signs_a_person_in_through_its_own_pages,
+    an_issuer_claiming_someones_address_gets_no_account_until_its_owner_proves_it,
     cancelling_at_google_shows_a_clear_page_and_a_way_back,
 );
 
@@ -177,6 +178,87 @@ mod inner {
         tab.is_at("/account").await;
         tab.sees("Alice Upstream").await;
         tab.sees("alice@example.com").await;
+        drop(peer);
+    }
+
+    /// The nOAuth takeover, tried as an attacker would: the reference OP lets anyone sign in as
+    /// "alice" and asserts alice@example.com, verified. Alice already has a password account.
+    pub async fn an_issuer_claiming_someones_address_gets_no_account_until_its_owner_proves_it(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
+        let Some(dir) = peer_ready() else { return };
+        let app = spawn_app(backend).await;
+        let peer = PeerOp::start(&dir, &format!("{}/auth/callback/peer", app.address)).await;
+        add_provider(&app, peer.provider()).await;
+        let owner = chrome.tab(&app).await;
+        owner.sign_up("Alice", "alice@example.com", PASSWORD).await;
+
+        // The attacker, in their own browser.
+        let theirs = chrome.another("attacker").await;
+        let attacker = theirs.tab(&app).await;
+        attacker.open("/login").await;
+        attacker.press("Continue with Reference OP").await;
+        attacker.fill("input[name=login]", "alice").await;
+        attacker.fill("input[name=password]", "anything").await;
+        attacker.click("button[type=submit]").await;
+        if attacker.url().await.starts_with(&peer.issuer) {
+            attacker.click("button[type=submit]").await;
+        }
+        attacker.is_at("/link").await;
+        attacker.sees("Is this your account?").await;
+        attacker
+            .sees("Reference OP says you are alice@example.com, and an account with that address already exists here.")
+            .await;
+        attacker.open("/account").await;
+        attacker.is_at("/login").await;
+        let linked: i64 = app
+            .query(|c| {
+                use diesel::prelude::*;
+                use portcullis::db::schema::accounts;
+                accounts::table
+                    .filter(accounts::provider_id.eq("peer"))
+                    .count()
+                    .get_result(c)
+            })
+            .await;
+        assert_eq!(linked, 0, "nothing linked on the issuer's word");
+
+        // The real owner, in hers: the same upstream sign-in, then proof by her password.
+        owner.press_in_header("Sign out").await;
+        owner.open("/login").await;
+        owner.press("Continue with Reference OP").await;
+        owner.fill("input[name=login]", "alice").await;
+        owner.fill("input[name=password]", "anything").await;
+        owner.click("button[type=submit]").await;
+        if owner.url().await.starts_with(&peer.issuer) {
+            owner.click("button[type=submit]").await;
+        }
+        owner.is_at("/link").await;
+        owner.press("Sign in to your account").await;
+        owner.is_at("/login").await;
+        owner.fill("#email", "alice@example.com").await;
+        owner.fill("#password", PASSWORD).await;
+        owner.press("Sign in").await;
+        owner.is_at("/link/confirm").await;
+        owner.sees("Link Reference OP to your account?").await;
+        owner.press("Link Reference OP").await;
+        owner.is_at("/account/methods").await;
+        owner.sees("Reference OP").await;
+
+        // She is told, and "this was not me" would undo it.
+        let notice = crate::email::nth_link(
+            &app,
+            "alice@example.com",
+            "Reference OP was linked to your account",
+            "/link/not-me",
+            1,
+        )
+        .await;
+        owner.open(&crate::email::path_of(&notice)).await;
+        owner.sees("Remove the newly linked sign-in method").await;
+        owner.press("Remove it and sign it out").await;
+        owner.sees("The sign-in method was removed").await;
         drop(peer);
     }
 
