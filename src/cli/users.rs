@@ -14,6 +14,7 @@ use crate::identity::email_flows::Links;
 use crate::identity::ids::{SessionId, UserId};
 use crate::identity::management::delete_user;
 use crate::identity::password::PasswordHasher;
+use crate::identity::merge;
 use crate::identity::user_status::{self, Disabling, Enabling};
 use crate::identity::{clean_name, now, FieldErrors};
 use crate::startup::{master_key, open_database};
@@ -57,6 +58,21 @@ pub enum UserCommand {
     ResetSecondFactor {
         /// User ID (usr_…) or email.
         user: String,
+    },
+    /// Merge one user into another: its sign-in methods (providers, passkeys, its password when
+    /// the survivor has none) move, its sessions end (back-channel logout), its grants and
+    /// consents are revoked, and its ID is retired for good (audited).
+    Merge {
+        /// The user who stays: ID (usr_…) or email.
+        survivor: String,
+        /// The user merged into it and removed: ID or email.
+        merged: String,
+        /// Take the merged user's name instead of the survivor's.
+        #[arg(long)]
+        take_name: bool,
+        /// Take the merged user's picture instead of the survivor's.
+        #[arg(long)]
+        take_picture: bool,
     },
     /// Set a user's password (read from standard input) and end their sessions.
     SetPassword {
@@ -206,6 +222,54 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                     rfc3339(since)
                 ),
                 Disabling::NoSuchUser => return Err(CliError::Usage(format!("no user {user}"))),
+            }
+            Ok(())
+        }
+        UserCommand::Merge {
+            survivor,
+            merged,
+            take_name,
+            take_picture,
+        } => {
+            let kept = find_user(&db, &survivor).await?;
+            let gone = find_user(&db, &merged).await?;
+            let (kept_id, gone_id) = (kept.id.clone(), gone.id.clone());
+            let keep = merge::Keep {
+                their_name: take_name,
+                their_picture: take_picture,
+            };
+            let outcome = db
+                .run(move |conn| {
+                    merge::merge(conn, &kept_id, &gone_id, keep, "cli", None, now())
+                })
+                .await?;
+            match outcome {
+                merge::Merged::Done {
+                    moved_accounts,
+                    moved_passkeys,
+                    moved_password,
+                    ended_sessions,
+                    revoked_grants,
+                } => {
+                    let sessions = ended_sessions.len();
+                    notify_ended_sessions(settings, &db, ended_sessions).await?;
+                    println!(
+                        "merged {} <{}> into {} <{}>: {moved_accounts} provider account(s), \
+                         {moved_passkeys} passkey(s){} moved; {sessions} session(s) ended, \
+                         {revoked_grants} authorization(s) revoked",
+                        gone.id,
+                        gone.email,
+                        kept.id,
+                        kept.email,
+                        if moved_password { " and the password" } else { "" },
+                    );
+                }
+                merge::Merged::SameUser => {
+                    return Err(CliError::Usage("both name the same user".into()))
+                }
+                merge::Merged::NoSuchUser => {
+                    return Err(CliError::Usage("no such user (any more)".into()))
+                }
             }
             Ok(())
         }

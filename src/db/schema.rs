@@ -291,6 +291,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_merge (merged_id) {
+        merged_id -> Text,
+        survivor_id -> Text,
+        merged_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     passkey (id) {
         id -> Text,
         user_id -> Text,
@@ -352,4 +360,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_code,
     passkey,
     webauthn_ceremony,
+    user_merge,
 );

@@ -39,6 +39,8 @@ pub enum AuditKind {
     LinkPending,
     /// A pending link was proven with another account than the one that matched.
     LinkRefused,
+    /// Another user was merged into this one (detail: which, and how it was proven).
+    UserMerged,
 }
 
 impl AuditKind {
@@ -68,6 +70,7 @@ impl AuditKind {
             AuditKind::PasskeyRemoved => "passkey.removed",
             AuditKind::LinkPending => "account.link_pending",
             AuditKind::LinkRefused => "account.link_refused",
+            AuditKind::UserMerged => "user.merged",
         }
     }
 }

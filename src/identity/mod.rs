@@ -13,6 +13,7 @@ pub mod federation;
 pub mod ids;
 pub mod linking;
 pub mod mail_quota;
+pub mod merge;
 pub mod management;
 pub mod notices;
 pub mod passkeys;

@@ -574,7 +574,12 @@ pub fn finish_sign_in(
         let e = PasskeyError::UnknownCredential;
         return Err(failed(conn, throttle_policy, None, ip, e, now));
     };
-    if handle != user_handle(&user_id) {
+    // A passkey that moved with a merge still carries the merged user's handle.
+    let handle_is_theirs = handle == user_handle(&user_id)
+        || super::merge::merged_ids(conn, &user_id)?
+            .iter()
+            .any(|merged| handle == user_handle(merged));
+    if !handle_is_theirs {
         let e = PasskeyError::Rejected;
         return Err(failed(conn, throttle_policy, Some(&user_id), ip, e, now));
     }

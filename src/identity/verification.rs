@@ -26,6 +26,9 @@ pub enum Purpose {
     LinkProof,
     /// The "this was not me" link of a linked-method notice: `user_id|account_id`.
     NotMe,
+    /// A merge started by a signed-in user (the survivor), waiting for them to sign in to the
+    /// other account in the same browser: `user_id|`.
+    MergePending,
 }
 
 impl Purpose {
@@ -39,6 +42,7 @@ impl Purpose {
             Purpose::PendingLink => "pending_link",
             Purpose::LinkProof => "link_proof",
             Purpose::NotMe => "not_me",
+            Purpose::MergePending => "merge_pending",
         }
     }
 }

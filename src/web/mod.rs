@@ -74,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(middleware::from_fn(csrf::ensure_cookie))
                 .configure(pages::auth::routes)
                 .configure(pages::link::routes)
+                .configure(pages::merge::routes)
                 .configure(pages::account::routes)
                 .configure(pages::apps::routes)
                 .configure(pages::upstream::routes)

@@ -37,6 +37,7 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "account/apps.html",
     "account/security.html",
     "account/passkeys.html",
+    "account/merge.html",
     "second_factor.html",
     "consent.html",
     "form_post.html",

@@ -26,7 +26,7 @@ backend_tests!(
 const DISABLED: &str = "This account has been disabled. Contact your administrator.";
 
 /// Runs the real binary against the app's database, data directory (master key) and issuer.
-fn portcullis(app: &TestApp, args: &[&str]) -> Output {
+pub(crate) fn portcullis(app: &TestApp, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(args)
         .env("PORTCULLIS_DATABASE__URL", &app.test_db.url)
@@ -40,7 +40,7 @@ fn portcullis(app: &TestApp, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn cli_ok(app: &TestApp, args: &[&str]) -> String {
+pub(crate) fn cli_ok(app: &TestApp, args: &[&str]) -> String {
     let out = portcullis(app, args);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(

@@ -14,6 +14,7 @@ mod email_identity;
 mod fake_google;
 mod i18n;
 mod interop;
+mod merge;
 mod migrations;
 mod oidc_flows;
 mod oidc_logout;

@@ -57,6 +57,7 @@ impl NoticeQuery {
             "revoked-others" => "notice-revoked-others",
             "verification-sent" => "notice-verification-sent",
             "change-sent" => "notice-change-sent",
+            "merged" => "notice-merged",
             _ => return None,
         }))
     }

@@ -5,6 +5,7 @@ pub mod apps;
 pub mod auth;
 pub mod email;
 pub mod link;
+pub mod merge;
 pub mod passkeys;
 pub mod security;
 pub mod upstream;
