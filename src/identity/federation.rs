@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::identity::access::{EmailPolicy, Unconfirmed};
 use crate::identity::email_flows::Links;
-use crate::identity::ids::UserId;
+use crate::identity::ids::SessionId;
 use crate::identity::linking::{self, LinkRefusal, Resolution};
 use crate::identity::sessions::{self, Admission, AuthMethod, ClientInfo, SessionPolicy};
 use crate::identity::{now, profile};
@@ -41,12 +41,16 @@ pub struct ProviderAnswer {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// RFC 9207 §2: the issuer that sent this response.
+    pub iss: Option<String>,
 }
 
 /// The person at the callback: their browser, language and sealed flow cookie.
 #[derive(Clone)]
 pub struct Visitor {
     pub flow_cookie: Option<String>,
+    /// The browser's live session now, if any: a link flow must end in the one it started in.
+    pub session_id: Option<SessionId>,
     pub client: ClientInfo,
     pub locale: Locale,
     pub links: Links,
@@ -79,7 +83,7 @@ pub async fn start(
     fed: Federation<'_>,
     slug: &str,
     return_to: Option<String>,
-    link_user: Option<UserId>,
+    link: Option<flow::LinkStarter>,
 ) -> Result<Started, AppError> {
     let (mk, slug_owned, ttl) = (
         fed.master_key.clone(),
@@ -93,7 +97,7 @@ pub async fn start(
                 return Ok(None);
             };
             let (pending, sealed) =
-                flow::begin(conn, &mk, &slug_owned, return_to, link_user, now(), ttl)?;
+                flow::begin(conn, &mk, &slug_owned, return_to, link, now(), ttl)?;
             Ok(Some((cfg, pending, sealed)))
         })
         .await?;
@@ -123,16 +127,18 @@ pub async fn complete(
     policy: SessionPolicy,
     email_policy: EmailPolicy,
 ) -> Result<Completion, AppError> {
-    let (mk, s, state, cookie) = (
+    let (mk, s, state, cookie, session) = (
         fed.master_key.clone(),
         slug.to_string(),
         answer.state.clone(),
         visitor.flow_cookie.clone(),
+        visitor.session_id.clone(),
     );
     let (pending, cfg) = fed
         .db
         .run(move |conn| {
-            let pending = flow::finish(conn, &mk, cookie.as_deref(), &s, state.as_deref(), now())?;
+            let (cookie, state) = (cookie.as_deref(), state.as_deref());
+            let pending = flow::finish(conn, &mk, cookie, &s, state, session.as_ref(), now())?;
             Ok((pending, registry::enabled(conn, &mk, &s)?))
         })
         .await?;
@@ -141,6 +147,7 @@ pub async fn complete(
         Ok(p) => p,
         Err(e) => return Ok(Completion::Failed(e)),
     };
+    let iss = answer.iss.clone();
     let code = match provider_code(&cfg, answer) {
         Ok(code) => code,
         Err(e) => return Ok(Completion::Failed(e)),
@@ -148,6 +155,7 @@ pub async fn complete(
     let cb = connector::Callback {
         redirect_uri: fed.upstream.redirect_uri(slug),
         code,
+        iss,
         nonce: pending.nonce.clone(),
         pkce_verifier: pending.pkce_verifier.clone(),
     };
