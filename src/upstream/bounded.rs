@@ -94,3 +94,59 @@ impl ReadFailed {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+
+    use super::*;
+
+    /// Serves one response of `chunks` chunks of 64 bytes with chunked transfer encoding, so
+    /// that no Content-Length announces its size; returns its URL.
+    fn chunked_server(chunks: usize) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let mut out = stream;
+            // The client may hang up once it has read enough: write errors are expected then.
+            let _ = out.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            for _ in 0..chunks {
+                let _ = out.write_all(format!("40\r\n{}\r\n", "x".repeat(64)).as_bytes());
+            }
+            let _ = out.write_all(b"0\r\n\r\n");
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_body_without_a_length_is_cut_off_at_the_limit() {
+        let http = reqwest::Client::new();
+        let res = http.get(chunked_server(3)).send().await.unwrap();
+        assert!(res.content_length().is_none(), "nothing announced");
+        assert!(matches!(body(res, 100).await, Err(ReadFailed::TooLarge)));
+
+        let res = http.get(chunked_server(3)).send().await.unwrap();
+        assert_eq!(
+            body(res, 192).await.unwrap().len(),
+            192,
+            "exactly the limit is fine"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_client_refuses_urls_that_are_not_http() {
+        let http = reqwest::Client::new();
+        let req = openidconnect::http::Request::builder()
+            .uri("ftp://op.example/jwks")
+            .body(Vec::new())
+            .unwrap();
+        let got = Bounded(&http).call(req).await;
+        assert!(matches!(got, Err(ReadFailed::NotWeb(s)) if s == "ftp"));
+    }
+}
