@@ -9,8 +9,8 @@ use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::identity::access::{EmailPolicy, Unconfirmed};
 use crate::identity::email_flows::Links;
-use crate::identity::ids::UserId;
 use crate::identity::audit::{self, AuditKind};
+use crate::identity::ids::SessionId;
 use crate::identity::linking::{self, LinkRefusal, Resolution};
 use crate::identity::pending_link;
 use crate::identity::sessions::{self, Admission, AuthMethod, ClientInfo, SessionPolicy};
@@ -43,12 +43,16 @@ pub struct ProviderAnswer {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// RFC 9207 §2: the issuer that sent this response.
+    pub iss: Option<String>,
 }
 
 /// The person at the callback: their browser, language and sealed flow cookie.
 #[derive(Clone)]
 pub struct Visitor {
     pub flow_cookie: Option<String>,
+    /// The browser's live session now, if any: a link flow must end in the one it started in.
+    pub session_id: Option<SessionId>,
     pub client: ClientInfo,
     pub locale: Locale,
     pub links: Links,
@@ -84,7 +88,7 @@ pub async fn start(
     fed: Federation<'_>,
     slug: &str,
     return_to: Option<String>,
-    link_user: Option<UserId>,
+    link: Option<flow::LinkStarter>,
 ) -> Result<Started, AppError> {
     let (mk, slug_owned, ttl) = (
         fed.master_key.clone(),
@@ -98,7 +102,7 @@ pub async fn start(
                 return Ok(None);
             };
             let (pending, sealed) =
-                flow::begin(conn, &mk, &slug_owned, return_to, link_user, now(), ttl)?;
+                flow::begin(conn, &mk, &slug_owned, return_to, link, now(), ttl)?;
             Ok(Some((cfg, pending, sealed)))
         })
         .await?;
@@ -128,16 +132,18 @@ pub async fn complete(
     policy: SessionPolicy,
     email_policy: EmailPolicy,
 ) -> Result<Completion, AppError> {
-    let (mk, s, state, cookie) = (
+    let (mk, s, state, cookie, session) = (
         fed.master_key.clone(),
         slug.to_string(),
         answer.state.clone(),
         visitor.flow_cookie.clone(),
+        visitor.session_id.clone(),
     );
     let (pending, cfg) = fed
         .db
         .run(move |conn| {
-            let pending = flow::finish(conn, &mk, cookie.as_deref(), &s, state.as_deref(), now())?;
+            let (cookie, state) = (cookie.as_deref(), state.as_deref());
+            let pending = flow::finish(conn, &mk, cookie, &s, state, session.as_ref(), now())?;
             Ok((pending, registry::enabled(conn, &mk, &s)?))
         })
         .await?;
@@ -146,6 +152,7 @@ pub async fn complete(
         Ok(p) => p,
         Err(e) => return Ok(Completion::Failed(e)),
     };
+    let iss = answer.iss.clone();
     let code = match provider_code(&cfg, answer) {
         Ok(code) => code,
         Err(e) => return Ok(Completion::Failed(e)),
@@ -153,6 +160,7 @@ pub async fn complete(
     let cb = connector::Callback {
         redirect_uri: fed.upstream.redirect_uri(slug),
         code,
+        iss,
         nonce: pending.nonce.clone(),
         pkce_verifier: pending.pkce_verifier.clone(),
     };

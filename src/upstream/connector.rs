@@ -20,6 +20,8 @@ pub struct Start {
 pub struct Callback {
     pub redirect_uri: String,
     pub code: String,
+    /// The authorization response's `iss` (RFC 9207), when the provider sent one.
+    pub iss: Option<String>,
     pub nonce: String,
     pub pkce_verifier: String,
 }

@@ -9,13 +9,64 @@
 //!   (the issuer rotated its keys) makes the caller refresh at once (`Refresh::Now`).
 //! - When a refresh fails, the last good document keeps serving for a bounded time
 //!   (`upstream.discovery_stale_secs`), so a provider's brief outage does not stop sign-ins.
+//! - A document whose endpoints are not http(s) URLs (`javascript:`, `data:`, …) is refused,
+//!   never cached: the browser is sent to its authorization endpoint.
+//! - Both are read through `bounded`, with its size limit.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use openidconnect::core::CoreProviderMetadata;
-use openidconnect::{HttpRequest, HttpResponse, IssuerUrl};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AsyncHttpClient, DiscoveryError, HttpRequest, HttpResponse,
+    IssuerUrl, ProviderMetadata,
+};
+use serde::{Deserialize, Serialize};
+
+use super::bounded::{Bounded, ReadFailed};
+
+/// What discovery documents say beyond OpenID Connect Discovery 1.0 that we act on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IssParameter {
+    /// RFC 9207 §3: the provider sends `iss` with every authorization response. Kept as raw JSON
+    /// so that a malformed value does not make the whole document unreadable; only the boolean
+    /// `true` counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authorization_response_iss_parameter_supported: Option<serde_json::Value>,
+}
+
+impl AdditionalProviderMetadata for IssParameter {}
+
+impl IssParameter {
+    /// Whether the provider promises `iss` in its authorization responses (RFC 9207 §3).
+    pub fn advertised(&self) -> bool {
+        matches!(
+            self.authorization_response_iss_parameter_supported,
+            Some(serde_json::Value::Bool(true))
+        )
+    }
+}
+
+/// A provider's discovery document (OpenID Connect Discovery 1.0 §3) with its JWKS.
+pub type UpstreamMetadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 /// Below this a provider's max-age would make us fetch on nearly every sign-in.
 pub const MIN_MAX_AGE: Duration = Duration::from_secs(60);
@@ -41,7 +92,7 @@ pub enum Refresh {
 
 #[derive(Clone)]
 struct Entry {
-    metadata: CoreProviderMetadata,
+    metadata: UpstreamMetadata,
     fetched_at: Instant,
     ttl: Duration,
 }
@@ -54,8 +105,55 @@ impl Entry {
 
 /// Why discovery gave no document.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct DiscoveryFailed(pub String);
+pub enum DiscoveryFailed {
+    /// No answer, or an HTTP error status.
+    #[error("{0}")]
+    Unreachable(String),
+    /// An answer larger than `bounded::MAX_ANSWER_BYTES`.
+    #[error("the answer is too large")]
+    TooLarge,
+    /// An answer we must not use: unparseable, for another issuer, or with unusable endpoints.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+impl From<DiscoveryError<ReadFailed>> for DiscoveryFailed {
+    fn from(e: DiscoveryError<ReadFailed>) -> Self {
+        match e {
+            DiscoveryError::Request(ReadFailed::TooLarge) => DiscoveryFailed::TooLarge,
+            DiscoveryError::Request(e @ ReadFailed::NotWeb(_)) => {
+                DiscoveryFailed::Unusable(e.to_string())
+            }
+            e @ (DiscoveryError::Request(_) | DiscoveryError::Response(..)) => {
+                DiscoveryFailed::Unreachable(e.to_string())
+            }
+            DiscoveryError::Parse(e) => DiscoveryFailed::Unusable(format!("unreadable: {e}")),
+            other => DiscoveryFailed::Unusable(other.to_string()),
+        }
+    }
+}
+
+/// The endpoints we send browsers to or fetch from must be web URLs; returns the first that is
+/// not. The `url` crate parses `javascript:alert(1)` as a URL, and `openidconnect` takes it.
+fn non_web_endpoint(meta: &UpstreamMetadata) -> Option<(&'static str, String)> {
+    let web = |u: &url::Url| matches!(u.scheme(), "http" | "https");
+    let endpoints: [(&'static str, Option<&url::Url>); 4] = [
+        (
+            "authorization_endpoint",
+            Some(meta.authorization_endpoint().url()),
+        ),
+        ("token_endpoint", meta.token_endpoint().map(|u| u.url())),
+        (
+            "userinfo_endpoint",
+            meta.userinfo_endpoint().map(|u| u.url()),
+        ),
+        ("jwks_uri", Some(meta.jwks_uri().url())),
+    ];
+    endpoints.into_iter().find_map(|(name, url)| {
+        url.filter(|u| !web(u))
+            .map(|u| (name, u.scheme().to_string()))
+    })
+}
 
 pub struct DiscoveryCache {
     policy: CachePolicy,
@@ -93,7 +191,7 @@ impl DiscoveryCache {
         issuer: &IssuerUrl,
         http: &reqwest::Client,
         refresh: Refresh,
-    ) -> Result<CoreProviderMetadata, DiscoveryFailed> {
+    ) -> Result<UpstreamMetadata, DiscoveryFailed> {
         let key = (slug.to_string(), issuer.as_str().to_string());
         let cached = self.cached(&key);
         if let Some(entry) = &cached {
@@ -159,12 +257,12 @@ fn max_age(cache_control: &str) -> Option<Duration> {
 async fn fetch(
     issuer: &IssuerUrl,
     http: &reqwest::Client,
-) -> Result<(CoreProviderMetadata, Option<Duration>), DiscoveryFailed> {
+) -> Result<(UpstreamMetadata, Option<Duration>), DiscoveryFailed> {
     let seen: Arc<Mutex<Option<Duration>>> = Arc::new(Mutex::new(None));
     let recording = |req: HttpRequest| {
         let (http, seen) = (http.clone(), seen.clone());
         async move {
-            let res: HttpResponse = openidconnect::AsyncHttpClient::call(&http, req).await?;
+            let res: HttpResponse = Bounded(&http).call(req).await?;
             if let Some(age) = res
                 .headers()
                 .get(reqwest::header::CACHE_CONTROL)
@@ -174,12 +272,15 @@ async fn fetch(
                 let mut shortest = seen.lock().unwrap_or_else(PoisonError::into_inner);
                 *shortest = Some(shortest.map_or(age, |s| s.min(age)));
             }
-            Ok::<_, openidconnect::HttpClientError<reqwest::Error>>(res)
+            Ok::<_, ReadFailed>(res)
         }
     };
-    let metadata = CoreProviderMetadata::discover_async(issuer.clone(), &recording)
-        .await
-        .map_err(|e| DiscoveryFailed(e.to_string()))?;
+    let metadata = UpstreamMetadata::discover_async(issuer.clone(), &recording).await?;
+    if let Some((name, scheme)) = non_web_endpoint(&metadata) {
+        return Err(DiscoveryFailed::Unusable(format!(
+            "its {name} is a {scheme}: URL, not http(s)"
+        )));
+    }
     let age = *seen.lock().unwrap_or_else(PoisonError::into_inner);
     Ok((metadata, age))
 }
@@ -218,10 +319,65 @@ mod tests {
         );
     }
 
+    fn document(extra: serde_json::Value) -> UpstreamMetadata {
+        let mut doc = serde_json::json!({
+            "issuer": "https://op.example",
+            "authorization_endpoint": "https://op.example/authorize",
+            "token_endpoint": "https://op.example/token",
+            "userinfo_endpoint": "http://op.example/userinfo",
+            "jwks_uri": "https://op.example/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            doc[k] = v.clone();
+        }
+        serde_json::from_value(doc).unwrap()
+    }
+
+    #[test]
+    fn endpoints_must_be_http_or_https() {
+        assert_eq!(non_web_endpoint(&document(serde_json::json!({}))), None);
+        for (field, url, scheme) in [
+            (
+                "authorization_endpoint",
+                "javascript:alert(1)",
+                "javascript",
+            ),
+            ("authorization_endpoint", "data:text/html,hi", "data"),
+            ("token_endpoint", "file:///etc/passwd", "file"),
+            ("userinfo_endpoint", "ftp://op.example/u", "ftp"),
+            ("jwks_uri", "data:application/json,{}", "data"),
+        ] {
+            let doc = document(serde_json::json!({ field: url }));
+            assert_eq!(
+                non_web_endpoint(&doc),
+                Some((field, scheme.to_string())),
+                "{field} = {url}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_boolean_true_advertises_the_iss_parameter() {
+        let advertised = |v: serde_json::Value| {
+            document(serde_json::json!({ "authorization_response_iss_parameter_supported": v }))
+                .additional_metadata()
+                .advertised()
+        };
+        assert!(advertised(serde_json::json!(true)));
+        assert!(!advertised(serde_json::json!(false)));
+        assert!(!advertised(serde_json::json!("true")));
+        assert!(!document(serde_json::json!({}))
+            .additional_metadata()
+            .advertised());
+    }
+
     #[test]
     fn a_stale_document_stands_in_only_for_a_bounded_time() {
         let start = Instant::now();
-        let metadata: CoreProviderMetadata = serde_json::from_value(serde_json::json!({
+        let metadata: UpstreamMetadata = serde_json::from_value(serde_json::json!({
             "issuer": "https://op.example",
             "authorization_endpoint": "https://op.example/authorize",
             "jwks_uri": "https://op.example/jwks",

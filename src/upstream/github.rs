@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::bounded;
 use super::config::{ProviderConfig, ProviderSpec, GITHUB_API, GITHUB_WEB};
 use super::connector::{Callback, Start};
 use super::oauth2_generic::{self, Endpoints};
@@ -108,9 +109,9 @@ async fn api_get<T: for<'de> Deserialize<'de>>(
             format!("{path} answered {}", res.status().as_u16()),
         ));
     }
-    res.json::<T>()
+    bounded::json::<T>(res)
         .await
-        .map_err(|e| UpstreamError::Invalid(name, format!("{path}: {e}")))
+        .map_err(|e| e.upstream_error(&name, path))
 }
 
 pub async fn callback(

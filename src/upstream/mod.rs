@@ -2,6 +2,7 @@
 //! provider. One `Connector` per kind builds the authorization URL and turns the callback into a
 //! normalised profile; `linking` decides which user that profile signs in.
 
+pub mod bounded;
 pub mod config;
 pub mod connector;
 pub mod discovery;
@@ -71,6 +72,15 @@ pub enum UpstreamError {
     NoEmail(String),
     #[error("Sign-in with {provider} is limited to {to}.")]
     Restricted { provider: String, to: Restriction },
+    /// The provider answered with more than `bounded::MAX_ANSWER_BYTES`.
+    #[error("{0} sent an answer larger than we accept.")]
+    TooLarge(String),
+    /// The provider's published settings (its discovery document) are unusable.
+    #[error("{0} published settings we cannot use ({1}).")]
+    Misconfigured(String, String),
+    /// A link flow came back to a browser whose session is no longer the one that started it.
+    #[error("Linking was started in a session that has since ended.")]
+    LinkSessionEnded,
 }
 
 /// Whom an administrator limited a provider to (`ProviderConfig` restrictions).
@@ -115,6 +125,13 @@ impl UpstreamError {
             } => Msg::new("upstream-restricted-orgs")
                 .with("provider", provider.as_str())
                 .with("orgs", o.as_str()),
+            UpstreamError::TooLarge(p) => {
+                Msg::new("upstream-too-large").with("provider", p.as_str())
+            }
+            UpstreamError::Misconfigured(p, d) => Msg::new("upstream-misconfigured")
+                .with("provider", p.as_str())
+                .with("detail", d.as_str()),
+            UpstreamError::LinkSessionEnded => Msg::new("upstream-link-session-ended"),
         }
     }
 }

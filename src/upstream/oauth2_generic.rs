@@ -8,6 +8,7 @@ use oauth2::{
 };
 use serde_json::Value;
 
+use super::bounded::{self, Bounded};
 use super::config::{ClaimMapping, ProviderConfig, ProviderSpec};
 use super::connector::{Callback, Start};
 use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
@@ -75,13 +76,13 @@ pub(super) async fn exchange(
     let token = client(cfg, endpoints, &cb.redirect_uri)?
         .exchange_code(AuthorizationCode::new(cb.code.clone()))
         .set_pkce_verifier(PkceCodeVerifier::new(cb.pkce_verifier.clone()))
-        .request_async(http)
+        .request_async(&Bounded(http))
         .await
         .map_err(|e| match e {
             RequestTokenError::ServerResponse(r) => {
                 UpstreamError::ProviderError(name.clone(), r.error().to_string())
             }
-            RequestTokenError::Request(_) => UpstreamError::Unreachable(name.clone()),
+            RequestTokenError::Request(e) => e.upstream_error(&name, "token response"),
             other => UpstreamError::Invalid(name.clone(), other.to_string()),
         })?;
     Ok(UpstreamTokens {
@@ -138,15 +139,14 @@ fn as_text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Reads a profile out of userinfo JSON through the mapping.
+/// Reads a profile out of userinfo JSON through the mapping. "Email verified" is the JSON
+/// boolean `true` and nothing else: a string `"true"` is what a provider echoing user-editable
+/// profile fields would send, and a verified email is what automatic linking trusts.
 pub fn map_profile(json: &Value, m: &ClaimMapping) -> Option<UpstreamProfile> {
-    let verified = match m.email_verified.as_deref() {
-        Some(path) => {
-            matches!(lookup(json, path), Some(Value::Bool(true)))
-                || as_text(lookup(json, path)).as_deref() == Some("true")
-        }
-        None => false,
-    };
+    let verified = m
+        .email_verified
+        .as_deref()
+        .is_some_and(|path| matches!(lookup(json, path), Some(Value::Bool(true))));
     Some(UpstreamProfile {
         subject: as_text(lookup(json, &m.subject))?,
         email: as_text(lookup(json, &m.email)),
@@ -178,10 +178,9 @@ pub async fn callback(
             format!("userinfo answered {}", res.status().as_u16()),
         ));
     }
-    let json: Value = res
-        .json()
+    let json: Value = bounded::json(res)
         .await
-        .map_err(|e| UpstreamError::Invalid(name.clone(), e.to_string()))?;
+        .map_err(|e| e.upstream_error(&name, "userinfo"))?;
     let profile = map_profile(&json, claims)
         .ok_or_else(|| UpstreamError::Invalid(name.clone(), "no subject in userinfo".into()))?;
     Ok((profile, tokens))
@@ -208,5 +207,41 @@ mod tests {
         assert_eq!(p.name.as_deref(), Some("Ada"));
         assert!(p.picture.is_none());
         assert!(map_profile(&serde_json::json!({}), &m).is_none());
+    }
+
+    #[test]
+    fn email_verified_is_the_boolean_true_only() {
+        let m = ClaimMapping {
+            subject: "id".into(),
+            email: "mail".into(),
+            email_verified: Some("ok".into()),
+            name: "name".into(),
+            picture: "avatar".into(),
+        };
+        let verified = |ok: Value| {
+            map_profile(
+                &serde_json::json!({ "id": 1, "mail": "a@b.c", "ok": ok }),
+                &m,
+            )
+            .unwrap()
+            .email_verified
+        };
+        assert!(verified(Value::Bool(true)));
+        for not in [
+            serde_json::json!("true"),
+            serde_json::json!("TRUE"),
+            serde_json::json!(1),
+            serde_json::json!(false),
+            serde_json::json!(["true"]),
+            Value::Null,
+        ] {
+            assert!(!verified(not.clone()), "{not} is not a verified email");
+        }
+        let unmapped = ClaimMapping {
+            email_verified: None,
+            ..m.clone()
+        };
+        let p = map_profile(&serde_json::json!({ "id": 1, "ok": true }), &unmapped).unwrap();
+        assert!(!p.email_verified, "no mapping: never verified");
     }
 }

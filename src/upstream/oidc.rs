@@ -1,6 +1,6 @@
 //! Google and any OpenID Connect issuer, through the `openidconnect` crate: discovery (cached,
-//! see `discovery`), code exchange with PKCE, and full ID token validation (JWKS signature,
-//! issuer, audience, expiry, nonce).
+//! see `discovery`), the authorization response's `iss` (RFC 9207), code exchange with PKCE, and
+//! full ID token validation (JWKS signature, issuer, audience, expiry, nonce).
 
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims, CoreUserInfoClaims,
@@ -8,12 +8,13 @@ use openidconnect::core::{
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, IssuerUrl,
     Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse, UserInfoError,
 };
 
+use super::bounded::{Bounded, ReadFailed};
 use super::config::{ProviderConfig, ProviderSpec};
 use super::connector::{Callback, Start};
-use super::discovery::Refresh;
+use super::discovery::{DiscoveryFailed, Refresh, UpstreamMetadata};
 use super::{UpstreamClient, UpstreamError, UpstreamProfile, UpstreamTokens};
 
 type OidcClient = CoreClient<
@@ -25,25 +26,35 @@ type OidcClient = CoreClient<
     openidconnect::EndpointMaybeSet,
 >;
 
-async fn client(
+/// The provider's discovery document (cached), or why it cannot be used.
+async fn metadata(
     cfg: &ProviderConfig,
     up: &UpstreamClient,
-    redirect_uri: &str,
     refresh: Refresh,
-) -> Result<OidcClient, UpstreamError> {
+) -> Result<UpstreamMetadata, UpstreamError> {
     let name = cfg.display_name.clone();
     let issuer = IssuerUrl::new(cfg.spec.issuer().unwrap_or_default().to_string())
         .map_err(|_| UpstreamError::Invalid(name.clone(), "bad issuer URL".into()))?;
-    let meta = up
-        .discovery
+    up.discovery
         .metadata(&cfg.slug, &issuer, &up.http, refresh)
         .await
         .map_err(|e| {
             tracing::warn!(provider = %cfg.slug, error = %e, "upstream discovery failed");
-            UpstreamError::Unreachable(name.clone())
-        })?;
+            match e {
+                DiscoveryFailed::Unreachable(_) => UpstreamError::Unreachable(name),
+                DiscoveryFailed::TooLarge => UpstreamError::TooLarge(name),
+                DiscoveryFailed::Unusable(detail) => UpstreamError::Misconfigured(name, detail),
+            }
+        })
+}
+
+fn client(
+    cfg: &ProviderConfig,
+    meta: UpstreamMetadata,
+    redirect_uri: &str,
+) -> Result<OidcClient, UpstreamError> {
     let redirect = RedirectUrl::new(redirect_uri.to_string())
-        .map_err(|_| UpstreamError::Invalid(name.clone(), "bad redirect URI".into()))?;
+        .map_err(|_| UpstreamError::Invalid(cfg.display_name.clone(), "bad redirect URI".into()))?;
     Ok(CoreClient::from_provider_metadata(
         meta,
         ClientId::new(cfg.client_id.clone()),
@@ -52,12 +63,30 @@ async fn client(
     .set_redirect_uri(redirect))
 }
 
+/// RFC 9207 §2.4: an `iss` in the authorization response must be the issuer the request went
+/// to, and one that promised `iss` (`authorization_response_iss_parameter_supported`) must send
+/// it. Checked before the code goes anywhere, so a mix-up never sends another issuer's code to
+/// this provider's token endpoint.
+pub fn check_response_issuer(
+    issuer: &str,
+    advertised: bool,
+    iss: Option<&str>,
+) -> Result<(), &'static str> {
+    match iss {
+        Some(got) if got == issuer => Ok(()),
+        Some(_) => Err("the authorization response came from another issuer"),
+        None if advertised => Err("the authorization response lacks its issuer"),
+        None => Ok(()),
+    }
+}
+
 pub async fn start(
     cfg: &ProviderConfig,
     up: &UpstreamClient,
     start: &Start,
 ) -> Result<String, UpstreamError> {
-    let client = client(cfg, up, &start.redirect_uri, Refresh::IfExpired).await?;
+    let meta = metadata(cfg, up, Refresh::IfExpired).await?;
+    let client = client(cfg, meta, &start.redirect_uri)?;
     let (state, nonce) = (start.state.clone(), start.nonce.clone());
     let mut req = client
         .authorize_url(
@@ -89,18 +118,25 @@ pub async fn callback(
 ) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
     let http = &up.http;
     let name = cfg.display_name.clone();
-    let mut client = client(cfg, up, &cb.redirect_uri, Refresh::IfExpired).await?;
+    let meta = metadata(cfg, up, Refresh::IfExpired).await?;
+    check_response_issuer(
+        meta.issuer().as_str(),
+        meta.additional_metadata().advertised(),
+        cb.iss.as_deref(),
+    )
+    .map_err(|why| UpstreamError::Invalid(name.clone(), why.into()))?;
+    let mut client = client(cfg, meta, &cb.redirect_uri)?;
     let token = client
         .exchange_code(AuthorizationCode::new(cb.code.clone()))
         .map_err(|_| UpstreamError::Invalid(name.clone(), "no token endpoint".into()))?
         .set_pkce_verifier(PkceCodeVerifier::new(cb.pkce_verifier.clone()))
-        .request_async(http)
+        .request_async(&Bounded(http))
         .await
         .map_err(|e| match e {
             RequestTokenError::ServerResponse(r) => {
                 UpstreamError::ProviderError(name.clone(), r.error().to_string())
             }
-            RequestTokenError::Request(_) => UpstreamError::Unreachable(name.clone()),
+            RequestTokenError::Request(e) => e.upstream_error(&name, "token response"),
             other => UpstreamError::Invalid(name.clone(), other.to_string()),
         })?;
     let id_token = token
@@ -117,7 +153,8 @@ pub async fn callback(
         Err(ClaimsVerificationError::SignatureVerification(
             SignatureVerificationError::NoMatchingKey,
         )) => {
-            client = self::client(cfg, up, &cb.redirect_uri, Refresh::Now).await?;
+            let meta = metadata(cfg, up, Refresh::Now).await?;
+            client = self::client(cfg, meta, &cb.redirect_uri)?;
             verify(&client)
         }
         other => other,
@@ -142,13 +179,24 @@ pub async fn callback(
         if let Ok(req) =
             client.user_info(token.access_token().clone(), Some(claims.subject().clone()))
         {
-            if let Ok(info) = req.request_async::<_, _, CoreGenderClaim>(http).await {
-                let info: CoreUserInfoClaims = info;
-                profile.email = info.email().map(|e| e.to_string());
-                profile.email_verified = info.email_verified().unwrap_or(false);
-                if profile.name.is_none() {
-                    profile.name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+            match req
+                .request_async::<_, _, CoreGenderClaim>(&Bounded(http))
+                .await
+            {
+                Ok(info) => {
+                    let info: CoreUserInfoClaims = info;
+                    profile.email = info.email().map(|e| e.to_string());
+                    profile.email_verified = info.email_verified().unwrap_or(false);
+                    if profile.name.is_none() {
+                        profile.name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+                    }
                 }
+                // Userinfo is a best effort (the ID token already said who it is), but an
+                // oversized answer is a provider fault worth a clear page.
+                Err(UserInfoError::Request(ReadFailed::TooLarge)) => {
+                    return Err(UpstreamError::TooLarge(name))
+                }
+                Err(_) => {}
             }
         }
     }
@@ -177,4 +225,36 @@ fn hosted_domain_of(id_token: &str) -> Option<String> {
         .as_str()
         .filter(|hd| !hd.is_empty())
         .map(str::to_ascii_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_response_issuer;
+
+    const ISSUER: &str = "https://op.example";
+
+    #[test]
+    fn a_matching_iss_is_accepted_whether_advertised_or_not() {
+        assert_eq!(check_response_issuer(ISSUER, true, Some(ISSUER)), Ok(()));
+        assert_eq!(check_response_issuer(ISSUER, false, Some(ISSUER)), Ok(()));
+    }
+
+    #[test]
+    fn another_issuers_iss_is_refused_even_when_not_advertised() {
+        for advertised in [true, false] {
+            assert!(
+                check_response_issuer(ISSUER, advertised, Some("https://evil.example")).is_err()
+            );
+            assert!(
+                check_response_issuer(ISSUER, advertised, Some("https://op.example/")).is_err()
+            );
+            assert!(check_response_issuer(ISSUER, advertised, Some("")).is_err());
+        }
+    }
+
+    #[test]
+    fn a_missing_iss_is_refused_only_when_the_provider_promised_it() {
+        assert!(check_response_issuer(ISSUER, true, None).is_err());
+        assert_eq!(check_response_issuer(ISSUER, false, None), Ok(()));
+    }
 }

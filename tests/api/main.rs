@@ -34,5 +34,6 @@ mod storage_conformance;
 mod storage_conformance_expiry;
 mod storage_conformance_rules;
 mod throttle;
+mod upstream_edge;
 mod upstream_more;
 mod upstream_oidc;

@@ -85,7 +85,7 @@ backend_tests!(
 const SLUG: &str = "google";
 const FLOW_COOKIE: &str = "portcullis_upstream";
 const SESSION_COOKIE: &str = "portcullis_session";
-const START: &str = "/auth/google/start";
+pub(crate) const START: &str = "/auth/google/start";
 
 // ---- set-up ----
 
@@ -108,7 +108,7 @@ fn master_key(app: &TestApp) -> MasterKey {
         .0
 }
 
-async fn add_provider(app: &TestApp, spec: NewProvider) {
+pub(crate) async fn add_provider(app: &TestApp, spec: NewProvider) {
     let mk = master_key(app);
     app.db
         .run(move |c| registry::add(c, &mk, &spec, portcullis::identity::now()))
@@ -116,16 +116,16 @@ async fn add_provider(app: &TestApp, spec: NewProvider) {
         .expect("provider added");
 }
 
-struct Env {
-    app: TestApp,
-    google: FakeGoogle,
+pub(crate) struct Env {
+    pub(crate) app: TestApp,
+    pub(crate) google: FakeGoogle,
 }
 
-async fn env(backend: Backend) -> Env {
+pub(crate) async fn env(backend: Backend) -> Env {
     env_with(backend, |_| {}, |_| {}).await
 }
 
-async fn env_with(
+pub(crate) async fn env_with(
     backend: Backend,
     settings: impl FnOnce(&mut Settings),
     provider: impl FnOnce(&mut NewProvider),
@@ -142,7 +142,7 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn callback_path(code: &str, state: &str) -> String {
+pub(crate) fn callback_path(code: &str, state: &str) -> String {
     format!(
         "/auth/callback/{SLUG}?code={}&state={}",
         enc(code),
@@ -151,7 +151,7 @@ fn callback_path(code: &str, state: &str) -> String {
 }
 
 /// The value a response sets for a cookie (empty when it removes it).
-fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
     let prefix = format!("{name}=");
     res.headers()
         .get_all("set-cookie")
@@ -165,7 +165,7 @@ fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
 
 impl Env {
     /// Starts a sign-in (GET `path`); Portcullis must send the browser to the fake Google.
-    async fn start(&self, b: &Browser, path: &str) -> Authorization {
+    pub(crate) async fn start(&self, b: &Browser, path: &str) -> Authorization {
         self.start_with_cookie(b, path).await.0
     }
 
@@ -176,7 +176,7 @@ impl Env {
     }
 
     /// Starts linking Google to the signed-in user, as the methods page's form does.
-    async fn start_link(&self, b: &Browser) -> Authorization {
+    pub(crate) async fn start_link(&self, b: &Browser) -> Authorization {
         let res = b.post(&format!("/auth/{SLUG}/link"), &[]).await;
         self.expect_authorize(res).await.0
     }
@@ -198,7 +198,7 @@ impl Env {
     }
 
     /// Google sends the browser back with this flow's code and state.
-    async fn callback(&self, b: &Browser, auth: &Authorization) -> reqwest::Response {
+    pub(crate) async fn callback(&self, b: &Browser, auth: &Authorization) -> reqwest::Response {
         b.get(&callback_path(&auth.code, &auth.state)).await
     }
 
@@ -210,7 +210,7 @@ impl Env {
     }
 
     /// Links `p`'s Google account to the user signed in on `b`.
-    async fn link(&self, b: &Browser, p: &Person) -> reqwest::Response {
+    pub(crate) async fn link(&self, b: &Browser, p: &Person) -> reqwest::Response {
         let auth = self.start_link(b).await;
         self.google.answer_with_person(&auth, p).await;
         self.callback(b, &auth).await
@@ -220,10 +220,10 @@ impl Env {
 // ---- looking at the database ----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Counts {
-    users: i64,
-    accounts: i64,
-    sessions: i64,
+pub(crate) struct Counts {
+    pub(crate) users: i64,
+    pub(crate) accounts: i64,
+    pub(crate) sessions: i64,
 }
 
 const NOTHING: Counts = Counts {
@@ -232,7 +232,7 @@ const NOTHING: Counts = Counts {
     sessions: 0,
 };
 
-async fn counts(app: &TestApp) -> Counts {
+pub(crate) async fn counts(app: &TestApp) -> Counts {
     app.query(|c| {
         Ok(Counts {
             users: users::table.count().get_result(c)?,
@@ -243,7 +243,7 @@ async fn counts(app: &TestApp) -> Counts {
     .await
 }
 
-async fn user(app: &TestApp, email: &str) -> User {
+pub(crate) async fn user(app: &TestApp, email: &str) -> User {
     let email = email.to_string();
     app.query(move |c| User::find_by_email(c, &email))
         .await
@@ -268,26 +268,26 @@ fn providers(accounts: &[Account]) -> Vec<String> {
     p
 }
 
-async fn google_account(app: &TestApp, sub: &str) -> Option<Account> {
+pub(crate) async fn google_account(app: &TestApp, sub: &str) -> Option<Account> {
     let sub = sub.to_string();
     app.query(move |c| Account::find_by_provider(c, SLUG, &sub))
         .await
 }
 
 /// The session the browser's cookie belongs to.
-async fn session_of(app: &TestApp, b: &Browser) -> Session {
+pub(crate) async fn session_of(app: &TestApp, b: &Browser) -> Session {
     let token = b.session_token().await.expect("a session cookie");
     app.query(move |c| Session::find_by_token_hash(c, &sha256_hex(&token)))
         .await
         .expect("the session exists")
 }
 
-async fn signed_in(b: &Browser) -> bool {
+pub(crate) async fn signed_in(b: &Browser) -> bool {
     b.get("/account").await.status() == 200
 }
 
 /// A user with a password, made as the CLI would (so the email can be verified up front).
-async fn password_user(app: &TestApp, email: &str, verified: bool) -> User {
+pub(crate) async fn password_user(app: &TestApp, email: &str, verified: bool) -> User {
     let hash = PasswordHasher::new(&app.settings.password, 1)
         .unwrap()
         .hash(PASSWORD.to_string())
@@ -314,7 +314,7 @@ async fn password_user(app: &TestApp, email: &str, verified: bool) -> User {
 // ---- looking at pages ----
 
 /// A page that ends a failed sign-in: `status`, no session opened; returns its text.
-async fn error_page(res: reqwest::Response, status: u16) -> String {
+pub(crate) async fn error_page(res: reqwest::Response, status: u16) -> String {
     let got = res.status().as_u16();
     let session = set_cookie(&res, SESSION_COOKIE);
     let html = rp::unescape(&res.text().await.unwrap());
@@ -327,7 +327,7 @@ async fn error_page(res: reqwest::Response, status: u16) -> String {
 }
 
 /// The page of an upstream sign-in that did not complete.
-async fn failure_page(res: reqwest::Response, status: u16) -> String {
+pub(crate) async fn failure_page(res: reqwest::Response, status: u16) -> String {
     let html = error_page(res, status).await;
     assert!(html.contains("Sign-in did not complete"), "{html}");
     html

@@ -11,14 +11,14 @@ use crate::identity::access::EmailPolicy;
 use crate::identity::federation::{
     self, Completion, Destination, Federation, ProviderAnswer, Started, Visitor,
 };
-use crate::identity::ids::{AccountId, UserId};
+use crate::identity::ids::AccountId;
 use crate::identity::linking::{self, LinkRefusal, Unlinked};
 use crate::identity::now;
 use crate::upstream::{flow, UpstreamError};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::templates::{error_page, ErrorText};
-use crate::web::viewer::{admit, browser_client, SignedIn};
+use crate::web::viewer::{admit, browser_client, SignedIn, Viewer};
 use crate::web::{return_to, see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -43,18 +43,23 @@ async fn start(
     begin(&state, &slug, back, None).await
 }
 
-/// Linking is a POST with CSRF: it attaches whatever account comes back to the signed-in user.
+/// Linking is a POST with CSRF: it attaches whatever account comes back to the signed-in user,
+/// provided the callback comes back to this same session.
 async fn link(
     state: web::Data<AppState>,
     me: SignedIn,
     slug: web::Path<String>,
     _checked: CsrfForm<NoFields>,
 ) -> AppResult<HttpResponse> {
+    let starter = flow::LinkStarter {
+        user_id: me.user.id.clone(),
+        session_id: me.session_id(),
+    };
     begin(
         &state,
         &slug,
         Some("/account/methods".into()),
-        Some(me.user.id.clone()),
+        Some(starter),
     )
     .await
 }
@@ -71,14 +76,15 @@ async fn begin(
     state: &AppState,
     slug: &str,
     back: Option<String>,
-    link_user: Option<UserId>,
+    link: Option<flow::LinkStarter>,
 ) -> AppResult<HttpResponse> {
-    let (url, sealed) = match federation::start(federation(state), slug, back, link_user).await? {
+    let (url, sealed) = match federation::start(federation(state), slug, back, link).await? {
         Started::Redirect { url, flow_cookie } => (url, flow_cookie),
         Started::Failed(e) => return Ok(failure_page(&e)),
     };
-    let cookie = Cookie::build(flow::COOKIE, sealed)
-        .path("/auth/")
+    let (name, path) = flow::cookie_name_and_path(state.settings.secure_cookies());
+    let cookie = Cookie::build(name, sealed)
+        .path(path)
         .http_only(true)
         .secure(state.settings.secure_cookies())
         .same_site(SameSite::Lax)
@@ -96,11 +102,14 @@ async fn begin(
 async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
+    viewer: Viewer,
     slug: web::Path<String>,
     answer: web::Query<ProviderAnswer>,
 ) -> AppResult<HttpResponse> {
+    let (cookie_name, _) = flow::cookie_name_and_path(state.settings.secure_cookies());
     let visitor = Visitor {
-        flow_cookie: req.cookie(flow::COOKIE).map(|c| c.value().to_string()),
+        flow_cookie: req.cookie(cookie_name).map(|c| c.value().to_string()),
+        session_id: viewer.0.map(|me| me.session_id()),
         client: browser_client(&state, &req),
         locale: crate::web::locale::of(&req, None),
         links: state.links(&req),
@@ -120,12 +129,14 @@ async fn callback(
             session,
             destination,
         } => (session, destination),
-        Completion::Failed(e) => return Ok(clear_flow_cookie(failure_page(&e))),
-        Completion::Refused(refusal) => return Ok(clear_flow_cookie(refusal_page(&refusal))),
+        Completion::Failed(e) => return Ok(clear_flow_cookie(&state, failure_page(&e))),
+        Completion::Refused(refusal) => {
+            return Ok(clear_flow_cookie(&state, refusal_page(&refusal)))
+        }
         Completion::ProofNeeded { token } => {
             let mut res = see_other("/link");
             res.add_cookie(&super::link::pending_cookie(&state, token))?;
-            return Ok(clear_flow_cookie(res));
+            return Ok(clear_flow_cookie(&state, res));
         }
     };
     if let Some(old) = req
@@ -138,12 +149,14 @@ async fn callback(
         Destination::LinkedFromAccount => "/account/methods?notice=linked".to_string(),
         Destination::ReturnTo(back) => return_to::or_default(back.as_deref()),
     };
-    Ok(clear_flow_cookie(admit(&state, &target, &session)?))
+    Ok(clear_flow_cookie(&state, admit(&state, &target, &session)?))
 }
 
 fn failure_page(e: &UpstreamError) -> HttpResponse {
     let status = match e {
-        UpstreamError::Unreachable(_) => StatusCode::BAD_GATEWAY,
+        UpstreamError::Unreachable(_)
+        | UpstreamError::TooLarge(_)
+        | UpstreamError::Misconfigured(..) => StatusCode::BAD_GATEWAY,
         UpstreamError::Restricted { .. } => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
@@ -162,8 +175,12 @@ fn refusal_page(refusal: &LinkRefusal) -> HttpResponse {
     )
 }
 
-fn clear_flow_cookie(mut res: HttpResponse) -> HttpResponse {
-    let mut c = Cookie::build(flow::COOKIE, "").path("/auth/").finish();
+fn clear_flow_cookie(state: &AppState, mut res: HttpResponse) -> HttpResponse {
+    let (name, path) = flow::cookie_name_and_path(state.settings.secure_cookies());
+    let mut c = Cookie::build(name, "")
+        .path(path)
+        .secure(state.settings.secure_cookies())
+        .finish();
     c.make_removal();
     let _ = res.add_cookie(&c);
     res
