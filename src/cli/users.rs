@@ -13,8 +13,8 @@ use crate::identity::email::{check_stored, Email};
 use crate::identity::email_flows::Links;
 use crate::identity::ids::{SessionId, UserId};
 use crate::identity::management::delete_user;
-use crate::identity::password::PasswordHasher;
 use crate::identity::merge;
+use crate::identity::password::PasswordHasher;
 use crate::identity::user_status::{self, Disabling, Enabling};
 use crate::identity::{clean_name, now, FieldErrors};
 use crate::startup::{master_key, open_database};
@@ -239,9 +239,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                 their_picture: take_picture,
             };
             let outcome = db
-                .run(move |conn| {
-                    merge::merge(conn, &kept_id, &gone_id, keep, "cli", None, now())
-                })
+                .run(move |conn| merge::merge(conn, &kept_id, &gone_id, keep, "cli", None, now()))
                 .await?;
             match outcome {
                 merge::Merged::Done {
@@ -261,7 +259,11 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                         gone.email,
                         kept.id,
                         kept.email,
-                        if moved_password { " and the password" } else { "" },
+                        if moved_password {
+                            " and the password"
+                        } else {
+                            ""
+                        },
                     );
                 }
                 merge::Merged::SameUser => {

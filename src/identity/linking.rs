@@ -315,7 +315,16 @@ fn resolve_once(
             }
             Decision::LinkByEmail => {
                 let user = owner.ok_or(AppError::NotFound)?;
-                link(conn, links, cfg, profile, sealed, &user, "trusted_email", now)?;
+                link(
+                    conn,
+                    links,
+                    cfg,
+                    profile,
+                    sealed,
+                    &user,
+                    "trusted_email",
+                    now,
+                )?;
                 Ok(Ok(Resolution::Linked(user)))
             }
             Decision::Prove(ways) => {
@@ -584,22 +593,66 @@ mod tests {
             // Known subject: its user, whatever the address says now.
             ("known subject", known, SignIn),
             ("known subject, its owner linking", known_linker, SignIn),
-            ("known subject, another user linking", known_other_linker, LinkedElsewhere),
+            (
+                "known subject, another user linking",
+                known_other_linker,
+                LinkedElsewhere,
+            ),
             // Signed-in linking: to the linker, whoever has the address.
             ("signed-in linking", linking, LinkToLinker),
             // Email match, trusted.
-            ("trusted, address-only owner", facts(Trusted, owner(true, NONE)), LinkByEmail),
-            ("trusted, owner has a password", facts(Trusted, owner(true, PASSWORD)), Prove(BOTH)),
-            ("trusted, owner has a passkey", facts(Trusted, owner(true, PASSKEY)), Prove(BOTH)),
-            ("trusted, owner has a provider", facts(Trusted, owner(true, PROVIDER)), Prove(BOTH)),
-            ("trusted, owner unverified", facts(Trusted, owner(false, PASSWORD)), Prove(SIGN_IN)),
+            (
+                "trusted, address-only owner",
+                facts(Trusted, owner(true, NONE)),
+                LinkByEmail,
+            ),
+            (
+                "trusted, owner has a password",
+                facts(Trusted, owner(true, PASSWORD)),
+                Prove(BOTH),
+            ),
+            (
+                "trusted, owner has a passkey",
+                facts(Trusted, owner(true, PASSKEY)),
+                Prove(BOTH),
+            ),
+            (
+                "trusted, owner has a provider",
+                facts(Trusted, owner(true, PROVIDER)),
+                Prove(BOTH),
+            ),
+            (
+                "trusted, owner unverified",
+                facts(Trusted, owner(false, PASSWORD)),
+                Prove(SIGN_IN),
+            ),
             ("trusted, link policy never", never, Prove(MAIL)),
             // Email match, untrusted: the nOAuth case.
-            ("untrusted, address-only owner", facts(Untrusted, owner(true, NONE)), Prove(MAIL)),
-            ("untrusted, owner has a password", facts(Untrusted, owner(true, PASSWORD)), Prove(BOTH)),
-            ("untrusted, unverified owner", facts(Untrusted, owner(false, PASSWORD)), Prove(SIGN_IN)),
-            ("untrusted, nothing to prove with", facts(Untrusted, owner(false, NONE)), CannotProve),
-            ("trusted, nothing to prove with", facts(Trusted, owner(false, NONE)), CannotProve),
+            (
+                "untrusted, address-only owner",
+                facts(Untrusted, owner(true, NONE)),
+                Prove(MAIL),
+            ),
+            (
+                "untrusted, owner has a password",
+                facts(Untrusted, owner(true, PASSWORD)),
+                Prove(BOTH),
+            ),
+            (
+                "untrusted, unverified owner",
+                facts(Untrusted, owner(false, PASSWORD)),
+                Prove(SIGN_IN),
+            ),
+            (
+                "untrusted, nothing to prove with",
+                facts(Untrusted, owner(false, NONE)),
+                CannotProve,
+            ),
+            (
+                "trusted, nothing to prove with",
+                facts(Trusted, owner(false, NONE)),
+                CannotProve,
+            ),
             // No match.
             ("new address", facts(Untrusted, None), Create),
             ("new trusted address", facts(Trusted, None), Create),

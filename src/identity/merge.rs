@@ -108,7 +108,11 @@ pub fn merge(
             .execute(conn)?;
         // Profile: the survivor's, unless the person picked the other's.
         if keep.their_name || keep.their_picture {
-            let name = if keep.their_name { &gone.name } else { &kept.name };
+            let name = if keep.their_name {
+                &gone.name
+            } else {
+                &kept.name
+            };
             let image = if keep.their_picture {
                 gone.image.as_deref()
             } else {
@@ -226,8 +230,7 @@ pub fn finish(
 ) -> Result<Option<(UserId, Merged)>, AppError> {
     write_transaction(conn, |conn| {
         let purpose = super::verification::Purpose::MergePending;
-        let Some(identifier) = super::verification::consume_link(conn, token, purpose, now)?
-        else {
+        let Some(identifier) = super::verification::consume_link(conn, token, purpose, now)? else {
             return Ok(None);
         };
         let Some(survivor) = identifier.strip_suffix('|').and_then(UserId::parse) else {

@@ -321,7 +321,13 @@ pub fn method_linked(
         not_me_link: format!("{}/link/not-me?token={token}", links.issuer),
         methods_link: format!("{}/account/methods", links.issuer),
     };
-    let mail = compose(&links.templates, "method_linked", &user.email, locale, &notice)?;
+    let mail = compose(
+        &links.templates,
+        "method_linked",
+        &user.email,
+        locale,
+        &notice,
+    )?;
     enqueue(conn, &mail, now)
 }
 
@@ -366,9 +372,7 @@ pub fn unlink_not_me(
         let method = format!("fed:{}", account.provider_id);
         let opened: Vec<_> = Session::for_user(conn, &user_id)?
             .into_iter()
-            .filter(|s| {
-                s.auth_method == method || s.auth_method.starts_with(&format!("{method}+"))
-            })
+            .filter(|s| s.auth_method == method || s.auth_method.starts_with(&format!("{method}+")))
             .filter(|s| s.created_at >= account.created_at)
             .collect();
         for session in &opened {

@@ -21,9 +21,9 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::audit::{self, AuditKind};
-use super::notices::{self, SecondFactorChange};
 use super::email_flows::Links;
 use super::ids::{PasskeyId, UserId};
+use super::notices::{self, SecondFactorChange};
 use super::sessions::{self, AuthMethod, ClientInfo, IssuedSession, SessionPolicy};
 use super::throttle::{self, Subject, ThrottlePolicy, Verdict};
 use super::verification::{self, Purpose as LinkPurpose};
@@ -417,8 +417,14 @@ pub fn remove(
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
     write_transaction::<_, AppError, _>(conn, |conn| {
-        let mine = passkey::table.find(id).filter(passkey::user_id.eq(&user.id));
-        let Some(name) = mine.select(passkey::name).first::<String>(conn).optional()? else {
+        let mine = passkey::table
+            .find(id)
+            .filter(passkey::user_id.eq(&user.id));
+        let Some(name) = mine
+            .select(passkey::name)
+            .first::<String>(conn)
+            .optional()?
+        else {
             return Ok(false);
         };
         diesel::delete(mine).execute(conn)?;

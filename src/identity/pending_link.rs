@@ -160,8 +160,7 @@ pub fn complete(
     now: NaiveDateTime,
 ) -> Result<Completed, AppError> {
     write_transaction(conn, |conn| {
-        let Some(identifier) =
-            verification::consume_link(conn, token, Purpose::PendingLink, now)?
+        let Some(identifier) = verification::consume_link(conn, token, Purpose::PendingLink, now)?
         else {
             return Ok(Completed::Expired);
         };

@@ -43,7 +43,11 @@ async fn merged_into(app: &TestApp) -> Vec<(String, String)> {
 async fn start_and_prove(b: &Browser, email: &str) {
     let res = b.post("/account/merge/start", &[]).await;
     assert_eq!(res.status(), 303);
-    assert!(location(&res).starts_with("/login?force=1"), "{}", location(&res));
+    assert!(
+        location(&res).starts_with("/login?force=1"),
+        "{}",
+        location(&res)
+    );
     let page = b.get(&location(&res)).await;
     assert_eq!(page.status(), 200, "the sign-in form, though signed in");
     assert_eq!(b.login(email, PASSWORD).await.status(), 303);
@@ -105,10 +109,25 @@ async fn merging_in_the_browser_moves_methods_and_ends_the_other_users_rp_sessio
         .await
         .unwrap();
     assert!(html.contains("ada@example.com"), "{html}");
-    assert!(html.contains("The other account was merged into this one."), "{html}");
+    assert!(
+        html.contains("The other account was merged into this one."),
+        "{html}"
+    );
     // The survivor keeps its own password; the other's is gone with it.
-    assert_eq!(app.browser().login("ada@example.com", PASSWORD).await.status(), 303);
-    assert_eq!(app.browser().login("ada@work.example", PASSWORD).await.status(), 401);
+    assert_eq!(
+        app.browser()
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.browser()
+            .login("ada@work.example", PASSWORD)
+            .await
+            .status(),
+        401
+    );
 
     // The merged user's browser session and RP session are over, and its tokens are dead.
     assert_signed_out(&app, &work, &work_session).await;
@@ -119,7 +138,10 @@ async fn merging_in_the_browser_moves_methods_and_ends_the_other_users_rp_sessio
         &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     wait_for_requests(&bc, 1).await;
     settle(&app).await;
     let got = bc.received_requests().await.unwrap();
@@ -182,13 +204,23 @@ async fn the_cli_merges_with_the_same_rules(backend: Backend) {
         "{out}"
     );
     assert_signed_out(&app, &bob, &bob_session).await;
-    assert_eq!(ada.get("/account").await.status(), 200, "the survivor's own session stays");
+    assert_eq!(
+        ada.get("/account").await.status(),
+        200,
+        "the survivor's own session stays"
+    );
     assert_eq!(user_ids(&app).await.len(), 1);
     assert_eq!(merged_into(&app).await.len(), 1);
 
-    let same = portcullis(&app, &["user", "merge", "ada@example.com", "ada@example.com"]);
+    let same = portcullis(
+        &app,
+        &["user", "merge", "ada@example.com", "ada@example.com"],
+    );
     assert!(!same.status.success());
     assert!(String::from_utf8_lossy(&same.stderr).contains("both name the same user"));
-    let gone = portcullis(&app, &["user", "merge", "ada@example.com", "bob@example.com"]);
+    let gone = portcullis(
+        &app,
+        &["user", "merge", "ada@example.com", "bob@example.com"],
+    );
     assert!(!gone.status.success(), "the merged user is gone");
 }

@@ -12,8 +12,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::fake_google::{person, FakeGoogle};
 use crate::helpers::*;
 use crate::upstream_oidc::{
-    add_provider, callback_path, counts, env, env_with, failure_page, google_account,
-    password_user, session_of, set_cookie, signed_in, user, Env, START,
+    add_provider, callback_path, counts, env, env_with, failure_page, google_account, session_of,
+    set_cookie, signed_in, user, Env, START,
 };
 
 backend_tests!(
@@ -405,7 +405,8 @@ async fn sign_in_with(b: &Browser, slug: &str, code: &str) -> reqwest::Response 
 
 async fn a_mapped_email_verified_string_is_not_a_verified_email(backend: Backend) {
     let app = spawn_app(backend).await;
-    let ada = password_user(&app, "ada@example.com", true).await;
+    // Only the address proves Ada's account: a trusted, verified address would link it.
+    let ada = crate::upstream_oidc::address_only_user(&app, "ada@example.com").await;
     let forge = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
@@ -427,6 +428,7 @@ async fn a_mapped_email_verified_string_is_not_a_verified_email(backend: Backend
         &app,
         NewProvider {
             display_name: "Forge".into(),
+            trust_email: Some(true),
             ..NewProvider::new(
                 "forge",
                 "forge-client",
@@ -449,11 +451,12 @@ async fn a_mapped_email_verified_string_is_not_a_verified_email(backend: Backend
     .await;
     let b = app.browser();
     let res = sign_in_with(&b, "forge", "c1").await;
-    let (status, html) = (res.status().as_u16(), res.text().await.unwrap());
-    assert_eq!(status, 409, "not linked by email: {html}");
-    assert!(
-        html.contains("already exists. Sign in to it first"),
-        "{html}"
+    let (status, to) = (res.status().as_u16(), location(&res));
+    assert_eq!(
+        (status, to.as_str()),
+        (303, "/link"),
+        "held for proof, not linked by email: {}",
+        res.text().await.unwrap()
     );
     let id = ada.id.clone();
     let accounts = app

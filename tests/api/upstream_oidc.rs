@@ -537,7 +537,7 @@ async fn google_sign_in_from_a_new_browser_sends_a_notice_but_the_sign_up_does_n
 
 /// A user whose only way in is a link sent to their verified address (made by an admin, or
 /// signed up with an email link): no password, passkey or provider to prove the account with.
-async fn address_only_user(app: &TestApp, email: &str) -> User {
+pub(crate) async fn address_only_user(app: &TestApp, email: &str) -> User {
     let email = email.to_string();
     app.db
         .run(move |c| {
@@ -597,19 +597,31 @@ async fn a_trusted_gmail_address_links_a_user_who_has_no_other_way_in(backend: B
     );
 
     // The owner is told, with a one-click way back.
-    let sent = outbox(&env.app, "ada@gmail.com", "Google was linked to your account").await;
+    let sent = outbox(
+        &env.app,
+        "ada@gmail.com",
+        "Google was linked to your account",
+    )
+    .await;
     assert_eq!(sent.len(), 1, "one notice");
     let not_me = link_path(&sent[0], "/link/not-me");
     let owner = env.app.browser();
     let page = owner.get(&not_me).await;
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("Remove it and sign it out"));
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Remove it and sign it out"));
     let res = owner
         .post("/link/not-me", &[("token", &token_in(&not_me))])
         .await;
     let html = res.text().await.unwrap();
     assert!(html.contains("The sign-in method was removed"), "{html}");
-    assert!(google_account(&env.app, "g-ada").await.is_none(), "unlinked");
+    assert!(
+        google_account(&env.app, "g-ada").await.is_none(),
+        "unlinked"
+    );
     assert!(!signed_in(&b).await, "the session it opened has ended");
     let kinds: Vec<String> = env
         .app
@@ -677,9 +689,13 @@ async fn a_password_user_proves_the_account_before_google_is_linked(backend: Bac
         ada.id
     );
     assert_eq!(
-        outbox(&env.app, "ada@gmail.com", "Google was linked to your account")
-            .await
-            .len(),
+        outbox(
+            &env.app,
+            "ada@gmail.com",
+            "Google was linked to your account"
+        )
+        .await
+        .len(),
         1
     );
     // Single use: the pending identity is gone.

@@ -84,7 +84,11 @@ fn message(
     render(state, req, viewer, status, "message.html", &view)
 }
 
-fn expired(state: &AppState, req: &HttpRequest, viewer: Option<&SignedIn>) -> AppResult<HttpResponse> {
+fn expired(
+    state: &AppState,
+    req: &HttpRequest,
+    viewer: Option<&SignedIn>,
+) -> AppResult<HttpResponse> {
     let res = message(
         state,
         req,
@@ -174,11 +178,7 @@ async fn confirm(
     let Some(token) = token_of(&state, &req) else {
         return expired(&state, &req, Some(&me));
     };
-    let (links, ip, user_id) = (
-        state.links(&req),
-        client_info(&req).ip,
-        me.user.id.clone(),
-    );
+    let (links, ip, user_id) = (state.links(&req), client_info(&req).ip, me.user.id.clone());
     let done = state
         .db
         .run(move |conn| {
@@ -303,7 +303,11 @@ async fn send_mail(
         return expired(&state, &req, viewer.0.as_ref());
     };
     let quota = MailQuota::from(&state.settings.accounts);
-    let (email, ip, links) = (p.user.email.clone(), client_info(&req).ip, state.links(&req));
+    let (email, ip, links) = (
+        p.user.email.clone(),
+        client_info(&req).ip,
+        state.links(&req),
+    );
     let sent = state
         .db
         .run(move |conn| {

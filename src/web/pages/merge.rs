@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppResult;
 use crate::i18n::Msg;
 use crate::identity::merge::{self, Keep, Merged};
-use crate::identity::sessions::{self, Admission, Proof};
 use crate::identity::now;
+use crate::identity::sessions::{self, Admission, Proof};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::pages::auth::MessageView;
 use crate::web::viewer::{admit, browser_client, SignedIn};
@@ -65,7 +65,14 @@ async fn start_page(
         current_email: &me.user.email,
         ..MergeView::default()
     };
-    render(&state, &req, Some(&me), StatusCode::OK, "account/merge.html", &view)
+    render(
+        &state,
+        &req,
+        Some(&me),
+        StatusCode::OK,
+        "account/merge.html",
+        &view,
+    )
 }
 
 /// Remembers (in this browser) that the signed-in user is the one to keep, then asks for the
@@ -111,17 +118,35 @@ async fn confirm_page(
     me: SignedIn,
 ) -> AppResult<HttpResponse> {
     let Some(token) = token_of(&state, &req) else {
-        return message(&state, &req, Some(&me), StatusCode::GONE, Msg::new("merge-expired"));
+        return message(
+            &state,
+            &req,
+            Some(&me),
+            StatusCode::GONE,
+            Msg::new("merge-expired"),
+        );
     };
     let survivor = state
         .db
         .run(move |conn| Ok(merge::pending(conn, &token, now())?))
         .await?;
     let Some(survivor) = survivor else {
-        return message(&state, &req, Some(&me), StatusCode::GONE, Msg::new("merge-expired"));
+        return message(
+            &state,
+            &req,
+            Some(&me),
+            StatusCode::GONE,
+            Msg::new("merge-expired"),
+        );
     };
     if survivor.id == me.user.id {
-        return message(&state, &req, Some(&me), StatusCode::CONFLICT, Msg::new("merge-same"));
+        return message(
+            &state,
+            &req,
+            Some(&me),
+            StatusCode::CONFLICT,
+            Msg::new("merge-same"),
+        );
     }
     let view = MergeView {
         current_email: &me.user.email,
@@ -129,7 +154,14 @@ async fn confirm_page(
         merged_email: &me.user.email,
         merged_name: &me.user.name,
     };
-    render(&state, &req, Some(&me), StatusCode::OK, "account/merge.html", &view)
+    render(
+        &state,
+        &req,
+        Some(&me),
+        StatusCode::OK,
+        "account/merge.html",
+        &view,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -148,7 +180,13 @@ async fn confirm(
     form: CsrfForm<ConfirmForm>,
 ) -> AppResult<HttpResponse> {
     let Some(token) = token_of(&state, &req) else {
-        return message(&state, &req, Some(&me), StatusCode::GONE, Msg::new("merge-expired"));
+        return message(
+            &state,
+            &req,
+            Some(&me),
+            StatusCode::GONE,
+            Msg::new("merge-expired"),
+        );
     };
     let form = form.into_inner();
     let keep = Keep {
@@ -183,18 +221,35 @@ async fn confirm(
                 first_at: proven.first_factor_at,
                 second_at: proven.second_factor_at,
             };
-            let issued = sessions::complete_sign_in(conn, &policy, &links, &user, &proof, &client, now)?;
+            let issued =
+                sessions::complete_sign_in(conn, &policy, &links, &user, &proof, &client, now)?;
             Ok(Some(Ok(issued)))
         })
         .await?;
     state.backchannel.wake();
     state.mail.wake();
     match done {
-        None => message(&state, &req, Some(&me), StatusCode::GONE, Msg::new("merge-expired")),
-        Some(Err(Merged::SameUser)) => {
-            message(&state, &req, Some(&me), StatusCode::CONFLICT, Msg::new("merge-same"))
-        }
-        Some(Err(_)) => message(&state, &req, None, StatusCode::GONE, Msg::new("merge-expired")),
+        None => message(
+            &state,
+            &req,
+            Some(&me),
+            StatusCode::GONE,
+            Msg::new("merge-expired"),
+        ),
+        Some(Err(Merged::SameUser)) => message(
+            &state,
+            &req,
+            Some(&me),
+            StatusCode::CONFLICT,
+            Msg::new("merge-same"),
+        ),
+        Some(Err(_)) => message(
+            &state,
+            &req,
+            None,
+            StatusCode::GONE,
+            Msg::new("merge-expired"),
+        ),
         Some(Ok(issued)) => {
             let mut res = admit(
                 &state,

@@ -132,7 +132,9 @@ mod inner {
         );
         let removed = wait_mails(&app, "ada@example.com", "A passkey was removed", 1).await;
         assert!(
-            removed[0].text().contains("The passkey named “Phone” was removed"),
+            removed[0]
+                .text()
+                .contains("The passkey named “Phone” was removed"),
             "{}",
             removed[0].text()
         );

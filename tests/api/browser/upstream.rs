@@ -18,6 +18,7 @@ browser_tests!(
     continue_with_github_signs_in,
     the_reference_op_signs_a_person_in_through_its_own_pages,
     an_issuer_claiming_someones_address_gets_no_account_until_its_owner_proves_it,
+    two_accounts_are_merged_and_the_other_users_rp_session_ends,
     cancelling_at_google_shows_a_clear_page_and_a_way_back,
 );
 
@@ -260,6 +261,62 @@ mod inner {
         owner.press("Remove it and sign it out").await;
         owner.sees("The sign-in method was removed").await;
         drop(peer);
+    }
+
+    /// Two accounts, merged in Chromium: one made with Google, one with a password that an
+    /// application knows. The password moves to the Google account, and the application is
+    /// told over the back channel that the merged user's session is over.
+    pub async fn two_accounts_are_merged_and_the_other_users_rp_session_ends(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
+        use crate::oidc_logout::{backchannel_mock, complete_flow, settle, wait_for_requests};
+        let (app, google) = with_google(backend).await;
+        let bc = backchannel_mock().await;
+        let mut spec = crate::rp::spec("Notes");
+        spec.backchannel_logout_uri = Some(format!("{}/bc", bc.uri()));
+        let (id, secret) = crate::rp::register(&app, spec).await;
+        let notes = crate::rp::rp(&app, &id, secret.as_deref()).await;
+        // The second account, with a password, signed in to the application elsewhere.
+        let phone = signed_up(&app, "grace@work.example").await;
+        let tokens = complete_flow(&phone, &notes, &["profile"]).await;
+
+        let tab = chrome.tab(&app).await;
+        tab.open("/login").await;
+        tab.press("Continue with Google").await;
+        google_signs_in(&tab, &google, &person("g-grace", "grace@gmail.com")).await;
+        tab.is_at("/account").await;
+        tab.open("/account/methods").await;
+        tab.press("Merge accounts").await;
+        tab.is_at("/account/merge").await;
+        tab.press("Sign in to the other account").await;
+        tab.is_at("/login").await;
+        tab.fill("#email", "grace@work.example").await;
+        tab.fill("#password", PASSWORD).await;
+        tab.press("Sign in").await;
+        tab.is_at("/account/merge/confirm").await;
+        tab.sees("Merge grace@work.example into grace@gmail.com?")
+            .await;
+        tab.press("Merge grace@work.example into it").await;
+        tab.is_at("/account").await;
+        tab.sees("The other account was merged into this one.")
+            .await;
+        tab.sees("grace@gmail.com").await;
+        tab.open("/account/methods").await;
+        tab.sees("Google").await;
+        tab.sees("Password").await;
+
+        // The password moved: the Google account now signs in with it too.
+        tab.press_in_header("Sign out").await;
+        tab.sign_in("grace@gmail.com", PASSWORD).await;
+        tab.is_at("/account").await;
+
+        wait_for_requests(&bc, 1).await;
+        settle(&app).await;
+        let got = bc.received_requests().await.unwrap();
+        assert_eq!(got.len(), 1, "the merged user's one RP session");
+        let claims = crate::oidc_logout::verify_logout_request(&app, &got[0], &id).await;
+        assert_eq!(claims["sub"], tokens.claims["sub"]);
     }
 
     pub async fn cancelling_at_google_shows_a_clear_page_and_a_way_back(
