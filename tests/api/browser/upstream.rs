@@ -19,6 +19,7 @@ browser_tests!(
     the_reference_op_signs_a_person_in_through_its_own_pages,
     an_issuer_claiming_someones_address_gets_no_account_until_its_owner_proves_it,
     two_accounts_are_merged_and_the_other_users_rp_session_ends,
+    a_trusted_google_address_links_by_itself_and_the_owner_is_told,
     cancelling_at_google_shows_a_clear_page_and_a_way_back,
 );
 
@@ -317,6 +318,31 @@ mod inner {
         assert_eq!(got.len(), 1, "the merged user's one RP session");
         let claims = crate::oidc_logout::verify_logout_request(&app, &got[0], &id).await;
         assert_eq!(claims["sub"], tokens.claims["sub"]);
+    }
+
+    /// Google vouches for a Gmail address, and the existing user has no password, passkey or
+    /// provider of their own: linked without a question, and the owner gets the notice.
+    pub async fn a_trusted_google_address_links_by_itself_and_the_owner_is_told(
+        backend: Backend,
+        chrome: &Chrome,
+    ) {
+        let (app, google) = with_google(backend).await;
+        crate::upstream_oidc::address_only_user(&app, "grace@gmail.com").await;
+        let tab = chrome.tab(&app).await;
+        tab.open("/login").await;
+        tab.press("Continue with Google").await;
+        google_signs_in(&tab, &google, &person("g-grace", "grace@gmail.com")).await;
+        tab.is_at("/account").await;
+        tab.sees("grace@gmail.com").await;
+        let notice = crate::email::wait_mails(
+            &app,
+            "grace@gmail.com",
+            "Google was linked to your account",
+            1,
+        )
+        .await;
+        let text = notice[0].text();
+        assert!(text.contains("/link/not-me?token="), "{text}");
     }
 
     pub async fn cancelling_at_google_shows_a_clear_page_and_a_way_back(
