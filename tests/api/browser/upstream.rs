@@ -80,6 +80,16 @@ async fn google_signs_in(tab: &Tab<'_>, google: &FakeGoogle, who: &fake_google::
     .await;
 }
 
+/// At the reference OP's own pages: its login (any name, any password), then its consent.
+async fn peer_signs_in(tab: &Tab<'_>, peer: &PeerOp, login: &str) {
+    tab.fill("input[name=login]", login).await;
+    tab.fill("input[name=password]", "anything").await;
+    tab.click("button[type=submit]").await;
+    if tab.url().await.starts_with(&peer.issuer) {
+        tab.click("button[type=submit]").await;
+    }
+}
+
 mod inner {
     use super::*;
 
@@ -170,13 +180,7 @@ mod inner {
             "at the reference OP: {}",
             tab.url().await
         );
-        // The reference OP's own login page (any name, any password), then its consent page.
-        tab.fill("input[name=login]", "alice").await;
-        tab.fill("input[name=password]", "anything").await;
-        tab.click("button[type=submit]").await;
-        if tab.url().await.starts_with(&peer.issuer) {
-            tab.click("button[type=submit]").await;
-        }
+        peer_signs_in(&tab, &peer, "alice").await;
         tab.is_at("/account").await;
         tab.sees("Alice Upstream").await;
         tab.sees("alice@example.com").await;
@@ -201,12 +205,7 @@ mod inner {
         let attacker = theirs.tab(&app).await;
         attacker.open("/login").await;
         attacker.press("Continue with Reference OP").await;
-        attacker.fill("input[name=login]", "alice").await;
-        attacker.fill("input[name=password]", "anything").await;
-        attacker.click("button[type=submit]").await;
-        if attacker.url().await.starts_with(&peer.issuer) {
-            attacker.click("button[type=submit]").await;
-        }
+        peer_signs_in(&attacker, &peer, "alice").await;
         attacker.is_at("/link").await;
         attacker.sees("Is this your account?").await;
         attacker
@@ -230,12 +229,7 @@ mod inner {
         owner.press_in_header("Sign out").await;
         owner.open("/login").await;
         owner.press("Continue with Reference OP").await;
-        owner.fill("input[name=login]", "alice").await;
-        owner.fill("input[name=password]", "anything").await;
-        owner.click("button[type=submit]").await;
-        if owner.url().await.starts_with(&peer.issuer) {
-            owner.click("button[type=submit]").await;
-        }
+        peer_signs_in(&owner, &peer, "alice").await;
         owner.is_at("/link").await;
         owner.press("Sign in to your account").await;
         owner.is_at("/login").await;
