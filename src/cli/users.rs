@@ -167,6 +167,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
         UserCommand::Delete { user } => {
             let found = find_user(&db, &user).await?;
             delete_user(&db, &found.id).await?;
+            super::backchannel::deliver_queued(settings, &db).await?;
             println!("deleted {} <{}>", found.id, found.email);
             Ok(())
         }

@@ -118,13 +118,16 @@ pub async fn delete_account(
     Ok(())
 }
 
-/// Removes a user and everything they own, leaving an audit entry. Shared with the CLI.
+/// Removes a user and everything they own, leaving an audit entry. Shared with the CLI. Their
+/// sessions are ended first, in the same transaction, so the clients of each are owed (and
+/// queued) a back-channel logout rather than losing the session to the cascade unannounced.
 pub async fn delete_user(db: &Db, user_id: &UserId) -> Result<bool, AppError> {
     let user_id = user_id.clone();
     db.run(move |conn| {
         Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
             conn,
             |conn| {
+                super::sessions::end_all_but(conn, &user_id, None, now())?;
                 let deleted = User::delete(conn, &user_id)?;
                 if deleted > 0 {
                     let detail = format!("user {user_id}");

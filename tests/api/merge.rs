@@ -18,6 +18,7 @@ backend_tests!(
     merging_in_the_browser_moves_methods_and_ends_the_other_users_rp_sessions,
     a_merge_is_confirmed_once_and_not_into_the_same_account,
     the_cli_merges_with_the_same_rules,
+    deleting_a_user_tells_their_rp_sessions_over_the_back_channel,
 );
 
 async fn user_ids(app: &TestApp) -> Vec<(String, String)> {
@@ -223,4 +224,28 @@ async fn the_cli_merges_with_the_same_rules(backend: Backend) {
         &["user", "merge", "ada@example.com", "bob@example.com"],
     );
     assert!(!gone.status.success(), "the merged user is gone");
+}
+
+/// Deleting a user (here with the CLI; the account page shares the core) ends their sessions
+/// the way disabling and merging do: each RP session gets a back-channel logout, rather than
+/// the session rows vanishing with the cascade unannounced.
+async fn deleting_a_user_tells_their_rp_sessions_over_the_back_channel(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let bc = backchannel_mock().await;
+    let mut spec = rp::spec("Notes");
+    spec.backchannel_logout_uri = Some(format!("{}/bc", bc.uri()));
+    let (id, secret) = rp::register(&app, spec).await;
+    let notes = rp::rp(&app, &id, secret.as_deref()).await;
+    let ada = signed_up(&app, "ada@example.com").await;
+    let tokens = complete_flow(&ada, &notes, &["profile"]).await;
+
+    let out = cli_ok(&app, &["user", "delete", "ada@example.com"]);
+    assert!(out.starts_with("deleted usr_"), "{out}");
+    wait_for_requests(&bc, 1).await;
+    settle(&app).await;
+    let got = bc.received_requests().await.unwrap();
+    assert_eq!(got.len(), 1, "one RP session");
+    let claims: Value = verify_logout_request(&app, &got[0], &id).await;
+    assert_eq!(claims["sid"], tokens.claims["sid"]);
+    assert_eq!(claims["sub"], tokens.claims["sub"]);
 }

@@ -641,6 +641,7 @@ async fn delete_account(
     .await
     {
         Ok(()) => {
+            state.backchannel.wake();
             let mut res = see_other("/?deleted=1");
             res.add_cookie(&clear_session_cookie(&state))?;
             Ok(res)
