@@ -718,6 +718,14 @@ async fn proving_another_account_links_nothing(backend: Backend) {
     let b = env.app.browser();
     assert_proof_asked(&env, &b, &person("g-ada", "ada@gmail.com")).await;
     assert_eq!(b.login("eve@example.com", PASSWORD).await.status(), 303);
+    // Signed in to the wrong account: asked for the proof again, not to confirm.
+    let res = b.get("/link/confirm").await;
+    assert_eq!(
+        (res.status().as_u16(), location(&res)),
+        (303, "/link".to_string())
+    );
+    let html = b.get("/link").await.text().await.unwrap();
+    assert!(html.contains("/login?force=1&amp;return_to="), "{html}");
     let res = b.post("/link/confirm", &[]).await;
     assert_eq!(res.status(), 409);
     let html = res.text().await.unwrap();

@@ -163,8 +163,9 @@ async fn confirm_page(
         return expired(&state, &req, viewer.0.as_ref());
     };
     match viewer.0.as_ref() {
-        None => Ok(see_other("/link")),
-        Some(me) => show(&state, &req, Some(me), &p, true),
+        // Signed in to another account (or to none): the proof is still to give.
+        Some(me) if me.user.id == p.user.id => show(&state, &req, Some(me), &p, true),
+        _ => Ok(see_other("/link")),
     }
 }
 
