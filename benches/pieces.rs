@@ -62,7 +62,7 @@ fn fixture(rt: &tokio::runtime::Runtime, url: Option<String>) -> Fixture {
                     id_token_alg: "RS256".into(),
                     ..Default::default()
                 };
-                let client = clients::register(c, &spec)?.client;
+                let client = clients::register(c, &spec, "cli")?.client;
                 let email = Email::parse(&format!(
                     "bench-{}@example.com",
                     portcullis::crypto::random_token(6).to_lowercase()

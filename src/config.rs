@@ -28,6 +28,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub http: HttpSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
     pub oidc: OidcSettings,
     pub keys: KeySettings,
     pub clients: Vec<StaticClient>,
@@ -37,6 +38,30 @@ pub struct Settings {
     pub mail: MailSettings,
     pub auth: AuthSettings,
     pub mfa: MfaSettings,
+    pub admin: AdminSettings,
+    pub reload: ReloadSettings,
+    /// The file the settings came from (`--config` or PORTCULLIS_CONFIG), re-read on reload.
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
+}
+
+/// Applying `[[clients]]` and `[[providers]]` again without a restart (`config_reload`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadSettings {
+    /// How often the configuration file is checked for changes; 0: only on SIGHUP.
+    pub watch_interval_secs: u64,
+}
+
+/// Who may administer, and the first admin (`[admin]`, see `admin::access` and `admin::role`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    /// A browser session older than this must sign in again to administer.
+    pub reauthenticate_within_secs: i64,
+    /// Empty: no bootstrap.
+    pub bootstrap_email: String,
+    pub bootstrap_password: Secret,
 }
 
 /// Second factors (TOTP) and when they are asked for.
@@ -258,6 +283,12 @@ pub struct StaticClient {
     /// Users of this client must sign in with two factors (setting one up on the way in).
     #[serde(default)]
     pub require_mfa: bool,
+    /// May get the `admin` scope with client_credentials, to call the admin API.
+    #[serde(default)]
+    pub admin_api: bool,
+    /// Extra claims computed from the user (`[[clients.claims]]`, see `oidc::claim_rules`).
+    #[serde(default)]
+    pub claims: Vec<crate::oidc::claim_rules::ClaimRule>,
 }
 
 fn default_grant_types() -> Vec<GrantType> {
@@ -314,6 +345,16 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// Prometheus metrics at `/metrics` (`[metrics]`, see `crate::metrics`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Off: `/metrics` is not served (404).
+    pub enabled: bool,
+    /// When set, a scrape must send `Authorization: Bearer <token>`.
+    pub bearer_token: Secret,
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -352,7 +393,7 @@ impl Settings {
         let file = file
             .map(Path::to_path_buf)
             .or_else(|| std::env::var_os("PORTCULLIS_CONFIG").map(PathBuf::from));
-        if let Some(path) = file {
+        if let Some(path) = &file {
             if !path.is_file() {
                 return Err(ConfigError(format!(
                     "config file {} not found",
@@ -361,13 +402,17 @@ impl Settings {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        // PORTCULLIS_CONFIG names the file; it is not a setting itself.
+        // PORTCULLIS_CONFIG names the file; it is not a setting itself. Keys keep the case of
+        // the variable's name, so the comparison ignores case (an exact "config" never matched,
+        // and PORTCULLIS_CONFIG made every start fail as an unknown key).
         figment = figment.merge(
             Env::prefixed("PORTCULLIS_")
-                .filter(|key| key.as_str() != "config")
+                .filter(|key| !key.as_str().eq_ignore_ascii_case("config"))
                 .split("__"),
         );
-        Self::from_figment(figment)
+        let mut settings = Self::from_figment(figment)?;
+        settings.config_file = file;
+        Ok(settings)
     }
 
     /// Built-in defaults only (plus overrides applied by the caller); used by tests.
@@ -679,6 +724,31 @@ mod tests {
             [GrantType::AuthorizationCode, GrantType::RefreshToken]
         );
         assert_eq!(s.clients[0].id_token_alg, Alg::RS256);
+    }
+
+    /// Every claim source the README lists parses from `[[clients.claims]]`; others are refused
+    /// at load, naming the sources that exist.
+    #[test]
+    fn documented_claim_sources_parse_and_others_are_refused() {
+        use crate::oidc::claim_rules::{ClaimSource, ClaimTarget};
+        for source in ClaimSource::ALL {
+            let s = load_with(&format!(
+                "{CLIENT}[[clients.claims]]\nname = \"x\"\nfrom = \"{}\"\nin = [\"userinfo\"]\n",
+                source.as_str()
+            ))
+            .unwrap();
+            assert_eq!(s.clients[0].claims[0].from, source);
+            assert_eq!(s.clients[0].claims[0].targets, [ClaimTarget::Userinfo]);
+        }
+        let err = load_with(&format!(
+            "{CLIENT}[[clients.claims]]\nname = \"x\"\nfrom = \"password\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("email_domain") && err.contains("profile.website"),
+            "{err}"
+        );
     }
 
     /// An unknown value is refused at load, naming the key and the values that are allowed.

@@ -29,6 +29,10 @@ pub enum AppError {
     /// A page that needs a signed-in user; the response sends the browser to the login page.
     #[error("sign-in required")]
     LoginRequired { return_to: String },
+    /// Signed in, but not recently enough (or without the second factor) for what they asked:
+    /// the response sends the browser to sign in again, then back (the admin console).
+    #[error("sign-in again required")]
+    ReauthenticationRequired { return_to: String },
     /// The person proved who they are, but an administrator disabled the account.
     #[error("account disabled")]
     AccountDisabled,
@@ -60,6 +64,12 @@ pub enum ValidationError {
     ProviderSpec(String),
     #[error("a provider with slug {0} already exists")]
     ProviderExists(String),
+    /// A group name that breaks the rules of `identity::groups::GroupName`.
+    #[error("{0}")]
+    GroupName(String),
+    /// Another group has this name (compared without case): a conflict, not a server failure.
+    #[error("a group named {0} already exists")]
+    GroupExists(String),
     /// A registered redirect URI that is not a URL after all.
     #[error("bad redirect")]
     RedirectUri,

@@ -6,8 +6,10 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod config_reload;
 pub mod crypto;
 pub mod db;
 pub mod error;
@@ -15,6 +17,7 @@ pub mod files;
 pub mod i18n;
 pub mod identity;
 pub mod mail;
+pub mod metrics;
 pub mod oidc;
 pub mod outbox;
 pub mod startup;

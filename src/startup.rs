@@ -20,13 +20,12 @@ use crate::identity::password::PasswordHasher;
 use crate::identity::sessions::{self, SessionPolicy};
 use crate::mail::transport::Transport;
 use crate::mail::worker::{self, WorkerPolicy};
-use crate::oidc::clients;
 use crate::oidc::keys::{self, KeyStore};
 use crate::oidc::{Lifetimes, Provider};
 use crate::outbox::backchannel::{self, DeliveryPolicy};
 use crate::telemetry::{request_id_header, RequestSpan};
 use crate::upstream::discovery::{CachePolicy, DiscoveryCache};
-use crate::upstream::{registry, UpstreamClient};
+use crate::upstream::UpstreamClient;
 use crate::web::templates::{self, Templates};
 use crate::web::{self as webmod, AppState};
 
@@ -78,6 +77,54 @@ pub fn master_key(settings: &Settings) -> Result<MasterKey, AppError> {
     Ok(key)
 }
 
+/// `[admin] bootstrap_email`: the first admin on a fresh installation (see `admin::role`).
+async fn bootstrap_admin(
+    db: &Db,
+    hasher: &PasswordHasher,
+    settings: &crate::config::AdminSettings,
+) -> Result<(), AppError> {
+    use crate::admin::role::{self, Bootstrap};
+    let raw = settings.bootstrap_email.trim();
+    if raw.is_empty() {
+        return Ok(());
+    }
+    let email = crate::identity::email::Email::parse(raw)
+        .map_err(|e| AppError::Config(format!("admin.bootstrap_email: {e}")))?;
+    let password = settings.bootstrap_password.expose().to_string();
+    let hash = if password.is_empty() {
+        None
+    } else {
+        hasher
+            .policy
+            .check(&password)
+            .map_err(|e| AppError::Config(format!("admin.bootstrap_password: {e}")))?;
+        Some(hasher.hash(password).await?)
+    };
+    let done = db
+        .run(move |conn| Ok(role::bootstrap(conn, &email, hash.as_deref(), now())))
+        .await?
+        .map_err(|e| AppError::Config(format!("admin bootstrap: {e}")))?;
+    match done {
+        Bootstrap::NotNeeded => {}
+        Bootstrap::Granted(id) => {
+            tracing::warn!(user = %id, "admin bootstrap: the existing user {raw} is now an admin")
+        }
+        Bootstrap::Created(id) => tracing::warn!(
+            user = %id,
+            "admin bootstrap: created the admin {raw} with the bootstrap password; change it"
+        ),
+        Bootstrap::Unverified => tracing::warn!(
+            "admin bootstrap: the user {raw} has not verified the address, so it is not made an \
+             admin; verify it and restart, or run `portcullis user grant-admin`"
+        ),
+        Bootstrap::NoPassword => tracing::warn!(
+            "admin bootstrap: no user {raw} and no admin.bootstrap_password to create one; sign up \
+             with that address and restart, or run `portcullis user grant-admin`"
+        ),
+    }
+    Ok(())
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, AppError> {
         let listener = TcpListener::bind(settings.listen)
@@ -101,20 +148,17 @@ impl Application {
         templates::install_for_errors(&templates);
         let hasher = PasswordHasher::new(&settings.password, settings.hash_concurrency())?;
         let lifetimes = Lifetimes::from(&settings.oidc);
-        let static_clients = settings.clients.clone();
-        db.run(move |conn| clients::sync_static(conn, &static_clients))
-            .await?;
-        let (static_providers, mk) = (settings.providers.clone(), master_key.clone());
-        db.run(move |conn| registry::sync_static(conn, &mk, &static_providers, now()))
-            .await?;
-        let upstream_http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(settings.upstream.timeout_secs.max(1)))
-            .user_agent("portcullis")
-            .build()
-            .map_err(|e| AppError::Internal(format!("http client: {e}")))?;
+        crate::config_reload::reconcile(
+            &db,
+            &master_key,
+            settings.clients.clone(),
+            settings.providers.clone(),
+            "start",
+        )
+        .await?;
+        bootstrap_admin(&db, &hasher, &settings.admin).await?;
         let upstream = UpstreamClient {
-            http: upstream_http,
+            http: crate::upstream::http_client(&settings.upstream)?,
             state_ttl: chrono::Duration::seconds(settings.upstream.state_ttl_secs.max(60)),
             issuer: settings.issuer().to_string(),
             discovery: DiscoveryCache::new(CachePolicy {
@@ -150,6 +194,12 @@ impl Application {
             .await?,
         );
         let mut background = vec![keys.spawn_refresher()];
+        let reloader = Arc::new(crate::config_reload::Reloader::new(
+            db.clone(),
+            master_key.clone(),
+            &settings,
+        ));
+        background.push(reloader.spawn(Duration::from_secs(settings.reload.watch_interval_secs)));
         let provider = Arc::new(Provider::new(&settings, keys)?);
         let passkeys = relying_party(&settings);
         let session_policy = SessionPolicy {
@@ -179,6 +229,7 @@ impl Application {
         let https = settings.secure_cookies();
         let body_limit = settings.http.body_limit_bytes;
         tracing::info!(%port, issuer = %settings.issuer(), database = db.backend().name(), "portcullis listening");
+        let metrics = Arc::new(crate::metrics::Metrics::new(db.backend().name()));
         let state = web::Data::new(AppState {
             db,
             templates,
@@ -191,6 +242,7 @@ impl Application {
             mail,
             backchannel,
             passkeys,
+            metrics,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -200,6 +252,7 @@ impl Application {
                 .wrap(middleware::from_fn(webmod::locale::track))
                 .wrap(webmod::headers::security_headers(https))
                 .wrap(middleware::from_fn(request_id_header))
+                .wrap(middleware::from_fn(webmod::metrics::track))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(webmod::routes)
         })

@@ -1,5 +1,8 @@
 //! Structured logs: readable lines on a terminal, JSON for machines; one line per request with
-//! its request ID, method, path (never the query string, which may carry codes) and status.
+//! its request ID, method, path (never the query string, which may carry codes), status and
+//! duration in milliseconds (until the response head was ready).
+
+use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -25,8 +28,13 @@ pub fn init(settings: &LogSettings) {
 
 pub struct RequestSpan;
 
+/// When the request reached the logger, kept in its extensions for the duration.
+#[derive(Clone, Copy)]
+struct Started(Instant);
+
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
+        request.extensions_mut().insert(Started(Instant::now()));
         let request_id = request.extensions().get::<RequestId>().copied();
         tracing::info_span!(
             "request",
@@ -34,16 +42,29 @@ impl RootSpanBuilder for RequestSpan {
             method = %request.method(),
             path = %request.path(),
             status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
         )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let status = match outcome {
-            Ok(res) => res.status().as_u16(),
-            Err(e) => e.as_response_error().status_code().as_u16(),
+        let (status, started) = match outcome {
+            Ok(res) => (
+                res.status().as_u16(),
+                res.request().extensions().get::<Started>().copied(),
+            ),
+            // A middleware's error carries no request; the line goes without a duration.
+            Err(e) => (e.as_response_error().status_code().as_u16(), None),
         };
         span.record("status", status);
-        span.in_scope(|| tracing::info!(status, "handled"));
+        match started {
+            Some(Started(at)) => {
+                // Milliseconds with microsecond precision: a cached page takes well under one.
+                let duration_ms = (at.elapsed().as_micros() as f64) / 1000.0;
+                span.record("duration_ms", duration_ms);
+                span.in_scope(|| tracing::info!(status, duration_ms, "handled"));
+            }
+            None => span.in_scope(|| tracing::info!(status, "handled")),
+        }
     }
 }
 

@@ -86,3 +86,7 @@ method-linked-intro = Am { $when } wurde { $provider } mit Ihrem Portcullis-Kont
 method-linked-not-you = Wenn Sie das nicht waren, entfernen Sie es mit einem Klick und beenden Sie die damit geöffneten Sitzungen:
 method-linked-not-me-button = Das war ich nicht
 method-linked-manage = Ihre Anmeldemethoden:
+
+# An admin's test message (admin console, Mail)
+test-mail-subject = Portcullis-Testnachricht
+test-mail-body = Diese Testnachricht kommt vom Identitätsserver unter { $issuer }. Wenn sie Sie erreicht hat, funktioniert der Mailversand.

@@ -77,6 +77,7 @@ consent-revoke-note = Sie können den Zugriff jederzeit auf der Seite „Verbund
 scope-openid = Wissen, wer Sie sind (Ihre Konto-ID)
 scope-profile = Ihren Namen, Ihr Bild, Ihre Website, Ihre Zeitzone und Ihre Sprache sehen
 scope-email = Ihre E-Mail-Adresse sehen und ob sie bestätigt ist
+scope-groups = Sehen, zu welchen Gruppen Sie gehören
 scope-offline-access = Verbunden bleiben, auch wenn Sie die Anwendung gerade nicht nutzen
 scope-other = Sonstiger Zugriff
 

@@ -86,3 +86,7 @@ method-linked-intro = { $provider } was linked to your Portcullis account on { $
 method-linked-not-you = If it was not you, remove it and end the sessions it opened with one click:
 method-linked-not-me-button = This was not me
 method-linked-manage = Your sign-in methods:
+
+# An admin's test message (admin console, Mail)
+test-mail-subject = Portcullis test message
+test-mail-body = This test message comes from the identity server at { $issuer }. If it reached you, outgoing mail works.

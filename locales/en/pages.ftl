@@ -78,6 +78,7 @@ consent-revoke-note = You can revoke access at any time from your account's Conn
 scope-openid = Know who you are (your account ID)
 scope-profile = See your name, picture, website, time zone and language
 scope-email = See your email address and whether it is verified
+scope-groups = See which groups you belong to
 scope-offline-access = Stay connected when you are not using it
 scope-other = Other access
 

@@ -86,3 +86,7 @@ method-linked-intro = { $provider } a été lié à votre compte Portcullis le {
 method-linked-not-you = Si ce n’était pas vous, retirez-le et fermez les sessions qu’il a ouvertes en un clic :
 method-linked-not-me-button = Ce n’était pas moi
 method-linked-manage = Vos moyens de connexion :
+
+# An admin's test message (admin console, Mail)
+test-mail-subject = Message de test de Portcullis
+test-mail-body = Ce message de test vient du serveur d’identité { $issuer }. S’il vous est parvenu, l’envoi de mails fonctionne.

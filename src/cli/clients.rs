@@ -4,13 +4,18 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::{json_line, usage, CliError};
+use crate::admin::clients as admin_clients;
 use crate::config::Settings;
 use crate::db::models::OAuthClient;
-use crate::error::AppError;
+use crate::identity::audit::Actor;
 use crate::identity::ids::ClientId;
+use crate::identity::now;
+use crate::oidc::claim_rules::{self, ClaimRule};
 use crate::oidc::clients as oidc_clients;
 use crate::startup::open_database;
 
+// Parsed once per process: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints its id and, once, its secret.
@@ -72,8 +77,37 @@ pub struct CreateClient {
     /// Its users must sign in with two factors; those without one set one up on the way in.
     #[arg(long)]
     pub require_mfa: bool,
+    /// May get the `portcullis:admin` scope with client_credentials, to call the admin API
+    /// (needs `--grant client_credentials`).
+    #[arg(long)]
+    pub admin_api: bool,
+    /// An extra claim, NAME=SOURCE (repeatable): SOURCE is groups, email, email_domain, name,
+    /// picture, profile.website, profile.timezone or settings.language; it goes in the ID token
+    /// and UserInfo when the scope of its source was granted. See README, "Claim rules".
+    #[arg(long = "claim", value_name = "NAME=SOURCE")]
+    pub claims: Vec<String>,
+    /// Extra claims with every option (scope, in, groups_prefix): a JSON array of rules,
+    /// written like the config file's `[[clients.claims]]`.
+    #[arg(long, value_name = "PATH")]
+    pub claims_file: Option<std::path::PathBuf>,
     #[arg(long)]
     pub json: bool,
+}
+
+impl CreateClient {
+    /// The rules of `--claim` and `--claims-file` together (checked with the rest of the spec).
+    fn claim_rules(&self) -> Result<Vec<ClaimRule>, CliError> {
+        let mut rules = Vec::new();
+        if let Some(path) = &self.claims_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+            rules = claim_rules::parse_file(&text).map_err(CliError::Usage)?;
+        }
+        for arg in &self.claims {
+            rules.push(ClaimRule::parse_short(arg).map_err(CliError::Usage)?);
+        }
+        Ok(rules)
+    }
 }
 
 #[derive(Serialize)]
@@ -93,6 +127,9 @@ struct ClientOut<'a> {
     access_token_alg: &'static str,
     managed_by: &'a str,
     require_mfa: bool,
+    admin_api: bool,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    claims: &'a [ClaimRule],
 }
 
 fn client_out<'a>(c: &'a oidc_clients::Client, secret: Option<&'a str>) -> ClientOut<'a> {
@@ -111,6 +148,8 @@ fn client_out<'a>(c: &'a oidc_clients::Client, secret: Option<&'a str>) -> Clien
         access_token_alg: c.access_token_alg.as_str(),
         managed_by: &c.managed_by,
         require_mfa: c.require_mfa,
+        admin_api: c.admin_api,
+        claims: &c.claims,
     }
 }
 
@@ -134,13 +173,36 @@ fn print_client(c: &ClientOut<'_>) {
         println!("backchannel:    {uri}");
     }
     println!("require_mfa:    {}", c.require_mfa);
+    if c.admin_api {
+        println!("admin_api:      true");
+    }
+    for rule in c.claims {
+        println!(
+            "claim:          {} from {}{}",
+            rule.name,
+            rule.from.as_str(),
+            rule.groups_prefix
+                .as_deref()
+                .map(|p| format!(" (prefix {p})"))
+                .unwrap_or_default()
+        );
+    }
     println!("managed_by:     {}", c.managed_by);
+}
+
+/// "no client ID", as the other client commands say it.
+fn no_client(e: crate::admin::AdminError, id: &ClientId) -> CliError {
+    match e {
+        crate::admin::AdminError::NotFound(_) => CliError::Usage(format!("no client {id}")),
+        other => other.into(),
+    }
 }
 
 pub async fn run(settings: &Settings, cmd: ClientCommand) -> Result<(), CliError> {
     let db = open_database(settings).await?;
     match cmd {
         ClientCommand::Create(a) => {
+            let claims = a.claim_rules()?;
             let spec = oidc_clients::ClientSpec {
                 name: a.name,
                 redirect_uris: a.redirect_uris,
@@ -154,9 +216,11 @@ pub async fn run(settings: &Settings, cmd: ClientCommand) -> Result<(), CliError
                 id_token_alg: a.id_token_alg,
                 access_token_alg: a.access_token_alg,
                 require_mfa: a.require_mfa,
+                admin_api: a.admin_api,
+                claims,
             };
             let registered = db
-                .run(move |conn| oidc_clients::register(conn, &spec))
+                .run(move |conn| oidc_clients::register(conn, &spec, "cli"))
                 .await
                 .map_err(usage)?;
             let out = client_out(&registered.client, registered.secret.as_deref());
@@ -207,25 +271,26 @@ pub async fn run(settings: &Settings, cmd: ClientCommand) -> Result<(), CliError
             Ok(())
         }
         ClientCommand::Delete { id } => {
-            let lookup = id.clone();
-            let n = db
-                .run(move |conn| Ok(OAuthClient::delete(conn, &lookup)?))
-                .await?;
-            if n == 0 {
-                return Err(CliError::Usage(format!("no client {id}")));
-            }
+            let lookup = id.to_string();
+            db.run(move |conn| Ok(admin_clients::delete(conn, &Actor::Cli, &lookup, now())))
+                .await?
+                .map_err(|e| no_client(e, &id))?;
             println!("deleted client {id}");
             Ok(())
         }
         ClientCommand::RotateSecret { id } => {
-            let lookup = id.clone();
+            let lookup = id.to_string();
             let secret = db
-                .run(move |conn| oidc_clients::rotate_secret(conn, &lookup))
-                .await
-                .map_err(|e| match e {
-                    AppError::NotFound => CliError::Usage(format!("no client {id}")),
-                    other => usage(other),
-                })?;
+                .run(move |conn| {
+                    Ok(admin_clients::rotate_secret(
+                        conn,
+                        &Actor::Cli,
+                        &lookup,
+                        now(),
+                    ))
+                })
+                .await?
+                .map_err(|e| no_client(e, &id))?;
             println!("client_secret:  {secret}");
             println!("                (shown once: the old secret no longer works)");
             Ok(())

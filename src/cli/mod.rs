@@ -1,9 +1,10 @@
-//! The command line: `serve`, `migrate`, and the administration of users, client applications,
-//! upstream providers, signing keys, the mail queue and the back-channel logout queue (one file
-//! per area).
+//! The command line: `serve`, `migrate`, and the administration of users, groups, client
+//! applications, upstream providers, signing keys, the mail queue and the back-channel logout
+//! queue (one file per area).
 
 mod backchannel;
 mod clients;
+mod groups;
 mod keys;
 mod mail;
 mod providers;
@@ -21,6 +22,7 @@ use crate::error::AppError;
 use crate::startup::{open_database, Application, ShutdownSignals};
 pub use backchannel::BackchannelCommand;
 pub use clients::{ClientCommand, CreateClient};
+pub use groups::GroupCommand;
 pub use keys::KeysCommand;
 pub use mail::MailCommand;
 pub use providers::{AddProvider, ProviderCommand};
@@ -55,6 +57,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage groups of users (the `groups` claim).
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Manage client applications (relying parties).
     #[command(subcommand)]
     Client(ClientCommand),
@@ -101,6 +106,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Migrate { revert_all } => migrate(&settings, revert_all).await,
         Command::User(cmd) => users::run(&settings, cmd).await,
+        Command::Group(cmd) => groups::run(&settings, cmd).await,
         Command::Client(cmd) => clients::run(&settings, cmd).await,
         Command::Keys(cmd) => keys::run(&settings, cmd).await,
         Command::Provider(cmd) => providers::run(&settings, cmd).await,
@@ -185,6 +191,16 @@ fn json_line(value: &impl Serialize) {
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into())
     );
+}
+
+/// The admin core's refusals are the user's to fix; failures are failures.
+impl From<crate::admin::AdminError> for CliError {
+    fn from(e: crate::admin::AdminError) -> Self {
+        match e {
+            crate::admin::AdminError::App(app) => usage(app),
+            other => CliError::Usage(other.to_string()),
+        }
+    }
 }
 
 /// Validation problems are the user's to fix; show them as such.

@@ -10,6 +10,7 @@ use crate::db::Db;
 use crate::identity::now;
 use crate::startup::{master_key, open_database};
 use crate::upstream::config::{ClaimMapping, FlatSpec, Kind, LinkPolicy, ProviderSpec};
+use crate::upstream::probe;
 use crate::upstream::registry::{self, NewProvider};
 
 // Parsed once per process: boxing the large variant would buy nothing.
@@ -35,6 +36,14 @@ pub enum ProviderCommand {
     Disable { slug: String },
     /// Remove the provider (linked accounts stay, unusable until it is added again).
     Remove { slug: String },
+    /// Check that the provider answers as a sign-in needs: discovery, JWKS, endpoints. Exits
+    /// non-zero when a step fails, naming what failed (DNS, connection, TLS, HTTP status, a
+    /// missing field, …).
+    Test {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -279,37 +288,103 @@ pub async fn run(settings: &Settings, cmd: ProviderCommand) -> Result<(), CliErr
             }
             Ok(())
         }
+        ProviderCommand::Test { slug, json } => test_provider(settings, &db, mk, slug, json).await,
         ProviderCommand::Enable { slug } => set_provider_enabled(&db, slug, true).await,
         ProviderCommand::Disable { slug } => set_provider_enabled(&db, slug, false).await,
         ProviderCommand::Remove { slug } => {
             let lookup = slug.clone();
-            let n = db
-                .run(move |conn| Ok(IdentityProviderRow::delete(conn, &lookup)?))
-                .await?;
-            if n == 0 {
-                return Err(CliError::Usage(format!("no provider {slug}")));
-            }
+            db.run(move |conn| {
+                Ok(crate::admin::providers::delete(
+                    conn,
+                    &crate::identity::audit::Actor::Cli,
+                    &lookup,
+                    now(),
+                ))
+            })
+            .await?
+            .map_err(|e| not_found_as(e, &slug))?;
             println!("removed provider {slug}");
             Ok(())
         }
     }
 }
 
+/// "no provider SLUG", as the other provider commands say it.
+fn not_found_as(e: crate::admin::AdminError, slug: &str) -> CliError {
+    match e {
+        crate::admin::AdminError::NotFound(_) => CliError::Usage(format!("no provider {slug}")),
+        other => other.into(),
+    }
+}
+
+/// `provider test`: every step on a line (or the report as JSON); a failed step fails the
+/// command.
+async fn test_provider(
+    settings: &Settings,
+    db: &Db,
+    mk: crate::crypto::MasterKey,
+    slug: String,
+    json: bool,
+) -> Result<(), CliError> {
+    let lookup = slug.clone();
+    let cfg = db
+        .run(move |conn| {
+            IdentityProviderRow::find(conn, &lookup)?
+                .map(|row| registry::to_config(&row, &mk))
+                .transpose()
+        })
+        .await?
+        .ok_or_else(|| CliError::Usage(format!("no provider {slug}")))?;
+    let http = crate::upstream::http_client(&settings.upstream)?;
+    let callback = format!("{}/auth/callback/{slug}", settings.issuer());
+    let report = probe::test(&cfg, &http, &callback).await;
+    if json {
+        json_line(&report);
+    } else {
+        for step in &report.steps {
+            println!(
+                "{:<4}  {:<22}  {}  {}",
+                if step.ok { "ok" } else { "FAIL" },
+                step.name,
+                step.url,
+                step.message
+            );
+        }
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        let failed: Vec<&str> = report
+            .steps
+            .iter()
+            .filter(|s| !s.ok)
+            .map(|s| s.name)
+            .collect();
+        Err(CliError::Usage(format!(
+            "provider {slug} failed: {}",
+            failed.join(", ")
+        )))
+    }
+}
+
 async fn set_provider_enabled(db: &Db, slug: String, enabled: bool) -> Result<(), CliError> {
     let lookup = slug.clone();
-    let n = db
-        .run(move |conn| {
-            Ok(IdentityProviderRow::set_enabled(
-                conn,
-                &lookup,
-                enabled,
-                now(),
-            )?)
-        })
-        .await?;
-    if n == 0 {
-        return Err(CliError::Usage(format!("no provider {slug}")));
-    }
+    db.run(move |conn| {
+        Ok((|| {
+            let row = crate::admin::providers::find(conn, &lookup)?;
+            // What the configuration file declares is the file's to change.
+            if row.managed_by == crate::admin::providers::MANAGED_BY_CONFIG {
+                return Err(crate::admin::AdminError::Managed {
+                    what: "provider",
+                    id: row.slug,
+                });
+            }
+            IdentityProviderRow::set_enabled(conn, &lookup, enabled, now())?;
+            Ok(())
+        })())
+    })
+    .await?
+    .map_err(|e| not_found_as(e, &slug))?;
     println!(
         "provider {slug} {}",
         if enabled { "enabled" } else { "disabled" }

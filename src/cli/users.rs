@@ -8,6 +8,8 @@ use super::{read_password_line, CliError};
 use crate::config::Settings;
 use crate::db::models::User;
 use crate::db::Db;
+use crate::error::AppError;
+use crate::identity::audit::Actor;
 use crate::identity::credentials::{create_user, replace_password, NewIdentity};
 use crate::identity::email::{check_stored, Email};
 use crate::identity::email_flows::Links;
@@ -28,6 +30,26 @@ pub enum UserCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Show one user: profile, linked accounts, sessions, authorized applications, second
+    /// factors (the admin API's GET /users/{id}).
+    Show {
+        /// User ID (usr_…) or email.
+        user: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a user the admin role: the console and the admin API (audited).
+    GrantAdmin {
+        /// User ID (usr_…) or email.
+        user: String,
+    },
+    /// Take the admin role away (audited). The CLI may remove the last admin; the console and
+    /// the API refuse to.
+    RevokeAdmin {
+        /// User ID (usr_…) or email.
+        user: String,
     },
     /// Delete a user and everything they own.
     Delete {
@@ -159,6 +181,69 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             println!("{}", user.id);
             Ok(())
         }
+        UserCommand::Show { user, json } => {
+            let found = find_user(&db, &user).await?;
+            let id = found.id.to_string();
+            let detail = db
+                .run(move |conn| Ok(crate::admin::users::detail(conn, &id)))
+                .await??;
+            if json {
+                super::json_line(&detail);
+            } else {
+                print_detail(&detail);
+            }
+            Ok(())
+        }
+        UserCommand::GrantAdmin { user } => {
+            let found = find_user(&db, &user).await?;
+            let id = found.id.clone();
+            let changed = db
+                .run(move |conn| Ok(crate::admin::role::grant(conn, &Actor::Cli, &id, now())))
+                .await??;
+            if changed {
+                println!("{} <{}> is now an admin", found.id, found.email);
+            } else {
+                println!(
+                    "{} <{}> already is an admin; nothing changed",
+                    found.id, found.email
+                );
+            }
+            Ok(())
+        }
+        UserCommand::RevokeAdmin { user } => {
+            let found = find_user(&db, &user).await?;
+            let id = found.id.clone();
+            // The CLI repairs anything, the last admin included: it sets the flag directly,
+            // audited like the console's change.
+            let changed = db
+                .run(move |conn| {
+                    let now = now();
+                    crate::db::write_transaction::<_, AppError, _>(conn, |conn| {
+                        let n = User::set_admin(conn, &id, false, now)?;
+                        if n > 0 {
+                            let event = crate::identity::audit::Event {
+                                user: Some(&id),
+                                actor: Some(&Actor::Cli),
+                                ..crate::identity::audit::Event::new(
+                                    crate::identity::audit::AuditKind::AdminRevoked,
+                                )
+                            };
+                            crate::identity::audit::record_event(conn, &event, now)?;
+                        }
+                        Ok(n > 0)
+                    })
+                })
+                .await?;
+            if changed {
+                println!("{} <{}> is no longer an admin", found.id, found.email);
+            } else {
+                println!(
+                    "{} <{}> was not an admin; nothing changed",
+                    found.id, found.email
+                );
+            }
+            Ok(())
+        }
         UserCommand::List { json } => {
             let users = db.run(|conn| Ok(User::list(conn)?)).await?;
             print_users(&users, json);
@@ -166,7 +251,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
         }
         UserCommand::Delete { user } => {
             let found = find_user(&db, &user).await?;
-            delete_user(&db, &found.id).await?;
+            delete_user(&db, &found.id, Some(Actor::Cli)).await?;
             super::backchannel::deliver_queued(settings, &db).await?;
             println!("deleted {} <{}>", found.id, found.email);
             Ok(())
@@ -199,6 +284,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                         conn,
                         &user_id,
                         reason.as_deref(),
+                        &Actor::Cli,
                         now(),
                     )?)
                 })
@@ -247,6 +333,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                     moved_accounts,
                     moved_passkeys,
                     moved_password,
+                    moved_groups,
                     ended_sessions,
                     revoked_grants,
                 } => {
@@ -254,8 +341,9 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
                     notify_ended_sessions(settings, &db, ended_sessions).await?;
                     println!(
                         "merged {} <{}> into {} <{}>: {moved_accounts} provider account(s), \
-                         {moved_passkeys} passkey(s){} moved; {sessions} session(s) ended, \
-                         {revoked_grants} authorization(s) revoked",
+                         {moved_passkeys} passkey(s){} moved, {moved_groups} group membership(s) \
+                         moved; {sessions} session(s) ended, {revoked_grants} authorization(s) \
+                         revoked",
                         gone.id,
                         gone.email,
                         kept.id,
@@ -280,7 +368,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
             let found = find_user(&db, &user).await?;
             let user_id = found.id.clone();
             let outcome = db
-                .run(move |conn| Ok(user_status::enable(conn, &user_id, now())?))
+                .run(move |conn| Ok(user_status::enable(conn, &user_id, &Actor::Cli, now())?))
                 .await?;
             match outcome {
                 Enabling::Enabled => println!("enabled {} <{}>", found.id, found.email),
@@ -345,6 +433,71 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> Result<(), CliError> 
     }
 }
 
+fn print_detail(d: &crate::admin::users::UserDetail) {
+    let u = &d.user;
+    println!("id:             {}", u.id);
+    println!(
+        "email:          {} ({})",
+        u.email,
+        if u.email_verified {
+            "verified"
+        } else {
+            "not verified"
+        }
+    );
+    println!("name:           {}", u.name);
+    println!("admin:          {}", u.admin);
+    match u.disabled_at {
+        Some(at) => println!(
+            "disabled:       since {}{}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            d.disabled_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        None => println!("disabled:       no"),
+    }
+    println!(
+        "created:        {}",
+        u.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    println!(
+        "password:       {}",
+        if d.has_password { "set" } else { "none" }
+    );
+    println!(
+        "second factors: authenticator app: {}, passkeys: {}, recovery codes left: {}",
+        if d.second_factors.totp { "yes" } else { "no" },
+        d.second_factors.passkeys,
+        d.second_factors.recovery_codes_left
+    );
+    for a in &d.linked_accounts {
+        println!(
+            "linked:         {} {}",
+            a.provider,
+            a.email.as_deref().unwrap_or("")
+        );
+    }
+    for s in &d.sessions {
+        println!(
+            "session:        {} {} last seen {} from {}",
+            s.id,
+            s.method,
+            s.last_seen_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            s.ip_address.as_deref().unwrap_or("?")
+        );
+    }
+    for g in &d.grants {
+        println!(
+            "authorized:     {} ({}) scope \"{}\"",
+            g.client_name, g.client_id, g.scope
+        );
+    }
+}
+
 fn report_email_problems(users: &[User], json: bool) -> Result<(), CliError> {
     let problems = check_stored(users.iter().map(|u| (u.id.to_string(), u.email.clone())));
     let mut out = std::io::stdout().lock();
@@ -372,7 +525,7 @@ fn report_email_problems(users: &[User], json: bool) -> Result<(), CliError> {
     }
 }
 
-async fn find_user(db: &Db, key: &str) -> Result<User, CliError> {
+pub(super) async fn find_user(db: &Db, key: &str) -> Result<User, CliError> {
     let lookup = if let Some(id) = UserId::parse(key) {
         Lookup::Id(id)
     } else {

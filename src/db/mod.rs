@@ -201,6 +201,16 @@ impl Db {
         self.backend
     }
 
+    /// How many connections the pool holds and how many of them are idle (for `/metrics`).
+    pub fn pool_use(&self) -> crate::metrics::PoolUse {
+        let state = self.pool.state();
+        crate::metrics::PoolUse {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
+    }
+
     /// Runs blocking database work on the blocking thread pool.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where

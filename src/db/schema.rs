@@ -171,6 +171,8 @@ diesel::table! {
         ip_address -> Nullable<Text>,
         detail -> Nullable<Text>,
         created_at -> Timestamp,
+        actor -> Nullable<Text>,
+        client_id -> Nullable<Text>,
     }
 }
 
@@ -192,6 +194,8 @@ diesel::table! {
         updated_at -> Timestamp,
         access_token_alg -> Nullable<Text>,
         require_mfa -> Bool,
+        admin_api -> Bool,
+        claim_rules -> Text,
     }
 }
 
@@ -320,7 +324,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_group (id) {
+        id -> Text,
+        name -> Text,
+        name_key -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_member (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+        added_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> users (user_id));
+diesel::joinable!(group_member -> users (user_id));
+diesel::joinable!(group_member -> user_group (group_id));
 diesel::joinable!(passkey -> users (user_id));
 diesel::joinable!(totp_factor -> users (user_id));
 diesel::joinable!(recovery_code -> users (user_id));
@@ -361,4 +386,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     passkey,
     webauthn_ceremony,
     user_merge,
+    user_group,
+    group_member,
 );

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
-use super::ids::{AuditEventId, UserId};
+use super::ids::{AuditEventId, ClientId, UserId};
 use crate::db::models::NewAuditEvent;
 use crate::db::DbConnection;
 
@@ -41,6 +41,41 @@ pub enum AuditKind {
     LinkRefused,
     /// Another user was merged into this one (detail: which, and how it was proven).
     UserMerged,
+    // Administration (issue 14); `actor` says who.
+    AdminGranted,
+    AdminRevoked,
+    /// An admin created the user.
+    UserCreated,
+    /// An admin changed the user's name, address or its verified mark.
+    UserUpdated,
+    /// An admin revoked the user's authorizations of client applications.
+    GrantsRevoked,
+    ClientCreated,
+    ClientUpdated,
+    ClientDeleted,
+    ClientSecretRotated,
+    ProviderCreated,
+    ProviderUpdated,
+    ProviderDeleted,
+    SigningKeyRotated,
+    SigningKeyRetired,
+    /// An admin made failed mail due again, or purged it (detail: how many).
+    MailRetried,
+    MailPurged,
+    MailTestQueued,
+    /// An admin had a reset or verification mail sent to the user (detail: which).
+    UserMailSent,
+    /// The configuration file's clients and providers were applied (start, SIGHUP, change).
+    ConfigApplied,
+    /// Groups (issue 14); detail: the group's name and who made the change.
+    GroupCreated,
+    GroupRenamed,
+    /// The description changed.
+    GroupUpdated,
+    GroupDeleted,
+    /// The user the event is about joined (or left) the group.
+    GroupMemberAdded,
+    GroupMemberRemoved,
 }
 
 impl AuditKind {
@@ -71,8 +106,101 @@ impl AuditKind {
             AuditKind::LinkPending => "account.link_pending",
             AuditKind::LinkRefused => "account.link_refused",
             AuditKind::UserMerged => "user.merged",
+            AuditKind::AdminGranted => "user.admin_granted",
+            AuditKind::AdminRevoked => "user.admin_revoked",
+            AuditKind::UserCreated => "user.created",
+            AuditKind::UserUpdated => "user.updated",
+            AuditKind::GrantsRevoked => "grant.revoked",
+            AuditKind::ClientCreated => "client.created",
+            AuditKind::ClientUpdated => "client.updated",
+            AuditKind::ClientDeleted => "client.deleted",
+            AuditKind::ClientSecretRotated => "client.secret_rotated",
+            AuditKind::ProviderCreated => "provider.created",
+            AuditKind::ProviderUpdated => "provider.updated",
+            AuditKind::ProviderDeleted => "provider.deleted",
+            AuditKind::SigningKeyRotated => "key.rotated",
+            AuditKind::SigningKeyRetired => "key.retired",
+            AuditKind::MailRetried => "mail.retried",
+            AuditKind::MailPurged => "mail.purged",
+            AuditKind::MailTestQueued => "mail.test_queued",
+            AuditKind::UserMailSent => "user.mail_sent",
+            AuditKind::ConfigApplied => "config.applied",
+            AuditKind::GroupCreated => "group.created",
+            AuditKind::GroupRenamed => "group.renamed",
+            AuditKind::GroupUpdated => "group.updated",
+            AuditKind::GroupDeleted => "group.deleted",
+            AuditKind::GroupMemberAdded => "group.member_added",
+            AuditKind::GroupMemberRemoved => "group.member_removed",
         }
     }
+}
+
+/// Who made a change, when it was not the subject user themselves (issue 14: every admin change
+/// is audited with who did it). Stored as `user:<id>`, `client:<id>`, `cli` or `config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An admin, signed in to the console or calling the API with their browser session.
+    Admin(UserId),
+    /// A client application with an admin-scoped `client_credentials` token.
+    Client(ClientId),
+    /// The command line, run by whoever has the server's configuration and database.
+    Cli,
+    /// The configuration file, reconciled at start or on reload.
+    Config,
+}
+
+impl Actor {
+    pub fn stored(&self) -> String {
+        match self {
+            Actor::Admin(id) => format!("user:{id}"),
+            Actor::Client(id) => format!("client:{id}"),
+            Actor::Cli => "cli".into(),
+            Actor::Config => "config".into(),
+        }
+    }
+}
+
+/// An event with everything the admin side may filter on.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub kind: AuditKind,
+    /// The user the event is about.
+    pub user: Option<&'a UserId>,
+    pub actor: Option<&'a Actor>,
+    /// The client application the event is about.
+    pub client: Option<&'a ClientId>,
+    pub ip: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(kind: AuditKind) -> Self {
+        Event {
+            kind,
+            user: None,
+            actor: None,
+            client: None,
+            ip: None,
+            detail: None,
+        }
+    }
+}
+
+pub fn record_event(conn: &mut DbConnection, e: &Event<'_>, now: NaiveDateTime) -> QueryResult<()> {
+    let id = AuditEventId::generate();
+    let actor = e.actor.map(Actor::stored);
+    NewAuditEvent {
+        id: &id,
+        user_id: e.user,
+        kind: e.kind.as_str(),
+        ip_address: e.ip,
+        detail: e.detail,
+        created_at: now,
+        actor: actor.as_deref(),
+        client_id: e.client.map(ClientId::as_str),
+    }
+    .insert(conn)
+    .map(|_| ())
 }
 
 pub fn record(
@@ -83,15 +211,12 @@ pub fn record(
     detail: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    let id = AuditEventId::generate();
-    NewAuditEvent {
-        id: &id,
-        user_id,
-        kind: kind.as_str(),
-        ip_address: ip,
+    let event = Event {
+        kind,
+        user: user_id,
+        ip,
         detail,
-        created_at: now,
-    }
-    .insert(conn)
-    .map(|_| ())
+        ..Event::new(kind)
+    };
+    record_event(conn, &event, now)
 }

@@ -15,7 +15,8 @@ use crate::identity::linking::{self, LinkRefusal, Resolution};
 use crate::identity::pending_link;
 use crate::identity::sessions::{self, Admission, AuthMethod, ClientInfo, SessionPolicy};
 use crate::identity::{now, profile};
-use crate::upstream::config::ProviderConfig;
+use crate::metrics::{Metrics, SignInMethod, SignInOutcome};
+use crate::upstream::config::{Kind, ProviderConfig};
 use crate::upstream::{connector, flow, registry, UpstreamClient, UpstreamError};
 
 /// What federation needs from the running server.
@@ -24,6 +25,8 @@ pub struct Federation<'a> {
     pub db: &'a Db,
     pub master_key: &'a MasterKey,
     pub upstream: &'a UpstreamClient,
+    /// Where sign-ins are counted (`portcullis_sign_ins_total`).
+    pub metrics: &'a Metrics,
 }
 
 /// The start of a sign-in (or of linking a provider to the signed-in user).
@@ -132,6 +135,37 @@ pub async fn complete(
     policy: SessionPolicy,
     email_policy: EmailPolicy,
 ) -> Result<Completion, AppError> {
+    let mut kind = None;
+    let completion =
+        complete_flow(fed, slug, answer, visitor, policy, email_policy, &mut kind).await;
+    if let Some(kind) = kind {
+        count(fed.metrics, kind, &completion);
+    }
+    completion
+}
+
+/// Counts a callback's outcome under the provider's kind; server failures are not counted.
+fn count(metrics: &Metrics, kind: Kind, completion: &Result<Completion, AppError>) {
+    let outcome = match completion {
+        Ok(Completion::SignedIn { session, .. }) => SignInOutcome::of(session),
+        Ok(Completion::Failed(_)) => SignInOutcome::Failure,
+        Ok(Completion::Refused(_)) | Err(AppError::AccountDisabled) => SignInOutcome::Refused,
+        Ok(Completion::ProofNeeded { .. }) => SignInOutcome::ProofNeeded,
+        Err(_) => return,
+    };
+    metrics.sign_in(SignInMethod::Upstream(kind), outcome);
+}
+
+/// [`complete`], noting in `kind` which kind of provider it was once that is known.
+async fn complete_flow(
+    fed: Federation<'_>,
+    slug: &str,
+    answer: ProviderAnswer,
+    visitor: Visitor,
+    policy: SessionPolicy,
+    email_policy: EmailPolicy,
+    kind: &mut Option<Kind>,
+) -> Result<Completion, AppError> {
     let (mk, s, state, cookie, session) = (
         fed.master_key.clone(),
         slug.to_string(),
@@ -148,6 +182,7 @@ pub async fn complete(
         })
         .await?;
     let cfg = cfg.ok_or(AppError::NotFound)?;
+    *kind = Some(cfg.kind());
     let pending = match pending {
         Ok(p) => p,
         Err(e) => return Ok(Completion::Failed(e)),

@@ -204,6 +204,9 @@ id_type!(
 id_type!(
     /// A refresh token row (not the token itself, which is only stored hashed).
     RefreshTokenId, "rtk_");
+id_type!(
+    /// A group of users (`user_group` row), named in the `groups` claim.
+    GroupId, "grp_");
 text_id!(
     /// A relying application's `client_id`. Admins choose it (config file, CLI) or the CLI
     /// generates one (`cli_` + 32 hex digits); either way it passes [`ClientId::parse`].

@@ -114,14 +114,19 @@ pub async fn delete_account(
         errors.add("confirm", "error-type-delete");
     }
     errors.into_result().map_err(FormError::Invalid)?;
-    delete_user(db, user_id).await?;
+    delete_user(db, user_id, None).await?;
     Ok(())
 }
 
 /// Removes a user and everything they own, leaving an audit entry. Shared with the CLI. Their
 /// sessions are ended first, in the same transaction, so the clients of each are owed (and
 /// queued) a back-channel logout rather than losing the session to the cascade unannounced.
-pub async fn delete_user(db: &Db, user_id: &UserId) -> Result<bool, AppError> {
+/// `actor`: who deleted the user when it was not themselves (`None`: their own account page).
+pub async fn delete_user(
+    db: &Db,
+    user_id: &UserId,
+    actor: Option<audit::Actor>,
+) -> Result<bool, AppError> {
     let user_id = user_id.clone();
     db.run(move |conn| {
         Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
@@ -131,14 +136,12 @@ pub async fn delete_user(db: &Db, user_id: &UserId) -> Result<bool, AppError> {
                 let deleted = User::delete(conn, &user_id)?;
                 if deleted > 0 {
                     let detail = format!("user {user_id}");
-                    audit::record(
-                        conn,
-                        AuditKind::AccountDeleted,
-                        None,
-                        None,
-                        Some(&detail),
-                        now(),
-                    )?;
+                    let event = audit::Event {
+                        actor: actor.as_ref(),
+                        detail: Some(&detail),
+                        ..audit::Event::new(AuditKind::AccountDeleted)
+                    };
+                    audit::record_event(conn, &event, now())?;
                 }
                 Ok(deleted > 0)
             },

@@ -8,6 +8,7 @@
 //! - The merged user's sessions end (back-channel logouts queued), and its grants and consents
 //!   go: relying applications knew it by another `sub` and must sign the person in again.
 //! - Its second factors go too (the survivor keeps its own, or enrols one).
+//! - Its group memberships move (a group both were in keeps one membership).
 //! - Its audit trail moves to the survivor; `user_merge` remembers the merged ID for good
 //!   (`merged_into`), so it never comes back and the passkeys that moved are still recognised.
 
@@ -39,6 +40,8 @@ pub enum Merged {
         moved_accounts: usize,
         moved_passkeys: usize,
         moved_password: bool,
+        /// Group memberships that moved (groups the survivor was not in yet).
+        moved_groups: usize,
         ended_sessions: Vec<SessionId>,
         revoked_grants: usize,
     },
@@ -102,6 +105,7 @@ pub fn merge(
         let moved_passkeys = diesel::update(passkey::table.filter(passkey::user_id.eq(merged)))
             .set(passkey::user_id.eq(survivor))
             .execute(conn)?;
+        let moved_groups = super::groups::move_memberships(conn, survivor, merged)?;
         // Their second factors stay behind (and go with the row).
         diesel::delete(totp_factor::table.filter(totp_factor::user_id.eq(merged))).execute(conn)?;
         diesel::delete(recovery_code::table.filter(recovery_code::user_id.eq(merged)))
@@ -159,6 +163,7 @@ pub fn merge(
             moved_accounts,
             moved_passkeys,
             moved_password,
+            moved_groups,
             ended_sessions,
             revoked_grants,
         })

@@ -10,6 +10,7 @@ pub mod email;
 pub mod email_change;
 pub mod email_flows;
 pub mod federation;
+pub mod groups;
 pub mod ids;
 pub mod linking;
 pub mod mail_quota;

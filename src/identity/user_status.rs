@@ -11,7 +11,7 @@
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
-use super::audit::{self, AuditKind};
+use super::audit::{self, Actor, AuditKind, Event};
 use super::email_flows::Links;
 use super::ids::{SessionId, UserId};
 use super::sessions;
@@ -41,6 +41,7 @@ pub fn disable(
     conn: &mut DbConnection,
     user_id: &UserId,
     reason: Option<&str>,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> QueryResult<Disabling> {
     write_transaction(conn, |conn| {
@@ -61,14 +62,13 @@ pub fn disable(
         // Sessions first: their back-channel rows are found through the grants, revoked or not.
         let ended_sessions = sessions::end_all_but(conn, user_id, None, now)?;
         let revoked_grants = Grant::revoke_all_for_user(conn, user_id, now)?;
-        audit::record(
-            conn,
-            AuditKind::UserDisabled,
-            Some(user_id),
-            None,
-            reason,
-            now,
-        )?;
+        let event = Event {
+            user: Some(user_id),
+            actor: Some(actor),
+            detail: reason,
+            ..Event::new(AuditKind::UserDisabled)
+        };
+        audit::record_event(conn, &event, now)?;
         Ok(Disabling::Disabled {
             ended_sessions,
             revoked_grants,
@@ -90,6 +90,7 @@ pub enum Enabling {
 pub fn enable(
     conn: &mut DbConnection,
     user_id: &UserId,
+    actor: &Actor,
     now: NaiveDateTime,
 ) -> QueryResult<Enabling> {
     write_transaction(conn, |conn| {
@@ -99,7 +100,12 @@ pub fn enable(
         if User::mark_enabled(conn, user_id, now)? == 0 {
             return Ok(Enabling::NotDisabled);
         }
-        audit::record(conn, AuditKind::UserEnabled, Some(user_id), None, None, now)?;
+        let event = Event {
+            user: Some(user_id),
+            actor: Some(actor),
+            ..Event::new(AuditKind::UserEnabled)
+        };
+        audit::record_event(conn, &event, now)?;
         Ok(Enabling::Enabled)
     })
 }

@@ -63,10 +63,20 @@ pub fn compose<C: Serialize>(
 
 /// Queues a message; call it inside the transaction of the change it reports.
 pub fn enqueue(conn: &mut DbConnection, m: &Message, now: NaiveDateTime) -> Result<(), AppError> {
+    enqueue_returning_id(conn, m, now).map(|_| ())
+}
+
+/// [`enqueue`], telling which row the message is (to follow it in the queue).
+pub fn enqueue_returning_id(
+    conn: &mut DbConnection,
+    m: &Message,
+    now: NaiveDateTime,
+) -> Result<MailId, AppError> {
+    let id = MailId::generate();
     OutboxMessage::insert(
         conn,
         &OutboxMessage {
-            id: MailId::generate(),
+            id: id.clone(),
             recipient: m.to.clone(),
             subject: m.subject.clone(),
             body_text: m.text.clone(),
@@ -80,5 +90,5 @@ pub fn enqueue(conn: &mut DbConnection, m: &Message, now: NaiveDateTime) -> Resu
             sent_at: None,
         },
     )?;
-    Ok(())
+    Ok(id)
 }

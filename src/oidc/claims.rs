@@ -4,8 +4,11 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::claim_rules::{self, ClaimRule, ClaimSubject, ClaimTarget};
 use super::scope::Scope;
-use crate::db::models::{Profile, User, UserSettings};
+use crate::db::models::User;
+use crate::db::DbConnection;
+use crate::identity::groups;
 use crate::identity::ids::{ClientId, GrantId};
 use crate::identity::time_zone::TimeZone;
 
@@ -29,7 +32,8 @@ pub struct AccessClaims {
 }
 
 /// OIDC Core §2 ID token. Profile and email claims are left to UserInfo, which every flow here
-/// can reach; `nonce` appears only when the request carried one.
+/// can reach; `nonce` appears only when the request carried one. `groups` (with that scope) and
+/// the client's own claims (`claim_rules`) are in `extra`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdClaims {
     pub iss: String,
@@ -50,19 +54,61 @@ pub struct IdClaims {
     /// `urn:portcullis:acr:sfa` or `urn:portcullis:acr:mfa` (`sessions::amr_and_acr`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 pub fn unix(t: NaiveDateTime) -> i64 {
     t.and_utc().timestamp()
 }
 
-/// UserInfo claims for the granted scopes (OIDC Core §5.4).
-pub fn userinfo(
-    user: &User,
-    profile: Option<&Profile>,
-    settings: Option<&UserSettings>,
+/// The `groups` claim (with the `groups` scope): the names of the user's groups, sorted.
+fn add_groups(claims: &mut Map<String, Value>, scope: &Scope, groups: &[String]) {
+    if scope.contains("groups") {
+        let names = groups.iter().cloned().map(Value::String).collect();
+        claims.insert("groups".into(), Value::Array(names));
+    }
+}
+
+/// The ID token's claims beyond the protocol's: `groups` and the client's own. Reads the
+/// database only when the scope or a rule asks for something.
+pub fn id_token_extra(
+    conn: &mut DbConnection,
+    rules: &[ClaimRule],
+    grant: &crate::db::models::Grant,
     scope: &Scope,
-) -> Value {
+) -> diesel::QueryResult<Map<String, Value>> {
+    let mut claims = Map::new();
+    let with_rules = claim_rules::any_apply(rules, ClaimTarget::IdToken, scope);
+    if !scope.contains("groups") && !with_rules {
+        return Ok(claims);
+    }
+    let groups = groups::names_of_user(conn, &grant.user_id)?;
+    add_groups(&mut claims, scope, &groups);
+    if with_rules {
+        if let Some((user, profile, settings)) =
+            User::find_with_live_grant(conn, &grant.user_id, &grant.id)?
+        {
+            let subject = ClaimSubject {
+                user: &user,
+                profile: profile.as_ref(),
+                settings: settings.as_ref(),
+                groups: &groups,
+            };
+            claim_rules::add_claims(&mut claims, rules, ClaimTarget::IdToken, scope, &subject);
+        }
+    }
+    Ok(claims)
+}
+
+/// UserInfo claims for the granted scopes (OIDC Core §5.4), `groups` and the client's own.
+pub fn userinfo(subject: &ClaimSubject<'_>, scope: &Scope, rules: &[ClaimRule]) -> Value {
+    let ClaimSubject {
+        user,
+        profile,
+        settings,
+        groups,
+    } = *subject;
     let mut claims = Map::new();
     claims.insert("sub".into(), Value::String(user.id.to_string()));
     if scope.contains("profile") {
@@ -91,12 +137,15 @@ pub fn userinfo(
         claims.insert("email".into(), Value::String(user.email.clone()));
         claims.insert("email_verified".into(), Value::Bool(user.email_verified));
     }
+    add_groups(&mut claims, scope, groups);
+    claim_rules::add_claims(&mut claims, rules, ClaimTarget::Userinfo, scope, subject);
     Value::Object(claims)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::models::Profile;
     use crate::identity::ids::UserId;
 
     fn user(now: NaiveDateTime) -> User {
@@ -120,13 +169,39 @@ mod tests {
         let scope = Scope::from_stored("openid profile");
         let mut profile = Profile::empty(&UserId::from_db("usr_1".into()), now);
         profile.timezone = Some("Europe/Berlin".into());
+        let user = user(now);
+        fn subject<'a>(user: &'a User, profile: &'a Profile) -> ClaimSubject<'a> {
+            ClaimSubject {
+                user,
+                profile: Some(profile),
+                settings: None,
+                groups: &[],
+            }
+        }
         assert_eq!(
-            userinfo(&user(now), Some(&profile), None, &scope)["zoneinfo"],
+            userinfo(&subject(&user, &profile), &scope, &[])["zoneinfo"],
             "Europe/Berlin"
         );
         profile.timezone = Some("Mars/Olympus".into());
-        assert!(userinfo(&user(now), Some(&profile), None, &scope)
+        assert!(userinfo(&subject(&user, &profile), &scope, &[])
             .get("zoneinfo")
             .is_none());
+    }
+
+    #[test]
+    fn groups_are_sent_only_with_their_scope() {
+        let now = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let user = user(now);
+        let groups = vec!["Admins".to_string(), "staff".into()];
+        let subject = ClaimSubject {
+            user: &user,
+            profile: None,
+            settings: None,
+            groups: &groups,
+        };
+        let with = userinfo(&subject, &Scope::from_stored("openid groups"), &[]);
+        assert_eq!(with["groups"], serde_json::json!(["Admins", "staff"]));
+        let without = userinfo(&subject, &Scope::from_stored("openid profile"), &[]);
+        assert!(without.get("groups").is_none());
     }
 }

@@ -4,6 +4,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Serialize;
 
+use super::claim_rules::{self, ClaimRule};
 use super::error::{ErrorCode, OAuthError};
 use super::keys::Alg;
 use crate::config::StaticClient;
@@ -91,6 +92,10 @@ pub struct Client {
     pub managed_by: String,
     /// Every authorization needs a two-factor session (see `authorize::decide`).
     pub require_mfa: bool,
+    /// May get the `admin` scope with client_credentials, to call the admin API.
+    pub admin_api: bool,
+    /// Its own claims, computed from the user (`claim_rules`).
+    pub claims: Vec<ClaimRule>,
 }
 
 impl Client {
@@ -119,6 +124,8 @@ impl Client {
             backchannel_logout_uri: row.backchannel_logout_uri,
             managed_by: row.managed_by,
             require_mfa: row.require_mfa,
+            admin_api: row.admin_api,
+            claims: row.claim_rules.into_inner(),
         })
     }
 
@@ -289,6 +296,9 @@ pub struct ClientSpec {
     /// `None`: access tokens are signed like ID tokens.
     pub access_token_alg: Option<String>,
     pub require_mfa: bool,
+    pub admin_api: bool,
+    /// Extra claims (`claim_rules`), checked here like everything else.
+    pub claims: Vec<ClaimRule>,
 }
 
 /// Checks a spec and turns it into a row (without id, secret and timestamps decided).
@@ -326,6 +336,12 @@ fn build_row(
     if auth_method == ClientAuthMethod::None && grants.contains(&GrantType::ClientCredentials) {
         return Err("a public client cannot use client_credentials".into());
     }
+    if spec.admin_api && !grants.contains(&GrantType::ClientCredentials) {
+        return Err(
+            "an admin API client gets its tokens with client_credentials: add that grant type"
+                .into(),
+        );
+    }
     if grants.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty() {
         return Err("at least one --redirect-uri is needed for the authorization code flow".into());
     }
@@ -357,6 +373,7 @@ fn build_row(
         ),
         None => None,
     };
+    claim_rules::check_all(&spec.claims)?;
     let grant_names: Vec<String> = grants.iter().map(|g| g.as_str().to_string()).collect();
     let now = now();
     Ok(OAuthClient {
@@ -376,6 +393,8 @@ fn build_row(
         updated_at: now,
         access_token_alg: access_alg.map(|a| a.as_str().into()),
         require_mfa: spec.require_mfa,
+        admin_api: spec.admin_api,
+        claim_rules: spec.claims.clone().into(),
     })
 }
 
@@ -402,16 +421,48 @@ pub struct Registered {
     pub secret: Option<String>,
 }
 
-pub fn register(conn: &mut DbConnection, spec: &ClientSpec) -> Result<Registered, AppError> {
+/// Registers a client; `managed_by` says where it came from (`cli`, `admin`; `config` is
+/// [`sync_static`]'s alone).
+pub fn register(
+    conn: &mut DbConnection,
+    spec: &ClientSpec,
+    managed_by: &str,
+) -> Result<Registered, AppError> {
     let id = ClientId::generate();
     let secret = (!spec.public).then(|| random_token(32));
-    let row = build_row(spec, id, secret.as_deref().map(sha256_hex), "cli")
+    let row = build_row(spec, id, secret.as_deref().map(sha256_hex), managed_by)
         .map_err(ValidationError::ClientSpec)?;
     OAuthClient::insert(conn, &row)?;
     Ok(Registered {
         client: Client::from_row(row)?,
         secret,
     })
+}
+
+/// Replaces a client's settings with `spec`, keeping its ID, secret and origin. Whether it is
+/// public cannot change: a secret would appear or vanish under the running application.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &ClientId,
+    spec: &ClientSpec,
+) -> Result<Client, AppError> {
+    let existing = OAuthClient::find(conn, id)?.ok_or(AppError::NotFound)?;
+    if spec.public != existing.secret_hash.is_none() {
+        return Err(ValidationError::ClientSpec(
+            "a client cannot switch between public and confidential: register a new one".into(),
+        )
+        .into());
+    }
+    let mut row = build_row(
+        spec,
+        id.clone(),
+        existing.secret_hash.clone(),
+        &existing.managed_by,
+    )
+    .map_err(ValidationError::ClientSpec)?;
+    row.created_at = existing.created_at;
+    OAuthClient::update(conn, &row)?;
+    Client::from_row(row)
 }
 
 /// A fresh secret for a confidential client; the old one stops working at once.
@@ -443,6 +494,8 @@ pub fn sync_static(conn: &mut DbConnection, clients: &[StaticClient]) -> Result<
             id_token_alg: c.id_token_alg.as_str().into(),
             access_token_alg: c.access_token_alg.map(|a| a.as_str().into()),
             require_mfa: c.require_mfa,
+            admin_api: c.admin_api,
+            claims: c.claims.clone(),
         };
         let hash = c.secret.as_ref().map(|s| sha256_hex(s.expose()));
         let mut row = build_row(&spec, c.id.clone(), hash, "config")

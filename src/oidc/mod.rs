@@ -2,6 +2,7 @@
 //! revocation, introspection and logout. Handlers in `web::oidc` only translate HTTP.
 
 pub mod authorize;
+pub mod claim_rules;
 pub mod claims;
 pub mod clients;
 pub mod discovery;

@@ -4,7 +4,11 @@ use std::collections::BTreeSet;
 
 /// Scopes Portcullis knows; others are dropped from requests rather than refused, as most
 /// providers do, so a client asking for an extra scope still works.
-pub const SUPPORTED: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+pub const SUPPORTED: [&str; 5] = ["openid", "profile", "email", "groups", "offline_access"];
+
+/// The admin API's scope (issue 14). Only `client_credentials` grants it, and only to a client
+/// marked `admin_api`; a person's admin rights come from their role, never from a scope.
+pub const ADMIN: &str = "portcullis:admin";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope(BTreeSet<String>);
@@ -58,6 +62,7 @@ pub fn description_key(scope: &str) -> &'static str {
         "openid" => "scope-openid",
         "profile" => "scope-profile",
         "email" => "scope-email",
+        "groups" => "scope-groups",
         "offline_access" => "scope-offline-access",
         _ => "scope-other",
     }

@@ -383,6 +383,14 @@ fn client_credentials(
     }) {
         return Err(OAuthError::new(ErrorCode::InvalidScope, "malformed scope"));
     }
+    // The admin API's scope is a power over every user: only clients an admin marked for it
+    // may have it (see `admin::auth`).
+    if scope.contains(&crate::oidc::scope::ADMIN) && !client.admin_api {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "this client may not have the admin scope",
+        ));
+    }
     let scope = scope.join(" ");
     let claims = AccessClaims {
         iss: provider.issuer.clone(),
@@ -413,6 +421,8 @@ struct Prepared {
     grant: Grant,
     nonce: Option<String>,
     refresh_token: Option<String>,
+    /// The ID token's `groups` and the client's own claims, read in the transaction.
+    id_extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The database half of issuing: the new refresh token (with `offline_access`, or when the
@@ -445,10 +455,17 @@ fn persist_for_grant(
     } else {
         None
     };
+    // Read at every issue, so a refresh reflects memberships as they are now.
+    let id_extra = if scope.contains("openid") {
+        super::claims::id_token_extra(conn, &client.claims, &grant, &scope)?
+    } else {
+        serde_json::Map::new()
+    };
     Ok(Prepared {
         grant,
         nonce,
         refresh_token,
+        id_extra,
     })
 }
 
@@ -464,6 +481,7 @@ fn sign_for_grant(
         grant,
         nonce,
         refresh_token,
+        id_extra,
     } = prepared;
     let grant = &grant;
     let scope = Scope::from_stored(&grant.scope);
@@ -499,6 +517,7 @@ fn sign_for_grant(
             // `fed:google` becomes ["fed", "google"], `pwd+otp` ["pwd", "otp", "mfa"].
             amr,
             acr: Some(acr.to_string()),
+            extra: id_extra,
         };
         Some(jwt::sign(signer, "JWT", &claims)?)
     } else {

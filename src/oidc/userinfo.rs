@@ -6,13 +6,15 @@
 
 use serde_json::Value;
 
+use super::claim_rules::{self, ClaimSubject, ClaimTarget};
 use super::claims::{self, AccessClaims};
 use super::jwt::{self, VerifyError};
 use super::keys::KeyStore;
 use super::scope::Scope;
-use crate::db::models::User;
+use crate::db::models::{OAuthClient, User};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::identity::groups;
 use crate::identity::ids::UserId;
 
 /// What the signature check alone could decide.
@@ -65,10 +67,21 @@ pub fn claims_for(
     let Some((user, profile, settings)) = User::find_with_live_grant(conn, &sub, gid)? else {
         return Ok(None);
     };
-    Ok(Some(claims::userinfo(
-        &user,
-        profile.as_ref(),
-        settings.as_ref(),
-        &Scope::from_stored(&access.scope),
-    )))
+    let scope = Scope::from_stored(&access.scope);
+    // Read at every call, like the groups, so a changed rule or membership shows at once.
+    let rules = OAuthClient::claim_rules(conn, &access.client_id)?.unwrap_or_default();
+    let groups = if scope.contains("groups")
+        || claim_rules::any_apply(&rules, ClaimTarget::Userinfo, &scope)
+    {
+        groups::names_of_user(conn, &user.id)?
+    } else {
+        Vec::new()
+    };
+    let subject = ClaimSubject {
+        user: &user,
+        profile: profile.as_ref(),
+        settings: settings.as_ref(),
+        groups: &groups,
+    };
+    Ok(Some(claims::userinfo(&subject, &scope, &rules)))
 }

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 
+use super::failure::{self, Failure};
 use super::UpstreamError;
 
 /// The largest upstream answer read: 1 MiB, far above any real JSON answer.
@@ -27,6 +28,10 @@ pub enum ReadFailed {
     /// A request to a URL that is not http(s), e.g. a `javascript:` endpoint a document named.
     #[error("a {0}: URL is not http(s)")]
     NotWeb(String),
+    /// An error status whose body is not an OAuth error (RFC 6749 §5.2), which the protocol
+    /// crates would only report as unparseable.
+    #[error("HTTP {status}: {excerpt}")]
+    Status { status: u16, excerpt: String },
 }
 
 /// The body of `res`, refused as soon as it passes `limit` bytes (announced or actually sent).
@@ -47,9 +52,26 @@ pub async fn body(mut res: reqwest::Response, limit: usize) -> Result<Vec<u8>, R
     Ok(buf)
 }
 
-/// The JSON body of `res`, read with the size limit.
-pub async fn json<T: DeserializeOwned>(res: reqwest::Response) -> Result<T, ReadFailed> {
-    Ok(serde_json::from_slice(&body(res, MAX_ANSWER_BYTES).await?)?)
+/// The JSON answer of a provider API (`endpoint`, e.g. `/user`), read with the size limit: an
+/// error status, a body that is not JSON and a missing field are told apart. `secret` (the
+/// bearer token sent) is cut out of any excerpt.
+pub async fn json_answer<T: DeserializeOwned>(
+    res: reqwest::Response,
+    endpoint: &str,
+    secret: &str,
+) -> Result<T, Failure> {
+    let status = res.status();
+    let bytes = body(res, MAX_ANSWER_BYTES)
+        .await
+        .map_err(|e| e.failure(endpoint))?;
+    if !status.is_success() {
+        return Err(Failure::Status {
+            endpoint: endpoint.to_string(),
+            status: status.as_u16(),
+            excerpt: failure::excerpt(&bytes, Some(secret)),
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|e| failure::json(endpoint, &e, None))
 }
 
 /// The HTTP client `oauth2` and `openidconnect` talk to providers through: reqwest, with every
@@ -74,24 +96,56 @@ impl<'c> AsyncHttpClient<'c> for Bounded<'_> {
             for (name, value) in res.headers() {
                 answer = answer.header(name, value);
             }
-            Ok(answer.body(body(res, MAX_ANSWER_BYTES).await?)?)
+            let status = res.status();
+            let bytes = body(res, MAX_ANSWER_BYTES).await?;
+            if !status.is_success() && !is_oauth_error(&bytes) {
+                return Err(ReadFailed::Status {
+                    status: status.as_u16(),
+                    excerpt: super::failure::excerpt(&bytes, None),
+                });
+            }
+            Ok(answer.body(bytes)?)
         })
     }
 }
 
+/// An RFC 6749 §5.2 error answer: a JSON object with a string `error`. Those go on to the
+/// protocol crates, which report them as the provider's error.
+fn is_oauth_error(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|v| v.get("error").is_some_and(serde_json::Value::is_string))
+}
+
 impl ReadFailed {
+    /// What failed in the request to `endpoint` (`"token endpoint"`, `"/user"`).
+    pub fn failure(&self, endpoint: &str) -> Failure {
+        let endpoint_name = endpoint.to_string();
+        match self {
+            ReadFailed::Transport(e) => failure::classify(e, endpoint),
+            ReadFailed::TooLarge => Failure::TooLarge {
+                endpoint: endpoint_name,
+            },
+            ReadFailed::Json(e) => failure::json(endpoint, e, None),
+            ReadFailed::Http(e) => Failure::Other {
+                endpoint: endpoint_name,
+                detail: e.to_string(),
+            },
+            ReadFailed::NotWeb(scheme) => Failure::NotWeb {
+                endpoint: endpoint_name,
+                scheme: scheme.clone(),
+            },
+            ReadFailed::Status { status, excerpt } => Failure::Status {
+                endpoint: endpoint_name,
+                status: *status,
+                excerpt: excerpt.clone(),
+            },
+        }
+    }
+
     /// What the person is told: `provider` gave no answer, too large an answer, or one that is
     /// not what `what` should be.
     pub fn upstream_error(&self, provider: &str, what: &str) -> UpstreamError {
-        match self {
-            ReadFailed::Transport(_) => UpstreamError::Unreachable(provider.into()),
-            ReadFailed::TooLarge => UpstreamError::TooLarge(provider.into()),
-            ReadFailed::Json(e) => UpstreamError::Invalid(provider.into(), format!("{what}: {e}")),
-            ReadFailed::Http(e) => UpstreamError::Invalid(provider.into(), format!("{what}: {e}")),
-            ReadFailed::NotWeb(_) => {
-                UpstreamError::Misconfigured(provider.into(), format!("{what}: {self}"))
-            }
-        }
+        UpstreamError::from_failure(provider, self.failure(what))
     }
 }
 

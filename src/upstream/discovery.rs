@@ -29,6 +29,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use super::bounded::{Bounded, ReadFailed};
+use super::failure::{self, Failure};
 
 /// What discovery documents say beyond OpenID Connect Discovery 1.0 that we act on.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -106,28 +107,43 @@ impl Entry {
 /// Why discovery gave no document.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryFailed {
-    /// No answer, or an HTTP error status.
+    /// The request or its answer failed: no answer, an error status, too large, or not the JSON
+    /// we need (the missing or unusable field named).
     #[error("{0}")]
-    Unreachable(String),
-    /// An answer larger than `bounded::MAX_ANSWER_BYTES`.
-    #[error("the answer is too large")]
-    TooLarge,
-    /// An answer we must not use: unparseable, for another issuer, or with unusable endpoints.
+    Failed(Failure),
+    /// An answer we must not use: for another issuer, or with unusable endpoints.
     #[error("{0}")]
     Unusable(String),
 }
 
-impl From<DiscoveryError<ReadFailed>> for DiscoveryFailed {
-    fn from(e: DiscoveryError<ReadFailed>) -> Self {
+/// Where discovery was when it failed: the document itself, or the JWKS it names.
+pub const DISCOVERY_DOCUMENT: &str = "discovery document";
+pub const JWKS: &str = "JWKS";
+
+impl DiscoveryFailed {
+    /// `endpoint`: which of the two requests was the last one made.
+    fn from_error(e: DiscoveryError<ReadFailed>, endpoint: &str) -> DiscoveryFailed {
         match e {
-            DiscoveryError::Request(ReadFailed::TooLarge) => DiscoveryFailed::TooLarge,
             DiscoveryError::Request(e @ ReadFailed::NotWeb(_)) => {
                 DiscoveryFailed::Unusable(e.to_string())
             }
-            e @ (DiscoveryError::Request(_) | DiscoveryError::Response(..)) => {
-                DiscoveryFailed::Unreachable(e.to_string())
+            DiscoveryError::Request(e) => DiscoveryFailed::Failed(e.failure(endpoint)),
+            DiscoveryError::Response(status, body, detail) if status.is_success() => {
+                DiscoveryFailed::Failed(Failure::NotJson {
+                    endpoint: endpoint.to_string(),
+                    detail: format!("{detail} ({})", failure::excerpt(&body, None)),
+                })
             }
-            DiscoveryError::Parse(e) => DiscoveryFailed::Unusable(format!("unreadable: {e}")),
+            DiscoveryError::Response(status, body, _) => DiscoveryFailed::Failed(Failure::Status {
+                endpoint: endpoint.to_string(),
+                status: status.as_u16(),
+                excerpt: failure::excerpt(&body, None),
+            }),
+            DiscoveryError::Parse(e) => DiscoveryFailed::Failed(failure::json(
+                endpoint,
+                e.inner(),
+                Some(e.path().to_string()),
+            )),
             other => DiscoveryFailed::Unusable(other.to_string()),
         }
     }
@@ -259,8 +275,17 @@ async fn fetch(
     http: &reqwest::Client,
 ) -> Result<(UpstreamMetadata, Option<Duration>), DiscoveryFailed> {
     let seen: Arc<Mutex<Option<Duration>>> = Arc::new(Mutex::new(None));
+    let endpoint: Arc<Mutex<&'static str>> = Arc::new(Mutex::new(DISCOVERY_DOCUMENT));
     let recording = |req: HttpRequest| {
         let (http, seen) = (http.clone(), seen.clone());
+        // The document is fetched first; any other request is for the JWKS it names.
+        if !req
+            .uri()
+            .path()
+            .ends_with("/.well-known/openid-configuration")
+        {
+            *endpoint.lock().unwrap_or_else(PoisonError::into_inner) = JWKS;
+        }
         async move {
             let res: HttpResponse = Bounded(&http).call(req).await?;
             if let Some(age) = res
@@ -275,7 +300,12 @@ async fn fetch(
             Ok::<_, ReadFailed>(res)
         }
     };
-    let metadata = UpstreamMetadata::discover_async(issuer.clone(), &recording).await?;
+    let metadata = UpstreamMetadata::discover_async(issuer.clone(), &recording)
+        .await
+        .map_err(|e| {
+            let at = *endpoint.lock().unwrap_or_else(PoisonError::into_inner);
+            DiscoveryFailed::from_error(e, at)
+        })?;
     if let Some((name, scheme)) = non_web_endpoint(&metadata) {
         return Err(DiscoveryFailed::Unusable(format!(
             "its {name} is a {scheme}: URL, not http(s)"

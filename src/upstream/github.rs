@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::bounded;
 use super::config::{ProviderConfig, ProviderSpec, GITHUB_API, GITHUB_WEB};
 use super::connector::{Callback, Start};
+use super::failure;
 use super::oauth2_generic::{self, Endpoints};
 use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
 
@@ -102,16 +103,10 @@ async fn api_get<T: for<'de> Deserialize<'de>>(
         .header("User-Agent", "portcullis")
         .send()
         .await
-        .map_err(|_| UpstreamError::Unreachable(name.clone()))?;
-    if !res.status().is_success() {
-        return Err(UpstreamError::ProviderError(
-            name,
-            format!("{path} answered {}", res.status().as_u16()),
-        ));
-    }
-    bounded::json::<T>(res)
+        .map_err(|e| UpstreamError::from_failure(&name, failure::classify(&e, path)))?;
+    bounded::json_answer::<T>(res, path, token)
         .await
-        .map_err(|e| e.upstream_error(&name, path))
+        .map_err(|f| UpstreamError::from_failure(&name, f))
 }
 
 pub async fn callback(

@@ -6,13 +6,17 @@ pub mod bounded;
 pub mod config;
 pub mod connector;
 pub mod discovery;
+pub mod failure;
 pub mod flow;
 pub mod github;
 pub mod oauth2_generic;
 pub mod oidc;
+pub mod probe;
 pub mod registry;
 
 use serde::{Deserialize, Serialize};
+
+use failure::Failure;
 
 /// What talking to upstream providers needs, shared by every request.
 #[derive(Clone)]
@@ -32,6 +36,19 @@ impl UpstreamClient {
     pub fn redirect_uri(&self, slug: &str) -> String {
         format!("{}/auth/callback/{slug}", self.issuer)
     }
+}
+
+/// The HTTP client for upstream providers: bounded timeout, no redirects (SSRF). The server and
+/// `provider test` use the same, so a test sees what a sign-in would.
+pub fn http_client(
+    settings: &crate::config::UpstreamSettings,
+) -> Result<reqwest::Client, crate::error::AppError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(settings.timeout_secs.max(1)))
+        .user_agent("portcullis")
+        .build()
+        .map_err(|e| crate::error::AppError::Internal(format!("http client: {e}")))
 }
 
 /// What every provider's answer becomes.
@@ -62,8 +79,11 @@ pub enum UpstreamError {
     Denied(String),
     #[error("{0} reported an error: {1}")]
     ProviderError(String, String),
-    #[error("{0} could not be reached or did not answer in time. Please try again.")]
-    Unreachable(String),
+    #[error("{0} could not be reached or did not answer in time ({1}). Please try again.")]
+    Unreachable(String, Failure),
+    /// The provider answered, but not usably: an error status, not JSON, a field missing.
+    #[error("{0} did not give a usable answer ({1}).")]
+    BadAnswer(String, Failure),
     #[error("The answer from {0} could not be verified ({1}).")]
     Invalid(String, String),
     #[error("This sign-in link has expired or was already used. Please start again.")]
@@ -95,6 +115,26 @@ pub enum Restriction {
 }
 
 impl UpstreamError {
+    /// What went wrong talking to `provider`, as the page and the log say it.
+    pub fn from_failure(provider: &str, failure: Failure) -> UpstreamError {
+        match failure {
+            f if f.is_unreachable() => UpstreamError::Unreachable(provider.into(), f),
+            Failure::TooLarge { .. } => UpstreamError::TooLarge(provider.into()),
+            f @ Failure::NotWeb { .. } => {
+                UpstreamError::Misconfigured(provider.into(), f.to_string())
+            }
+            f => UpstreamError::BadAnswer(provider.into(), f),
+        }
+    }
+
+    /// The precise cause, when a request to the provider failed: the failure page's second line.
+    pub fn cause(&self) -> Option<&Failure> {
+        match self {
+            UpstreamError::Unreachable(_, f) | UpstreamError::BadAnswer(_, f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// What the failure page says.
     pub fn message(&self) -> crate::i18n::Msg {
         use crate::i18n::Msg;
@@ -103,8 +143,11 @@ impl UpstreamError {
             UpstreamError::ProviderError(p, d) => Msg::new("upstream-provider-error")
                 .with("provider", p.as_str())
                 .with("detail", d.as_str()),
-            UpstreamError::Unreachable(p) => {
+            UpstreamError::Unreachable(p, _) => {
                 Msg::new("upstream-unreachable").with("provider", p.as_str())
+            }
+            UpstreamError::BadAnswer(p, _) => {
+                Msg::new("upstream-bad-answer").with("provider", p.as_str())
             }
             UpstreamError::Invalid(p, d) => Msg::new("upstream-invalid")
                 .with("provider", p.as_str())

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::bounded::{self, Bounded};
 use super::config::{ClaimMapping, ProviderConfig, ProviderSpec};
 use super::connector::{Callback, Start};
+use super::failure;
 use super::{UpstreamError, UpstreamProfile, UpstreamTokens};
 
 type Oauth2Client = oauth2::Client<
@@ -82,8 +83,7 @@ pub(super) async fn exchange(
             RequestTokenError::ServerResponse(r) => {
                 UpstreamError::ProviderError(name.clone(), r.error().to_string())
             }
-            RequestTokenError::Request(e) => e.upstream_error(&name, "token response"),
-            other => UpstreamError::Invalid(name.clone(), other.to_string()),
+            other => token_failure(cfg, other),
         })?;
     Ok(UpstreamTokens {
         access_token: Some(token.access_token().secret().clone()),
@@ -93,6 +93,35 @@ pub(super) async fn exchange(
             .expires_in()
             .and_then(|d| i64::try_from(d.as_secs()).ok()),
     })
+}
+
+/// What the failure page names the userinfo endpoint.
+const USERINFO: &str = "userinfo endpoint";
+/// What the failure page names the token endpoint.
+pub const TOKEN_ENDPOINT: &str = "token endpoint";
+
+/// A token request that failed without an OAuth error answer: no answer, an error status, or an
+/// answer that is not a token response. The client secret went with the request, so it is cut
+/// out of whatever the provider echoed.
+pub(super) fn token_failure<E: oauth2::ErrorResponse + 'static>(
+    cfg: &ProviderConfig,
+    e: RequestTokenError<bounded::ReadFailed, E>,
+) -> UpstreamError {
+    let name = cfg.display_name.as_str();
+    let failure = match e {
+        RequestTokenError::Request(e) => e.failure(TOKEN_ENDPOINT),
+        RequestTokenError::Parse(e, _) => {
+            super::failure::json(TOKEN_ENDPOINT, e.inner(), Some(e.path().to_string()))
+        }
+        RequestTokenError::ServerResponse(e) => {
+            return UpstreamError::ProviderError(name.into(), e.to_string())
+        }
+        RequestTokenError::Other(detail) => super::failure::Failure::Other {
+            endpoint: TOKEN_ENDPOINT.into(),
+            detail,
+        },
+    };
+    UpstreamError::from_failure(name, failure.redact(&cfg.client_secret))
 }
 
 /// The OAuth 2.0 parts of the spec: endpoints, userinfo URL, claim mapping.
@@ -165,22 +194,17 @@ pub async fn callback(
     let name = cfg.display_name.clone();
     let (endpoints, url, claims) = oauth2(cfg)?;
     let tokens = exchange(cfg, &endpoints, http, cb).await?;
+    let access = tokens.access_token.as_deref().unwrap_or_default();
     let res = http
         .get(url)
-        .bearer_auth(tokens.access_token.as_deref().unwrap_or_default())
+        .bearer_auth(access)
         .header("Accept", "application/json")
         .send()
         .await
-        .map_err(|_| UpstreamError::Unreachable(name.clone()))?;
-    if !res.status().is_success() {
-        return Err(UpstreamError::ProviderError(
-            name,
-            format!("userinfo answered {}", res.status().as_u16()),
-        ));
-    }
-    let json: Value = bounded::json(res)
+        .map_err(|e| UpstreamError::from_failure(&name, failure::classify(&e, USERINFO)))?;
+    let json: Value = bounded::json_answer(res, USERINFO, access)
         .await
-        .map_err(|e| e.upstream_error(&name, "userinfo"))?;
+        .map_err(|f| UpstreamError::from_failure(&name, f))?;
     let profile = map_profile(&json, claims)
         .ok_or_else(|| UpstreamError::Invalid(name.clone(), "no subject in userinfo".into()))?;
     Ok((profile, tokens))

@@ -41,8 +41,7 @@ async fn metadata(
         .map_err(|e| {
             tracing::warn!(provider = %cfg.slug, error = %e, "upstream discovery failed");
             match e {
-                DiscoveryFailed::Unreachable(_) => UpstreamError::Unreachable(name),
-                DiscoveryFailed::TooLarge => UpstreamError::TooLarge(name),
+                DiscoveryFailed::Failed(failure) => UpstreamError::from_failure(&name, failure),
                 DiscoveryFailed::Unusable(detail) => UpstreamError::Misconfigured(name, detail),
             }
         })
@@ -136,8 +135,7 @@ pub async fn callback(
             RequestTokenError::ServerResponse(r) => {
                 UpstreamError::ProviderError(name.clone(), r.error().to_string())
             }
-            RequestTokenError::Request(e) => e.upstream_error(&name, "token response"),
-            other => UpstreamError::Invalid(name.clone(), other.to_string()),
+            other => super::oauth2_generic::token_failure(cfg, other),
         })?;
     let id_token = token
         .id_token()

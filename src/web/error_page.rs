@@ -44,7 +44,9 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
             AppError::Csrf | AppError::AccountDisabled => StatusCode::FORBIDDEN,
-            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::LoginRequired { .. } | AppError::ReauthenticationRequired { .. } => {
+                StatusCode::SEE_OTHER
+            }
             AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -53,9 +55,14 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let AppError::LoginRequired { return_to } = self {
+        let login = match self {
+            AppError::LoginRequired { return_to } => Some(("", return_to)),
+            AppError::ReauthenticationRequired { return_to } => Some(("force=1&", return_to)),
+            _ => None,
+        };
+        if let Some((force, return_to)) = login {
             let location = format!(
-                "/login?return_to={}",
+                "/login?{force}return_to={}",
                 crate::web::return_to::encode(return_to)
             );
             return HttpResponse::SeeOther()

@@ -1,10 +1,12 @@
 //! The HTTP edge: thin actix handlers that parse, call `identity`, and render `templates/`.
 
+pub mod admin;
 pub mod csrf;
 pub mod error_page;
 pub mod headers;
 pub mod health;
 pub mod locale;
+pub mod metrics;
 pub mod oidc;
 pub mod pages;
 pub mod return_to;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub backchannel: crate::outbox::backchannel::BackchannelWorker,
     /// The WebAuthn relying party; `None` when passkeys are off.
     pub passkeys: Option<crate::identity::passkeys::RelyingParty>,
+    /// This application's Prometheus counters (`/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -66,9 +70,11 @@ impl AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::alive))
         .route("/readyz", web::get().to(health::ready))
+        .route("/metrics", web::get().to(metrics::scrape))
         .route("/static/{file}", web::get().to(pages::static_file))
         .route("/favicon.ico", web::get().to(pages::favicon))
         .configure(oidc::api_routes)
+        .configure(admin::api::routes)
         .service(
             web::scope("")
                 .wrap(middleware::from_fn(csrf::ensure_cookie))
@@ -81,6 +87,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(pages::email::routes)
                 .configure(pages::security::routes)
                 .configure(pages::passkeys::routes)
+                .configure(admin::console::routes)
                 .configure(oidc::page_routes)
                 .default_service(web::to(not_found)),
         );

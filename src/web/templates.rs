@@ -38,6 +38,18 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "account/security.html",
     "account/passkeys.html",
     "account/merge.html",
+    "admin/layout.html",
+    "admin/users.html",
+    "admin/user.html",
+    "admin/clients.html",
+    "admin/client.html",
+    "admin/_client_form.html",
+    "admin/providers.html",
+    "admin/keys.html",
+    "admin/audit.html",
+    "admin/mail.html",
+    "admin/groups.html",
+    "admin/group.html",
     "second_factor.html",
     "consent.html",
     "form_post.html",
@@ -52,6 +64,8 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "email/link_proof.html",
     "email/method_linked.txt",
     "email/method_linked.html",
+    "email/test_message.txt",
+    "email/test_message.html",
     "code.html",
     "email/layout.html",
     "email/verify_email.txt",
@@ -81,6 +95,17 @@ static EMBEDDED: &[(&str, &str)] = embedded!(
     "static/passkey.js",
 );
 
+/// `{{ t|when }}`: an RFC 3339 time as "2026-12-03 17:05 UTC" (admin pages); anything else as is.
+fn when(value: String) -> String {
+    chrono::DateTime::parse_from_rfc3339(&value)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or(value)
+}
+
 #[derive(Clone)]
 pub struct Templates {
     env: Arc<Environment<'static>>,
@@ -92,6 +117,7 @@ impl Templates {
         let theme_dir = theme_dir.map(Path::to_path_buf);
         let mut env = Environment::new();
         env.add_function("t", crate::i18n::template::t);
+        env.add_filter("when", when);
         let dir = theme_dir.clone();
         env.set_loader(move |name| Ok(load(dir.as_deref(), name)));
         env.set_auto_escape_callback(|name| {
@@ -160,6 +186,8 @@ pub enum ErrorText<'a> {
     Message(Msg),
     /// Technical (a protocol error), shown as is.
     Detail(&'a str),
+    /// For the person, with its precise cause on a line of its own.
+    Explained { message: Msg, cause: Msg },
 }
 
 #[derive(Serialize)]
@@ -168,6 +196,7 @@ struct ErrorView<'a> {
     title: Msg,
     message: Option<Msg>,
     detail: Option<&'a str>,
+    cause: Option<Msg>,
     locale: &'static str,
     lang: &'static str,
 }
@@ -176,15 +205,17 @@ struct ErrorView<'a> {
 pub fn error_page(status: StatusCode, title: Msg, text: ErrorText<'_>) -> HttpResponse {
     let templates = ERROR_TEMPLATES.get_or_init(|| Templates::new(None));
     let locale = crate::web::locale::current().code();
-    let (message, detail) = match text {
-        ErrorText::Message(m) => (Some(m), None),
-        ErrorText::Detail(d) => (None, Some(d)),
+    let (message, detail, cause) = match text {
+        ErrorText::Message(m) => (Some(m), None, None),
+        ErrorText::Detail(d) => (None, Some(d), None),
+        ErrorText::Explained { message, cause } => (Some(message), None, Some(cause)),
     };
     let view = ErrorView {
         status: status.as_u16(),
         title,
         message,
         detail,
+        cause,
         locale,
         lang: locale,
     };
@@ -226,7 +257,9 @@ mod tests {
                 let out = t
                     .render(name, &ctx)
                     .unwrap_or_else(|e| panic!("{name} in {}: {e}", locale.code()));
-                if name.ends_with(".html") && *name != "macros.html" {
+                // Partials (`_name.html`) are included into pages, which carry `lang`.
+                let partial = name.rsplit('/').next().is_some_and(|f| f.starts_with('_'));
+                if name.ends_with(".html") && *name != "macros.html" && !partial {
                     assert!(
                         out.contains(&format!("lang=\"{}\"", locale.code())),
                         "{name} lacks lang"

@@ -114,6 +114,8 @@ pub struct UserView {
     pub id: String,
     pub name: String,
     pub email: String,
+    /// Shows the way to the admin console.
+    pub admin: bool,
 }
 
 impl From<&User> for UserView {
@@ -122,6 +124,7 @@ impl From<&User> for UserView {
             id: u.id.to_string(),
             name: u.name.clone(),
             email: u.email.clone(),
+            admin: u.is_admin,
         }
     }
 }

@@ -10,12 +10,12 @@ use crate::rp;
 
 backend_tests!(certified_rp_library_runs_the_whole_lifecycle);
 
-fn interop_dir() -> PathBuf {
+pub(crate) fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/openid-client")
 }
 
 /// Node and the installed library, or a loud note (a failure when CI requires them).
-fn node_ready() -> bool {
+pub(crate) fn node_ready() -> bool {
     let ready = interop_dir().join("node_modules/openid-client").is_dir()
         && Command::new("node")
             .arg("--version")

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod account;
+mod admin_api;
 mod admin_controls;
 mod auth;
 mod browser;
@@ -12,6 +13,7 @@ mod cli;
 mod email;
 mod email_identity;
 mod fake_google;
+mod groups;
 mod i18n;
 mod interop;
 mod merge;
@@ -20,7 +22,9 @@ mod oidc_flows;
 mod oidc_logout;
 mod oidc_prompts;
 mod oidc_tokens;
+mod operations;
 mod passkeys;
+mod provider_diagnostics;
 mod rp;
 mod scale_out;
 mod second_factor;

@@ -1603,7 +1603,7 @@ async fn cli_keys_list_and_rotate(backend: Backend) {
 // ---------------------------------------------------------------------------------------------
 // 10: static clients from the config file
 
-fn static_client(name: &str) -> portcullis::config::StaticClient {
+pub(crate) fn static_client(name: &str) -> portcullis::config::StaticClient {
     portcullis::config::StaticClient {
         id: portcullis::identity::ids::ClientId::parse("static-app").unwrap(),
         name: name.into(),
@@ -1621,6 +1621,8 @@ fn static_client(name: &str) -> portcullis::config::StaticClient {
         id_token_alg: portcullis::oidc::keys::Alg::RS256,
         access_token_alg: None,
         require_mfa: false,
+        admin_api: false,
+        claims: vec![],
     }
 }
 

@@ -25,7 +25,7 @@ pub const REDIRECT: &str = "http://127.0.0.1:1/callback";
 pub async fn register(app: &TestApp, spec: ClientSpec) -> (String, Option<String>) {
     let r = app
         .db
-        .run(move |c| clients::register(c, &spec))
+        .run(move |c| clients::register(c, &spec, "cli"))
         .await
         .unwrap();
     (r.client.id.to_string(), r.secret)

@@ -135,6 +135,10 @@ fn state_changing_routes() -> Vec<(String, &'static str)> {
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web"),
         &mut paths,
     );
+    // The admin API's JSON routes sit under a scope prefix this scanner cannot see, and take
+    // the token in a header, not a form field: `admin_api::every_api_change_refuses_a_session_call_without_the_csrf_header`
+    // checks each of them, read from the OpenAPI document, instead.
+    paths.retain(|p| !p.ends_with("src/web/admin/api.rs"));
     let mut routes = Vec::new();
     for path in paths {
         let text: String = std::fs::read_to_string(&path)

@@ -17,13 +17,22 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        Self::start_with(data_dir, &[])
+    }
+
+    /// With extra environment (a config file, settings).
+    fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        if !env.iter().any(|(k, _)| *k == "PORTCULLIS_CONFIG") {
+            command.env_remove("PORTCULLIS_CONFIG");
+        }
+        let mut child = command
             .arg("serve")
+            .envs(env.iter().copied())
             .env("PORTCULLIS_LISTEN", "127.0.0.1:0")
             .env("PORTCULLIS_DATA_DIR", data_dir)
             .env("PORTCULLIS_MAIL__FILE_DIR", data_dir.join("mail"))
             .env("PORTCULLIS_LOG__FORMAT", "json")
-            .env_remove("PORTCULLIS_CONFIG")
             .env_remove("PORTCULLIS_DATABASE__URL")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -213,4 +222,115 @@ fn ctrl_c_stops_gracefully() {
 #[test]
 fn sigterm_stops_gracefully() {
     stops_gracefully_on(libc::SIGTERM, "SIGTERM");
+}
+
+/// The name the database holds for a client, read the way the server stores it.
+fn client_name(data_dir: &Path, id: &str) -> Option<String> {
+    use diesel::prelude::*;
+    use portcullis::db::schema::oauth_client;
+    let db = portcullis::db::Db::connect(
+        &format!("sqlite://{}", data_dir.join("portcullis.db").display()),
+        1,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let id = id.to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(db.run(move |c| {
+        Ok(oauth_client::table
+            .filter(oauth_client::id.eq(id))
+            .select(oauth_client::name)
+            .first::<String>(c)
+            .optional()?)
+    }))
+    .unwrap()
+}
+
+fn config_with_client(path: &Path, name: &str, watch_secs: u64) {
+    std::fs::write(
+        path,
+        format!(
+            r#"
+[reload]
+watch_interval_secs = {watch_secs}
+
+[[clients]]
+id = "wiki"
+name = "{name}"
+secret = "a-long-enough-secret-for-the-wiki-client"
+redirect_uris = ["https://wiki.example/callback"]
+"#
+        ),
+    )
+    .unwrap();
+}
+
+/// Issue 14, part 4: editing the file and sending SIGHUP changes a declared client live; a file
+/// that no longer loads keeps the running configuration (and says why); the CLI refuses to
+/// change what the file declares; with a watch interval, saving the file is enough.
+#[test]
+fn the_config_file_applies_on_sighup_and_on_change_and_a_broken_one_changes_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("data");
+    let config = root.path().join("portcullis.toml");
+    config_with_client(&config, "Wiki", 0);
+    let config_str = config.display().to_string();
+    let mut server = Server::start_with(&data_dir, &[("PORTCULLIS_CONFIG", &config_str)]);
+    server.wait_for("portcullis listening", Duration::from_secs(60));
+    assert_eq!(client_name(&data_dir, "wiki").as_deref(), Some("Wiki"));
+
+    config_with_client(&config, "Team wiki", 0);
+    server.signal(libc::SIGHUP);
+    let done = server.wait_for("configuration reloaded", Duration::from_secs(20));
+    assert_eq!(done["trigger"], "SIGHUP", "{done}");
+    assert_eq!(client_name(&data_dir, "wiki").as_deref(), Some("Team wiki"));
+
+    std::fs::write(&config, "[[clients]]\nid = \"wiki\"\nname = ").unwrap();
+    server.signal(libc::SIGHUP);
+    let failed = server.wait_for("configuration reload failed", Duration::from_secs(20));
+    assert_eq!(failed["level"], "ERROR", "{failed}");
+    assert!(
+        failed["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{failed}"
+    );
+    assert_eq!(client_name(&data_dir, "wiki").as_deref(), Some("Team wiki"));
+
+    // The CLI refuses to delete what the file declares.
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["client", "delete", "wiki"])
+        .env("PORTCULLIS_DATA_DIR", &data_dir)
+        .env("PORTCULLIS_LOG__FILTER", "warn")
+        .env_remove("PORTCULLIS_CONFIG")
+        .env_remove("PORTCULLIS_DATABASE__URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("managed by the configuration file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.signal(libc::SIGTERM);
+    server.wait_exit(Duration::from_secs(20));
+
+    // With a watch interval, saving the file is enough; removing the entry removes the client.
+    config_with_client(&config, "Team wiki", 1);
+    let mut server = Server::start_with(&data_dir, &[("PORTCULLIS_CONFIG", &config_str)]);
+    server.wait_for("portcullis listening", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(1100));
+    config_with_client(&config, "Wiki, watched", 1);
+    let done = server.wait_for("configuration reloaded", Duration::from_secs(20));
+    assert_eq!(done["trigger"], "file changed", "{done}");
+    assert_eq!(
+        client_name(&data_dir, "wiki").as_deref(),
+        Some("Wiki, watched")
+    );
+    std::fs::write(&config, "[reload]\nwatch_interval_secs = 1\n").unwrap();
+    server.wait_for("configuration reloaded", Duration::from_secs(20));
+    assert_eq!(client_name(&data_dir, "wiki"), None);
+    server.signal(libc::SIGTERM);
+    server.wait_exit(Duration::from_secs(20));
 }

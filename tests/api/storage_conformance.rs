@@ -102,6 +102,8 @@ pub fn client(id: &str, now: NaiveDateTime) -> OAuthClient {
         updated_at: now,
         access_token_alg: None,
         require_mfa: false,
+        admin_api: false,
+        claim_rules: Vec::new().into(),
     }
 }
 

@@ -103,6 +103,8 @@ async fn providers_signing_keys_and_audit_events_round_trip(backend: Backend) {
                 ip_address: None,
                 detail: None,
                 created_at: t,
+                actor: None,
+                client_id: None,
             }
             .insert(c)?;
         }

@@ -60,6 +60,7 @@ backend_tests!(
     id_token_for_another_audience_is_refused,
     expired_id_token_is_refused,
     unreachable_issuer_at_start_is_a_502_page,
+    a_token_endpoint_error_status_is_named_on_the_page_and_counted,
     slow_token_endpoint_times_out_with_a_502_page,
     token_endpoint_error_is_a_4xx_page,
     // Restrictions.
@@ -483,7 +484,13 @@ async fn a_disabled_user_signing_in_with_google_gets_the_disabled_page(backend: 
     let done = env
         .app
         .query(move |c| {
-            portcullis::identity::user_status::disable(c, &id, None, portcullis::identity::now())
+            portcullis::identity::user_status::disable(
+                c,
+                &id,
+                None,
+                &portcullis::identity::audit::Actor::Cli,
+                portcullis::identity::now(),
+            )
         })
         .await;
     assert!(
@@ -1253,7 +1260,49 @@ async fn unreachable_issuer_at_start_is_a_502_page(backend: Backend) {
         html.contains("Google could not be reached or did not answer in time."),
         "{html}"
     );
+    assert!(
+        html.contains("Cause: connection refused by 127.0.0.1:1."),
+        "the page names the cause: {html}"
+    );
     assert_eq!(counts(&app).await, NOTHING);
+}
+
+async fn a_token_endpoint_error_status_is_named_on_the_page_and_counted(backend: Backend) {
+    let env = env(backend).await;
+    let b = env.app.browser();
+    let auth = env.start(&b, START).await;
+    env.google
+        .answer_token(
+            &auth,
+            ResponseTemplate::new(500).set_body_string("<html>token store on fire</html>"),
+        )
+        .await;
+    let html = failure_page(env.callback(&b, &auth).await, 502).await;
+    assert!(
+        html.contains("Google did not give a usable answer."),
+        "{html}"
+    );
+    assert!(
+        html.contains("Cause: HTTP 500 from token endpoint."),
+        "{html}"
+    );
+    assert!(
+        !html.contains("on fire"),
+        "excerpts are for the log: {html}"
+    );
+    assert_eq!(counts(&env.app).await, NOTHING);
+    let metrics = reqwest::get(format!("{}/metrics", env.app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"portcullis_sign_ins_total{method="google",outcome="failure"} 1"#),
+        "{metrics}"
+    );
 }
 
 async fn slow_token_endpoint_times_out_with_a_502_page(backend: Backend) {

@@ -191,4 +191,25 @@ impl BackchannelLogout {
         )
         .execute(conn)
     }
+
+    /// How many rows wait (and since when the oldest), and how many were given up on: the
+    /// queue gauges of `/metrics`.
+    pub fn queue_stats(conn: &mut DbConnection) -> QueryResult<crate::metrics::QueueStats> {
+        let (pending, oldest_pending_at) = backchannel_outbox::table
+            .filter(backchannel_outbox::status.eq("pending"))
+            .select((
+                diesel::dsl::count_star(),
+                diesel::dsl::min(backchannel_outbox::created_at),
+            ))
+            .first::<(i64, Option<NaiveDateTime>)>(conn)?;
+        let failed = backchannel_outbox::table
+            .filter(backchannel_outbox::status.eq("failed"))
+            .count()
+            .get_result(conn)?;
+        Ok(crate::metrics::QueueStats {
+            pending,
+            oldest_pending_at,
+            failed,
+        })
+    }
 }

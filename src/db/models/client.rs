@@ -5,6 +5,7 @@ use crate::db::json_list::JsonList;
 use crate::db::schema::oauth_client;
 use crate::db::DbConnection;
 use crate::identity::ids::ClientId;
+use crate::oidc::claim_rules::ClaimRule;
 
 /// A registered relying application. List fields hold JSON arrays of strings (an unreadable one
 /// fails the read, never reads as empty).
@@ -29,6 +30,10 @@ pub struct OAuthClient {
     pub access_token_alg: Option<String>,
     /// Its users must have signed in with two factors (or set one up on the way).
     pub require_mfa: bool,
+    /// May ask for the `admin` scope with client_credentials (the admin API).
+    pub admin_api: bool,
+    /// Extra claims computed from the user (`oidc::claim_rules`), as a JSON array.
+    pub claim_rules: JsonList<ClaimRule>,
 }
 
 impl OAuthClient {
@@ -50,6 +55,19 @@ impl OAuthClient {
             .select(OAuthClient::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// The client's claim rules alone (UserInfo reads them at every call); `None`: no client.
+    pub fn claim_rules(
+        conn: &mut DbConnection,
+        id: &ClientId,
+    ) -> QueryResult<Option<Vec<ClaimRule>>> {
+        oauth_client::table
+            .find(id)
+            .select(oauth_client::claim_rules)
+            .first::<JsonList<ClaimRule>>(conn)
+            .optional()
+            .map(|rules| rules.map(JsonList::into_inner))
     }
 
     pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<OAuthClient>> {

@@ -119,6 +119,46 @@ impl OutboxMessage {
             .load(conn)
     }
 
+    /// Makes unsent mail due now with its attempts reset: one message, or every failed one.
+    pub fn retry(
+        conn: &mut DbConnection,
+        id: Option<&MailId>,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        let changes = (
+            mail_outbox::status.eq("pending"),
+            mail_outbox::attempts.eq(0),
+            mail_outbox::next_attempt_at.eq(now),
+            mail_outbox::locked_until.eq(None::<NaiveDateTime>),
+        );
+        match id {
+            Some(id) => diesel::update(
+                mail_outbox::table
+                    .filter(mail_outbox::id.eq(id))
+                    .filter(mail_outbox::status.ne("sent")),
+            )
+            .set(changes)
+            .execute(conn),
+            None => diesel::update(mail_outbox::table.filter(mail_outbox::status.eq("failed")))
+                .set(changes)
+                .execute(conn),
+        }
+    }
+
+    /// Deletes mail that was given up on: one message, or all of it.
+    pub fn delete_failed(conn: &mut DbConnection, id: Option<&MailId>) -> QueryResult<usize> {
+        match id {
+            Some(id) => diesel::delete(
+                mail_outbox::table
+                    .filter(mail_outbox::id.eq(id))
+                    .filter(mail_outbox::status.eq("failed")),
+            )
+            .execute(conn),
+            None => diesel::delete(mail_outbox::table.filter(mail_outbox::status.eq("failed")))
+                .execute(conn),
+        }
+    }
+
     pub fn delete_sent_before(
         conn: &mut DbConnection,
         before: NaiveDateTime,
@@ -129,5 +169,26 @@ impl OutboxMessage {
                 .filter(mail_outbox::sent_at.lt(before)),
         )
         .execute(conn)
+    }
+
+    /// How many rows wait (and since when the oldest), and how many were given up on: the
+    /// queue gauges of `/metrics`.
+    pub fn queue_stats(conn: &mut DbConnection) -> QueryResult<crate::metrics::QueueStats> {
+        let (pending, oldest_pending_at) = mail_outbox::table
+            .filter(mail_outbox::status.eq("pending"))
+            .select((
+                diesel::dsl::count_star(),
+                diesel::dsl::min(mail_outbox::created_at),
+            ))
+            .first::<(i64, Option<NaiveDateTime>)>(conn)?;
+        let failed = mail_outbox::table
+            .filter(mail_outbox::status.eq("failed"))
+            .count()
+            .get_result(conn)?;
+        Ok(crate::metrics::QueueStats {
+            pending,
+            oldest_pending_at,
+            failed,
+        })
     }
 }

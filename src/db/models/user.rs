@@ -36,6 +36,20 @@ pub struct NewUser<'a> {
     pub updated_at: NaiveDateTime,
 }
 
+diesel::define_sql_function! {
+    /// SQL `lower()`, on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Which users an admin lists; every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Part of an address or name, or a whole user ID.
+    pub query: Option<String>,
+    pub disabled: Option<bool>,
+    pub admin: Option<bool>,
+}
+
 /// A user with their profile and settings (either may be missing).
 pub type UserWithDetails = (User, Option<Profile>, Option<UserSettings>);
 
@@ -165,6 +179,65 @@ impl User {
             .first(conn)
             .optional()?;
         Ok(matches!(since, Some(Some(_))))
+    }
+
+    /// Sets or clears the admin role; 0 when it already was so (or there is no such user).
+    pub fn set_admin(
+        conn: &mut DbConnection,
+        id: &UserId,
+        admin: bool,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id).filter(users::is_admin.eq(!admin)))
+            .set((users::is_admin.eq(admin), users::updated_at.eq(now)))
+            .execute(conn)
+    }
+
+    /// Admins who can still sign in.
+    pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
+        users::table
+            .filter(users::is_admin.eq(true))
+            .filter(users::disabled_at.is_null())
+            .count()
+            .get_result(conn)
+    }
+
+    /// An admin's search: `query` in the address or the name (either case), or the exact ID;
+    /// newest first.
+    pub fn search(
+        conn: &mut DbConnection,
+        filter: &UserFilter,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<Vec<User>> {
+        let mut q = users::table.select(User::as_select()).into_boxed();
+        if let Some(query) = &filter.query {
+            let escaped = query
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
+            q = q.filter(
+                users::email
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(users::name).like(pattern).escape('\\'))
+                    .or(users::id.eq(query.clone())),
+            );
+        }
+        match filter.disabled {
+            Some(true) => q = q.filter(users::disabled_at.is_not_null()),
+            Some(false) => q = q.filter(users::disabled_at.is_null()),
+            None => {}
+        }
+        if let Some(admin) = filter.admin {
+            q = q.filter(users::is_admin.eq(admin));
+        }
+        q.order((users::created_at.desc(), users::id.desc()))
+            .limit(limit)
+            .offset(offset)
+            .load(conn)
     }
 
     /// Deletes the user; sessions, accounts, profile and settings go with it (ON DELETE CASCADE).

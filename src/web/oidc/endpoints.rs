@@ -85,6 +85,9 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         Err(e) => return oauth_error(&e, tried_basic(&req)),
     };
     let request = TokenRequest::from_form(&params);
+    let grant_type = crate::metrics::grant_type_label(
+        params.get("grant_type").map(String::as_str).unwrap_or(""),
+    );
     let basic = creds.basic.is_some();
     let throttle = ThrottlePolicy::from(&state.settings.auth.throttle);
     match token::authenticate_and_exchange(
@@ -96,7 +99,10 @@ pub async fn token(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     )
     .await
     {
-        Ok(response) => no_store_json(StatusCode::OK, &response),
+        Ok(response) => {
+            state.metrics.token_issued(grant_type);
+            no_store_json(StatusCode::OK, &response)
+        }
         Err(e) => oauth_error(&e, basic),
     }
 }

@@ -4,14 +4,16 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::i18n::Msg;
 use crate::identity::access::EmailPolicy;
 use crate::identity::credentials::{
     self, SignInError, SignUpError, SignUpRequest, SignUpRules, SignedUp, BAD_CREDENTIALS,
 };
+use crate::identity::sessions::Admission;
 use crate::identity::throttle::ThrottlePolicy;
 use crate::identity::FieldErrors;
+use crate::metrics::{Metrics, SignInMethod, SignInOutcome};
 use crate::upstream::registry::{self, Button};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::authorize::note_ui_locales_of;
@@ -290,6 +292,7 @@ async fn login(
     )
     .await;
     state.mail.wake();
+    count_password_sign_in(&state.metrics, &outcome);
     match outcome {
         Ok((_, issued)) => {
             // Signing in again in this browser replaces the session it had.
@@ -359,6 +362,22 @@ async fn login(
         }
         Err(SignInError::App(e)) => Err(e),
     }
+}
+
+fn count_password_sign_in(
+    metrics: &Metrics,
+    outcome: &Result<(crate::db::models::User, Admission), SignInError>,
+) {
+    let outcome = match outcome {
+        Ok((_, admission)) => SignInOutcome::of(admission),
+        Err(SignInError::BadCredentials) => SignInOutcome::Failure,
+        Err(SignInError::Unverified(_)) => SignInOutcome::Unverified,
+        Err(SignInError::TooManyAttempts(_)) => SignInOutcome::Throttled,
+        Err(SignInError::PasswordLocked(_)) => SignInOutcome::Locked,
+        Err(SignInError::App(AppError::AccountDisabled)) => SignInOutcome::Refused,
+        Err(SignInError::App(_)) => return,
+    };
+    metrics.sign_in(SignInMethod::Password, outcome);
 }
 
 /// The sign-in page again, 429 with Retry-After: the attempt was refused before any check.

@@ -15,6 +15,7 @@ use crate::identity::passwordless::{self, Proof};
 use crate::identity::sessions::Admission;
 use crate::identity::verification::{self, Purpose};
 use crate::identity::{now, FieldErrors};
+use crate::metrics::SignInMethod;
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::authorize::note_ui_locales_of;
 use crate::web::oidc::logout::end_browser_session;
@@ -597,8 +598,11 @@ async fn magic_confirm(
             let proof = Proof::MagicLink { token: &token };
             passwordless::sign_in(conn, &policy, &links, proof, &client, now())
         })
-        .await?;
-    let Some(issued) = issued else {
+        .await;
+    state
+        .metrics
+        .sign_in_result(SignInMethod::EmailLink, &issued);
+    let Some(issued) = issued? else {
         return magic_link_expired(&state, &req);
     };
     finish_sign_in(&state, &req, issued, &form.return_to).await
@@ -723,8 +727,11 @@ async fn code_verify(
             };
             passwordless::sign_in(conn, &policy, &links, proof, &client, now())
         })
-        .await?;
-    match issued {
+        .await;
+    state
+        .metrics
+        .sign_in_result(SignInMethod::EmailCode, &issued);
+    match issued? {
         Some(issued) => finish_sign_in(&state, &req, issued, &form.return_to).await,
         None => render(
             &state,

@@ -23,6 +23,7 @@ use crate::identity::profile;
 use crate::identity::second_factor;
 use crate::identity::throttle::ThrottlePolicy;
 use crate::identity::time_zone::display_time;
+use crate::metrics::{SignInMethod, SignInOutcome};
 use crate::web::csrf::{self, CsrfForm};
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::viewer::{add_session_cookies, browser_client, second_factor_cookie, SignedIn};
@@ -483,6 +484,7 @@ async fn sign_in(
         })
         .await?;
     state.mail.wake();
+    count(&state, SignInMethod::Passkey, &outcome);
     let issued = match outcome {
         Ok(issued) => issued,
         Err(e) => return refused(&req, e),
@@ -491,6 +493,18 @@ async fn sign_in(
     let mut res = done(&state, &back)?;
     add_session_cookies(&mut res, &state, &issued)?;
     Ok(res)
+}
+
+/// Counts a passkey sign-in step for `/metrics`; server failures are not sign-in outcomes.
+fn count<T>(state: &AppState, method: SignInMethod, outcome: &Result<T, PasskeyError>) {
+    let outcome = match outcome {
+        Ok(_) => SignInOutcome::Success,
+        Err(PasskeyError::Throttled(_)) => SignInOutcome::Throttled,
+        Err(PasskeyError::Server(AppError::AccountDisabled)) => SignInOutcome::Refused,
+        Err(PasskeyError::Server(_)) => return,
+        Err(_) => SignInOutcome::Failure,
+    };
+    state.metrics.sign_in(method, outcome);
 }
 
 fn pending_token(req: &HttpRequest) -> Option<String> {
@@ -562,6 +576,7 @@ async fn second_factor_finish(
         })
         .await?;
     state.mail.wake();
+    count(&state, SignInMethod::SecondFactor, &outcome);
     let issued = match outcome {
         Ok(issued) => issued,
         Err(e) => return refused(&req, e),

@@ -16,6 +16,7 @@ use crate::identity::password::Verdict;
 use crate::identity::second_factor::{self, Completion};
 use crate::identity::throttle::ThrottlePolicy;
 use crate::identity::totp;
+use crate::metrics::{SignInMethod, SignInOutcome};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::oidc::logout::end_browser_session;
 use crate::web::viewer::{add_session_cookies, browser_client, second_factor_cookie, SignedIn};
@@ -159,6 +160,14 @@ async fn challenge(
         })
         .await?;
     state.mail.wake();
+    state.metrics.sign_in(
+        SignInMethod::SecondFactor,
+        match &outcome {
+            Completion::SignedIn(..) => SignInOutcome::Success,
+            Completion::Throttled(_) => SignInOutcome::Throttled,
+            Completion::Expired | Completion::Wrong => SignInOutcome::Failure,
+        },
+    );
     let error = match outcome {
         Completion::SignedIn(issued, _) => {
             if let Some(old) = req

@@ -69,6 +69,7 @@ fn federation(state: &AppState) -> Federation<'_> {
         db: &state.db,
         master_key: &state.master_key,
         upstream: &state.upstream,
+        metrics: &state.metrics,
     }
 }
 
@@ -154,17 +155,21 @@ async fn callback(
 
 fn failure_page(e: &UpstreamError) -> HttpResponse {
     let status = match e {
-        UpstreamError::Unreachable(_)
+        UpstreamError::Unreachable(..)
+        | UpstreamError::BadAnswer(..)
         | UpstreamError::TooLarge(_)
         | UpstreamError::Misconfigured(..) => StatusCode::BAD_GATEWAY,
         UpstreamError::Restricted { .. } => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
-    error_page(
-        status,
-        Msg::new("upstream-failed-title"),
-        ErrorText::Message(e.message()),
-    )
+    let text = match e.cause() {
+        Some(cause) => ErrorText::Explained {
+            message: e.message(),
+            cause: cause.message(),
+        },
+        None => ErrorText::Message(e.message()),
+    };
+    error_page(status, Msg::new("upstream-failed-title"), text)
 }
 
 fn refusal_page(refusal: &LinkRefusal) -> HttpResponse {

@@ -30,6 +30,7 @@ mod inner {
                     c,
                     &user.id,
                     Some("laptop stolen"),
+                    &portcullis::identity::audit::Actor::Cli,
                     portcullis::identity::now(),
                 )
             })

@@ -93,6 +93,7 @@ macro_rules! browser_tests {
 mod account;
 mod admin;
 mod auth;
+mod console;
 mod email;
 mod errors;
 mod language;
