@@ -151,3 +151,7 @@ admin-groups-remove-member = { $name } aus der Gruppe entfernen
 admin-groups-delete = Gruppe löschen
 admin-done-member-added = Der Benutzer ist in der Gruppe.
 admin-done-member-removed = Der Benutzer hat die Gruppe verlassen.
+admin-providers-edit = Bearbeiten
+admin-providers-scopes = Scopes (durch Leerzeichen getrennt)
+admin-providers-secret-keep = Leer lassen, um das bisherige Secret zu behalten.
+admin-providers-enabled = Aktiv (auf der Anmeldeseite angeboten)

@@ -151,3 +151,7 @@ admin-groups-remove-member = Remove { $name } from the group
 admin-groups-delete = Delete group
 admin-done-member-added = The user is in the group.
 admin-done-member-removed = The user left the group.
+admin-providers-edit = Edit
+admin-providers-scopes = Scopes (space-separated)
+admin-providers-secret-keep = Leave blank to keep the current secret.
+admin-providers-enabled = Enabled (offered on the sign-in page)

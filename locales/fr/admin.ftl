@@ -151,3 +151,7 @@ admin-groups-remove-member = Retirer { $name } du groupe
 admin-groups-delete = Supprimer le groupe
 admin-done-member-added = L’utilisateur est dans le groupe.
 admin-done-member-removed = L’utilisateur a quitté le groupe.
+admin-providers-edit = Modifier
+admin-providers-scopes = Scopes (séparés par des espaces)
+admin-providers-secret-keep = Laissez vide pour garder le secret actuel.
+admin-providers-enabled = Actif (proposé sur la page de connexion)

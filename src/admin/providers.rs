@@ -13,6 +13,7 @@ use crate::crypto::MasterKey;
 use crate::db::models::IdentityProviderRow;
 use crate::db::{write_transaction, DbConnection};
 use crate::identity::audit::{self, Actor, AuditKind, Event};
+use crate::upstream::config::ClaimMapping;
 use crate::upstream::registry;
 
 pub use super::clients::{MANAGED_BY_ADMIN, MANAGED_BY_CONFIG};
@@ -38,6 +39,10 @@ pub struct ProviderView {
     pub hosted_domain: Option<String>,
     pub github_orgs: Vec<String>,
     pub keep_tokens: bool,
+    /// Where an `oauth2` provider's userinfo keeps each claim (absent for other kinds), so that
+    /// what a GET returns can be sent back with PUT unchanged.
+    #[schema(value_type = Option<Object>)]
+    pub claims: Option<ClaimMapping>,
     pub managed_by: String,
     pub editable: bool,
     pub created_at: DateTime<Utc>,
@@ -46,7 +51,11 @@ pub struct ProviderView {
 
 impl From<IdentityProviderRow> for ProviderView {
     fn from(r: IdentityProviderRow) -> Self {
+        let claims = (r.kind == "oauth2")
+            .then(|| serde_json::from_str::<ClaimMapping>(&r.claim_mapping).ok())
+            .flatten();
         ProviderView {
+            claims,
             editable: r.managed_by != MANAGED_BY_CONFIG,
             slug: r.slug,
             kind: r.kind,
@@ -81,6 +90,11 @@ pub fn list(conn: &mut DbConnection) -> AdminResult<Vec<ProviderView>> {
         .into_iter()
         .map(ProviderView::from)
         .collect())
+}
+
+/// One provider as the API shows it.
+pub fn view(conn: &mut DbConnection, slug: &str) -> AdminResult<ProviderView> {
+    find(conn, slug).map(ProviderView::from)
 }
 
 pub fn find(conn: &mut DbConnection, slug: &str) -> AdminResult<IdentityProviderRow> {

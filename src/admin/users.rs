@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::role::refuse_if_last_admin;
 use super::{AdminError, AdminResult, Page, Paging};
-use crate::db::models::{Account, Grant, Session, User, UserFilter};
+use crate::db::models::{Account, Grant, Profile, Session, User, UserFilter};
 use crate::db::{is_unique_violation, write_transaction, DbConnection};
 use crate::identity::audit::{self, Actor, AuditKind, Event};
 use crate::identity::credentials::{create_user, NewIdentity};
@@ -16,6 +16,7 @@ use crate::identity::email::Email;
 use crate::identity::email_flows::{self, Links};
 use crate::identity::ids::{SessionId, UserId};
 use crate::identity::user_status::{self, Disabling, Enabling};
+use crate::identity::username::Username;
 use crate::identity::{passkeys, second_factor};
 
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -121,6 +122,18 @@ pub struct UserDetail {
     pub second_factors: SecondFactors,
     /// The groups the user is in, by name (the `groups` claim).
     pub groups: Vec<String>,
+    pub profile: ProfileFacts,
+}
+
+/// What the user wrote on their profile page.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProfileFacts {
+    /// Sent to applications as `preferred_username`.
+    pub username: Option<String>,
+    pub website: Option<String>,
+    /// An IANA zone name.
+    pub timezone: Option<String>,
+    pub bio: Option<String>,
 }
 
 /// Users matching `filter`, newest first.
@@ -183,7 +196,15 @@ pub fn detail(conn: &mut DbConnection, id: &str) -> AdminResult<UserDetail> {
         passkeys: passkeys::list(conn, &user.id)?.len(),
         recovery_codes_left: second_factor::recovery_codes_left(conn, &user.id)?,
     };
+    let profile = Profile::find(conn, &user.id)?;
+    let profile = ProfileFacts {
+        username: profile.as_ref().and_then(|p| p.username.clone()),
+        website: profile.as_ref().and_then(|p| p.website.clone()),
+        timezone: profile.as_ref().and_then(|p| p.timezone.clone()),
+        bio: profile.and_then(|p| p.bio),
+    };
     Ok(UserDetail {
+        profile,
         picture: user.image.clone(),
         disabled_reason: user.disabled_reason.clone(),
         updated_at: utc(user.updated_at),
@@ -241,6 +262,8 @@ pub struct UserEdit {
     /// A new address: it counts as unverified unless `email_verified` says otherwise.
     pub email: Option<Email>,
     pub email_verified: Option<bool>,
+    /// `Some(None)` removes the username.
+    pub username: Option<Option<Username>>,
 }
 
 pub fn update(
@@ -281,6 +304,21 @@ pub fn update(
                 });
             }
         }
+        if let Some(username) = &edit.username {
+            let current = Profile::find(conn, &user.id)?.and_then(|p| p.username);
+            let wanted = username.as_ref().map(Username::as_str);
+            if current.as_deref() != wanted {
+                if let Some(name) = wanted {
+                    if Profile::owner_of_username(conn, name)?.is_some() {
+                        return Err(AdminError::Conflict(
+                            "another user has this username".into(),
+                        ));
+                    }
+                }
+                Profile::set_username(conn, &user.id, wanted, now)?;
+                changed.push("username");
+            }
+        }
         if !changed.is_empty() {
             let detail = changed.join(",");
             let event = Event {
@@ -296,7 +334,7 @@ pub fn update(
     match result {
         Err(AdminError::App(crate::error::AppError::Database(e))) if is_unique_violation(&e) => {
             Err(AdminError::Conflict(
-                "another user has this email address".into(),
+                "another user has this email address or username".into(),
             ))
         }
         other => other,
@@ -446,6 +484,11 @@ pub fn check_name(raw: &str) -> AdminResult<String> {
 }
 
 /// An address as sign-up checks it.
+/// An admin's username field: empty removes it.
+pub fn check_username(raw: &str) -> AdminResult<Option<Username>> {
+    Username::parse_optional(raw).map_err(|e| AdminError::Invalid(e.describe()))
+}
+
 pub fn check_email(raw: &str) -> AdminResult<Email> {
     Email::parse(raw).map_err(|e| AdminError::Invalid(format!("email: {e}")))
 }

@@ -446,6 +446,9 @@ fn print_detail(d: &crate::admin::users::UserDetail) {
         }
     );
     println!("name:           {}", u.name);
+    if let Some(username) = &d.profile.username {
+        println!("username:       {username}");
+    }
     println!("admin:          {}", u.admin);
     match u.disabled_at {
         Some(at) => println!(

@@ -150,6 +150,7 @@ diesel::table! {
         website -> Nullable<Text>,
         timezone -> Nullable<Text>,
         updated_at -> Timestamp,
+        username -> Nullable<Text>,
     }
 }
 

@@ -32,6 +32,7 @@ pub mod throttle;
 pub mod time_zone;
 pub mod totp;
 pub mod user_status;
+pub mod username;
 pub mod verification;
 
 use chrono::{NaiveDateTime, Utc};

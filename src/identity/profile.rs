@@ -3,6 +3,7 @@
 use super::audit::{self, AuditKind};
 use super::ids::UserId;
 use super::time_zone::TimeZone;
+use super::username::Username;
 use super::{clean_name, now, FieldErrors};
 use crate::db::models::{Profile, User, UserSettings};
 use crate::db::{Db, DbConnection};
@@ -35,6 +36,8 @@ pub struct ProfileUpdate {
     pub bio: String,
     pub website: String,
     pub timezone: String,
+    /// Empty removes the username.
+    pub username: String,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -117,37 +120,64 @@ pub async fn update_profile(
             }
         },
     };
+    let username = match Username::parse_optional(&update.username) {
+        Ok(u) => u.map(Username::into_inner),
+        Err(e) => {
+            errors.add("username", e.message_key());
+            None
+        }
+    };
     errors.into_result().map_err(FormError::Invalid)?;
 
     let user_id = user_id.clone();
-    db.run(move |conn| {
-        let now = now();
-        Ok(crate::db::write_transaction::<_, diesel::result::Error, _>(
-            conn,
-            |conn| {
-                User::update_name_and_image(conn, &user_id, &name, picture.as_deref(), now)?;
-                let profile = Profile {
-                    user_id: user_id.clone(),
-                    bio,
-                    website,
-                    timezone,
-                    updated_at: now,
-                };
-                if Profile::update(conn, &profile)? == 0 {
-                    Profile::insert(conn, &profile)?;
-                }
-                audit::record(
-                    conn,
-                    AuditKind::ProfileUpdated,
-                    Some(&user_id),
-                    None,
-                    None,
-                    now,
-                )
-            },
-        )?)
-    })
-    .await?;
+    let saved = db
+        .run(move |conn| {
+            let now = now();
+            let result =
+                crate::db::write_transaction::<_, diesel::result::Error, _>(conn, |conn| {
+                    if let Some(name) = &username {
+                        // The index below is what guarantees it; asking first gives the person the
+                        // same answer without a failed write in the common case.
+                        if Profile::owner_of_username(conn, name)?
+                            .is_some_and(|owner| owner != user_id)
+                        {
+                            return Ok(false);
+                        }
+                    }
+                    User::update_name_and_image(conn, &user_id, &name, picture.as_deref(), now)?;
+                    let profile = Profile {
+                        user_id: user_id.clone(),
+                        bio,
+                        website,
+                        timezone,
+                        updated_at: now,
+                        username,
+                    };
+                    if Profile::update(conn, &profile)? == 0 {
+                        Profile::insert(conn, &profile)?;
+                    }
+                    audit::record(
+                        conn,
+                        AuditKind::ProfileUpdated,
+                        Some(&user_id),
+                        None,
+                        None,
+                        now,
+                    )?;
+                    Ok(true)
+                });
+            match result {
+                // Someone took it between our check and our write.
+                Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
+                other => Ok(other?),
+            }
+        })
+        .await?;
+    if !saved {
+        let mut errors = FieldErrors::default();
+        errors.add("username", "error-username-taken");
+        return Err(FormError::Invalid(errors));
+    }
     Ok(())
 }
 

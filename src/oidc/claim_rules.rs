@@ -38,6 +38,8 @@ pub enum ClaimSource {
     Name,
     #[serde(rename = "picture")]
     Picture,
+    #[serde(rename = "profile.username")]
+    ProfileUsername,
     #[serde(rename = "profile.website")]
     ProfileWebsite,
     #[serde(rename = "profile.timezone")]
@@ -47,12 +49,13 @@ pub enum ClaimSource {
 }
 
 impl ClaimSource {
-    pub const ALL: [ClaimSource; 8] = [
+    pub const ALL: [ClaimSource; 9] = [
         ClaimSource::Groups,
         ClaimSource::Email,
         ClaimSource::EmailDomain,
         ClaimSource::Name,
         ClaimSource::Picture,
+        ClaimSource::ProfileUsername,
         ClaimSource::ProfileWebsite,
         ClaimSource::ProfileTimezone,
         ClaimSource::SettingsLanguage,
@@ -65,6 +68,7 @@ impl ClaimSource {
             ClaimSource::EmailDomain => "email_domain",
             ClaimSource::Name => "name",
             ClaimSource::Picture => "picture",
+            ClaimSource::ProfileUsername => "profile.username",
             ClaimSource::ProfileWebsite => "profile.website",
             ClaimSource::ProfileTimezone => "profile.timezone",
             ClaimSource::SettingsLanguage => "settings.language",
@@ -245,6 +249,10 @@ impl ClaimRule {
                 .and_then(|(_, d)| text(d)),
             ClaimSource::Name => text(&subject.user.name),
             ClaimSource::Picture => subject.user.image.as_deref().and_then(text),
+            ClaimSource::ProfileUsername => subject
+                .profile
+                .and_then(|p| p.username.as_deref())
+                .and_then(text),
             ClaimSource::ProfileWebsite => subject
                 .profile
                 .and_then(|p| p.website.as_deref())

@@ -117,6 +117,9 @@ pub fn userinfo(subject: &ClaimSubject<'_>, scope: &Scope, rules: &[ClaimRule]) 
             claims.insert("picture".into(), Value::String(picture.clone()));
         }
         if let Some(p) = profile {
+            if let Some(u) = &p.username {
+                claims.insert("preferred_username".into(), Value::String(u.clone()));
+            }
             if let Some(w) = &p.website {
                 claims.insert("website".into(), Value::String(w.clone()));
             }
@@ -186,6 +189,37 @@ mod tests {
         assert!(userinfo(&subject(&user, &profile), &scope, &[])
             .get("zoneinfo")
             .is_none());
+    }
+
+    #[test]
+    fn preferred_username_goes_with_the_profile_scope_only_when_set() {
+        let now = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let user = user(now);
+        let mut profile = Profile::empty(&UserId::from_db("usr_1".into()), now);
+        fn subject<'a>(user: &'a User, profile: &'a Profile) -> ClaimSubject<'a> {
+            ClaimSubject {
+                user,
+                profile: Some(profile),
+                settings: None,
+                groups: &[],
+            }
+        }
+        let profile_scope = Scope::from_stored("openid profile");
+        assert!(userinfo(&subject(&user, &profile), &profile_scope, &[])
+            .get("preferred_username")
+            .is_none());
+        profile.username = Some("ada".into());
+        assert_eq!(
+            userinfo(&subject(&user, &profile), &profile_scope, &[])["preferred_username"],
+            "ada"
+        );
+        assert!(userinfo(
+            &subject(&user, &profile),
+            &Scope::from_stored("openid email"),
+            &[]
+        )
+        .get("preferred_username")
+        .is_none());
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub fn metadata(issuer: &str) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp", "amr", "acr",
-            "name", "picture", "website", "zoneinfo", "locale", "updated_at", "email", "email_verified",
+            "name", "preferred_username", "picture", "website", "zoneinfo", "locale", "updated_at", "email", "email_verified",
             "groups"
         ],
         "acr_values_supported": [

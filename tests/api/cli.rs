@@ -228,7 +228,7 @@ async fn migrate_applies_and_reverts(backend: Backend) {
     assert!(stdout(&up).contains("up to date"));
     let down = portcullis(&db, &["migrate", "--revert-all"], None);
     assert!(down.status.success(), "{}", stderr(&down));
-    assert!(stdout(&down).contains("reverted 17 migration"));
+    assert!(stdout(&down).contains("reverted 18 migration"));
     assert!(portcullis(&db, &["migrate"], None).status.success());
 }
 

@@ -41,3 +41,4 @@ mod throttle;
 mod upstream_edge;
 mod upstream_more;
 mod upstream_oidc;
+mod usernames;

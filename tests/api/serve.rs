@@ -171,6 +171,17 @@ fn stops_gracefully_on(signal: libc::c_int, name: &str) {
         "{}",
         String::from_utf8_lossy(&health.stderr)
     );
+    // Its request has a log line with the route, the status and how long it took.
+    let handled = server.wait_for("handled", Duration::from_secs(10));
+    assert_eq!(handled["status"], 200, "{handled}");
+    let duration = handled["duration_ms"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("duration_ms is a number of milliseconds: {handled}"));
+    assert!((0.0..10_000.0).contains(&duration), "{handled}");
+    assert!(
+        handled.to_string().contains("/health"),
+        "the request's path is on the line (its span): {handled}"
+    );
 
     // A request in flight: headers and half the body sent when the signal arrives.
     let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -13,6 +13,8 @@ pub struct Profile {
     pub website: Option<String>,
     pub timezone: Option<String>,
     pub updated_at: NaiveDateTime,
+    /// In `identity::username`'s normalised form; unique where set.
+    pub username: Option<String>,
 }
 
 impl Profile {
@@ -23,6 +25,7 @@ impl Profile {
             website: None,
             timezone: None,
             updated_at: now,
+            username: None,
         }
     }
 
@@ -38,6 +41,41 @@ impl Profile {
             .select(Profile::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// Whose username this is (in its stored form), if anyone's.
+    pub fn owner_of_username(
+        conn: &mut DbConnection,
+        username: &str,
+    ) -> QueryResult<Option<UserId>> {
+        user_profile::table
+            .filter(user_profile::username.eq(username))
+            .select(user_profile::user_id)
+            .first(conn)
+            .optional()
+    }
+
+    /// Sets or clears the username alone, creating the profile row if the user has none yet.
+    pub fn set_username(
+        conn: &mut DbConnection,
+        user_id: &UserId,
+        username: Option<&str>,
+        now: NaiveDateTime,
+    ) -> QueryResult<()> {
+        let updated = diesel::update(user_profile::table.find(user_id))
+            .set((
+                user_profile::username.eq(username),
+                user_profile::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if updated == 0 {
+            let profile = Profile {
+                username: username.map(str::to_string),
+                ..Profile::empty(user_id, now)
+            };
+            Profile::insert(conn, &profile)?;
+        }
+        Ok(())
     }
 
     pub fn update(conn: &mut DbConnection, profile: &Profile) -> QueryResult<usize> {

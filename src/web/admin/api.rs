@@ -18,8 +18,8 @@ use crate::admin::keys::{self, KeyState, KeyView};
 use crate::admin::mail_queue::{self, QueuedMail};
 use crate::admin::providers::{self, ProviderView};
 use crate::admin::users::{
-    self, GrantSummary, LinkedAccount, NewUserSpec, SecondFactors, SessionSummary, UserDetail,
-    UserEdit, UserMail, UserSummary,
+    self, GrantSummary, LinkedAccount, NewUserSpec, ProfileFacts, SecondFactors, SessionSummary,
+    UserDetail, UserEdit, UserMail, UserSummary,
 };
 use crate::admin::{role, Page, Paging};
 use crate::config::StaticProvider;
@@ -127,7 +127,7 @@ async fn no_such_call() -> ApiResult {
     ),
     components(schemas(
         ErrorBody, UserSummary, UserDetail, LinkedAccount, SessionSummary, GrantSummary,
-        SecondFactors, NewUserBody, UserEditBody, DisableBody, MailKindBody, UserMailKind,
+        SecondFactors, ProfileFacts, NewUserBody, UserEditBody, DisableBody, MailKindBody, UserMailKind,
         ClientView, ClientBody, CreatedClient, SecretBody, ProviderView, KeyView, KeyState,
         RotateBody, Rotated, AuditEventView, QueuedMail, MailSelection, TestMailBody, Queued,
         Count, UserPage, AuditPage, GroupView, MemberView, MemberPage, GroupBody, GroupEditBody,
@@ -338,9 +338,11 @@ pub struct UserEditBody {
     /// A new address counts as unverified unless `email_verified` is true.
     pub email: Option<String>,
     pub email_verified: Option<bool>,
+    /// Sent to applications as `preferred_username`; an empty string removes it.
+    pub username: Option<String>,
 }
 
-/// Change a user's name, address or its verified mark.
+/// Change a user's name, address, its verified mark or username.
 #[utoipa::path(patch, path = "/admin/api/v1/users/{id}", tag = "users", operation_id = "updateUser",
     params(("id" = String, Path, description = "User ID")), request_body = UserEditBody,
     responses((status = 200, description = "Done", body = UserDetail), (status = 400, description = "The input breaks a rule; the message says which", body = ErrorBody), (status = 404, description = "No such object", body = ErrorBody), (status = 409, description = "Conflicts with the current state (a duplicate, the last admin, or an object managed by the configuration file)", body = ErrorBody)))]
@@ -355,6 +357,11 @@ async fn update_user(
         name: body.name.as_deref().map(users::check_name).transpose()?,
         email: body.email.as_deref().map(users::check_email).transpose()?,
         email_verified: body.email_verified,
+        username: body
+            .username
+            .as_deref()
+            .map(users::check_username)
+            .transpose()?,
     };
     let (actor, id) = (caller.actor, id.into_inner());
     let detail = run(&state, move |conn| {

@@ -58,6 +58,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/providers", web::get().to(providers_page))
         .route("/admin/providers", web::post().to(create_provider))
         .route(
+            "/admin/providers/{slug}/edit",
+            web::post().to(edit_provider),
+        )
+        .route(
             "/admin/providers/{slug}/delete",
             web::post().to(delete_provider),
         )
@@ -413,6 +417,7 @@ struct EditUserForm {
     name: String,
     email: String,
     email_verified: Option<String>,
+    username: String,
 }
 
 async fn edit_user(
@@ -433,6 +438,7 @@ async fn edit_user(
                 name: Some(users::check_name(&form.name)?),
                 email: Some(users::check_email(&form.email)?),
                 email_verified: Some(verified),
+                username: Some(users::check_username(&form.username)?),
             };
             users::update(conn, actor, id, &edit, now())
         },
@@ -983,6 +989,79 @@ async fn create_provider(
     };
     match result {
         Ok(_) => Ok(see_other("/admin/providers?done=created")),
+        Err(e) => {
+            let status = status_of(&e);
+            render_providers(&state, &req, &admin, problem(&e), None, status).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProviderEditForm {
+    name: String,
+    client_id: String,
+    /// Blank keeps the stored secret (the page never shows it).
+    client_secret: String,
+    issuer: String,
+    authorize_url: String,
+    token_url: String,
+    userinfo_url: String,
+    scopes: String,
+    enabled: Option<String>,
+}
+
+impl ProviderEditForm {
+    /// The provider as it is, with what the form shows replaced: settings the console has no
+    /// field for (link policy, allowed domains, claim mapping, …) are kept, not reset.
+    fn entry(&self, current: &ProviderView) -> AdminResult<StaticProvider> {
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let mut value = serde_json::to_value(current)
+            .map_err(|e| AdminError::Invalid(format!("provider: {e}")))?;
+        let Some(fields) = value.as_object_mut() else {
+            return Err(AdminError::Invalid("provider: not an object".into()));
+        };
+        // What the view adds beside a `[[providers]]` entry.
+        for shown_only in ["managed_by", "editable", "created_at", "updated_at"] {
+            fields.remove(shown_only);
+        }
+        let form = serde_json::json!({
+            "name": opt(&self.name),
+            "client_id": self.client_id.trim(),
+            "client_secret": self.client_secret,
+            "issuer": opt(&self.issuer),
+            "authorize_url": opt(&self.authorize_url),
+            "token_url": opt(&self.token_url),
+            "userinfo_url": opt(&self.userinfo_url),
+            "scopes": self.scopes.split_whitespace().collect::<Vec<_>>(),
+            "enabled": checkbox(&self.enabled),
+        });
+        if let Some(form) = form.as_object() {
+            fields.extend(form.clone());
+        }
+        serde_json::from_value(value).map_err(|e| AdminError::Invalid(format!("provider: {e}")))
+    }
+}
+
+async fn edit_provider(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    AdminForm { admin, form }: AdminForm<ProviderEditForm>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let (actor, mk, slug) = (
+        admin.actor.clone(),
+        state.master_key.clone(),
+        slug.into_inner(),
+    );
+    let result = run(&state, move |conn| {
+        let current = providers::view(conn, &slug)?;
+        let entry = form.entry(&current)?;
+        providers::update(conn, &mk, &actor, &slug, &entry, now())
+    })
+    .await?;
+    match missing(result)? {
+        Ok(_) => Ok(see_other("/admin/providers?done=saved")),
         Err(e) => {
             let status = status_of(&e);
             render_providers(&state, &req, &admin, problem(&e), None, status).await

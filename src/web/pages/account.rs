@@ -83,6 +83,7 @@ struct ProfileFields {
     bio: String,
     website: String,
     timezone: String,
+    username: String,
 }
 
 /// The zones to choose from, with the current one even when it is not among them (`UTC`, or a
@@ -134,6 +135,7 @@ pub async fn render_profile(
             bio: full.profile.bio.unwrap_or_default(),
             website: full.profile.website.unwrap_or_default(),
             timezone,
+            username: full.profile.username.unwrap_or_default(),
         },
         errors,
         notice,
@@ -150,6 +152,7 @@ struct ProfileForm {
     bio: String,
     website: String,
     timezone: String,
+    username: String,
 }
 
 async fn save_profile(
@@ -165,6 +168,7 @@ async fn save_profile(
         bio: f.bio.clone(),
         website: f.website.clone(),
         timezone: f.timezone.clone(),
+        username: f.username.clone(),
     };
     match profile::update_profile(&state.db, &me.user.id, update).await {
         Ok(()) => Ok(see_other("/account?notice=profile")),
@@ -179,6 +183,7 @@ async fn save_profile(
                     bio: f.bio,
                     website: f.website,
                     timezone: f.timezone,
+                    username: f.username,
                 },
                 errors,
                 notice: None,

@@ -22,12 +22,24 @@ mod inner {
         let tab = chrome.tab(&app).await;
         tab.sign_up("Ada", "ada@example.com", PASSWORD).await;
         tab.fill("#name", "Ada King").await;
+        tab.fill("#username", "Ada.King").await;
         tab.fill("#website", "https://ada.example.org").await;
         tab.fill("#bio", "Wrote the first program.").await;
         tab.select("#timezone", "Europe/Berlin").await;
         tab.press("Save profile").await;
         tab.sees("Your profile has been saved.").await;
         tab.sees("Ada King").await;
+        let username: String = tab
+            .find("#username")
+            .await
+            .property("value")
+            .await
+            .unwrap()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .into();
+        assert_eq!(username, "ada.king", "saved in its lower-case form");
         let website: String = tab
             .find("#website")
             .await
@@ -72,6 +84,16 @@ mod inner {
         tab.open("/account").await;
         tab.sees("Ada King").await;
         tab.does_not_see("Mallory").await;
+
+        // Someone else cannot take Ada's username, in any case.
+        let bob_browser = chrome.another("bob").await;
+        let bob = bob_browser.tab(&app).await;
+        bob.sign_up("Bob", "bob@example.com", PASSWORD).await;
+        bob.open("/account").await;
+        bob.fill("#username", "ADA.KING").await;
+        bob.press("Save profile").await;
+        bob.sees("This username is taken. Choose another.").await;
+        assert!(bob.exists("#username-error").await);
     }
 
     pub async fn settings_change_the_theme_the_page_is_drawn_in(backend: Backend, chrome: &Chrome) {

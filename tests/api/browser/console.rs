@@ -37,6 +37,10 @@ mod inner {
             .await;
         bob.open("/account").await;
         bob.is_at("/account").await;
+        bob.fill("#username", "bobby").await;
+        bob.fill("#website", "https://bob.example.net").await;
+        bob.press("Save profile").await;
+        bob.sees("Your profile has been saved.").await;
 
         let admin = chrome.tab(&app).await;
         admin.sign_in(ROOT, PASSWORD).await;
@@ -52,6 +56,9 @@ mod inner {
         admin.does_not_see("Administrator").await;
         admin.press("Bob Example").await;
         assert_eq!(admin.heading().await, "Bob Example");
+        // What Bob wrote on his profile is part of the admin's picture of him.
+        admin.sees("bobby").await;
+        admin.sees("https://bob.example.net").await;
         admin.fill("#reason", "left the company").await;
         admin.press("Disable user").await;
         admin
@@ -255,6 +262,50 @@ mod inner {
             .await;
         admin.sees("The provider test failed.").await;
         admin.sees("connection refused").await;
+
+        // Edited in place: what the form shows changes, the secret it does not show is kept.
+        let secret_of = |slug: &'static str| {
+            use diesel::prelude::*;
+            use portcullis::db::schema::identity_provider as p;
+            move |c: &mut portcullis::db::DbConnection| {
+                p::table
+                    .find(slug)
+                    .select(p::client_secret)
+                    .first::<String>(c)
+            }
+        };
+        let secret_before = app.query(secret_of("gone")).await;
+        admin
+            .find("#provider-gone summary")
+            .await
+            .click()
+            .await
+            .unwrap();
+        admin.fill("#gone-name", "Gone Corp").await;
+        admin.find("#gone-enabled").await.click().await.unwrap();
+        // The open form, photographed as the admin sees it before saving.
+        admin.photograph().await;
+        admin
+            .click("#provider-gone form[action$='/edit'] button")
+            .await;
+        admin.sees("Saved.").await;
+        admin.sees("Gone Corp").await;
+        let row = admin.text_of("#provider-gone").await;
+        assert!(row.contains("Off"), "shown as turned off: {row}");
+        assert_eq!(app.query(secret_of("gone")).await, secret_before);
+        // A rule the file and the API share still holds: a bad URL is refused with a reason.
+        admin
+            .find("#provider-gone summary")
+            .await
+            .click()
+            .await
+            .unwrap();
+        admin.fill("#gone-issuer", "ftp://example.com").await;
+        admin
+            .click("#provider-gone form[action$='/edit'] button")
+            .await;
+        admin.sees("issuer").await;
+        admin.does_not_see("Saved.").await;
     }
 
     pub async fn a_config_declared_client_is_shown_read_only_and_others_find_no_console(

@@ -776,6 +776,19 @@ impl Tab<'_> {
             .unwrap_or_default()
     }
 
+    /// What a person reads in the element `selector` matches.
+    pub async fn text_of(&self, selector: &str) -> String {
+        let text: String = self
+            .find(selector)
+            .await
+            .property("innerText")
+            .await
+            .unwrap()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        text
+    }
+
     pub async fn heading(&self) -> String {
         self.page
             .evaluate_expression("(document.querySelector('h1') || {}).innerText || ''")
