@@ -75,7 +75,7 @@ consent-revoke-note = Sie können den Zugriff jederzeit auf der Seite „Verbund
 
 ## Was ein Scope einer Anwendung erlaubt
 scope-openid = Wissen, wer Sie sind (Ihre Konto-ID)
-scope-profile = Ihren Namen, Ihr Bild, Ihre Website, Ihre Zeitzone und Ihre Sprache sehen
+scope-profile = Ihren Namen, Ihren Benutzernamen, Ihr Bild, Ihre Website, Ihre Zeitzone und Ihre Sprache sehen
 scope-email = Ihre E-Mail-Adresse sehen und ob sie bestätigt ist
 scope-groups = Sehen, zu welchen Gruppen Sie gehören
 scope-offline-access = Verbunden bleiben, auch wenn Sie die Anwendung gerade nicht nutzen

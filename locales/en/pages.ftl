@@ -76,7 +76,7 @@ consent-revoke-note = You can revoke access at any time from your account's Conn
 
 ## What each scope lets an application do (consent and Connected apps pages)
 scope-openid = Know who you are (your account ID)
-scope-profile = See your name, picture, website, time zone and language
+scope-profile = See your name, username, picture, website, time zone and language
 scope-email = See your email address and whether it is verified
 scope-groups = See which groups you belong to
 scope-offline-access = Stay connected when you are not using it

@@ -75,7 +75,7 @@ consent-revoke-note = Vous pouvez révoquer cet accès à tout moment depuis la 
 
 ## Ce que chaque scope permet à une application
 scope-openid = Savoir qui vous êtes (l'identifiant de votre compte)
-scope-profile = Voir votre nom, votre photo, votre site web, votre fuseau horaire et votre langue
+scope-profile = Voir votre nom, votre nom d’utilisateur, votre photo, votre site web, votre fuseau horaire et votre langue
 scope-email = Voir votre adresse e-mail et savoir si elle est confirmée
 scope-groups = Voir les groupes dont vous faites partie
 scope-offline-access = Rester connectée lorsque vous ne l'utilisez pas

@@ -8,6 +8,7 @@ mod groups;
 mod keys;
 mod mail;
 mod providers;
+pub mod seed;
 mod users;
 
 use std::io::BufRead;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Inspect and retry back-channel logout deliveries.
     #[command(subcommand)]
     Backchannel(BackchannelCommand),
+    /// Add something to try Portcullis with: `--demo` makes a demo user and an application for
+    /// the example relying party in examples/demo-rp.
+    Seed(seed::SeedArgs),
     /// Ask the server at `listen` for /healthz; exit 0 when it answers 200 (the image's
     /// HEALTHCHECK: there is no curl in it).
     Healthcheck,
@@ -112,6 +116,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Provider(cmd) => providers::run(&settings, cmd).await,
         Command::Mail(MailCommand::Queue { json }) => mail::queue(&settings, json).await,
         Command::Backchannel(cmd) => backchannel::run(&settings, cmd).await,
+        Command::Seed(args) => seed::run(&settings, args).await,
         Command::Healthcheck => healthcheck(settings.listen),
     }
 }

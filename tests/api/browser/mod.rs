@@ -94,6 +94,7 @@ mod account;
 mod admin;
 mod auth;
 mod console;
+mod demo;
 mod email;
 mod errors;
 mod language;
