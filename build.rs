@@ -4,7 +4,12 @@
 //! - `cfg(portcullis_postgres)`: TEST_DATABASE_URL is set, so the `::postgres` variants run.
 //! - `cfg(portcullis_browser)`: Chromium and e2e's axe-core are installed, so the browser suite
 //!   (tests/api/browser) runs.
+//!
+//! It also writes `$OUT_DIR/migration_sql.rs`: every migration's folder name and its `up.sql` /
+//! `down.sql` as `include_str!`, for `portcullis migrate print` (diesel_migrations embeds the
+//! same files but keeps their text private).
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 const CHROMIUM_CANDIDATES: &[&str] = &[
@@ -34,4 +39,44 @@ fn main() {
     if chromium && Path::new(AXE).is_file() {
         println!("cargo::rustc-cfg=portcullis_browser");
     }
+    embed_migration_sql();
+}
+
+/// One `&[MigrationSql]` per backend folder, in version order (folder names start with the
+/// version). A build script reports failure by panicking.
+fn embed_migration_sql() {
+    println!("cargo::rerun-if-changed=migrations");
+    let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"))
+        .join("migrations");
+    let mut out = String::new();
+    for (constant, folder) in [("SQLITE_SQL", "sqlite"), ("POSTGRES_SQL", "postgres")] {
+        let dir = root.join(folder);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.expect("a readable migrations folder"))
+            .filter(|entry| entry.path().join("up.sql").is_file())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        names.sort();
+        writeln!(out, "pub(crate) const {constant}: &[MigrationSql] = &[").expect("write");
+        for name in names {
+            let up = dir.join(&name).join("up.sql");
+            let down = dir.join(&name).join("down.sql");
+            let down = if down.is_file() {
+                format!("Some(include_str!({:?}))", down.to_string_lossy())
+            } else {
+                "None".to_string()
+            };
+            writeln!(
+                out,
+                "    MigrationSql {{ folder: {name:?}, up: include_str!({:?}), down: {down} }},",
+                up.to_string_lossy()
+            )
+            .expect("write");
+        }
+        writeln!(out, "];").expect("write");
+    }
+    let target = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("migration_sql.rs");
+    std::fs::write(&target, out).unwrap_or_else(|e| panic!("{}: {e}", target.display()));
 }

@@ -305,6 +305,9 @@ pub struct DatabaseSettings {
     pub url: Secret,
     pub pool_size: u32,
     pub connect_timeout_secs: u64,
+    /// Apply pending migrations when a command opens the database; off for deployments that
+    /// migrate in a pipeline (`portcullis migrate apply`), which then refuse a pending one.
+    pub migrate_on_start: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

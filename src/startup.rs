@@ -10,6 +10,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
+use crate::db::migrations::OnOpen;
 use crate::db::models::{
     revoked_token, AuthorizationCode, BackchannelLogout, OutboxMessage, RefreshToken,
 };
@@ -42,14 +43,23 @@ pub struct Application {
 /// How long requests in flight may take to finish once a stop is asked for.
 const SHUTDOWN_GRACE_SECS: u64 = 10;
 
-/// Opens the database named by the settings and applies pending migrations.
+/// Opens the database named by the settings and applies pending migrations, or with
+/// `database.migrate_on_start = false` refuses while any is pending. Refuses a schema newer than
+/// the binary either way.
 pub async fn open_database(settings: &Settings) -> Result<Db, AppError> {
     let db = Db::connect(
         &settings.database_url(),
         settings.database.pool_size,
         Duration::from_secs(settings.database.connect_timeout_secs),
     )?;
-    let applied = db.run(db::run_migrations).await?;
+    let on_open = if settings.database.migrate_on_start {
+        OnOpen::Apply
+    } else {
+        OnOpen::RequireCurrent
+    };
+    let applied = db
+        .run(move |conn| db::migrations::prepare(conn, on_open))
+        .await?;
     for version in applied {
         tracing::info!(%version, "applied migration");
     }
@@ -138,8 +148,9 @@ impl Application {
         settings: Settings,
         listener: TcpListener,
     ) -> Result<Application, AppError> {
-        let master_key = master_key(&settings)?;
+        // The schema first: a start refused for it leaves no generated master key behind.
         let db = open_database(&settings).await?;
+        let master_key = master_key(&settings)?;
         crate::files::warn_if_open_to_others(&settings.data_dir, "the data directory");
         let theme_dir = Some(settings.theme_dir.as_str())
             .filter(|d| !d.is_empty())

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, and the administration of users, groups, client
+//! The command line: `serve`, `migrate` (status, print, apply), and the administration of users, groups, client
 //! applications, upstream providers, signing keys, the mail queue and the back-channel logout
 //! queue (one file per area).
 
@@ -7,6 +7,7 @@ mod clients;
 mod groups;
 mod keys;
 mod mail;
+mod migrate;
 mod providers;
 pub mod seed;
 mod users;
@@ -18,14 +19,14 @@ use clap::{Parser, Subcommand};
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::db::{self, Db};
 use crate::error::AppError;
-use crate::startup::{open_database, Application, ShutdownSignals};
+use crate::startup::{Application, ShutdownSignals};
 pub use backchannel::BackchannelCommand;
 pub use clients::{ClientCommand, CreateClient};
 pub use groups::GroupCommand;
 pub use keys::KeysCommand;
 pub use mail::MailCommand;
+pub use migrate::{MigrateArgs, MigrateCommand};
 pub use providers::{AddProvider, ProviderCommand};
 pub use users::{CreateUser, UserCommand};
 
@@ -48,13 +49,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default when no command is given).
-    Serve,
-    /// Apply pending database migrations and exit.
-    Migrate {
-        /// Revert every migration instead (drops all Portcullis tables and their data).
+    Serve {
+        /// Apply no migrations: refuse to start while any is pending (for deployments that run
+        /// `portcullis migrate apply` in a pipeline). Same as database.migrate_on_start = false.
         #[arg(long)]
-        revert_all: bool,
+        no_migrate: bool,
     },
+    /// Review and apply database migrations: `status`, `print`, `apply`. Plain `migrate`
+    /// applies the pending ones and exits.
+    Migrate(MigrateArgs),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -95,10 +98,13 @@ pub enum CliError {
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let settings = Settings::load(cli.config.as_deref())?;
+    let mut settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(&settings.log);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    match cli.command.unwrap_or(Command::Serve { no_migrate: false }) {
+        Command::Serve { no_migrate } => {
+            if no_migrate {
+                settings.database.migrate_on_start = false;
+            }
             // Before the (slow) build, so that a Ctrl-C during startup is not lost either.
             let signals = ShutdownSignals::install()?;
             let app = Application::build(settings).await?;
@@ -108,7 +114,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             Ok(())
         }
-        Command::Migrate { revert_all } => migrate(&settings, revert_all).await,
+        Command::Migrate(args) => migrate::run(&settings, args).await,
         Command::User(cmd) => users::run(&settings, cmd).await,
         Command::Group(cmd) => groups::run(&settings, cmd).await,
         Command::Client(cmd) => clients::run(&settings, cmd).await,
@@ -160,22 +166,6 @@ fn healthcheck(listen: std::net::SocketAddr) -> Result<(), CliError> {
     } else {
         Err(fail(format!("answered {status:?}")))
     }
-}
-
-async fn migrate(settings: &Settings, revert_all: bool) -> Result<(), CliError> {
-    if revert_all {
-        let db = Db::connect(
-            &settings.database_url(),
-            1,
-            std::time::Duration::from_secs(settings.database.connect_timeout_secs),
-        )?;
-        let reverted = db.run(db::revert_all_migrations).await?;
-        println!("reverted {} migration(s)", reverted.len());
-        return Ok(());
-    }
-    let db = open_database(settings).await?;
-    println!("database ({}) is up to date", db.backend());
-    Ok(())
 }
 
 /// First line of standard input, without its line ending.

@@ -3,6 +3,7 @@
 //! which moves the work off the async executor.
 
 pub mod json_list;
+pub mod migrations;
 pub mod models;
 pub mod schema;
 
@@ -11,7 +12,6 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
 
@@ -23,8 +23,9 @@ pub enum DbConnection {
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub use migrations::{
+    revert_all_migrations, revert_last_migration, run_migrations, run_next_migration,
+};
 
 /// Which database a URL names. `establish()` on a MultiConnection tries backends in turn and
 /// hides the real error, so the scheme decides instead.
@@ -279,21 +280,6 @@ impl Db {
     }
 }
 
-/// Applies pending migrations; returns the versions applied.
-pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
-    let applied = match conn {
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(versions),
-        DbConnection::Postgres(c) => {
-            // Replicas starting together must not race each other through the migrations.
-            c.batch_execute("SELECT pg_advisory_lock(7243901)")?;
-            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions);
-            c.batch_execute("SELECT pg_advisory_unlock(7243901)")?;
-            result
-        }
-    };
-    applied.map_err(|e| AppError::Internal(format!("migration failed: {e}")))
-}
-
 /// Whether the SQLite linked in keeps its prepared statements: built without
 /// `SQLITE_ENABLE_QPSG` (see `.cargo/config.toml`), SQLite re-prepares every cached statement
 /// with a bound `LIMIT` on each use. Always true for PostgreSQL.
@@ -306,49 +292,6 @@ pub fn stable_query_plans(conn: &mut DbConnection) -> Result<bool, AppError> {
         .get_result(c)?),
         DbConnection::Postgres(_) => Ok(true),
     }
-}
-
-/// Reverts every migration (used by `portcullis migrate --revert-all` and the migration tests).
-pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
-    let reverted = match conn {
-        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(versions),
-        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(versions),
-    };
-    reverted.map_err(|e| AppError::Internal(format!("migration revert failed: {e}")))
-}
-
-/// Applies the next pending migration, if any; returns its version (migration tests step
-/// through them one at a time).
-pub fn run_next_migration(conn: &mut DbConnection) -> Result<Option<String>, AppError> {
-    let pending = match conn {
-        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
-        DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
-    };
-    if !pending.map_err(|e| AppError::Internal(format!("migration check failed: {e}")))? {
-        return Ok(None);
-    }
-    let applied = match conn {
-        DbConnection::Sqlite(c) => c.run_next_migration(SQLITE_MIGRATIONS),
-        DbConnection::Postgres(c) => c.run_next_migration(POSTGRES_MIGRATIONS),
-    };
-    applied
-        .map(|v| Some(v.to_string()))
-        .map_err(|e| AppError::Internal(format!("migration failed: {e}")))
-}
-
-/// Reverts the last applied migration; returns its version.
-pub fn revert_last_migration(conn: &mut DbConnection) -> Result<String, AppError> {
-    let reverted = match conn {
-        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
-        DbConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
-    };
-    reverted
-        .map(|v| v.to_string())
-        .map_err(|e| AppError::Internal(format!("migration revert failed: {e}")))
-}
-
-fn versions(list: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
-    list.into_iter().map(|v| v.to_string()).collect()
 }
 
 /// Runs a write transaction: the one way to write more than a single statement.

@@ -17,6 +17,7 @@ mod groups;
 mod i18n;
 mod interop;
 mod merge;
+mod migrate_review;
 mod migrations;
 mod oidc_flows;
 mod oidc_logout;
