@@ -14,6 +14,7 @@ pub mod users;
 
 use serde::Serialize;
 
+use crate::db::failure::DbFailure;
 use crate::error::AppError;
 
 /// What went wrong with an admin request: the one error shape of this layer. The API turns it
@@ -47,6 +48,12 @@ impl AdminError {
             AdminError::App(AppError::Invalid(_)) => "invalid_request",
             AdminError::App(AppError::NotFound) => "not_found",
             AdminError::App(AppError::Pool(_)) => "temporarily_unavailable",
+            AdminError::App(AppError::Database(e)) => match DbFailure::of(e) {
+                DbFailure::Duplicate | DbFailure::Reference => "conflict",
+                DbFailure::Missing | DbFailure::OutOfRange => "invalid_request",
+                DbFailure::Timeout => "timeout",
+                DbFailure::Other => "server_error",
+            },
             AdminError::App(_) => "server_error",
         }
     }

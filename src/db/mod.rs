@@ -2,6 +2,7 @@
 //! backend chosen from the URL scheme. Diesel is blocking, so every use goes through [`Db::run`],
 //! which moves the work off the async executor.
 
+pub mod failure;
 pub mod json_list;
 pub mod migrations;
 pub mod models;

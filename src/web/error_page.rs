@@ -4,6 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::db::failure::DbFailure;
 use crate::error::AppError;
 use crate::i18n::Msg;
 use crate::web::templates::ErrorText;
@@ -31,6 +32,28 @@ fn page(e: &AppError) -> (Msg, ErrorText<'_>) {
             Msg::new("error-unavailable-title"),
             msg("error-unavailable-message"),
         ),
+        AppError::Database(e) => match DbFailure::of(e) {
+            DbFailure::Duplicate => (
+                Msg::new("error-conflict-title"),
+                msg("error-duplicate-message"),
+            ),
+            DbFailure::Reference => (
+                Msg::new("error-conflict-title"),
+                msg("error-reference-message"),
+            ),
+            DbFailure::Missing | DbFailure::OutOfRange => (
+                Msg::new("error-not-saved-title"),
+                msg("error-not-saved-message"),
+            ),
+            DbFailure::Timeout => (
+                Msg::new("error-timeout-title"),
+                msg("error-timeout-message"),
+            ),
+            DbFailure::Other => (
+                Msg::new("error-generic-title"),
+                msg("error-unexpected-message"),
+            ),
+        },
         _ => (
             Msg::new("error-generic-title"),
             msg("error-unexpected-message"),
@@ -48,9 +71,8 @@ impl ResponseError for AppError {
                 StatusCode::SEE_OTHER
             }
             AppError::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            AppError::Database(e) => db_status(DbFailure::of(e)),
+            AppError::Config(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -72,6 +94,9 @@ impl ResponseError for AppError {
         let status = self.status_code();
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
+        } else if matches!(self, AppError::Database(_)) {
+            // Not a fault of ours, but worth seeing if it happens often (races, a busy disk).
+            tracing::warn!(error = %self, status = status.as_u16(), "request refused by the database");
         }
         if let AppError::Invalid(why) = self {
             let why = why.to_string();
@@ -80,6 +105,16 @@ impl ResponseError for AppError {
         }
         let (title, message) = page(self);
         crate::web::templates::error_page(status, title, message)
+    }
+}
+
+/// The status a database failure answers with: the same for pages and the admin API.
+pub fn db_status(failure: DbFailure) -> StatusCode {
+    match failure {
+        DbFailure::Duplicate | DbFailure::Reference => StatusCode::CONFLICT,
+        DbFailure::Missing | DbFailure::OutOfRange => StatusCode::BAD_REQUEST,
+        DbFailure::Timeout => StatusCode::REQUEST_TIMEOUT,
+        DbFailure::Other => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -10,6 +10,7 @@ mod admin_controls;
 mod auth;
 mod browser;
 mod cli;
+mod db_errors;
 mod email;
 mod email_identity;
 mod fake_google;

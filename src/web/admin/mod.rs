@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::admin::AdminError;
+use crate::db::failure::DbFailure;
 use crate::error::AppError;
 
 /// The API's one error shape: `{"error": code, "message": text}`.
@@ -83,6 +84,21 @@ impl ResponseError for ApiError {
     }
 }
 
+/// What the API says about a database failure: never the database's own text, which can name
+/// tables and columns.
+fn db_message(failure: DbFailure) -> &'static str {
+    match failure {
+        DbFailure::Duplicate => "conflicts with a concurrent change: the value is already taken",
+        DbFailure::Reference => {
+            "conflicts with a concurrent change: what it refers to is gone or still in use"
+        }
+        DbFailure::Missing => "a required value is missing",
+        DbFailure::OutOfRange => "a value is outside what is allowed",
+        DbFailure::Timeout => "the database did not answer in time; nothing was changed; try again",
+        DbFailure::Other => "something went wrong on the server; it was logged",
+    }
+}
+
 impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         let status = match &e {
@@ -92,9 +108,20 @@ impl From<AdminError> for ApiError {
             }
             AdminError::Conflict(_) | AdminError::Managed { .. } => StatusCode::CONFLICT,
             AdminError::App(AppError::Pool(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            AdminError::App(AppError::Database(db)) => {
+                crate::web::error_page::db_status(DbFailure::of(db))
+            }
             AdminError::App(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        let message = if status.is_server_error() {
+        let message = if let AdminError::App(AppError::Database(db)) = &e {
+            let failure = DbFailure::of(db);
+            if failure.is_client_facing() {
+                tracing::warn!(error = %e, "admin API call refused by the database");
+            } else {
+                tracing::error!(error = %e, "admin API call failed");
+            }
+            db_message(failure).to_string()
+        } else if status.is_server_error() {
             // Logged, never shown: it may name tables or hosts.
             tracing::error!(error = %e, "admin API call failed");
             if status == StatusCode::SERVICE_UNAVAILABLE {
