@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::db::failure::DbFailure;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,6 +40,9 @@ pub enum ErrorCode {
     InvalidToken,
     /// RFC 7009 §2.2.1: the token type cannot be revoked.
     UnsupportedTokenType,
+    /// RFC 6749 §4.1.2.1: the server is busy for now (here: the database did not answer in
+    /// time); the client may try again.
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -60,6 +64,7 @@ impl ErrorCode {
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -110,16 +115,42 @@ impl OAuthError {
     pub fn code(&self) -> ErrorCode {
         match self {
             OAuthError::Refused { code, .. } => *code,
-            OAuthError::Server(_) => ErrorCode::ServerError,
+            OAuthError::Server(cause) => match refusal_by_database(cause) {
+                Some(DbFailure::Timeout) => ErrorCode::TemporarilyUnavailable,
+                Some(_) => ErrorCode::InvalidRequest,
+                None => ErrorCode::ServerError,
+            },
         }
     }
 
-    /// The description the client sees: never the cause of a server failure.
+    /// The description the client sees: never the cause of a server failure, nor the
+    /// database's own words.
     pub fn description(&self) -> &str {
         match self {
             OAuthError::Refused { description, .. } => description,
-            OAuthError::Server(_) => SERVER_FAILURE,
+            OAuthError::Server(cause) => match refusal_by_database(cause) {
+                Some(DbFailure::Timeout) => "the database did not answer in time; try again",
+                Some(DbFailure::Duplicate | DbFailure::Reference) => {
+                    "the request conflicts with a concurrent change; try again"
+                }
+                Some(_) => "a value is missing or outside what is allowed",
+                None => SERVER_FAILURE,
+            },
         }
+    }
+
+    /// Whether this is the database refusing the request (a race, a timeout) rather than a
+    /// fault of the server.
+    pub fn is_database_refusal(&self) -> bool {
+        matches!(self, OAuthError::Server(cause) if refusal_by_database(cause).is_some())
+    }
+}
+
+/// A database failure the client can be told about (see `db::failure`), if that is what this is.
+fn refusal_by_database(cause: &AppError) -> Option<DbFailure> {
+    match cause {
+        AppError::Database(e) => Some(DbFailure::of(e)).filter(|f| f.is_client_facing()),
+        _ => None,
     }
 }
 
@@ -164,5 +195,29 @@ mod tests {
             json,
             serde_json::json!({"error": "invalid_grant", "error_description": "code expired"})
         );
+    }
+
+    fn db(kind: diesel::result::DatabaseErrorKind, message: &str) -> OAuthError {
+        OAuthError::Server(AppError::Database(diesel::result::Error::DatabaseError(
+            kind,
+            Box::new(message.to_string()),
+        )))
+    }
+
+    #[test]
+    fn database_refusals_have_protocol_codes_without_the_databases_words() {
+        use diesel::result::DatabaseErrorKind;
+        let race = db(
+            DatabaseErrorKind::UniqueViolation,
+            "duplicate key value violates unique constraint \"refresh_token_pkey\"",
+        );
+        assert_eq!(race.code(), ErrorCode::InvalidRequest);
+        assert!(!race.description().contains("refresh_token"));
+        let busy = db(DatabaseErrorKind::Unknown, "database is locked");
+        assert_eq!(busy.code(), ErrorCode::TemporarilyUnavailable);
+        let fault = db(DatabaseErrorKind::Unknown, "disk I/O error");
+        assert_eq!(fault.code(), ErrorCode::ServerError);
+        assert_eq!(fault.description(), SERVER_FAILURE);
+        assert!(race.is_database_refusal() && !fault.is_database_refusal());
     }
 }

@@ -67,6 +67,21 @@ async fn check(
     assert_eq!(json["error"], code, "{json}");
     let message = json["message"].as_str().unwrap();
     assert!(!message.contains("constraint") && !message.contains("user_group"));
+    // At a protocol endpoint: RFC 6749 error JSON, with the same status.
+    let (got, json) = oauth(failing(app, sql).await).await;
+    assert_eq!(got, status, "{sql}: {json}");
+    assert_eq!(json["error"], "invalid_request", "{json}");
+    let description = json["error_description"].as_str().unwrap();
+    assert!(!description.contains("constraint") && !description.contains("user_group"));
+}
+
+/// What a relying application gets from a protocol endpoint for the same error.
+async fn oauth(e: Error) -> (u16, serde_json::Value) {
+    let err = portcullis::oidc::error::OAuthError::Server(AppError::Database(e));
+    let res = portcullis::web::oidc::oauth_error(&err, false);
+    let status = res.status().as_u16();
+    let body = res.into_body().try_into_bytes().unwrap_or_default();
+    (status, serde_json::from_slice(&body).unwrap())
 }
 
 async fn constraint_violations_become_conflicts_and_bad_requests(backend: Backend) {
@@ -170,4 +185,11 @@ async fn a_database_that_does_not_answer_in_time_is_a_timeout(backend: Backend) 
     let (status, html) = page(e).await;
     assert_eq!(status, 408, "{message}");
     assert!(html.contains("The database was busy and did not answer in time."));
+    let same = Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new(message.clone()),
+    );
+    let (status, json) = oauth(same).await;
+    assert_eq!(status, 408, "{json}");
+    assert_eq!(json["error"], "temporarily_unavailable", "{json}");
 }

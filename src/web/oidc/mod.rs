@@ -102,7 +102,11 @@ pub fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> HttpRe
 pub fn oauth_error(err: &OAuthError, tried_basic: bool) -> HttpResponse {
     let status = match err {
         OAuthError::Server(cause) => {
-            tracing::error!(error = %cause, "protocol request failed");
+            if err.is_database_refusal() {
+                tracing::warn!(error = %cause, "protocol request refused by the database");
+            } else {
+                tracing::error!(error = %cause, "protocol request failed");
+            }
             actix_web::ResponseError::status_code(cause)
         }
         OAuthError::Refused {
