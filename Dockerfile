@@ -26,7 +26,8 @@ RUN mkdir src benches \
  && rm -rf src benches
 
 # The real sources. Migrations, templates, translations and the default config are embedded at
-# compile time.
+# compile time; build.rs embeds the migrations' SQL for `portcullis migrate print`.
+COPY build.rs build.rs
 COPY src src
 COPY benches benches
 COPY migrations migrations
@@ -35,7 +36,7 @@ COPY locales locales
 COPY config config
 # COPY keeps the files' own modification times, which can be older than the stub build; touch so
 # cargo rebuilds the crate itself.
-RUN touch src/main.rs src/lib.rs \
+RUN touch build.rs src/main.rs src/lib.rs \
  && cargo build --release --locked \
  && cp target/release/portcullis /usr/local/bin/portcullis
 
